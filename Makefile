@@ -1,0 +1,128 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# armimmutable: one non-recursive GNU Makefile.
+#   make              host CLI + device-side binaries (arm64, armhf, x86_64)
+#   make check        unit + integration tests (TAP, under prove); T=name selects
+#   make check-qemu   the QEMU boot tests (slow; needs tools/deps.sh --qemu)
+#   make SANITIZE=1   ASan+UBSan build (objects under build-san/)
+#   make demo         build, make the bootable sample, convert it, boot it
+#   make bench        conversion benchmark against loop-mount + mksquashfs
+#   make deps         install the Debian packages (root)
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec
+DATADIR ?= $(PREFIX)/share
+INITRAMFS_TOOLS_DIR ?= /usr/share/initramfs-tools
+PKG_CONFIG ?= pkg-config
+CC ?= cc
+CFLAGS ?= -O2 -g
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+
+ifeq ($(SANITIZE),1)
+B ?= build-san
+SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+CFLAGS := -O1 -g
+else
+B ?= build
+SAN :=
+endif
+
+WARN := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
+	-Wwrite-strings -Wformat=2 -Wundef -Wvla -Wnull-dereference \
+	-Wjump-misses-init -Wlogical-op -Wduplicated-cond -Wno-format-nonliteral
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+AIM_CFLAGS := -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -MMD -MP -Ilib \
+	-DAIM_VERSION='"$(VERSION)"' $(WARN) $(SAN)
+
+DEPS := libsquashfs1 ext2fs com_err liblzma libzstd libcryptsetup mount blkid libsodium zlib
+DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(DEPS) 2>/dev/null)
+DEP_LIBS := $(shell $(PKG_CONFIG) --libs $(DEPS) 2>/dev/null) -lpthread
+
+Q := @
+ifeq ($(V),1)
+Q :=
+endif
+
+LIB_SRC := $(wildcard lib/*.c lib/util/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
+CLI_SRC := $(wildcard tools/armimmutable/*.c)
+CLI_OBJ := $(CLI_SRC:%.c=$(B)/%.o)
+UNIT_SRC := $(wildcard tests/unit/test-*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+
+# Device side: static, libc only, one per architecture.
+DEV_ARCHES := arm64 armhf x86_64
+CROSS_arm64 := aarch64-linux-gnu-
+CROSS_armhf := arm-linux-gnueabihf-
+CROSS_x86_64 :=
+DEV_SRC := $(wildcard initramfs/*.c)
+DEV_LIB_SRC := $(wildcard lib/device/*.c)
+DEV_BINS := $(foreach a,$(DEV_ARCHES),$(patsubst initramfs/%.c,$(B)/dev/$(a)/%,$(DEV_SRC)))
+
+all: $(B)/armimmutable $(DEV_BINS)
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@[ -n "$(Q)" ] && echo "  CC      $<" || true
+	$(Q)$(CC) $(AIM_CFLAGS) $(DEP_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(B)/libarmimmutable.a: $(LIB_OBJ)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(B)/armimmutable: $(CLI_OBJ) $(B)/libarmimmutable.a
+	@[ -n "$(Q)" ] && echo "  LD      $@" || true
+	$(Q)$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(DEP_LIBS)
+
+$(B)/tests/%: tests/unit/%.c $(B)/libarmimmutable.a tests/tap.h
+	@mkdir -p $(dir $@)
+	@[ -n "$(Q)" ] && echo "  CC      $<" || true
+	$(Q)$(CC) $(AIM_CFLAGS) -Itests $(DEP_CFLAGS) $(CFLAGS) -o $@ $< $(B)/libarmimmutable.a $(DEP_LIBS)
+
+define dev_rules
+$(B)/dev/$(1)/%: initramfs/%.c $(DEV_LIB_SRC) $(wildcard lib/device/*.h lib/util/*.h)
+	@mkdir -p $$(dir $$@)
+	@[ -n "$(Q)" ] && echo "  CC      $$@" || true
+	$(Q)$(CROSS_$(1))gcc -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Ilib $(WARN) \
+		-Os -static -o $$@ $$< $(DEV_LIB_SRC)
+endef
+$(foreach a,$(DEV_ARCHES),$(eval $(call dev_rules,$(a))))
+
+check: all $(UNIT_BIN)
+	$(Q)B=$(B) tests/run $(T)
+
+check-qemu: all
+	$(Q)B=$(B) tests/run-qemu $(T)
+
+demo: deps-qemu all
+	$(Q)B=$(B) tests/demo.sh
+
+bench: all
+	$(Q)B=$(B) bench/convert.sh
+
+deps:
+	sh tools/deps.sh
+
+deps-qemu:
+	sh tools/deps.sh --qemu
+
+install: all
+	install -D -m 0755 $(B)/armimmutable $(DESTDIR)$(BINDIR)/armimmutable
+	for a in $(DEV_ARCHES); do for f in $(notdir $(DEV_BINS)); do \
+		install -D -m 0755 $(B)/dev/$$a/$$f $(DESTDIR)$(LIBEXECDIR)/armimmutable/$$a/$$f; done; done
+	install -D -m 0755 hooks/initramfs-hook $(DESTDIR)$(INITRAMFS_TOOLS_DIR)/hooks/armimmutable
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/armimmutable $(DESTDIR)$(INITRAMFS_TOOLS_DIR)/hooks/armimmutable
+	rm -rf $(DESTDIR)$(LIBEXECDIR)/armimmutable
+
+format:
+	clang-format -i $(LIB_SRC) $(CLI_SRC) $(wildcard lib/*.h lib/util/*.h tools/armimmutable/*.h)
+
+clean:
+	rm -rf build build-san
+
+.PHONY: all check check-qemu demo bench deps deps-qemu install uninstall format clean
+.SECONDARY:
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

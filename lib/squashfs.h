@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Writing an aim_tree as a squashfs 4.0 image through libsquashfs (squashfs-tools-ng),
+ * straight into an output file at an offset (a slot partition of the output image).
+ * Deterministic: the same tree and options give the same bytes.
+ */
+#ifndef AIM_SQUASHFS_H
+#define AIM_SQUASHFS_H
+
+#include <stdint.h>
+
+#include "tree.h"
+
+struct aim_sqfs_opts {
+	const char *comp;    /* "zstd" (default), "xz", "gzip", "lz4" */
+	int level;           /* 0: the compressor's default in our table */
+	uint32_t block_size; /* 0: 128 KiB */
+	unsigned threads;    /* 0: number of CPUs */
+	uint32_t mkfs_time;  /* superblock time (SOURCE_DATE_EPOCH by the caller) */
+};
+
+struct aim_sqfs_stats {
+	uint64_t files, dirs, others, hardlinks;
+	uint64_t bytes_in;       /* file data read */
+	uint64_t bytes_out;      /* image size, padded to 4 KiB */
+	uint64_t xattrs_dropped; /* names squashfs cannot hold (system.*) */
+	uint64_t times_clamped;  /* mtimes outside 0..2^32-1 */
+};
+
+typedef void (*aim_sqfs_progress_fn)(void *ud, uint64_t done, uint64_t total);
+
+/*
+ * Writes t to fd at byte offset; the image may use at most max_size bytes
+ * (-ENOSPC with a detail when it would not fit). progress reports file data bytes
+ * processed out of the tree's total. Errors: -EINVAL (bad compressor/level),
+ * -ENOSPC, -EFBIG (more than 65536 distinct uid/gid), -EIO.
+ */
+int aim_sqfs_write(const struct aim_tree *t, int fd, uint64_t offset, uint64_t max_size,
+		   const struct aim_sqfs_opts *o, aim_sqfs_progress_fn progress, void *ud,
+		   struct aim_sqfs_stats *ret_stats);
+
+/* The default level for a compressor, from the measured table in docs/compression.md. */
+int aim_sqfs_default_level(const char *comp);
+
+#endif

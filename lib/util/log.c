@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Error detail recording (library side) and the single message helper (tool side). */
+#include "util/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int aim_log_level = AIM_LOG_NORMAL;
+
+static __thread char detail[512];
+static __thread int have_detail;
+
+int aim_error_set(int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	have_detail = 1;
+	return r;
+}
+
+const char *aim_error_detail(void)
+{
+	return have_detail ? detail : NULL;
+}
+
+void aim_error_clear(void)
+{
+	have_detail = 0;
+}
+
+const char *aim_strerror(int r)
+{
+	switch (-r) {
+	case EBADMSG:
+		return "malformed or corrupt data";
+	case EKEYREJECTED:
+		return "authenticity check failed";
+	case EOPNOTSUPP:
+		return "not supported";
+	default:
+		return strerror(r < 0 ? -r : r);
+	}
+}
+
+int aim_err(int r, const char *fmt, ...)
+{
+	va_list ap;
+	const char *d = aim_error_detail();
+
+	fputs("armimmutable: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, ": %s\n", d ? d : aim_strerror(r));
+	aim_error_clear();
+	return r;
+}
+
+void aim_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (aim_log_level < AIM_LOG_NORMAL)
+		return;
+	fputs("armimmutable: warning: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void aim_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (aim_log_level < AIM_LOG_NORMAL)
+		return;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void aim_debug(const char *fmt, ...)
+{
+	static int env = -1;
+	va_list ap;
+
+	if (env < 0) {
+		const char *e = getenv("AIM_DEBUG");
+		env = e && *e && strcmp(e, "0") != 0;
+	}
+	if (!env && aim_log_level < AIM_LOG_VERBOSE)
+		return;
+	fputs("armimmutable: debug: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}

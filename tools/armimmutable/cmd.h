@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The verbs of the armimmutable CLI, one file each, and the helpers they share. */
+#ifndef AIM_CMD_H
+#define AIM_CMD_H
+
+#include <stdint.h>
+
+/* Each verb: argv[0] is the verb name. Returns 0, or <0 (already reported); -EINVAL
+ * from argument parsing means a usage error (exit status 2). */
+int cmd_inspect(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
+
+/* Usage error: prints "armimmutable VERB: msg" and returns -EINVAL. */
+int usage_err(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A progress bar on stderr when it is a terminal (rate and ETA), silent otherwise or
+ * with --quiet. */
+struct progress {
+	const char *what;
+	uint64_t total;
+	double start, last;
+	int active;
+};
+void progress_begin(struct progress *p, const char *what, uint64_t total);
+void progress_update(struct progress *p, uint64_t done);
+void progress_end(struct progress *p);
+/* Adapter for library callbacks: ud is a struct progress. */
+void progress_cb(void *ud, uint64_t done, uint64_t total);
+
+#endif

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* armimmutable: global options and the verb table. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "util/log.h"
+
+static const struct verb {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+} verbs[] = {
+	{"inspect", cmd_inspect, "show what is inside a disk image"},
+};
+
+static void help(FILE *f)
+{
+	fputs("Usage: armimmutable [-q|-v] VERB [OPTIONS] ARGS...\n"
+	      "Turn Armbian disk images into immutable A/B systems.\n\n"
+	      "Verbs:\n",
+	      f);
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		fprintf(f, "  %-10s %s\n", verbs[i].name, verbs[i].help);
+	fputs("\nGlobal options:\n"
+	      "  -q, --quiet     only errors\n"
+	      "  -v, --verbose   debug messages (also AIM_DEBUG=1)\n"
+	      "  -h, --help      this help; VERB --help for a verb's options\n"
+	      "      --version   print the version\n\n"
+	      "Exit status: 0 success, 1 failure, 2 usage error.\n",
+	      f);
+}
+
+int usage_err(const char *verb, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "armimmutable %s: ", verb);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see 'armimmutable %s --help')\n", verb);
+	return -EINVAL;
+}
+
+int main(int argc, char **argv)
+{
+	int i = 1, r;
+
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet"))
+			aim_log_level = AIM_LOG_QUIET;
+		else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
+			aim_log_level = AIM_LOG_VERBOSE;
+		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			help(stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "--version")) {
+			printf("armimmutable %s\n", AIM_VERSION);
+			return 0;
+		} else {
+			fprintf(stderr, "armimmutable: unknown option %s (see --help)\n", argv[i]);
+			return 2;
+		}
+	}
+	if (i >= argc) {
+		help(stderr);
+		return 2;
+	}
+	for (size_t v = 0; v < sizeof(verbs) / sizeof(verbs[0]); v++)
+		if (!strcmp(argv[i], verbs[v].name)) {
+			r = verbs[v].fn(argc - i, argv + i);
+			return r == -EINVAL ? 2 : r < 0 ? 1 : 0;
+		}
+	fprintf(stderr, "armimmutable: unknown verb '%s' (see --help)\n", argv[i]);
+	return 2;
+}

@@ -1,0 +1,45 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Installs every Debian bookworm package the build, the tests and the demo need.
+# Idempotent; run as root (CI and the demo do). Usage: tools/deps.sh [--qemu]
+#   without --qemu: what the build and the fast tests need;
+#   with --qemu:    also what building and booting the arm64 sample needs.
+# The device-side binaries link statically against the cross toolchains' own libc
+# (libc6-dev-*-cross), so no multiarch :arm64/:armhf install is needed; those
+# installs break whenever the host and the foreign index disagree on a version.
+set -eu
+
+host_pkgs="build-essential pkg-config
+ libsquashfs-dev libext2fs-dev comerr-dev liblzma-dev libzstd-dev
+ libcryptsetup-dev libmount-dev libblkid-dev libfdisk-dev libsodium-dev
+ libcurl4-openssl-dev zlib1g-dev
+ gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf
+ e2fsprogs fdisk gdisk dosfstools mtools squashfs-tools squashfs-tools-ng
+ xz-utils zstd u-boot-tools cpio jq file binutils perl"
+qemu_pkgs="qemu-system-arm u-boot-qemu mmdebstrap qemu-user-static binfmt-support
+ arch-test debian-archive-keyring"
+
+want="$host_pkgs"
+[ "${1:-}" = "--qemu" ] && want="$want $qemu_pkgs"
+
+missing=""
+for p in $want; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: missing packages:$missing (run tools/deps.sh as root)" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+need_update=0
+stamp=/var/lib/apt/periodic/armimmutable-update
+if [ $need_update = 1 ] || [ ! -e "$stamp" ] || [ -n "$(find "$stamp" -mmin +720)" ]; then
+	# A mirror mid-sync can fail one index; what matters is that the install works.
+	apt-get update -q >/dev/null 2>&1 || { sleep 5; apt-get update -q >/dev/null 2>&1; } || true
+	mkdir -p "${stamp%/*}" && touch "$stamp"
+fi
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing >/dev/null
