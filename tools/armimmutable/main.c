@@ -13,6 +13,7 @@ static const struct verb {
 	int (*fn)(int argc, char **argv);
 	const char *help;
 } verbs[] = {
+	{"convert", cmd_convert, "convert an Armbian image into the A/B immutable layout"},
 	{"inspect", cmd_inspect, "show what is inside a disk image"},
 };
 

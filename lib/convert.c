@@ -1,0 +1,474 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The conversion pipeline (see convert.h and docs/layout.md): root tree from ext4,
+ * transforms, squashfs straight into slot A of the output, slot B as a copy, FAT boot
+ * partition with per-slot boot files (mtools), ext4 data partition (mke2fs), the
+ * bootloader region copied byte for byte, then the new partition table.
+ */
+#include "convert.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ext4.h"
+#include "transform.h"
+#include "tree.h"
+#include "treeio.h"
+#include "util/fileio.h"
+#include "util/log.h"
+#include "util/macro.h"
+#include "util/spawn.h"
+
+#define MiB (1024ULL * 1024)
+#define ALIGN4M(x) ALIGN_UP((x), 4 * MiB)
+
+static const char *const roles[4] = {"boot", "rootfs_a", "rootfs_b", "data"};
+
+/* A UUID derived from a seed and a purpose: stable for the same input, distinct per
+ * partition, shaped as an RFC 4122 version 4 UUID. */
+static void derive_uuid(const char *seed, const char *what, char out[37])
+{
+	uint8_t h[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256_state st;
+
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, (const uint8_t *)"armimmutable:", 13);
+	crypto_hash_sha256_update(&st, (const uint8_t *)seed, strlen(seed));
+	crypto_hash_sha256_update(&st, (const uint8_t *)":", 1);
+	crypto_hash_sha256_update(&st, (const uint8_t *)what, strlen(what));
+	crypto_hash_sha256_final(&st, h);
+	h[6] = (uint8_t)((h[6] & 0x0f) | 0x40);
+	h[8] = (uint8_t)((h[8] & 0x3f) | 0x80);
+	snprintf(out, 37,
+		 "%02X%02X%02X%02X-%02X%02X-%02X%02X-%02X%02X-%02X%02X%02X%02X%02X%02X", h[0],
+		 h[1], h[2], h[3], h[4], h[5], h[6], h[7], h[8], h[9], h[10], h[11], h[12], h[13],
+		 h[14], h[15]);
+}
+
+static void seed_of(const struct aim_image_info *ii, char *seed, size_t n)
+{
+	snprintf(seed, n, "%s/%s", ii->pt.disk_id, ii->part[ii->root].uuid);
+}
+
+static uint64_t boot_size_for(uint64_t content, const struct aim_convert_opts *o)
+{
+	if (o->boot_size)
+		return o->boot_size;
+	/* Two slots of boot files plus room for a larger kernel in an update. */
+	return MAX(128 * MiB, ALIGN4M(3 * content + 32 * MiB));
+}
+
+static void layout(const struct aim_image_info *ii, const struct aim_convert_opts *o,
+		   uint64_t content, uint64_t sqfs, struct aim_convert_plan *p)
+{
+	char seed[128];
+
+	p->table = ii->pt.type;
+	p->boot_start = ii->gap_end;
+	p->boot_content = content;
+	p->boot_size = boot_size_for(content, o);
+	p->slot_a_start = ALIGN4M(p->boot_start + p->boot_size);
+	p->sqfs_size = sqfs;
+	p->slot_size = o->slot_size ? o->slot_size : MAX(64 * MiB, ALIGN4M(sqfs + sqfs / 2));
+	p->slot_b_start = p->slot_a_start + p->slot_size;
+	p->data_start = p->slot_b_start + p->slot_size;
+	p->data_size = o->data_size ? o->data_size : 256 * MiB;
+	/* GPT keeps its backup entries and header in the last 33 sectors. */
+	p->disk_size = p->data_start + p->data_size + (p->table == AIM_PTABLE_GPT ? MiB : 0);
+
+	seed_of(ii, seed, sizeof(seed));
+	if (p->table == AIM_PTABLE_MBR) {
+		snprintf(p->disk_id, sizeof(p->disk_id), "%s", ii->pt.disk_id);
+		for (int i = 0; i < 4; i++)
+			snprintf(p->partuuid[i], sizeof(p->partuuid[i]), "%.8s-%02d", p->disk_id,
+				 i + 1);
+	} else {
+		derive_uuid(seed, "disk", p->disk_id);
+		for (int i = 0; i < 4; i++)
+			derive_uuid(seed, roles[i], p->partuuid[i]);
+	}
+	derive_uuid(seed, "data-fs", p->data_uuid);
+	for (char *c = p->data_uuid; *c; c++)
+		*c = (char)(*c >= 'A' && *c <= 'F' ? *c + 32 : *c);
+	snprintf(p->boot_serial, sizeof(p->boot_serial), "%.8s", p->partuuid[0] + 0);
+	if (p->table == AIM_PTABLE_MBR) {
+		char u[37];
+		derive_uuid(seed, "boot-fs", u);
+		snprintf(p->boot_serial, sizeof(p->boot_serial), "%.8s", u);
+	}
+}
+
+/* Copies [0, end) of the input (the bootloader region and the old table, which is
+ * rewritten afterwards) without writing zero blocks. */
+static int copy_gap(int in_fd, int out_fd, uint64_t end)
+{
+	_cleanup_free_ uint8_t *buf = malloc(MiB);
+	static const uint8_t zero[4096];
+
+	if (!buf)
+		return -ENOMEM;
+	for (uint64_t off = 0; off < end;) {
+		size_t n = (size_t)MIN((uint64_t)MiB, end - off);
+		int r = aim_pread_full(in_fd, buf, n, off);
+		if (r < 0)
+			return r;
+		for (size_t b = 0; b < n; b += 4096) {
+			size_t l = MIN((size_t)4096, n - b);
+			if (memcmp(buf + b, zero, l)) {
+				r = aim_pwrite_full(out_fd, buf + b, l, off + b);
+				if (r < 0)
+					return r;
+			}
+		}
+		off += n;
+	}
+	return 0;
+}
+
+static int copy_range(int fd, uint64_t from, uint64_t to, uint64_t len,
+		      aim_convert_progress_fn fn, void *ud)
+{
+	_cleanup_free_ uint8_t *buf = malloc(MiB);
+	static const uint8_t zero[4096];
+
+	if (!buf)
+		return -ENOMEM;
+	for (uint64_t off = 0; off < len;) {
+		size_t n = (size_t)MIN((uint64_t)MiB, len - off);
+		int r = aim_pread_full(fd, buf, n, from + off);
+		if (r < 0)
+			return r;
+		for (size_t b = 0; b < n; b += 4096) {
+			size_t l = MIN((size_t)4096, n - b);
+			if (memcmp(buf + b, zero, l)) {
+				r = aim_pwrite_full(fd, buf + b, l, to + off + b);
+				if (r < 0)
+					return r;
+			}
+		}
+		off += n;
+		if (fn)
+			fn(ud, "slot B", off, len);
+	}
+	return 0;
+}
+
+static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st;
+	(void)flag;
+	(void)f;
+	return remove(p);
+}
+
+static void rm_rf(const char *dir)
+{
+	nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Boot partition content: the original /boot (symlinks dereferenced, FAT has none) once
+ * per slot. Returns the bytes of one slot's files. */
+static int stage_boot(const struct aim_tree *bt, const char *stage, int slot_b,
+		      uint64_t *ret_content)
+{
+	char p[4096];
+	int r;
+
+	for (int s = 0; s < (slot_b ? 2 : 1); s++) {
+		snprintf(p, sizeof(p), "%s/slot-%c", stage, 'a' + s);
+		if (mkdir(p, 0755) < 0)
+			return -errno;
+		r = aim_tree_extract(bt, bt->root, p, 1, ret_content);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int make_boot_fs(const char *img, const struct aim_convert_plan *p, const char *stage,
+			uint32_t epoch)
+{
+	char where[4200], secs[32], serial[16], env[64], src[4200];
+	int r;
+
+	snprintf(where, sizeof(where), "%s@@%" PRIu64, img, p->boot_start);
+	snprintf(secs, sizeof(secs), "%" PRIu64, p->boot_size / 512);
+	snprintf(serial, sizeof(serial), "%s", p->boot_serial);
+	snprintf(env, sizeof(env), "SOURCE_DATE_EPOCH=%" PRIu32, epoch);
+	{
+		const char *argv[] = {"mformat", "-i", where, "-T", secs, "-h", "64", "-s", "32",
+				"-F", "-N", serial, "-v", "ARMBI_BOOT", "::", NULL};
+		const char *envp[] = {env, "MTOOLS_SKIP_CHECK=1", NULL};
+		r = aim_spawn(argv, envp);
+		if (r < 0)
+			return r;
+	}
+	for (char s = 'a'; s <= 'b'; s++) {
+		struct stat st;
+		snprintf(src, sizeof(src), "%s/slot-%c", stage, s);
+		if (stat(src, &st) < 0)
+			continue;
+		const char *argv[] = {"mcopy", "-s", "-p", "-m", "-Q", "-i", where, src, "::/", NULL};
+		const char *envp[] = {env, "MTOOLS_SKIP_CHECK=1", NULL};
+		r = aim_spawn(argv, envp);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int make_data_fs(const char *img, const struct aim_convert_plan *p, uint32_t epoch)
+{
+	char ext[256], kib[32], env[64];
+	const char *argv[] = {"mke2fs", "-q", "-F", "-t", "ext4", "-L", "armi_data", "-U",
+			p->data_uuid, "-E", ext, "-b", "4096", "-m", "1", img, kib, NULL};
+	const char *envp[] = {env, NULL};
+
+	snprintf(ext, sizeof(ext), "offset=%" PRIu64 ",root_owner=0:0,hash_seed=%s,nodiscard",
+		 p->data_start, p->data_uuid);
+	snprintf(kib, sizeof(kib), "%" PRIu64 "k", p->data_size / 1024);
+	snprintf(env, sizeof(env), "E2FSPROGS_FAKE_TIME=%" PRIu32, epoch);
+	return aim_spawn(argv, envp);
+}
+
+static int write_table(int fd, const struct aim_image_info *ii, const struct aim_convert_plan *p)
+{
+	struct aim_ptable pt = ii->pt;
+	const uint64_t starts[4] = {p->boot_start, p->slot_a_start, p->slot_b_start,
+				    p->data_start};
+	const uint64_t sizes[4] = {p->boot_size, p->slot_size, p->slot_size, p->data_size};
+
+	memset(pt.parts, 0, sizeof(pt.parts));
+	pt.nparts = 4;
+	pt.disk_size = p->disk_size;
+	snprintf(pt.disk_id, sizeof(pt.disk_id), "%s", p->disk_id);
+	for (int i = 0; i < 4; i++) {
+		struct aim_part *q = &pt.parts[i];
+		q->num = (unsigned)i + 1;
+		q->start = starts[i];
+		q->size = sizes[i];
+		snprintf(q->uuid, sizeof(q->uuid), "%s", p->partuuid[i]);
+		if (pt.type == AIM_PTABLE_MBR) {
+			q->mbr_type = i == 0 ? 0x0c : 0x83;
+		} else {
+			snprintf(q->type_guid, sizeof(q->type_guid), "%s",
+				 i == 0 ? "BC13C2FF-59E6-4262-A352-B275FD6F7172"
+					: "0FC63DAF-8483-4772-8E79-3D69D8477DE4");
+			snprintf(q->name, sizeof(q->name), "%s", roles[i]);
+		}
+	}
+	if (pt.type == AIM_PTABLE_GPT) {
+		pt.last_usable = p->disk_size / pt.sector_size - 34;
+		if (pt.first_usable * pt.sector_size > p->boot_start)
+			pt.first_usable = p->boot_start / pt.sector_size;
+	}
+	return aim_ptable_write(fd, &pt);
+}
+
+static int load_boot_tree(const char *in_path, const struct aim_image_info *ii,
+			  struct aim_tree *root, struct aim_ext4 **ret_bfs, struct aim_tree **ret)
+{
+	const struct aim_part *bp;
+	struct aim_node *b;
+	int r;
+
+	if (ii->boot < 0)
+		return aim_transform_take_boot(root, ret);
+	bp = &ii->pt.parts[ii->boot];
+	if (strcmp(ii->part[ii->boot].fstype, "ext4") && strcmp(ii->part[ii->boot].fstype, "ext2") &&
+	    strcmp(ii->part[ii->boot].fstype, "ext3"))
+		return aim_error_set(-EOPNOTSUPP, "a %s /boot partition is not supported yet",
+				     ii->part[ii->boot].fstype);
+	r = aim_ext4_open(in_path, bp->start, bp->size, ret_bfs);
+	if (r < 0)
+		return r;
+	r = aim_ext4_load_tree(*ret_bfs, ret);
+	if (r < 0)
+		return r;
+	/* Whatever the root has under /boot was hidden by the boot partition's mount. */
+	b = aim_tree_lookup(root, "/boot");
+	while (b && b->children)
+		aim_tree_remove(root, b->children);
+	/* Drop lost+found and the "boot -> ." symlink Armbian puts on boot partitions. */
+	if ((b = aim_tree_lookup(*ret, "/lost+found")))
+		aim_tree_remove(*ret, b);
+	if ((b = aim_tree_lookup(*ret, "/boot")) && !S_ISDIR(b->mode))
+		aim_tree_remove(*ret, b);
+	return 0;
+}
+
+static uint64_t tree_bytes(const struct aim_tree *t, const struct aim_node *d, int depth)
+{
+	uint64_t sum = 0;
+
+	for (const struct aim_node *c = d->children; c && depth < 64; c = c->next) {
+		const struct aim_node *n = S_ISLNK(c->mode)
+						   ? aim_tree_resolve(t, (struct aim_node *)c)
+						   : c;
+		if (!n)
+			continue;
+		if (S_ISREG(n->mode))
+			sum += n->size;
+		else if (S_ISDIR(n->mode) && S_ISDIR(c->mode))
+			sum += tree_bytes(t, n, depth + 1);
+	}
+	return sum;
+}
+
+int aim_convert_plan(const char *in_path, int in_fd, const struct aim_image_info *ii,
+		     const struct aim_convert_opts *o, struct aim_convert_plan *ret)
+{
+	struct aim_ext4 *fs = NULL, *bfs = NULL;
+	struct aim_tree *t = NULL, *bt = NULL;
+	int r;
+
+	(void)in_fd;
+	memset(ret, 0, sizeof(*ret));
+	r = aim_image_open_root(in_path, ii, &fs, &t);
+	if (r < 0)
+		return r;
+	r = load_boot_tree(in_path, ii, t, &bfs, &bt);
+	if (r == 0)
+		/* Estimate: zstd at the default level keeps about 45% of a Debian root. */
+		layout(ii, o, tree_bytes(bt, bt->root, 0), ii->root_used / 100 * 45, ret);
+	aim_tree_free(bt);
+	aim_tree_free(t);
+	aim_ext4_free(bfs);
+	aim_ext4_free(fs);
+	return r;
+}
+
+/* Without SOURCE_DATE_EPOCH, timestamps come from the input itself so that the same
+ * input always gives the same output: the release file's mtime, else the root's.
+ * FAT cannot store dates before 1980. */
+static uint32_t derive_epoch(const struct aim_tree *t, uint32_t given)
+{
+	static const char *const files[] = {"/etc/armbian-release", "/etc/os-release",
+					    "/usr/lib/os-release"};
+	const struct aim_node *n = NULL;
+	int64_t e = given;
+
+	for (size_t i = 0; !e && i < ARRAY_SIZE(files); i++)
+		if ((n = aim_tree_lookup(t, files[i])) && n->mtime > 0)
+			e = n->mtime;
+	if (!e)
+		e = t->root->mtime;
+	return (uint32_t)MIN(MAX(e, (int64_t)315532800), (int64_t)UINT32_MAX);
+}
+
+struct sq_progress {
+	aim_convert_progress_fn fn;
+	void *ud;
+};
+
+static void sq_cb(void *ud, uint64_t done, uint64_t total)
+{
+	struct sq_progress *s = ud;
+
+	if (s->fn)
+		s->fn(s->ud, "squashfs", done, total);
+}
+
+int aim_convert_run(const char *in_path, int in_fd, const struct aim_image_info *ii,
+		    const struct aim_convert_opts *o, int out_fd, aim_convert_progress_fn fn,
+		    void *ud, struct aim_convert_plan *ret)
+{
+	struct aim_ext4 *fs = NULL, *bfs = NULL;
+	struct aim_tree *t = NULL, *bt = NULL;
+	struct aim_transform_opts to = {
+		.overlay_tmpfs = o->overlay == AIM_OVERLAY_TMPFS,
+		.persist = o->persist,
+		.npersist = o->npersist,
+	};
+	struct aim_sqfs_opts sq = o->sqfs;
+	struct sq_progress sp = {fn, ud};
+	char stage[4096] = "", img[64];
+	uint64_t content = 0, sq_max;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	if (sodium_init() < 0)
+		return -ENOMEM;
+	snprintf(img, sizeof(img), "/proc/%d/fd/%d", (int)getpid(), out_fd);
+	r = aim_image_open_root(in_path, ii, &fs, &t);
+	if (r < 0)
+		goto out;
+	r = load_boot_tree(in_path, ii, t, &bfs, &bt);
+	if (r < 0)
+		goto out;
+	to.epoch = sq.mkfs_time = derive_epoch(t, o->epoch);
+	r = aim_transform_root(t, &to);
+	if (r < 0)
+		goto out;
+	ret->transforms = (unsigned)r;
+
+	snprintf(stage, sizeof(stage), "%s/armimmutable-boot-XXXXXX",
+		 o->tmpdir ? o->tmpdir : (getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp"));
+	if (!mkdtemp(stage)) {
+		r = aim_error_set(-errno, "cannot create a staging directory in %s: %m",
+				  o->tmpdir ? o->tmpdir : "/var/tmp");
+		stage[0] = 0;
+		goto out;
+	}
+	r = stage_boot(bt, stage, !o->slot_b_empty, &content);
+	if (r < 0)
+		goto out;
+	if (!o->slot_b_empty)
+		content /= 2;
+
+	/* The layout up to slot A does not depend on the squashfs size. */
+	layout(ii, o, content, 0, ret);
+	r = copy_gap(in_fd, out_fd, ii->gap_end);
+	if (r < 0)
+		goto out;
+	sq_max = o->slot_size ? o->slot_size : 64ULL * 1024 * MiB;
+	r = aim_sqfs_write(t, out_fd, ret->slot_a_start, sq_max, &sq, sq_cb, &sp,
+			   &ret->stats);
+	if (r < 0)
+		goto out;
+	{
+		uint64_t a = ret->slot_a_start;
+		layout(ii, o, content, ret->stats.bytes_out, ret);
+		if (ret->slot_a_start != a) {
+			r = aim_error_set(-EINVAL, "internal error: slot A moved");
+			goto out;
+		}
+	}
+	if (!o->slot_b_empty) {
+		r = copy_range(out_fd, ret->slot_a_start, ret->slot_b_start, ret->sqfs_size, fn,
+			       ud);
+		if (r < 0)
+			goto out;
+	}
+	if (ftruncate(out_fd, (off_t)ret->disk_size) < 0) {
+		r = aim_error_set(-errno, "cannot size the output to %" PRIu64 " bytes: %m",
+				  ret->disk_size);
+		goto out;
+	}
+	if (fn)
+		fn(ud, "boot partition", 0, 1);
+	r = make_boot_fs(img, ret, stage, to.epoch);
+	if (r < 0)
+		goto out;
+	if (fn)
+		fn(ud, "data partition", 0, 1);
+	r = make_data_fs(img, ret, to.epoch);
+	if (r < 0)
+		goto out;
+	r = write_table(out_fd, ii, ret);
+out:
+	if (stage[0])
+		rm_rf(stage);
+	aim_tree_free(bt);
+	aim_tree_free(t);
+	aim_ext4_free(bfs);
+	aim_ext4_free(fs);
+	return r;
+}

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Immutable-root transforms (see transform.h and docs/transforms.md). */
+#include "transform.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "treeio.h"
+#include "util/log.h"
+#include "util/macro.h"
+
+#define RESIZE_UNIT "armbian-resize-filesystem.service"
+
+int aim_transform_take_boot(struct aim_tree *t, struct aim_tree **ret_boot)
+{
+	struct aim_node *boot = aim_tree_lookup(t, "/boot");
+	struct aim_tree *bt = NULL;
+	int r;
+
+	r = aim_tree_new(&bt);
+	if (r < 0)
+		return r;
+	bt->fs = t->fs;
+	if (boot && S_ISDIR(boot->mode)) {
+		/* Move the children over; hard links between /boot and the rest of the tree
+		 * do not occur in Armbian images and are cut (each side keeps a copy). */
+		bt->root->mode = boot->mode;
+		bt->root->uid = boot->uid;
+		bt->root->gid = boot->gid;
+		bt->root->mtime = boot->mtime;
+		bt->root->children = boot->children;
+		for (struct aim_node *c = boot->children; c; c = c->next)
+			c->parent = bt->root;
+		boot->children = NULL;
+	}
+	*ret_boot = bt;
+	return 0;
+}
+
+static int is_dropped_mount(const char *mnt)
+{
+	return !strcmp(mnt, "/") || !strcmp(mnt, "/boot") || !strncmp(mnt, "/boot/", 6);
+}
+
+char *aim_transform_fstab(const char *in, unsigned *ret_dropped)
+{
+	size_t cap = strlen(in) * 2 + 256, len = 0;
+	char *out = malloc(cap);
+	unsigned dropped = 0;
+
+	if (!out)
+		return NULL;
+	for (const char *l = in; *l;) {
+		size_t n = strcspn(l, "\n");
+		char line[1024], src[512], mnt[512];
+		int drop = 0;
+
+		snprintf(line, sizeof(line), "%.*s", (int)MIN(n, sizeof(line) - 1), l);
+		if (line[strspn(line, " \t")] != '#' &&
+		    sscanf(line, "%511s %511s", src, mnt) == 2 && is_dropped_mount(mnt))
+			drop = 1;
+		len += (size_t)snprintf(out + len, cap - len, "%s%.*s\n",
+					drop ? "# armimmutable: mounted by the initramfs: " : "",
+					(int)n, l);
+		dropped += (unsigned)drop;
+		l += n;
+		if (*l == '\n')
+			l++;
+	}
+	out[len] = 0;
+	*ret_dropped = dropped;
+	return out;
+}
+
+static int fix_fstab(struct aim_tree *t)
+{
+	struct aim_node *n = aim_tree_lookup(t, "/etc/fstab");
+	_cleanup_free_ char *text = NULL, *out = NULL;
+	unsigned dropped = 0;
+	int r;
+
+	if (!n || !S_ISREG(n->mode))
+		return 0;
+	r = aim_tree_read_small(t, n, 1 << 20, &text, NULL);
+	if (r < 0)
+		return r;
+	out = aim_transform_fstab(text, &dropped);
+	if (!out)
+		return -ENOMEM;
+	if (!dropped)
+		return 0;
+	r = aim_tree_set_mem(n, out, strlen(out));
+	return r < 0 ? r : 1;
+}
+
+/* A new root-owned node with the given content (replacing what was there). */
+static int put_file(struct aim_tree *t, const char *path, uint32_t mode, const char *content,
+		    uint32_t epoch)
+{
+	_cleanup_free_ char *dir = strdup(path);
+	struct aim_node *parent, *n;
+	char *slash;
+	int r;
+
+	if (!dir)
+		return -ENOMEM;
+	slash = strrchr(dir, '/');
+	*slash = 0;
+	r = aim_tree_mkdir_p(t, *dir ? dir : "/", &parent);
+	if (r < 0)
+		return r;
+	n = aim_tree_lookup(t, path);
+	if (n)
+		aim_tree_remove(t, n);
+	r = aim_tree_add(t, parent, slash + 1, mode, &n);
+	if (r < 0)
+		return r;
+	n->mtime = epoch;
+	if (S_ISLNK(mode)) {
+		n->target = strdup(content);
+		if (!n->target)
+			return -ENOMEM;
+		n->size = strlen(content);
+		return 0;
+	}
+	return aim_tree_set_mem(n, content, strlen(content));
+}
+
+/* armbian-resize-filesystem grows the root partition; here the data partition grows
+ * instead (armbian-layout.md 1.10: with an overlay root it would find "overlay"). */
+static int disable_resize(struct aim_tree *t, uint32_t epoch)
+{
+	struct aim_node *d;
+	int changes = 0, r;
+	static const char *const dirs[] = {"/etc/systemd/system", "/lib/systemd/system",
+					   "/usr/lib/systemd/system"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		d = aim_tree_lookup(t, dirs[i]);
+		for (struct aim_node *w = d ? d->children : NULL; w; w = w->next) {
+			struct aim_node *u;
+			size_t l = strlen(w->name);
+			if (!S_ISDIR(w->mode) || l < 6 || strcmp(w->name + l - 6, ".wants"))
+				continue;
+			for (u = w->children; u; u = u->next)
+				if (!strcmp(u->name, RESIZE_UNIT))
+					break;
+			if (u) {
+				aim_tree_remove(t, u);
+				changes++;
+			}
+		}
+	}
+	if (changes || aim_tree_lookup(t, "/lib/systemd/system/" RESIZE_UNIT) ||
+	    aim_tree_lookup(t, "/usr/lib/systemd/system/" RESIZE_UNIT)) {
+		r = put_file(t, "/etc/systemd/system/" RESIZE_UNIT, S_IFLNK | 0777, "/dev/null",
+			     epoch);
+		if (r < 0)
+			return r;
+		changes++;
+	}
+	if (aim_tree_lookup(t, "/usr/lib/armbian/armbian-resize-filesystem")) {
+		r = put_file(t, "/root/.no_rootfs_resize", S_IFREG | 0644, "", epoch);
+		if (r < 0)
+			return r;
+		changes++;
+	}
+	return changes;
+}
+
+static int write_config(struct aim_tree *t, const struct aim_transform_opts *o)
+{
+	char buf[4096];
+	size_t len;
+
+	len = (size_t)snprintf(buf, sizeof(buf),
+			       "# armimmutable configuration, written by armimmutable convert.\n"
+			       "# The kernel command line can override OVERLAY with\n"
+			       "# armimmutable.overlay=persistent|tmpfs.\n"
+			       "OVERLAY=%s\nPERSIST=\"",
+			       o->overlay_tmpfs ? "tmpfs" : "persistent");
+	for (unsigned i = 0; i < o->npersist && len < sizeof(buf) - 256; i++)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s", i ? " " : "",
+					o->persist[i]);
+	snprintf(buf + len, sizeof(buf) - len, "\"\n");
+	return put_file(t, "/etc/armimmutable/armimmutable.conf", S_IFREG | 0644, buf, o->epoch);
+}
+
+int aim_transform_root(struct aim_tree *t, const struct aim_transform_opts *o)
+{
+	int changes = 0, r;
+
+	r = fix_fstab(t);
+	if (r < 0)
+		return r;
+	changes += r;
+	r = disable_resize(t, o->epoch);
+	if (r < 0)
+		return r;
+	changes += r;
+	r = write_config(t, o);
+	if (r < 0)
+		return r;
+	return changes + 1;
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The changes an immutable root needs, applied to the in-memory tree before it is
+ * written as squashfs. Each is documented in docs/transforms.md; everything else stays
+ * byte for byte as in the input.
+ */
+#ifndef AIM_TRANSFORM_H
+#define AIM_TRANSFORM_H
+
+#include <stdint.h>
+
+#include "tree.h"
+
+struct aim_transform_opts {
+	int overlay_tmpfs;
+	const char *const *persist;
+	unsigned npersist;
+	uint32_t epoch;
+};
+
+/* Detaches /boot's contents (returned as a tree of its own rooted at the old /boot,
+ * sharing t's data source) and leaves an empty /boot as the mount point. */
+int aim_transform_take_boot(struct aim_tree *t, struct aim_tree **ret_boot);
+
+/* fstab without the root line and /boot lines, resize service disabled, the
+ * armimmutable configuration written. Returns the number of changes (>= 0). */
+int aim_transform_root(struct aim_tree *t, const struct aim_transform_opts *o);
+
+/* Rewrites an fstab text: drops the "/" and "/boot..." mount lines (kept as comments).
+ * Returns a malloc'ed string; *ret_dropped counts the lines dropped. */
+char *aim_transform_fstab(const char *in, unsigned *ret_dropped);
+
+#endif

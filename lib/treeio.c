@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Whole-file reads from a tree and extraction of a subtree to a host directory. */
+#include "treeio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/fileio.h"
+#include "util/log.h"
+#include "util/macro.h"
+
+struct membuf {
+	char *p;
+	uint64_t max;
+};
+
+static int to_mem(void *ud, uint64_t off, const void *buf, size_t len)
+{
+	struct membuf *m = ud;
+
+	if (off + len > m->max)
+		return -EBADMSG;
+	if (buf)
+		memcpy(m->p + off, buf, len);
+	else
+		memset(m->p + off, 0, len);
+	return 0;
+}
+
+int aim_tree_read_small(const struct aim_tree *t, const struct aim_node *n, size_t max,
+			char **ret, size_t *ret_len)
+{
+	_cleanup_free_ char *buf = NULL;
+	struct membuf m;
+	int r;
+
+	if (!S_ISREG(n->mode))
+		return -EINVAL;
+	if (n->size > max)
+		return -EFBIG;
+	buf = calloc(1, n->size + 1);
+	if (!buf)
+		return -ENOMEM;
+	m = (struct membuf){buf, n->size};
+	r = aim_tree_read_data(t, n, to_mem, &m);
+	if (r < 0)
+		return r;
+	if (ret_len)
+		*ret_len = n->size;
+	*ret = TAKE_PTR(buf);
+	return 0;
+}
+
+struct aim_node *aim_tree_resolve(const struct aim_tree *t, struct aim_node *n)
+{
+	for (int hops = 0; n && S_ISLNK(n->mode); hops++) {
+		char path[PATH_MAX];
+		_cleanup_free_ char *dir = NULL;
+
+		if (hops >= 16 || !n->target)
+			return NULL;
+		if (n->target[0] == '/') {
+			snprintf(path, sizeof(path), "%s", n->target);
+		} else {
+			dir = aim_tree_path(n->parent);
+			if (!dir)
+				return NULL;
+			snprintf(path, sizeof(path), "%s/%s", strcmp(dir, "/") ? dir : "",
+				 n->target);
+		}
+		n = aim_tree_lookup(t, path);
+	}
+	return n;
+}
+
+struct fileout {
+	int fd;
+	uint64_t bytes;
+};
+
+static int to_fd(void *ud, uint64_t off, const void *buf, size_t len)
+{
+	struct fileout *f = ud;
+
+	if (!buf)
+		return 0; /* holes: ftruncate extends with zeros */
+	f->bytes += len;
+	return aim_pwrite_full(f->fd, buf, len, off);
+}
+
+static int extract_file(const struct aim_tree *t, const struct aim_node *n, const char *path,
+			uint64_t *bytes)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	struct fileout f;
+	struct timespec ts[2];
+	int r;
+
+	if (fd < 0)
+		return aim_error_set(-errno, "cannot create %s: %m", path);
+	f = (struct fileout){fd, 0};
+	r = aim_tree_read_data(t, n, to_fd, &f);
+	if (r < 0)
+		return r;
+	if (ftruncate(fd, (off_t)n->size) < 0)
+		return -errno;
+	ts[0].tv_sec = ts[1].tv_sec = n->mtime;
+	ts[0].tv_nsec = ts[1].tv_nsec = n->mtime_nsec;
+	if (futimens(fd, ts) < 0)
+		return -errno;
+	*bytes += n->size;
+	return 0;
+}
+
+static int extract(const struct aim_tree *t, struct aim_node *dir, const char *dest, int deref,
+		   uint64_t *bytes, int depth)
+{
+	int r;
+
+	if (depth > 64)
+		return aim_error_set(-ELOOP, "boot files nest deeper than 64 levels");
+	for (struct aim_node *c = dir->children; c; c = c->next) {
+		_cleanup_free_ char *p = NULL;
+		struct aim_node *n = c;
+
+		if (asprintf(&p, "%s/%s", dest, c->name) < 0)
+			return -ENOMEM;
+		if (S_ISLNK(n->mode)) {
+			if (!deref) {
+				if (symlink(n->target, p) < 0)
+					return -errno;
+				continue;
+			}
+			n = aim_tree_resolve(t, n);
+			if (!n)
+				continue;
+		}
+		if (S_ISDIR(n->mode)) {
+			if (mkdir(p, 0755) < 0)
+				return aim_error_set(-errno, "cannot create %s: %m", p);
+			r = extract(t, n, p, deref, bytes, depth + 1);
+		} else if (S_ISREG(n->mode)) {
+			r = extract_file(t, n, p, bytes);
+		} else {
+			continue;
+		}
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int aim_tree_extract(const struct aim_tree *t, struct aim_node *dir, const char *dest, int deref,
+		     uint64_t *ret_bytes)
+{
+	uint64_t bytes = 0;
+	int r = extract(t, dir, dest, deref, &bytes, 0);
+
+	if (r < 0)
+		return r;
+	if (ret_bytes)
+		*ret_bytes = bytes;
+	return 0;
+}

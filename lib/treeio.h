@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Whole-file reads from a tree and extraction of a subtree to a host directory. */
+#ifndef AIM_TREEIO_H
+#define AIM_TREEIO_H
+
+#include <stddef.h>
+
+#include "tree.h"
+
+/* Reads a regular file of at most max bytes into a NUL-terminated buffer (-EFBIG). */
+int aim_tree_read_small(const struct aim_tree *t, const struct aim_node *n, size_t max,
+			char **ret, size_t *ret_len);
+
+/* Resolves a symlink chain inside the tree starting at n (at most 16 hops): the node
+ * a path finally names, or NULL if it dangles or loops. */
+struct aim_node *aim_tree_resolve(const struct aim_tree *t, struct aim_node *n);
+
+/* Writes the subtree under dir (its children) into the host directory dest, which must
+ * exist. Regular files are copied with their mtimes; symlinks are replaced by copies of
+ * their targets when deref is set (for FAT), dangling ones are skipped; other inode
+ * types are skipped. Returns the number of bytes written. */
+int aim_tree_extract(const struct aim_tree *t, struct aim_node *dir, const char *dest, int deref,
+		     uint64_t *ret_bytes);
+
+#endif

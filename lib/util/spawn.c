@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Running a helper program and waiting for it. */
+#include "util/spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "util/log.h"
+#include "util/macro.h"
+
+extern char **environ;
+
+int aim_spawn(const char *const argv[], const char *const extra_env[])
+{
+	size_t n = 0, m = 0;
+	_cleanup_free_ char **envp = NULL; /* borrowed strings */
+	posix_spawn_file_actions_t fa;
+	char errbuf[512] = "";
+	int pipefd[2], status, r;
+	pid_t pid;
+	ssize_t got;
+
+	while (environ[n])
+		n++;
+	while (extra_env && extra_env[m])
+		m++;
+	envp = calloc(n + m + 1, sizeof(char *));
+	if (!envp)
+		return -ENOMEM;
+	memcpy(envp, (const void *)extra_env, m * sizeof(char *));
+	memcpy(envp + m, environ, n * sizeof(char *));
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return -errno;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
+	r = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	close(pipefd[1]);
+	if (r != 0) {
+		close(pipefd[0]);
+		return aim_error_set(-r, "cannot run %s: %s (is it installed?)", argv[0],
+				     strerror(r));
+	}
+	got = read(pipefd[0], errbuf, sizeof(errbuf) - 1);
+	/* Drain the rest so the child never blocks on a full pipe. */
+	{
+		char sink[4096];
+		while (read(pipefd[0], sink, sizeof(sink)) > 0)
+			;
+	}
+	close(pipefd[0]);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	errbuf[got > 0 ? got : 0] = 0;
+	errbuf[strcspn(errbuf, "\n")] = 0;
+	return aim_error_set(-EIO, "%s failed (%s%d)%s%s", argv[0],
+			     WIFEXITED(status) ? "exit status " : "signal ",
+			     WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
+			     errbuf[0] ? ": " : "", errbuf);
+}
