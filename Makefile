@@ -36,7 +36,7 @@ endif
 AIM_CFLAGS := -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -MMD -MP -Ilib \
 	-DAIM_VERSION='"$(VERSION)"' $(WARN) $(SAN)
 
-DEPS := libsquashfs1 ext2fs com_err liblzma libzstd libcryptsetup mount blkid libsodium zlib
+DEPS := libsquashfs1 ext2fs e2p com_err liblzma libzstd libcryptsetup mount blkid libsodium zlib
 DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(DEPS) 2>/dev/null)
 DEP_LIBS := $(shell $(PKG_CONFIG) --libs $(DEPS) 2>/dev/null) -lpthread
 
@@ -89,11 +89,20 @@ $(B)/dev/$(1)/%: initramfs/%.c $(DEV_LIB_SRC) $(wildcard lib/device/*.h lib/util
 endef
 $(foreach a,$(DEV_ARCHES),$(eval $(call dev_rules,$(a))))
 
-check: all $(UNIT_BIN)
+# make check: installs what it needs (as root), then every test: unit, integration and
+# the QEMU boot tests, with one summary line at the end.
+check: check-deps all $(UNIT_BIN)
+	$(Q)B=$(B) AIM_QEMU=1 tests/run $(T)
+
+# The fast part only (no QEMU): what the sanitizer build runs.
+check-fast: all $(UNIT_BIN)
 	$(Q)B=$(B) tests/run $(T)
 
-check-qemu: all
+check-qemu: check-deps all
 	$(Q)B=$(B) tests/run-qemu $(T)
+
+check-deps:
+	$(Q)if [ "$$(id -u)" = 0 ]; then sh tools/deps.sh --qemu; else sh tools/deps.sh; fi
 
 demo: deps-qemu all
 	$(Q)B=$(B) tests/demo.sh
@@ -123,6 +132,6 @@ format:
 clean:
 	rm -rf build build-san
 
-.PHONY: all check check-qemu demo bench deps deps-qemu install uninstall format clean
+.PHONY: all check check-fast check-deps check-qemu demo bench deps deps-qemu install uninstall format clean
 .SECONDARY:
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
