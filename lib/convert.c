@@ -196,9 +196,11 @@ static int make_boot_fs(const char *img, const struct aim_convert_plan *p, const
 			uint32_t epoch)
 {
 	char where[4200], secs[32], serial[16], env[64], src[4200];
+	_Static_assert(sizeof(where) > 4096 + 24, "room for the offset");
 	int r;
 
 	snprintf(where, sizeof(where), "%s@@%" PRIu64, img, p->boot_start);
+	/* mcopy "dir" copies the directory itself: slot-a/ lands at ::/slot-a. */
 	snprintf(secs, sizeof(secs), "%" PRIu64, p->boot_size / 512);
 	snprintf(serial, sizeof(serial), "%s", p->boot_serial);
 	snprintf(env, sizeof(env), "SOURCE_DATE_EPOCH=%" PRIu32, epoch);
@@ -272,6 +274,57 @@ static int write_table(int fd, const struct aim_image_info *ii, const struct aim
 	return aim_ptable_write(fd, &pt);
 }
 
+static int is_fat_boot(const struct aim_image_info *ii)
+{
+	return ii->boot >= 0 && !strcmp(ii->part[ii->boot].fstype, "vfat");
+}
+
+/* A path a child process can open: /proc/self/ means us, not the child. */
+static void child_path(const char *path, char *buf, size_t n)
+{
+	if (!strncmp(path, "/proc/self/", 11))
+		snprintf(buf, n, "/proc/%d/%s", (int)getpid(), path + 11);
+	else
+		snprintf(buf, n, "%s", path);
+}
+
+static int du_cb(const char *p, const struct stat *st, int flag, struct FTW *f);
+static uint64_t du_total;
+static int du_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)p, (void)f;
+	if (flag == FTW_F)
+		du_total += (uint64_t)st->st_size;
+	return 0;
+}
+
+/* A FAT /boot partition (Amlogic TV boxes, TI K3): its files, once per slot. */
+static int stage_fat_boot(const char *in_path, const struct aim_image_info *ii,
+			  const char *stage, int slot_b, uint64_t *ret_content)
+{
+	const struct aim_part *bp = &ii->pt.parts[ii->boot];
+	char where[4200], dst[4200], src[4096];
+	int r;
+
+	child_path(in_path, src, sizeof(src));
+	snprintf(where, sizeof(where), "%s@@%" PRIu64, src, bp->start);
+	for (int s = 0; s < (slot_b ? 2 : 1); s++) {
+		snprintf(dst, sizeof(dst), "%s/slot-%c", stage, 'a' + s);
+		if (mkdir(dst, 0755) < 0)
+			return -errno;
+		const char *argv[] = {"mcopy", "-s", "-p", "-m", "-n", "-Q", "-i", where, "::*",
+				      dst, NULL};
+		const char *envp[] = {"MTOOLS_SKIP_CHECK=1", NULL};
+		r = aim_spawn(argv, envp);
+		if (r < 0)
+			return r;
+	}
+	du_total = 0;
+	nftw(stage, du_cb, 16, FTW_PHYS);
+	*ret_content = du_total;
+	return 0;
+}
+
 static int load_boot_tree(const char *in_path, const struct aim_image_info *ii,
 			  struct aim_tree *root, struct aim_ext4 **ret_bfs, struct aim_tree **ret)
 {
@@ -282,6 +335,13 @@ static int load_boot_tree(const char *in_path, const struct aim_image_info *ii,
 	if (ii->boot < 0)
 		return aim_transform_take_boot(root, ret);
 	bp = &ii->pt.parts[ii->boot];
+	if (is_fat_boot(ii)) {
+		/* Staged with mcopy; the root's hidden /boot contents are dropped. */
+		b = aim_tree_lookup(root, "/boot");
+		while (b && b->children)
+			aim_tree_remove(root, b->children);
+		return aim_tree_new(ret);
+	}
 	if (strcmp(ii->part[ii->boot].fstype, "ext4") && strcmp(ii->part[ii->boot].fstype, "ext2") &&
 	    strcmp(ii->part[ii->boot].fstype, "ext3"))
 		return aim_error_set(-EOPNOTSUPP, "a %s /boot partition is not supported yet",
@@ -335,7 +395,9 @@ int aim_convert_plan(const char *in_path, int in_fd, const struct aim_image_info
 	if (r < 0)
 		return r;
 	r = load_boot_tree(in_path, ii, t, &bfs, &bt);
-	if (r == 0)
+	if (r == 0 && is_fat_boot(ii))
+		layout(ii, o, ii->pt.parts[ii->boot].size / 2, ii->root_used / 100 * 45, ret);
+	else if (r == 0)
 		/* Estimate: zstd at the default level keeps about 45% of a Debian root. */
 		layout(ii, o, tree_bytes(bt, bt->root, 0), ii->root_used / 100 * 45, ret);
 	aim_tree_free(bt);
@@ -417,7 +479,10 @@ int aim_convert_run(const char *in_path, int in_fd, const struct aim_image_info 
 		stage[0] = 0;
 		goto out;
 	}
-	r = stage_boot(bt, stage, !o->slot_b_empty, &content);
+	if (is_fat_boot(ii))
+		r = stage_fat_boot(in_path, ii, stage, !o->slot_b_empty, &content);
+	else
+		r = stage_boot(bt, stage, !o->slot_b_empty, &content);
 	if (r < 0)
 		goto out;
 	if (!o->slot_b_empty)

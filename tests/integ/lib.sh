@@ -1,0 +1,57 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Shared helpers for the integration tests: TAP output, the binary under test,
+# a scratch directory, and running as an ordinary user.
+set -u
+AIM_TOP=${AIM_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+B=${B:-build}
+AIM="$AIM_TOP/$B/armimmutable"
+SAMPLE="$AIM_TOP/tests/sample"
+T_N=0
+T_FAIL=0
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/aimtest.XXXXXX")
+chmod 0777 "$TMP"
+trap 'rm -rf "$TMP"' EXIT
+
+ok() { # ok STATUS DESCRIPTION
+	T_N=$((T_N + 1))
+	if [ "$1" = 0 ]; then
+		echo "ok $T_N - $2"
+	else
+		echo "not ok $T_N - $2"
+		T_FAIL=$((T_FAIL + 1))
+	fi
+}
+check() { # check DESCRIPTION CMD...: passes when CMD exits 0
+	d=$1
+	shift
+	if "$@" >"$TMP/.check.out" 2>&1; then ok 0 "$d"; else
+		ok 1 "$d"
+		sed 's/^/#   /' "$TMP/.check.out" | head -n 20
+	fi
+}
+is() { # is GOT WANT DESCRIPTION
+	if [ "$1" = "$2" ]; then ok 0 "$3"; else
+		ok 1 "$3"
+		echo "#   got '$1', want '$2'"
+	fi
+}
+skip() { T_N=$((T_N + 1)); echo "ok $T_N # SKIP $1"; }
+done_testing() {
+	echo "1..$T_N"
+	[ "$T_FAIL" = 0 ]
+}
+
+# Runs a command as an ordinary user (nobody) when we are root, as the tools must work
+# without privileges; as ourselves otherwise.
+as_user() {
+	if [ "$(id -u)" = 0 ]; then
+		setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"
+	else
+		"$@"
+	fi
+}
+
+# Hash of a file region: sha_range FILE OFFSET LENGTH
+sha_range() {
+	tail -c +"$(($2 + 1))" "$1" | head -c "$3" | sha256sum | cut -d' ' -f1
+}

@@ -1,0 +1,108 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# convert on every convertible sample shape, as an ordinary user: the output keeps the
+# table type, the first-partition offset and every byte of the bootloader region; it has
+# the boot/slot A/slot B/data layout; boot files, fstab and the resize service are
+# transformed; the input is untouched; the output is deterministic.
+. "$(dirname "$0")/lib.sh"
+
+# part_field IMG N FIELD: start/size (sectors) of partition N from sfdisk -J
+part_field() { sfdisk -J "$1" | jq -r ".partitiontable.partitions[$(($2 - 1))].$3"; }
+label_of() { sfdisk -J "$1" | jq -r '.partitiontable.label'; }
+
+for shape in A A2 B C C0 D DF H; do
+	in="$TMP/in-$shape.img"
+	out="$TMP/out-$shape.img"
+	if ! "$SAMPLE/mkshape.sh" "$shape" "$in" >"$TMP/mk.log" 2>&1; then
+		ok 1 "$shape: sample image built"
+		sed 's/^/#   /' "$TMP/mk.log" | tail -n 5
+		continue
+	fi
+	chmod 0644 "$in"
+	before=$(sha256sum <"$in")
+	as_user "$AIM" -q convert "$in" "$out" 2>"$TMP/err"
+	rc=$?
+	is "$rc" 0 "$shape: converts as an ordinary user"
+	[ $rc = 0 ] || { sed 's/^/#   /' "$TMP/err"; continue; }
+	is "$(sha256sum <"$in")" "$before" "$shape: input unchanged"
+	is "$(label_of "$out")" "$(label_of "$in")" "$shape: table type kept"
+	in_start=$(part_field "$in" 1 start)
+	is "$(part_field "$out" 1 start)" "$in_start" "$shape: first partition offset kept"
+	gap_end=$((in_start * 512))
+	if [ "$(label_of "$in")" = gpt ]; then
+		keep_from=$((34 * 512)) # after the primary GPT (LBA 0-33)
+	else
+		keep_from=512
+	fi
+	is "$(sha_range "$out" 0 440)" "$(sha_range "$in" 0 440)" "$shape: MBR boot code bytes 0-439 identical"
+	is "$(sha_range "$out" $keep_from $((gap_end - keep_from)))" \
+		"$(sha_range "$in" $keep_from $((gap_end - keep_from)))" \
+		"$shape: bootloader region $keep_from-$gap_end identical"
+	is "$(sfdisk -J "$out" | jq '.partitiontable.partitions | length')" 4 "$shape: four partitions"
+	if [ "$(label_of "$in")" = gpt ]; then
+		check "$shape: sgdisk -v finds no problems" sh -c "sgdisk -v '$out' | grep -q 'No problems found'"
+	fi
+	p1=$(($(part_field "$out" 1 start) * 512))
+	p2=$(($(part_field "$out" 2 start) * 512))
+	p3=$(($(part_field "$out" 3 start) * 512))
+	p4=$(($(part_field "$out" 4 start) * 512))
+	is "$(blkid -p -O $p1 -s TYPE -o value "$out")" vfat "$shape: p1 is FAT"
+	is "$(blkid -p -O $p2 -s TYPE -o value "$out")" squashfs "$shape: p2 is squashfs"
+	is "$(blkid -p -O $p4 -s LABEL -o value "$out")" armi_data "$shape: p4 is the data filesystem"
+	slot=$(($(part_field "$out" 2 size) * 512))
+	is "$(sha_range "$out" $p3 $slot)" "$(sha_range "$out" $p2 $slot)" "$shape: slot B is a copy of slot A"
+	dd if="$out" of="$TMP/a.sqfs" bs=1M skip=$((p2 / 1048576)) count=$((slot / 1048576)) status=none
+	check "$shape: squashfs of slot A is readable" unsquashfs -s "$TMP/a.sqfs"
+	unsquashfs -q -n -d "$TMP/sq" "$TMP/a.sqfs" etc/fstab etc/armimmutable boot etc/systemd >/dev/null 2>&1
+	check "$shape: fstab has no active / line" sh -c "! awk '\$1 !~ /^#/ && \$2 == \"/\"' '$TMP/sq/etc/fstab' | grep -q ."
+	is "$(ls -A "$TMP/sq/boot" 2>/dev/null | wc -l)" 0 "$shape: /boot in the slot is an empty mount point"
+	is "$(readlink "$TMP/sq/etc/systemd/system/armbian-resize-filesystem.service")" /dev/null \
+		"$shape: armbian-resize-filesystem masked"
+	check "$shape: overlay configuration recorded" grep -q '^OVERLAY=persistent' "$TMP/sq/etc/armimmutable/armimmutable.conf"
+	rm -rf "$TMP/sq"
+	# The kernel in the boot partition is byte-identical to the one in the input's /boot.
+	mdir -b -i "$out@@$p1" ::/slot-a/ >"$TMP/bootls" 2>&1
+	kern=$(grep -Eo '(Image|zImage|vmlinuz-[^ ]*)$' "$TMP/bootls" | head -n 1)
+	check "$shape: slot-a holds a kernel ($kern)" test -n "$kern"
+	if [ -n "$kern" ]; then
+		mcopy -n -i "$out@@$p1" "::/slot-a/$kern" "$TMP/k.out" 2>/dev/null
+		if [ "$shape" = D ] || [ "$shape" = DF ]; then
+			bs=$(($(part_field "$in" 1 start) * 512))
+			bp="/$kern"
+		else
+			bs=$gap_end
+			bp="/boot/$kern"
+		fi
+		if [ "$shape" = DF ]; then
+			mcopy -n -i "$in@@$bs" "::$bp" "$TMP/k.in" 2>/dev/null
+		else
+			debugfs -R "dump $bp $TMP/k.in" "$in?offset=$bs" >/dev/null 2>&1
+			# dump does not follow a symlinked name: resolve Image -> vmlinuz-*
+			if [ ! -s "$TMP/k.in" ]; then
+				tgt=$(debugfs -R "stat $bp" "$in?offset=$bs" 2>/dev/null | sed -n 's/^Fast link dest: "\(.*\)"/\1/p')
+				debugfs -R "dump $(dirname "$bp")/$tgt $TMP/k.in" "$in?offset=$bs" >/dev/null 2>&1
+			fi
+		fi
+		check "$shape: kernel copied byte for byte" cmp "$TMP/k.in" "$TMP/k.out"
+		rm -f "$TMP/k.in" "$TMP/k.out"
+	fi
+	rm -f "$out" "$TMP/a.sqfs"
+	[ "$shape" = B ] || rm -f "$in"
+done
+
+# Determinism: same input and options, same bytes; SOURCE_DATE_EPOCH changes them.
+in="$TMP/in-B.img"
+[ -f "$in" ] || "$SAMPLE/mkshape.sh" B "$in" >/dev/null 2>&1
+chmod 0644 "$in"
+check "determinism: four conversions succeed" sh -c "
+	$(printf %q "$AIM") -q convert '$in' '$TMP/d1.img' &&
+	$(printf %q "$AIM") -q convert '$in' '$TMP/d2.img' &&
+	SOURCE_DATE_EPOCH=1700000000 $(printf %q "$AIM") -q convert '$in' '$TMP/d3.img' &&
+	SOURCE_DATE_EPOCH=1700000000 $(printf %q "$AIM") -q convert '$in' '$TMP/d4.img'"
+h() { [ -f "$1" ] && sha256sum <"$1" || echo "missing $1"; }
+is "$(h "$TMP/d1.img")" "$(h "$TMP/d2.img")" "same input, same options: bit-identical output"
+is "$(h "$TMP/d3.img")" "$(h "$TMP/d4.img")" "SOURCE_DATE_EPOCH: bit-identical output"
+check "SOURCE_DATE_EPOCH is honoured (output differs from the default epoch)" \
+	test "$(h "$TMP/d1.img")" != "$(h "$TMP/d3.img")"
+rm -f "$TMP"/d?.img
+done_testing
