@@ -8,6 +8,7 @@
 #ifndef AIM_INPUT_H
 #define AIM_INPUT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum aim_input_format { AIM_INPUT_RAW, AIM_INPUT_XZ, AIM_INPUT_ZSTD };
