@@ -28,8 +28,13 @@ struct aim_ext4_info {
 };
 
 /* Opens the filesystem at byte offset of the image at path (read-only; size bounds
- * the partition). Errors: -EBADMSG "bad ext4 superblock ..." with detail,
- * -EOPNOTSUPP for encrypted or unknown incompat features (named in the detail). */
+ * the partition, 0 means up to the end of the file). Errors: -EBADMSG with a detail ("no
+ * ext2/3/4 superblock at byte N", "ext4 superblock is corrupt: ...", "... claims N bytes but
+ * its partition has only M"), -EOPNOTSUPP for unknown incompat features (named) and for an
+ * external journal device. The encrypt feature alone is accepted (the kernel mounts such
+ * filesystems); encrypted inodes are refused by aim_ext4_load_tree(). A journal that needs
+ * recovery is reported in aim_ext4_info.needs_recovery, not refused.
+ * The handle may be used from several threads: libext2fs calls are serialised inside. */
 int aim_ext4_open(const char *path, uint64_t offset, uint64_t size, struct aim_ext4 **ret);
 struct aim_ext4 *aim_ext4_free(struct aim_ext4 *fs);
 
@@ -37,7 +42,10 @@ int aim_ext4_get_info(struct aim_ext4 *fs, struct aim_ext4_info *ret);
 
 /* Loads the whole tree (metadata; data stays on disk as AIM_DATA_EXT4 with src_ino) into
  * a new aim_tree whose fs is this filesystem. Hard links are linked (tree.h). Inodes
- * with the encrypt flag give -EOPNOTSUPP naming the path. */
+ * with the encrypt flag give -EOPNOTSUPP naming the path. POSIX ACL values come in the
+ * VFS v2 format exactly as getxattr(2) on a mounted fs shows them; system.data is hidden.
+ * -EBADMSG for a corrupt directory structure (loops, bad entries), -ELOOP deeper than
+ * 4096 levels. lost+found is included. */
 int aim_ext4_load_tree(struct aim_ext4 *fs, struct aim_tree **ret);
 
 /* Streams the data of regular-file inode ino (size bytes): extents read with large
@@ -50,7 +58,8 @@ int aim_ext4_read_data(struct aim_ext4 *fs, uint64_t ino, uint64_t size, aim_dat
 int aim_ext4_read_path(struct aim_ext4 *fs, const char *path, size_t max, char **ret,
 		       size_t *ret_len);
 
-/* Quick check: does the superblock at offset of fd look like ext2/3/4? (magic 0xEF53) */
+/* Quick check: does the superblock at offset of fd look like ext2/3/4? (magic 0xEF53)
+ * 1 yes, 0 no (also when the image or size ends before it), <0 on a read error. */
 int aim_ext4_probe(int fd, uint64_t offset, uint64_t size);
 
 #endif
