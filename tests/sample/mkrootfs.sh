@@ -83,7 +83,11 @@ export E2FSPROGS_FAKE_TIME=1600000000 E2FSCK_TIME=1600000000
 export LC_ALL=C TZ=UTC
 T=1600000000
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/mkrootfs.XXXXXX")
+# Stage on tmpfs when there is one: creating the 5000 files on a loaded disk filesystem
+# costs seconds. An extra --tree may be large, so that stays in TMPDIR.
+stage=${TMPDIR:-/tmp}
+if [ -z "$tree" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then stage=/dev/shm; fi
+work=$(mktemp -d "$stage/mkrootfs.XXXXXX")
 [ -n "${MKROOTFS_KEEP:-}" ] || trap 'rm -rf "$work"' EXIT INT TERM
 root=$work/root
 mkdir "$root"

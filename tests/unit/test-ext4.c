@@ -739,6 +739,40 @@ static void test_broken(void)
 		aim_ext4_free(fs);
 	}
 
+	/* Corrupt structures found while walking or reading. */
+	snprintf(src, sizeof(src), "%s/corrupt-src", tmp);
+	snprintf(bad, sizeof(bad), "%s/corrupt.ext4", tmp);
+	mkdir(src, 0755);
+	snprintf(p, sizeof(p), "%s/d", src);
+	mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/f", src);
+	{
+		static uint8_t blk[8192];
+		memset(blk, 'f', sizeof(blk));
+		write_file(p, blk, sizeof(blk));
+	}
+	r = run("mke2fs -q -F -t ext4 -d '%s' '%s' 8M >/dev/null 2>&1 && "
+		"debugfs -w -R 'ln /d /d/loop' '%s' >/dev/null 2>&1 && "
+		"debugfs -w -R 'sif /f block[5] 0x7ffffff0' '%s' >/dev/null 2>&1",
+		src, bad, bad, bad);
+	ok(r == 0, "debugfs makes a directory loop and an extent beyond the fs");
+	r = aim_ext4_open(bad, 0, 0, &fs);
+	if (r == 0) {
+		r = aim_ext4_load_tree(fs, &t);
+		ok(r == -EBADMSG && detail_has("/d/loop") && detail_has("loop"),
+		   "directory loop: -EBADMSG naming the path");
+		t = aim_tree_free(t);
+		{
+			char *buf = NULL;
+			size_t len;
+
+			r = aim_ext4_read_path(fs, "/f", 1 << 20, &buf, &len);
+			ok(r == -EBADMSG && detail_has("beyond the filesystem"),
+			   "extent beyond the fs: -EBADMSG");
+		}
+		fs = aim_ext4_free(fs);
+	}
+
 	/* A dirty journal is reported, not refused. */
 	r = run("debugfs -w -R 'feature needs_recovery' '%s' >/dev/null 2>&1", img);
 	r = r ?: aim_ext4_open(img, 0, 0, &fs);
