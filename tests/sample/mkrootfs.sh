@@ -243,6 +243,10 @@ mke2fs -q -F -t ext4 -L "$label" -U "$uuid" -E "hash_seed=$uuid,lazy_itable_init
 icount=$(dumpe2fs -h "$out" 2>/dev/null | sed -n 's/^Inode count: *//p')
 ifree=$(dumpe2fs -h "$out" 2>/dev/null | sed -n 's/^Free inodes: *//p')
 used=$((icount - ifree))
+case "$(debugfs -R "testi <$used>" "$out" 2>/dev/null) $(debugfs -R "testi <$((used + 1))>" "$out" 2>/dev/null)" in
+*"Inode $used is marked in use"*"Inode $((used + 1)) is not in use"*) ;;
+*) echo "mkrootfs: inodes 1..$used are not contiguous; cannot fix owners" >&2; exit 1 ;;
+esac
 extra=$(grep -c '^mknod' "$cmds" || true)
 perl -e 'my ($t, $n) = @ARGV; for my $i (2, 11 .. $n) {
 	print "sif <$i> uid 0\nsif <$i> gid 0\nsif <$i> ctime \@$t\nsif <$i> atime \@$t\n";
