@@ -245,7 +245,9 @@ mke2fs -q -F -t ext4 -L "$label" -U "$uuid" -E "hash_seed=$uuid,lazy_itable_init
 # Owners and times of everything: mke2fs -d copies the caller's uid/gid and the real ctime,
 # and debugfs stamps new inodes with its own clock. mke2fs -d allocates inodes contiguously,
 # so fix them by number (a path lookup per entry in the 5000-entry directory is slow).
-[ -e "$work/bigdir.cmds" ] && e2fsck -fyD "$out" >/dev/null 2>&1 || true
+if [ -e "$work/bigdir.cmds" ]; then
+	e2fsck -fyD "$out" >/dev/null 2>&1 || [ $? -lt 4 ] || { echo "mkrootfs: e2fsck -D failed" >&2; exit 1; }
+fi
 icount=$(dumpe2fs -h "$out" 2>/dev/null | sed -n 's/^Inode count: *//p')
 ifree=$(dumpe2fs -h "$out" 2>/dev/null | sed -n 's/^Free inodes: *//p')
 used=$((icount - ifree))
