@@ -10,7 +10,9 @@ T_N=0
 T_FAIL=0
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/aimtest.XXXXXX")
 chmod 0777 "$TMP"
-trap 'rm -rf "$TMP"' EXIT
+MAINPID=$$
+# Only the test's own shell cleans up, not subshells (background jobs) on their exit.
+trap '[ "${BASHPID:-$$}" = "$MAINPID" ] && rm -rf "$TMP"' EXIT
 
 ok() { # ok STATUS DESCRIPTION
 	T_N=$((T_N + 1))
@@ -43,6 +45,12 @@ done_testing() {
 
 # Runs a command as an ordinary user (nobody) when we are root, as the tools must work
 # without privileges; as ourselves otherwise.
+# The same as a command prefix, for background jobs whose PID must be the tool's own.
+if [ "$(id -u)" = 0 ]; then
+	AS_USER="setpriv --reuid=65534 --regid=65534 --clear-groups --"
+else
+	AS_USER=""
+fi
 as_user() {
 	if [ "$(id -u)" = 0 ]; then
 		setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"

@@ -1,0 +1,128 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# convert's options and failure paths: usage errors exit 2; bad input, an existing
+# output, a missing directory, a full disk and an interrupt exit 1 with one clear line
+# and leave nothing behind; the input is never modified.
+. "$(dirname "$0")/lib.sh"
+
+in="$TMP/in.img"
+"$SAMPLE/mkshape.sh" B "$in" >/dev/null 2>&1
+chmod 0644 "$in"
+sum=$(sha256sum <"$in")
+leftovers() { find "$1" -maxdepth 1 -name '*.tmp-*' | wc -l; }
+
+# Usage errors: exit 2 and one line naming the problem.
+"$AIM" convert >/dev/null 2>"$TMP/err"
+is $? 2 "no arguments: exit 2"
+check "no arguments: says what is missing" grep -q "needs INPUT and OUTPUT" "$TMP/err"
+"$AIM" convert --overlay=sometimes "$in" "$TMP/o.img" 2>"$TMP/err"
+is $? 2 "bad --overlay: exit 2"
+check "bad --overlay: message names the option" grep -q -- "--overlay" "$TMP/err"
+"$AIM" convert --slot-size=12x "$in" "$TMP/o.img" 2>/dev/null
+is $? 2 "bad --slot-size: exit 2"
+"$AIM" convert --persist=relative "$in" "$TMP/o.img" 2>/dev/null
+is $? 2 "relative --persist: exit 2"
+check "--help exits 0 and documents --dry-run" sh -c "'$AIM' convert --help | grep -q -- --dry-run"
+
+# Dry run: prints the plan, writes nothing.
+as_user "$AIM" convert --dry-run "$in" "$TMP/o.img" >"$TMP/plan"
+is $? 0 "--dry-run succeeds"
+check "--dry-run prints the four partitions" grep -q "p4 data" "$TMP/plan"
+check "--dry-run writes nothing" test ! -e "$TMP/o.img"
+as_user "$AIM" convert --dry-run --json "$in" "$TMP/o.img" >"$TMP/plan.json"
+is "$(jq -r '.partitions | length' "$TMP/plan.json")" 4 "--dry-run --json is JSON with four partitions"
+
+# Existing output without --force.
+echo keep >"$TMP/exists.img"
+chmod 0666 "$TMP/exists.img"
+as_user "$AIM" -q convert "$in" "$TMP/exists.img" 2>"$TMP/err"
+is $? 1 "existing output: exit 1"
+check "existing output: message suggests --force" grep -q -- "--force" "$TMP/err"
+is "$(cat "$TMP/exists.img")" keep "existing output: left untouched"
+as_user "$AIM" -q convert --force "$in" "$TMP/exists.img"
+is $? 0 "--force overwrites"
+check "--force: the output is an image now" sh -c "sfdisk -J '$TMP/exists.img' | jq -e '.partitiontable.partitions | length == 4'"
+rm -f "$TMP/exists.img"
+
+# Missing output directory.
+as_user "$AIM" -q convert "$in" "$TMP/no/such/dir/o.img" 2>"$TMP/err"
+is $? 1 "missing output directory: exit 1"
+is "$(wc -l <"$TMP/err")" 1 "missing output directory: one line"
+check "missing output directory: names the path" grep -q "no/such/dir" "$TMP/err"
+
+# Options end up in the image.
+as_user "$AIM" -q convert --overlay=tmpfs --persist=/home --persist=/etc/ssh --slot-b=empty \
+	-c xz "$in" "$TMP/k.img"
+is $? 0 "kiosk options convert"
+p2=$(sfdisk -J "$TMP/k.img" | jq '.partitiontable.partitions[1].start')
+p3=$(sfdisk -J "$TMP/k.img" | jq '.partitiontable.partitions[2].start')
+sz=$(sfdisk -J "$TMP/k.img" | jq '.partitiontable.partitions[1].size')
+dd if="$TMP/k.img" of="$TMP/k.sqfs" bs=512 skip="$p2" count="$sz" status=none
+check "-c xz: slot A is xz-compressed" sh -c "unsquashfs -s '$TMP/k.sqfs' | grep -q 'Compression xz'"
+unsquashfs -q -n -d "$TMP/ksq" "$TMP/k.sqfs" etc/armimmutable >/dev/null 2>&1
+check "--overlay=tmpfs recorded" grep -q '^OVERLAY=tmpfs' "$TMP/ksq/etc/armimmutable/armimmutable.conf"
+check "--persist paths recorded" grep -q '^PERSIST="/home /etc/ssh"' "$TMP/ksq/etc/armimmutable/armimmutable.conf"
+is "$(tail -c +$((p3 * 512 + 1)) "$TMP/k.img" | head -c $((sz * 512)) | tr -d '\0' | wc -c)" 0 \
+	"--slot-b=empty: slot B is all zeros"
+rm -rf "$TMP/k.img" "$TMP/k.sqfs" "$TMP/ksq"
+
+# Bad inputs: one line, exit 1, nothing left behind.
+for kind in truncated gpt-badcrc overlap pastend badsb xz-cut noroot empty notimage; do
+	bad="$TMP/bad-$kind.img"
+	"$SAMPLE/mkbad.sh" "$kind" "$bad" >/dev/null 2>&1
+	[ -e "$bad" ] || bad="$bad.xz"
+	check "bad input $kind: fixture built" test -e "$bad"
+	chmod 0644 "$bad" 2>/dev/null
+	bsum=$(sha256sum <"$bad" 2>/dev/null)
+	as_user "$AIM" -q convert "$bad" "$TMP/o-$kind.img" 2>"$TMP/err"
+	rc=$?
+	is "$rc" 1 "bad input $kind: exit 1"
+	is "$(wc -l <"$TMP/err")" 1 "bad input $kind: one error line ($(head -c 120 "$TMP/err"))"
+	check "bad input $kind: no output, no temporary left" \
+		sh -c "test ! -e '$TMP/o-$kind.img' && test $(leftovers "$TMP") = 0"
+	is "$(sha256sum <"$bad")" "$bsum" "bad input $kind: input unchanged"
+	rm -f "$bad"
+done
+
+# A full output disk (needs root to mount a small tmpfs).
+# (The output is sparse: on tmpfs it takes about 3 MiB.)
+if [ "$(id -u)" = 0 ] && mkdir -p "$TMP/full" &&
+	mount -t tmpfs -o size=1m tmpfs "$TMP/full"; then
+	"$AIM" -q convert "$in" "$TMP/full/o.img" 2>"$TMP/err"
+	is $? 1 "full disk: exit 1"
+	check "full disk: says so" grep -qi "no space" "$TMP/err"
+	is "$(ls -A "$TMP/full" | wc -l)" 0 "full disk: nothing left behind"
+	umount "$TMP/full"
+else
+	skip "full disk needs root for a small tmpfs"
+	skip "full disk"
+	skip "full disk"
+fi
+
+# An interrupt mid-way: exit 1, nothing left behind. The input gets 64 MiB of random
+# data so that xz -9 keeps the conversion busy for a while.
+big="$TMP/big.img"
+"$SAMPLE/mkshape.sh" B "$big" --size-mib 512 >/dev/null 2>&1
+head -c 64M /dev/urandom >"$TMP/random.bin"
+start=$(($(sfdisk -J "$big" | jq '.partitiontable.partitions[0].start') * 512))
+debugfs -w -R "write $TMP/random.bin /random.bin" "$big?offset=$start" >/dev/null 2>&1
+rm -f "$TMP/random.bin"
+chmod 0644 "$big"
+# Job control on, or the shell starts the background job with SIGINT ignored.
+set -m
+$AS_USER "$AIM" -q convert -c xz -l 9 "$big" "$TMP/int.img" 2>"$TMP/err" &
+pid=$!
+set +m
+for _ in $(seq 100); do
+	[ "$(leftovers "$TMP")" != 0 ] && break
+	sleep 0.05
+done
+sleep 0.3
+kill -INT "$pid" 2>/dev/null
+wait "$pid"
+rc=$?
+is "$rc" 1 "SIGINT: exit 1"
+check "SIGINT: says it was interrupted" grep -q "interrupted" "$TMP/err"
+check "SIGINT: no output, no temporary left" sh -c "test ! -e '$TMP/int.img' && test $(leftovers "$TMP") = 0"
+is "$(sha256sum <"$in")" "$sum" "input unchanged after all of the above"
+done_testing
