@@ -600,12 +600,17 @@ static int dir_cb(ext2_ino_t dir, int entry, struct ext2_dir_entry *de, int offs
 	struct dir_frame *f = c->f;
 	int len = ext2fs_dirent_name_len(de);
 
-	(void)dir;
 	(void)offset;
 	(void)blocksize;
 	(void)buf;
 	if (entry == DIRENT_DOT_FILE || entry == DIRENT_DOT_DOT_FILE || de->inode == 0)
 		return 0;
+	if (len == 0 || memchr(de->name, '\0', (size_t)len)) {
+		c->r = aim_error_set(-EBADMSG, "ext4: directory inode %u has an entry with an "
+					       "empty name or a NUL byte in it",
+				     dir);
+		return DIRENT_ABORT;
+	}
 	if (f->n == f->cap) {
 		size_t cap = f->cap ? f->cap * 2 : 16;
 		struct dent *v = realloc(f->ents, cap * sizeof(*v));
