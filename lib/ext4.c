@@ -141,8 +141,8 @@ static int check_raw_super(int fd, uint64_t offset, uint64_t size)
 				     : aim_error_set(r, "reading the ext4 superblock: %s",
 						     strerror(-r));
 	if (aim_get_le16(sb + 56) != EXT4_SB_MAGIC)
-		return aim_error_set(-EBADMSG,
-				     "no ext2/3/4 superblock at byte %llu (magic 0x%04x, want 0xef53)",
+		return aim_error_set(-EBADMSG, "no ext2/3/4 superblock at byte %llu "
+					       "(magic 0x%04x, want 0xef53)",
 				     (unsigned long long)offset, aim_get_le16(sb + 56));
 
 	incompat = aim_get_le32(sb + 96);
@@ -151,9 +151,9 @@ static int check_raw_super(int fd, uint64_t offset, uint64_t size)
 				     "ext4 at byte %llu is an external journal device "
 				     "(journal_dev), not a filesystem",
 				     (unsigned long long)offset);
-	if (incompat & ~(uint32_t)EXT2_LIB_FEATURE_INCOMPAT_SUPP) {
-		feature_names(E2P_FEATURE_INCOMPAT, incompat & ~(uint32_t)EXT2_LIB_FEATURE_INCOMPAT_SUPP,
-			      names, sizeof(names));
+	incompat &= ~(uint32_t)EXT2_LIB_FEATURE_INCOMPAT_SUPP;
+	if (incompat) {
+		feature_names(E2P_FEATURE_INCOMPAT, incompat, names, sizeof(names));
 		return aim_error_set(-EOPNOTSUPP, "ext4 uses unsupported incompatible features: %s",
 				     names);
 	}
@@ -263,7 +263,8 @@ int aim_ext4_get_info(struct aim_ext4 *e, struct aim_ext4_info *ret)
 		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1],
 		 u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14],
 		 u[15]);
-	memcpy(ret->label, sb->s_volume_name, MIN(sizeof(sb->s_volume_name), sizeof(ret->label) - 1));
+	memcpy(ret->label, sb->s_volume_name,
+	       MIN(sizeof(sb->s_volume_name), sizeof(ret->label) - 1));
 	/* The same rule blkid uses. */
 	if ((sb->s_feature_incompat & ~ext3_incompat) || (sb->s_feature_ro_compat & ~ext3_ro))
 		strcpy(ret->type, "ext4");
@@ -379,7 +380,8 @@ static int read_symlink(struct aim_ext4 *e, ext2_ino_t ino, struct ext2_inode_la
 			return r;
 		if (len != size) {
 			free(buf);
-			return aim_error_set(-EBADMSG, "ext4: inline symlink %s is truncated", path);
+			return aim_error_set(-EBADMSG, "ext4: inline symlink %s is truncated",
+					     path);
 		}
 		buf[len] = '\0';
 		*ret = (char *)buf;
@@ -794,14 +796,16 @@ static int load_tree_locked(struct aim_ext4 *e, struct aim_tree *t)
 
 		s = ino_map_get(&map, d->ino);
 		if (s && (LINUX_S_ISDIR(in->i_mode) || LINUX_S_ISDIR(s->node->mode))) {
-			r = aim_error_set(-EBADMSG, "ext4: directory inode %u appears twice (at %s): "
-						    "directory loop",
+			r = aim_error_set(-EBADMSG,
+					  "ext4: directory inode %u appears twice (at %s): "
+					  "directory loop",
 					  d->ino, path);
 			goto out;
 		}
 		r = aim_tree_add(t, f->node, d->name, in->i_mode & (S_IFMT | 07777), &n);
 		if (r == -EEXIST || r == -EINVAL)
-			r = aim_error_set(-EBADMSG, "ext4: bad or duplicate directory entry %s", path);
+			r = aim_error_set(-EBADMSG, "ext4: bad or duplicate directory entry %s",
+					  path);
 		if (r < 0)
 			goto out;
 		r = fill_node(e, d->ino, in, n, path);
@@ -830,8 +834,9 @@ static int load_tree_locked(struct aim_ext4 *e, struct aim_tree *t)
 
 		if (LINUX_S_ISDIR(in->i_mode)) {
 			if (depth >= EXT4_MAX_DEPTH) {
-				r = aim_error_set(-ELOOP, "ext4: directory tree deeper than %d levels "
-							  "at %s",
+				r = aim_error_set(-ELOOP,
+						  "ext4: directory tree deeper than %d levels "
+						  "at %s",
 						  EXT4_MAX_DEPTH, path);
 				goto out;
 			}
@@ -1009,7 +1014,8 @@ static int stream_runs(struct aim_ext4 *e, ext2_ino_t ino, const struct ext4_run
 			return aim_error_set(-EBADMSG, "ext4: inode %u has an extent out of range",
 					     ino);
 		if (start < pos)
-			return aim_error_set(-EBADMSG, "ext4: inode %u has overlapping extents", ino);
+			return aim_error_set(-EBADMSG, "ext4: inode %u has overlapping extents",
+					     ino);
 		if (start >= size)
 			break;
 		end = MIN(start + x->len * bs, size);
@@ -1021,8 +1027,8 @@ static int stream_runs(struct aim_ext4 *e, ext2_ino_t ino, const struct ext4_run
 			continue;
 		}
 		if (x->pblk >= fs_blocks || x->len > fs_blocks - x->pblk)
-			return aim_error_set(-EBADMSG,
-					     "ext4: inode %u points to blocks beyond the filesystem",
+			return aim_error_set(-EBADMSG, "ext4: inode %u points to blocks beyond "
+						       "the filesystem",
 					     ino);
 		r = hole_flush(&h);
 		if (r < 0)
@@ -1037,12 +1043,13 @@ static int stream_runs(struct aim_ext4 *e, ext2_ino_t ino, const struct ext4_run
 			uint64_t phys = e->offset + x->pblk * bs + (off - start);
 
 			r = aim_pread_full(e->fd, buf, n, phys);
+			if (r == -EBADMSG)
+				return aim_error_set(r, "ext4: inode %u: image ends inside "
+							"its data",
+						     ino);
 			if (r < 0)
-				return r == -EBADMSG ? aim_error_set(r, "ext4: inode %u: image ends "
-									"inside its data",
-								     ino)
-						     : aim_error_set(r, "ext4: reading inode %u: %s",
-								     ino, strerror(-r));
+				return aim_error_set(r, "ext4: reading inode %u: %s", ino,
+						     strerror(-r));
 			r = fn(ud, off, buf, n);
 			if (r < 0)
 				return r;

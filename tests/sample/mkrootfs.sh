@@ -20,7 +20,8 @@
 #   /data/hello.txt                  "hello, world\n"
 #   /data/empty                      0 bytes
 #   /data/random.bin                 307200 bytes: SHA-256 chain from seed "aim" (see gen_random)
-#   /data/sparse.bin                 64 MiB: 4096 x 'B' at 0, 4096 x 'E' at 64 MiB - 4096, hole between
+#   /data/sparse.bin                 64 MiB: 4096 x 'B' at 0, 4096 x 'E' at 64 MiB - 4096,
+#                                    a hole between
 #   /data/prealloc.bin               1 MiB: 8192 x 'P' at 0, then an uninitialised (fallocated)
 #                                    extent over blocks 2..255 (reads as zeros)
 #   /data/big.bin                    4.5 GiB (4831838208 bytes), sparse: "HEAD-OF-BIG-FILE\n" at 0
@@ -51,7 +52,8 @@
 set -eu
 
 usage() {
-	echo "usage: $0 OUT.ext4 SIZE_MIB [--tree DIR] [--label L] [--uuid U] [--features F] [--bare] [--small]" >&2
+	echo "usage: $0 OUT.ext4 SIZE_MIB [--tree DIR] [--label L] [--uuid U] [--features F]" \
+		"[--bare] [--small]" >&2
 	exit 2
 }
 
@@ -97,7 +99,7 @@ cmds=$work/debugfs.cmds
 # A fixed mke2fs configuration, independent of the host's /etc/mke2fs.conf.
 cat >"$work/mke2fs.conf" <<'EOF'
 [defaults]
-	base_features = sparse_super,large_file,filetype,resize_inode,dir_index,ext_attr
+	base_features = sparse_super,large_file,filetype,resize_inode,dir_index,ext_attr,dir_nlink
 	default_mntopts = acl,user_xattr
 	blocksize = 4096
 	inode_size = 256
@@ -110,7 +112,7 @@ cat >"$work/mke2fs.conf" <<'EOF'
 		inode_ratio = 4096
 	}
 	ext4 = {
-		features = has_journal,extent,huge_file,flex_bg,metadata_csum,64bit,dir_nlink,extra_isize
+		features = has_journal,extent,huge_file,flex_bg,metadata_csum,64bit,extra_isize
 	}
 EOF
 export MKE2FS_CONFIG="$work/mke2fs.conf"
@@ -118,7 +120,8 @@ export MKE2FS_CONFIG="$work/mke2fs.conf"
 # 32-byte SHA-256 chain: deterministic pseudo-random bytes.
 gen_random() { # SEED BYTES
 	perl -MDigest::SHA=sha256 -e 'my ($s, $n) = @ARGV; my $o = "";
-		while (length($o) < $n) { $s = sha256($s); $o .= $s } print substr($o, 0, $n)' "$1" "$2"
+		while (length($o) < $n) { $s = sha256($s); $o .= $s }
+		print substr($o, 0, $n)' "$1" "$2"
 }
 
 repeat() { # CHAR COUNT
@@ -246,12 +249,15 @@ mke2fs -q -F -t ext4 -L "$label" -U "$uuid" -E "hash_seed=$uuid,lazy_itable_init
 # and debugfs stamps new inodes with its own clock. mke2fs -d allocates inodes contiguously,
 # so fix them by number (a path lookup per entry in the 5000-entry directory is slow).
 if [ -e "$work/bigdir.cmds" ]; then
-	e2fsck -fyD "$out" >/dev/null 2>&1 || [ $? -lt 4 ] || { echo "mkrootfs: e2fsck -D failed" >&2; exit 1; }
+	e2fsck -fyD "$out" >/dev/null 2>&1 || [ $? -lt 4 ] ||
+		{ echo "mkrootfs: e2fsck -D failed" >&2; exit 1; }
 fi
 icount=$(dumpe2fs -h "$out" 2>/dev/null | sed -n 's/^Inode count: *//p')
 ifree=$(dumpe2fs -h "$out" 2>/dev/null | sed -n 's/^Free inodes: *//p')
 used=$((icount - ifree))
-case "$(debugfs -R "testi <$used>" "$out" 2>/dev/null) $(debugfs -R "testi <$((used + 1))>" "$out" 2>/dev/null)" in
+last=$(debugfs -R "testi <$used>" "$out" 2>/dev/null)
+next=$(debugfs -R "testi <$((used + 1))>" "$out" 2>/dev/null)
+case "$last $next" in
 *"Inode $used is marked in use"*"Inode $((used + 1)) is not in use"*) ;;
 *) echo "mkrootfs: inodes 1..$used are not contiguous; cannot fix owners" >&2; exit 1 ;;
 esac
@@ -272,7 +278,8 @@ if [ -e "$work/bigdir.cmds" ]; then
 fi
 perl -e 'my ($t, $a, $b) = @ARGV; for my $i ($a .. $b) {
 	print "sif <$i> uid 0\nsif <$i> gid 0\nsif <$i> ctime \@$t\nsif <$i> atime \@$t\n";
-	print "sif <$i> mtime \@$t\nsif <$i> crtime \@$t\n" }' "$T" $((used + 1)) $((used + extra)) \
+	print "sif <$i> mtime \@$t\nsif <$i> crtime \@$t\n" }' \
+	"$T" $((used + 1)) $((used + extra)) \
 	>"$work/owners2.cmds"
 cat "$work/owners1.cmds" "$cmds" "$work/owners2.cmds" "$work/bigfix.cmds" >"$work/all.cmds"
 debugfs -w -f "$work/all.cmds" "$out" >"$work/debugfs.log" 2>&1

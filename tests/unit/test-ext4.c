@@ -216,7 +216,8 @@ static void check_debugfs(const char *img, struct aim_tree *t, const char *path)
 	if ((p = strstr(out, " mtime:")))
 		sscanf(p, " mtime: 0x%x:%x", &mt, &mtx);
 	ok(n && (n->mode & 07777) == mode && n->uid == uid && n->gid == gid &&
-		   n->mtime == (int32_t)mt + ((int64_t)(mtx & 3) << 32) && n->mtime_nsec == mtx >> 2,
+		   n->mtime == (int32_t)mt + ((int64_t)(mtx & 3) << 32) &&
+		   n->mtime_nsec == mtx >> 2,
 	   "%s: mode, owner and mtime agree with debugfs", path);
 	free(out);
 }
@@ -316,7 +317,9 @@ static void test_fixture(void)
 	{
 		const struct aim_xattr *x = xattr(n, "system.posix_acl_access");
 		uint8_t acl[44];
-		const uint16_t ent[5][2] = { { 1, 6 }, { 2, 4 }, { 4, 4 }, { 0x10, 4 }, { 0x20, 0 } };
+		const uint16_t ent[5][2] = {
+			{ 1, 6 }, { 2, 4 }, { 4, 4 }, { 0x10, 4 }, { 0x20, 0 },
+		};
 		const uint32_t ids[5] = { 0xffffffff, 1000, 0xffffffff, 0xffffffff, 0xffffffff };
 
 		acl[0] = 2, acl[1] = acl[2] = acl[3] = 0;
@@ -345,8 +348,10 @@ static void test_fixture(void)
 	a = L(t, "/links/a");
 	b = L(t, "/links/b");
 	c3 = L(t, "/links/sub/c");
-	ok(a && b && c3 && !a->link && b->link == a && c3->link == a, "hard link group: b, sub/c -> a");
-	ok(a && b && c3 && a->nlink == 3 && b->nlink == 3 && c3->nlink == 3, "nlink 3 on all names");
+	ok(a && b && c3 && !a->link && b->link == a && c3->link == a,
+	   "hard link group: b, sub/c -> a");
+	ok(a && b && c3 && a->nlink == 3 && b->nlink == 3 && c3->nlink == 3,
+	   "nlink 3 on all names");
 	ok(a && b && a->src == AIM_DATA_EXT4 && b->src_ino == a->src_ino && a->size == 7,
 	   "linked names share the inode");
 	n = L(t, "/data/hello.txt");
@@ -362,7 +367,8 @@ static void test_fixture(void)
 		memcpy(want_t, "../data/", 8);
 		memset(want_t + 8, 'x', 92);
 		want_t[100] = '\0';
-		ok(n && S_ISLNK(n->mode) && n->target && !strcmp(n->target, want_t) && n->size == 100,
+		ok(n && S_ISLNK(n->mode) && n->target && !strcmp(n->target, want_t) &&
+			   n->size == 100,
 		   "slow symlink target (100 bytes)");
 	}
 	n = L(t, "/etc/alias");
@@ -489,7 +495,8 @@ static void test_fixture(void)
 		free(buf);
 		buf = NULL;
 		r = aim_ext4_read_path(fs, "/links/fast", 4096, &buf, &len);
-		ok(r == -ENOENT && detail_has("hello.txt"), "relative symlink to a missing file: -ENOENT");
+		ok(r == -ENOENT && detail_has("hello.txt"),
+		   "relative symlink to a missing file: -ENOENT");
 		r = aim_ext4_read_path(fs, "/etc/../links/./sub/c", 4096, &buf, &len);
 		ok(r == 0 && len == 7 && !strcmp(buf, "linked\n"), "read_path with . and ..");
 		free(buf);
@@ -512,9 +519,11 @@ static void test_fixture(void)
 
 	/* cross-check with debugfs */
 	{
-		static const char *const paths[] = { "/owners/big", "/times/nsec", "/times/y2100",
-						     "/times/pre1970", "/modes/setuid", "/modes/sticky",
-						     "/dev/chr", "/dev/sock", "/links/b", "/xattr/acl" };
+		static const char *const paths[] = {
+			"/owners/big", "/times/nsec", "/times/y2100", "/times/pre1970",
+			"/modes/setuid", "/modes/sticky", "/dev/chr", "/dev/sock",
+			"/links/b", "/xattr/acl",
+		};
 		for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
 			check_debugfs(img, t, paths[i]);
 	}
@@ -583,7 +592,8 @@ static void test_inline(void)
 	collect_init(&c);
 	c.mem = mem, c.mem_len = sizeof(mem);
 	r = n ? aim_ext4_read_data(fs, n->src_ino, n->size, collect_fn, &c) : -1;
-	ok(r == 0 && c.next == 100 && !memcmp(mem, body, 100), "inline 100-byte file (system.data)");
+	ok(r == 0 && c.next == 100 && !memcmp(mem, body, 100),
+	   "inline 100-byte file (system.data)");
 	n = L(t, "/hundred");
 	ok(n && !xattr(n, "system.data"), "system.data is not exposed as an xattr");
 	n = L(t, "/link");
@@ -844,7 +854,8 @@ static void bench(const char *dir)
 	if (r == 0)
 		r = aim_tree_walk(t, bench_visit, &b);
 	t2 = now();
-	ok(r == 0, "bench: %zu nodes, load_tree %.3f s; %llu files, %.1f MB data in %.3f s = %.0f MB/s",
+	ok(r == 0,
+	   "bench: %zu nodes, load_tree %.3f s; %llu files, %.1f MB data in %.3f s = %.0f MB/s",
 	   t ? t->nnodes : 0, t1 - t0, (unsigned long long)b.files, b.bytes / 1e6, t2 - t1,
 	   b.bytes / 1e6 / (t2 - t0));
 	aim_tree_free(t);
