@@ -374,7 +374,8 @@ static int zstd_decode(struct decoder *d)
 		}
 		last = zr;
 		d->out_fill += out.pos;
-		out_full = out.pos == out.size;
+		/* zr == 0: the frame ended and nothing is buffered, even if the output filled */
+		out_full = out.pos == out.size && zr != 0;
 		if (d->out_fill == OUT_BUF) {
 			r = out_flush(d);
 			if (r < 0)

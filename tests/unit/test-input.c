@@ -272,6 +272,16 @@ int main(void)
 	check_decode("long27.zst", 1, AIM_INPUT_ZSTD);
 	check_decode("long30.zst", 1, AIM_INPUT_ZSTD);
 
+	/* an image that is an exact multiple of the 4 MiB output buffer: the frame ends just as
+	 * the buffer fills, and a further call must not be mistaken for truncation */
+	ok(!run("cd '%s' && mv image.raw image.full && head -c 8388608 image.full > image.raw && "
+		"zstd -q -c image.raw > even.zst && xz -T1 -c image.raw > even.xz",
+		dir),
+	   "8 MiB image compressed");
+	check_decode("even.zst", 1, AIM_INPUT_ZSTD);
+	check_decode("even.xz", 1, AIM_INPUT_XZ);
+	ok(!run("cd '%s' && mv image.full image.raw", dir), "full image back");
+
 	/* two concatenated streams decode as one image */
 	ok(!run("cd '%s' && head -c 5242880 image.raw | xz -T1 -c > cat.xz && "
 		"tail -c +5242881 image.raw | xz -T2 --block-size=1MiB -c >> cat.xz && "
