@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The A/B slot state record (docs/boot.md). A few key=value lines that U-Boot can
+ * `env import -t`, ending with a CRC32 over the lines before it:
+ *
+ *	aim_seq=7
+ *	aim_active=a
+ *	aim_try=b            (empty: no slot on trial)
+ *	aim_tries_a=0
+ *	aim_tries_b=3
+ *	aim_good_a=1
+ *	aim_good_b=0
+ *	aim_reason=          (why the last fallback happened, or empty)
+ *	aim_crc=1a2b3c4d
+ *
+ * Two copies live on the boot partition (state-1.txt, state-2.txt); a writer overwrites
+ * the older one, a reader takes the newest valid one. A second tiny file, bootcount.txt
+ * ("aim_bc=N", "aim_bc_seq=S"), is written only by U-Boot's boot script: the number of
+ * trial boots U-Boot started for state sequence S.
+ *
+ * Pure functions on buffers, libc only: shared by the host library and the static
+ * initramfs helper.
+ */
+#ifndef AIM_DEVICE_SLOTSTATE_H
+#define AIM_DEVICE_SLOTSTATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define AIM_SLOTSTATE_MAX 512 /* a formatted record always fits */
+#define AIM_SLOTSTATE_TRIES_MAX 9 /* single digit: the boot script counts without setexpr */
+#define AIM_SLOTSTATE_REASON_MAX 96
+
+struct aim_slotstate {
+	uint32_t seq;
+	char active;   /* 'a' or 'b': the last good slot */
+	char try_slot; /* 'a', 'b' or 0: the slot on trial */
+	unsigned tries[2]; /* trial boots left, per slot */
+	int good[2];
+	/* Not stored in the record: trial boots U-Boot counted for this seq (bootcount.txt).
+	 * The caller sets it before aim_slotstate_choose(); 0 when U-Boot cannot write. */
+	unsigned uboot_count;
+	/* Stored as aim_reason. After a failed parse: what was wrong. */
+	char reason[AIM_SLOTSTATE_REASON_MAX];
+};
+
+/* CRC-32 (IEEE 802.3, as zlib's crc32()), continuing from crc (start with 0). */
+uint32_t aim_slotstate_crc32(uint32_t crc, const void *buf, size_t len);
+
+/* The state of a freshly converted image: slot a active and good, nothing on trial. */
+void aim_slotstate_init(struct aim_slotstate *st);
+
+/* Strict parse of one copy: every key exactly once, nothing else, the CRC line last.
+ * Returns 0 or -EBADMSG (st->reason names the problem). */
+int aim_slotstate_parse(const char *buf, size_t len, struct aim_slotstate *st);
+
+/* Writes the record (NUL-terminated) into buf[AIM_SLOTSTATE_MAX]. Returns its length
+ * (without the NUL) or -EINVAL for a state that does not validate. Characters of the
+ * reason outside [ -~] and '=' become '_'. */
+int aim_slotstate_format(const struct aim_slotstate *st, char *buf);
+
+/* Serial-number comparison: nonzero when seq a is newer than b (wraps at 2^32). */
+int aim_slotstate_newer(uint32_t a, uint32_t b);
+
+/* Of two copies (either may be NULL/empty or corrupt), the newest valid one into *st,
+ * *ret_copy = 1 or 2 (ties: copy 1). -ENOENT when neither is valid: then st->reason
+ * holds both problems. The next write goes to copy 3 - *ret_copy. */
+int aim_slotstate_pick(const char *buf1, size_t len1, const char *buf2, size_t len2,
+		       struct aim_slotstate *st, int *ret_copy);
+
+/* Reads U-Boot's bootcount.txt (lenient: any order, unknown keys and a trailing NUL
+ * ignored) and sets st->uboot_count when its aim_bc_seq equals st->seq, else 0.
+ * Returns 0, or -EBADMSG when it holds no usable count (uboot_count is then 0). */
+int aim_slotstate_apply_bootcount(const char *buf, size_t len, struct aim_slotstate *st);
+
+/*
+ * Decides this boot. A slot on trial with tries left is booted (*is_trial = 1) and its
+ * counter goes down by max(1, uboot_count); with none left the active slot is booted,
+ * the trial is cancelled and st->reason says why. Without a trial, the active slot.
+ * Returns 1 when st changed (seq bumped: write it to the older copy), 0 when not,
+ * -EINVAL for an inconsistent state.
+ */
+int aim_slotstate_choose(struct aim_slotstate *st, char *ret_slot, int *ret_is_trial);
+
+#endif

@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Slot state files: read both copies, write one power-safely. libc only. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "device/slotstate_io.h"
+
+/* Reads up to cap bytes; a larger file reads as cap + 1 bytes so that parse rejects it. */
+static ssize_t read_small(const char *dir, const char *name, char *buf, size_t cap)
+{
+	char path[4096];
+	size_t got = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (got < cap + 1) {
+		ssize_t n = read(fd, buf + got, cap + 1 - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+
+			close(fd);
+			return -e;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	return (ssize_t)got;
+}
+
+int aim_slotstate_load(const char *dir, struct aim_slotstate *st, int *ret_copy)
+{
+	char b1[AIM_SLOTSTATE_MAX + 1], b2[AIM_SLOTSTATE_MAX + 1], bc[128];
+	ssize_t n1 = read_small(dir, AIM_STATE_FILE_1, b1, AIM_SLOTSTATE_MAX);
+	ssize_t n2 = read_small(dir, AIM_STATE_FILE_2, b2, AIM_SLOTSTATE_MAX);
+	ssize_t nb;
+	int r;
+
+	if (n1 < 0 && n1 != -ENOENT)
+		return (int)n1;
+	if (n2 < 0 && n2 != -ENOENT)
+		return (int)n2;
+	r = aim_slotstate_pick(n1 > 0 ? b1 : NULL, n1 > 0 ? (size_t)n1 : 0, n2 > 0 ? b2 : NULL,
+			       n2 > 0 ? (size_t)n2 : 0, st, ret_copy);
+	if (r < 0)
+		return r;
+	nb = read_small(dir, AIM_BOOTCOUNT_FILE, bc, sizeof(bc) - 1);
+	if (nb > 0)
+		(void)aim_slotstate_apply_bootcount(bc, (size_t)nb, st);
+	return 0;
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int aim_slotstate_store(const char *dir, const struct aim_slotstate *st, int copy)
+{
+	char buf[AIM_SLOTSTATE_MAX], tmp[4096], path[4096];
+	int len, fd, dfd, r;
+
+	if (copy != 1 && copy != 2)
+		return -EINVAL;
+	len = aim_slotstate_format(st, buf);
+	if (len < 0)
+		return len;
+	snprintf(tmp, sizeof(tmp), "%s/state-%d.tmp", dir, copy);
+	snprintf(path, sizeof(path), "%s/%s", dir, copy == 1 ? AIM_STATE_FILE_1 : AIM_STATE_FILE_2);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	r = write_all(fd, buf, (size_t)len);
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlink(tmp);
+		return r;
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+}

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Slot state files in a directory (the mounted boot partition, or a staging dir). */
+#ifndef AIM_DEVICE_SLOTSTATE_IO_H
+#define AIM_DEVICE_SLOTSTATE_IO_H
+
+#include "device/slotstate.h"
+
+#define AIM_STATE_FILE_1 "state-1.txt"
+#define AIM_STATE_FILE_2 "state-2.txt"
+#define AIM_BOOTCOUNT_FILE "bootcount.txt"
+
+/* Reads state-1.txt and state-2.txt in dir, takes the newest valid copy (see
+ * aim_slotstate_pick) and applies bootcount.txt if present. -ENOENT when no copy is
+ * valid (st->reason says why), other -errno on read errors. */
+int aim_slotstate_load(const char *dir, struct aim_slotstate *st, int *ret_copy);
+
+/* Writes st as copy 1 or 2: a temporary file, fsync, rename, fsync of dir. The other
+ * copy is untouched, so a power cut leaves at least one valid copy. */
+int aim_slotstate_store(const char *dir, const struct aim_slotstate *st, int copy);
+
+#endif
