@@ -45,7 +45,7 @@ ifeq ($(V),1)
 Q :=
 endif
 
-LIB_SRC := $(wildcard lib/*.c lib/util/*.c)
+LIB_SRC := $(wildcard lib/*.c lib/util/*.c lib/device/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 CLI_SRC := $(wildcard tools/armimmutable/*.c)
 CLI_OBJ := $(CLI_SRC:%.c=$(B)/%.o)
