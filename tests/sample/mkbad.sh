@@ -17,8 +17,8 @@
 #               and ends inside it: p1 and p2 overlap
 #   pastend     shape A whose MBR entry for p1 claims 64 MiB more than the file holds (the
 #               file and the filesystem are complete; only the table is wrong)
-#   badsb       shape A with the ext4 superblock magic (0xEF53 at byte 1080 of the
-#               filesystem) zeroed; the backup superblocks are intact
+#   badsb       shape A, 200 MiB, with the ext4 superblock magic (0xEF53 at byte 1080 of
+#               the filesystem) zeroed; the backup superblock at block 32768 is intact
 #   nosig       shape A with the MBR signature 0x55AA (bytes 510-511) zeroed
 #   xz-cut      shape A compressed with xz (-6, one thread), then cut to half its length;
 #               written to OUT.img.xz (OUT itself is not created)
@@ -79,7 +79,8 @@ pastend)
 	poke "$out" $((446 + 12)) V $((sectors + 64 * 2048))
 	;;
 badsb)
-	mkshape A "$out"
+	# 200 MiB, so that the root has a second block group holding a backup superblock
+	"$here/mkshape.sh" A "$out" --rootfs builtin --size-mib 200
 	poke "$out" $((ROOT_START + 1080)) v 0
 	;;
 nosig)

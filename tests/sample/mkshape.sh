@@ -816,11 +816,12 @@ EOF
 # ---- filesystems ----------------------------------------------------------------------------------
 fix_times() { find "$1" -exec touch -h -d "@$SDE" {} +; }
 
-# debugfs script giving every path of the staging tree DIR owner 0:0 and ctime $SDE
-# (mke2fs -d copies the caller's uid and the real ctime)
+# debugfs script giving every path of the staging tree DIR owner 0:0 and ctime and atime $SDE
+# (mke2fs -d copies the caller's uid, the real ctime, and an atime that reading the staging
+# files, e.g. to copy them to a FAT partition, may have moved)
 owner_cmds() {
 	(cd "$1" && find . -mindepth 1) | sed 's|^\.||' | LC_ALL=C sort |
-		awk -v t="$SDE" '{ printf "sif \"%s\" uid 0\nsif \"%s\" gid 0\nsif \"%s\" ctime @%s\n", $0, $0, $0, t }'
+		awk -v t="$SDE" '{ printf "sif \"%s\" uid 0\nsif \"%s\" gid 0\nsif \"%s\" ctime @%s\nsif \"%s\" atime @%s\n", $0, $0, $0, t, $0, t }'
 	printf 'sif / uid 0\nsif / gid 0\nsif / ctime @%s\nsif / mtime @%s\nsif / atime @%s\n' "$SDE" "$SDE" "$SDE"
 	printf 'sif /lost+found ctime @%s\nsif /lost+found mtime @%s\nsif /lost+found atime @%s\n' "$SDE" "$SDE" "$SDE"
 }
@@ -840,6 +841,7 @@ mke2fs_opts() {
 # mkext4 OUT BYTES LABEL UUID TREE
 mkext4() {
 	local f=$1 bytes=$(($2 / 4096 * 4096)) log=$work/debugfs.log
+	fix_times "$5"
 	rm -f "$f"
 	truncate -s "$bytes" "$f"
 	# shellcheck disable=SC2046
