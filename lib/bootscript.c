@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* The A/B boot script: preamble + the image's own boot.cmd, per-slot armbianEnv.txt,
+ * and the legacy script image. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bootscript.h"
+#include "device/slotstate.h"
+#include "util/log.h"
+#include "util/macro.h"
+
+/*
+ * U-Boot hush, run before the original body. It cannot check our CRC: it takes the copy
+ * with the higher aim_seq among those that have a non-empty aim_crc line (a copy cut
+ * short by a power loss lacks it, since aim_crc is the last line), and the initramfs
+ * helper verifies the CRC. Counting without setexpr: tries are single digits.
+ */
+static const char preamble_head[] =
+	"# ---- armimmutable A/B slot selection (generated; docs/boot.md) ----\n"
+	"test -n \"${distro_bootpart}\" || setenv distro_bootpart 1\n"
+	"setenv aim_dev \"${devtype} ${devnum}:${distro_bootpart}\"\n";
+
+static const char preamble_body[] =
+	"setenv aim_s1\n"
+	"setenv aim_s2\n"
+	"setenv aim_pick\n"
+	"setenv aim_seq\n"
+	"setenv aim_crc\n"
+	"if load ${aim_dev} ${aim_addr} /state-1.txt; then\n"
+	"\tenv import -t ${aim_addr} ${filesize} aim_seq aim_crc\n"
+	"\tif test -n \"${aim_crc}\" && test -n \"${aim_seq}\"; then setenv aim_s1 ${aim_seq}; setenv aim_pick 1; fi\n"
+	"fi\n"
+	"setenv aim_seq\n"
+	"setenv aim_crc\n"
+	"if load ${aim_dev} ${aim_addr} /state-2.txt; then\n"
+	"\tenv import -t ${aim_addr} ${filesize} aim_seq aim_crc\n"
+	"\tif test -n \"${aim_crc}\" && test -n \"${aim_seq}\"; then\n"
+	"\t\tsetenv aim_s2 ${aim_seq}\n"
+	"\t\tif test -z \"${aim_pick}\"; then setenv aim_pick 2; fi\n"
+	"\t\tif test -n \"${aim_s1}\" && test ${aim_s2} -gt ${aim_s1}; then setenv aim_pick 2; fi\n"
+	"\tfi\n"
+	"fi\n"
+	"setenv aim_active a\n"
+	"setenv aim_try\n"
+	"setenv aim_tries_a 0\n"
+	"setenv aim_tries_b 0\n"
+	"setenv aim_seq 0\n"
+	"if test -n \"${aim_pick}\"; then\n"
+	"\tload ${aim_dev} ${aim_addr} /state-${aim_pick}.txt && env import -t ${aim_addr} ${filesize} aim_seq aim_active aim_try aim_tries_a aim_tries_b\n"
+	"else\n"
+	"\techo \"armimmutable: no slot state on ${aim_dev}, booting slot a\"\n"
+	"fi\n"
+	"if test \"${aim_active}\" != \"b\"; then setenv aim_active a; fi\n"
+	"setenv aim_slot ${aim_active}\n"
+	"setenv aim_mode good\n"
+	"if test \"${aim_try}\" = \"a\" || test \"${aim_try}\" = \"b\"; then\n"
+	"\tif test \"${aim_try}\" = \"a\"; then setenv aim_left ${aim_tries_a}; else setenv aim_left ${aim_tries_b}; fi\n"
+	"\ttest -n \"${aim_left}\" || setenv aim_left 0\n"
+	"\tsetenv aim_bc 0\n"
+	"\tsetenv aim_bc_seq\n"
+	"\tif load ${aim_dev} ${aim_addr} /bootcount.txt; then\n"
+	"\t\tenv import -t ${aim_addr} ${filesize} aim_bc aim_bc_seq\n"
+	"\t\tif test \"${aim_bc_seq}\" != \"${aim_seq}\"; then setenv aim_bc 0; fi\n"
+	"\tfi\n"
+	"\ttest -n \"${aim_bc}\" || setenv aim_bc 0\n"
+	"\tif test ${aim_bc} -lt ${aim_left}; then\n"
+	"\t\tsetenv aim_slot ${aim_try}\n"
+	"\t\tsetenv aim_mode trial\n";
+
+static const char preamble_count[] =
+	"\t\tif test \"${aim_bc}\" = \"8\"; then setenv aim_bc 9; fi\n"
+	"\t\tif test \"${aim_bc}\" = \"7\"; then setenv aim_bc 8; fi\n"
+	"\t\tif test \"${aim_bc}\" = \"6\"; then setenv aim_bc 7; fi\n"
+	"\t\tif test \"${aim_bc}\" = \"5\"; then setenv aim_bc 6; fi\n"
+	"\t\tif test \"${aim_bc}\" = \"4\"; then setenv aim_bc 5; fi\n"
+	"\t\tif test \"${aim_bc}\" = \"3\"; then setenv aim_bc 4; fi\n"
+	"\t\tif test \"${aim_bc}\" = \"2\"; then setenv aim_bc 3; fi\n"
+	"\t\tif test \"${aim_bc}\" = \"1\"; then setenv aim_bc 2; fi\n"
+	"\t\tif test \"${aim_bc}\" = \"0\"; then setenv aim_bc 1; fi\n"
+	"\t\tsetenv aim_bc_seq ${aim_seq}\n"
+	"\t\tif env export -t ${aim_addr} aim_bc aim_bc_seq && fatwrite ${aim_dev} ${aim_addr} /bootcount.txt ${filesize}; then\n"
+	"\t\t\techo \"armimmutable: trial boot ${aim_bc} of ${aim_left} for slot ${aim_try}\"\n"
+	"\t\telse\n"
+	"\t\t\techo \"armimmutable: cannot write bootcount.txt; the initramfs counts this trial\"\n"
+	"\t\tfi\n";
+
+static const char preamble_tail[] =
+	"\telse\n"
+	"\t\techo \"armimmutable: slot ${aim_try} has no tries left (${aim_bc} of ${aim_left}), booting ${aim_active}\"\n"
+	"\t\tsetenv aim_mode fallback\n"
+	"\tfi\n"
+	"fi\n"
+	"setenv prefix /slot-${aim_slot}/\n"
+	"echo \"armimmutable: slot ${aim_slot} (${aim_mode}), files from ${prefix}\"\n"
+	"# ---- end of armimmutable preamble; the image's own boot script follows ----\n";
+
+static int valid_addr(const char *s)
+{
+	if (!*s || strlen(s) > 64)
+		return 0;
+	for (; *s; s++)
+		if (!(*s >= '0' && *s <= '9') && !(*s >= 'a' && *s <= 'z') &&
+		    !(*s >= 'A' && *s <= 'Z') && !strchr("x${}_", *s))
+			return 0;
+	return 1;
+}
+
+int aim_bootscript_generate(const char *orig, const struct aim_bootscript_opts *o, char **ret)
+{
+	static const struct aim_bootscript_opts defaults = {0};
+	char *buf = NULL;
+	size_t size = 0;
+	FILE *f;
+
+	if (!o)
+		o = &defaults;
+	if (!orig)
+		return aim_error_set(-EINVAL, "no boot script");
+	if (!strstr(orig, "${prefix}") && !strstr(orig, "$prefix"))
+		return aim_error_set(-EINVAL, "the boot script does not load its files through "
+					      "${prefix}, so a per-slot prefix cannot take effect");
+	if (strstr(orig, "setenv prefix") || strstr(orig, "prefix="))
+		return aim_error_set(-EINVAL, "the boot script sets prefix itself");
+	if (o->scratch_addr && !valid_addr(o->scratch_addr))
+		return aim_error_set(-EINVAL, "bad scratch address '%s'", o->scratch_addr);
+	f = open_memstream(&buf, &size);
+	if (!f)
+		return -ENOMEM;
+	fputs(preamble_head, f);
+	if (o->scratch_addr)
+		fprintf(f, "setenv aim_addr \"%s\"\n", o->scratch_addr);
+	else
+		fputs("setenv aim_addr \"${kernel_addr_r}\"\n"
+		      "test -n \"${aim_addr}\" || setenv aim_addr \"${loadaddr}\"\n"
+		      "test -n \"${aim_addr}\" || setenv aim_addr \"${load_addr}\"\n",
+		      f);
+	fputs(preamble_body, f);
+	if (!o->no_count)
+		fputs(preamble_count, f);
+	else
+		fputs("\t\techo \"armimmutable: trial boot of slot ${aim_try} (counted by the "
+		      "initramfs)\"\n",
+		      f);
+	fputs(preamble_tail, f);
+	fputs(orig, f);
+	if (*orig && orig[strlen(orig) - 1] != '\n')
+		fputc('\n', f);
+	if (fclose(f) != 0) {
+		free(buf);
+		return -ENOMEM;
+	}
+	*ret = buf;
+	return 0;
+}
+
+/* Appends " armimmutable.slot=<slot>" to an extraargs value, dropping old tokens. */
+static void put_extraargs(FILE *f, const char *val, size_t vlen, char slot)
+{
+	size_t i = 0;
+	int first = 1;
+
+	fputs("extraargs=", f);
+	while (i < vlen) {
+		size_t j;
+
+		while (i < vlen && val[i] == ' ')
+			i++;
+		j = i;
+		while (j < vlen && val[j] != ' ')
+			j++;
+		if (j > i && !(j - i >= 17 && !memcmp(val + i, "armimmutable.slot", 17))) {
+			fprintf(f, "%s%.*s", first ? "" : " ", (int)(j - i), val + i);
+			first = 0;
+		}
+		i = j;
+	}
+	fprintf(f, "%sarmimmutable.slot=%c", first ? "" : " ", slot);
+}
+
+static int valid_partuuid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n < 8 || n > 36)
+		return 0;
+	for (; *s; s++)
+		if (!strchr("0123456789abcdefABCDEF-", *s))
+			return 0;
+	return 1;
+}
+
+int aim_bootscript_rewrite_env(const char *orig, char slot, const char *partuuid, char **ret)
+{
+	int have_rootdev = 0, have_fstype = 0, have_extra = 0;
+	char *buf = NULL;
+	size_t size = 0;
+	const char *p;
+	FILE *f;
+
+	if (slot != 'a' && slot != 'b')
+		return aim_error_set(-EINVAL, "slot '%c' is not a or b", slot);
+	if (!partuuid || !valid_partuuid(partuuid))
+		return aim_error_set(-EINVAL, "bad PARTUUID '%s'", partuuid ? partuuid : "");
+	f = open_memstream(&buf, &size);
+	if (!f)
+		return -ENOMEM;
+	for (p = orig ? orig : ""; *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		size_t vn = n;
+		int cr = n > 0 && p[n - 1] == '\r';
+
+		if (cr)
+			vn--;
+		if (vn >= 8 && !memcmp(p, "rootdev=", 8)) {
+			if (!have_rootdev)
+				fprintf(f, "rootdev=PARTUUID=%s%s\n", partuuid, cr ? "\r" : "");
+			have_rootdev = 1;
+		} else if (vn >= 11 && !memcmp(p, "rootfstype=", 11)) {
+			if (!have_fstype)
+				fprintf(f, "rootfstype=squashfs%s\n", cr ? "\r" : "");
+			have_fstype = 1;
+		} else if (vn >= 10 && !memcmp(p, "extraargs=", 10)) {
+			if (!have_extra) {
+				put_extraargs(f, p + 10, vn - 10, slot);
+				fputs(cr ? "\r\n" : "\n", f);
+			}
+			have_extra = 1;
+		} else {
+			fwrite(p, 1, n, f);
+			fputc('\n', f);
+		}
+		p += n + (nl ? 1 : 0);
+	}
+	if (!have_rootdev)
+		fprintf(f, "rootdev=PARTUUID=%s\n", partuuid);
+	if (!have_fstype)
+		fputs("rootfstype=squashfs\n", f);
+	if (!have_extra)
+		fprintf(f, "extraargs=armimmutable.slot=%c\n", slot);
+	if (fclose(f) != 0) {
+		free(buf);
+		return -ENOMEM;
+	}
+	*ret = buf;
+	return 0;
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+int aim_bootscript_compile(const char *text, size_t len, uint32_t epoch, const char *name,
+			   uint8_t **ret_buf, size_t *ret_len)
+{
+	uint8_t *b;
+	size_t dlen = len + 8;
+
+	if (!text || len > UINT32_MAX - 8)
+		return aim_error_set(-EINVAL, "boot script too large");
+	if (name && strlen(name) > 31)
+		return aim_error_set(-EINVAL, "image name '%s' longer than 31 bytes", name);
+	b = calloc(1, 64 + dlen);
+	if (!b)
+		return -ENOMEM;
+	put_be32(b + 64, (uint32_t)len); /* image list: one length, then 0 */
+	memcpy(b + 72, text, len);
+	put_be32(b + 0, 0x27051956);     /* ih_magic */
+	put_be32(b + 8, epoch);          /* ih_time */
+	put_be32(b + 12, (uint32_t)dlen); /* ih_size */
+	put_be32(b + 24, aim_slotstate_crc32(0, b + 64, dlen)); /* ih_dcrc */
+	b[28] = 5;                       /* IH_OS_LINUX */
+	b[29] = 2;                       /* IH_ARCH_ARM */
+	b[30] = 6;                       /* IH_TYPE_SCRIPT */
+	b[31] = 0;                       /* IH_COMP_NONE */
+	if (name)
+		memcpy(b + 32, name, strlen(name));
+	put_be32(b + 4, aim_slotstate_crc32(0, b, 64)); /* ih_hcrc, computed with hcrc = 0 */
+	*ret_buf = b;
+	*ret_len = 64 + dlen;
+	return 0;
+}
