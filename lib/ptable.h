@@ -56,6 +56,12 @@ int aim_ptable_read(int fd, uint64_t disk_size, struct aim_ptable *ret);
  * (disk id, entries, signature) change; for GPT the protective MBR entries, the
  * primary header and entry array (at pt->entries_lba) and the backup array and header
  * at the end. Everything else (boot code, loaders in the gap) is left untouched.
+ * GPT geometry fields left 0 get defaults: 128-byte entries at LBA 2, as many entries (up
+ * to 128, whole sectors) as fit before the first partition, first/last usable right after
+ * the primary array and right before the backup array. Partition numbers are the slots
+ * (MBR 1..4, GPT 1..nentries). Errors: -EINVAL (overlaps, misaligned or out-of-range
+ * partitions, bad GUID/name), -ENOSPC (no room for the entry array), -EOVERFLOW (MBR
+ * partition beyond 2 TiB).
  */
 int aim_ptable_write(int fd, const struct aim_ptable *pt);
 
