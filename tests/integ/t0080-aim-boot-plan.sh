@@ -136,5 +136,10 @@ fi
 for a in arm64 armhf x86_64; do
 	check "$a build is static" sh -c "file '$AIM_TOP/$B/dev/$a/aim-boot' | grep -q 'statically linked'"
 done
+# initramfs-tools scripts: syntax and the prereqs protocol
+for f in hooks/armimmutable scripts/local-bottom/armimmutable; do
+	check "$f: sh -n" sh -n "$AIM_TOP/hooks/initramfs-tools/$f"
+	is "$(sh "$AIM_TOP/hooks/initramfs-tools/$f" prereqs)" "" "$f: prereqs prints none"
+done
 echo "1..$T_N"
 [ "$T_FAIL" = 0 ]
