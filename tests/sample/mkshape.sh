@@ -880,7 +880,12 @@ mkfat() {
 	truncate -s $(($2 / 512 * 512)) "$1"
 	# --invariant fixes every time stamp but also forces volume id 1234ABCD: put ours back into
 	# the FAT32 boot sector and its backup (sector 6), at offset 0x43, little-endian
-	mkfs.vfat -F 32 -s 1 -h "$(part_start "$5")" -n "$3" --invariant "$1" >/dev/null 2>&1 || die "mkfs.vfat failed for $3"
+	# one-sector clusters only where FAT32 needs them to have enough clusters (small test sizes)
+	local spc=""
+	[ "$2" -ge $((128 * 1048576)) ] || spc="-s 1"
+	# shellcheck disable=SC2086
+	mkfs.vfat -F 32 $spc -h "$(part_start "$5")" -n "$3" --invariant "$1" >/dev/null 2>&1 ||
+		die "mkfs.vfat failed for $3"
 	perl -e 'binmode STDOUT; print pack("V", hex($ARGV[0]))' "$FAT_VOLID" >"$work/volid"
 	dd if="$work/volid" of="$1" bs=1 seek=$((0x43)) conv=notrunc status=none
 	dd if="$work/volid" of="$1" bs=1 seek=$((6 * 512 + 0x43)) conv=notrunc status=none
