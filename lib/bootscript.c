@@ -20,7 +20,7 @@
 static const char preamble_head[] =
 	"# ---- armimmutable A/B slot selection (generated; docs/boot.md) ----\n"
 	"test -n \"${distro_bootpart}\" || setenv distro_bootpart 1\n"
-	"setenv aim_dev \"${devtype} ${devnum}:${distro_bootpart}\"\n";
+	"";
 
 static const char preamble_body[] =
 	"setenv aim_s1\n"
@@ -28,13 +28,13 @@ static const char preamble_body[] =
 	"setenv aim_pick\n"
 	"setenv aim_seq\n"
 	"setenv aim_crc\n"
-	"if load ${aim_dev} ${aim_addr} /state-1.txt; then\n"
+	"if load ${devtype} ${devnum}:${distro_bootpart} ${aim_addr} /state-1.txt; then\n"
 	"\tenv import -t ${aim_addr} ${filesize} aim_seq aim_crc\n"
 	"\tif test -n \"${aim_crc}\" && test -n \"${aim_seq}\"; then setenv aim_s1 ${aim_seq}; setenv aim_pick 1; fi\n"
 	"fi\n"
 	"setenv aim_seq\n"
 	"setenv aim_crc\n"
-	"if load ${aim_dev} ${aim_addr} /state-2.txt; then\n"
+	"if load ${devtype} ${devnum}:${distro_bootpart} ${aim_addr} /state-2.txt; then\n"
 	"\tenv import -t ${aim_addr} ${filesize} aim_seq aim_crc\n"
 	"\tif test -n \"${aim_crc}\" && test -n \"${aim_seq}\"; then\n"
 	"\t\tsetenv aim_s2 ${aim_seq}\n"
@@ -48,9 +48,9 @@ static const char preamble_body[] =
 	"setenv aim_tries_b 0\n"
 	"setenv aim_seq 0\n"
 	"if test -n \"${aim_pick}\"; then\n"
-	"\tload ${aim_dev} ${aim_addr} /state-${aim_pick}.txt && env import -t ${aim_addr} ${filesize} aim_seq aim_active aim_try aim_tries_a aim_tries_b\n"
+	"\tload ${devtype} ${devnum}:${distro_bootpart} ${aim_addr} /state-${aim_pick}.txt && env import -t ${aim_addr} ${filesize} aim_seq aim_active aim_try aim_tries_a aim_tries_b\n"
 	"else\n"
-	"\techo \"armimmutable: no slot state on ${aim_dev}, booting slot a\"\n"
+	"\techo \"armimmutable: no slot state on ${devtype} ${devnum}:${distro_bootpart}, booting slot a\"\n"
 	"fi\n"
 	"if test \"${aim_active}\" != \"b\"; then setenv aim_active a; fi\n"
 	"setenv aim_slot ${aim_active}\n"
@@ -60,7 +60,7 @@ static const char preamble_body[] =
 	"\ttest -n \"${aim_left}\" || setenv aim_left 0\n"
 	"\tsetenv aim_bc 0\n"
 	"\tsetenv aim_bc_seq\n"
-	"\tif load ${aim_dev} ${aim_addr} /bootcount.txt; then\n"
+	"\tif load ${devtype} ${devnum}:${distro_bootpart} ${aim_addr} /bootcount.txt; then\n"
 	"\t\tenv import -t ${aim_addr} ${filesize} aim_bc aim_bc_seq\n"
 	"\t\tif test \"${aim_bc_seq}\" != \"${aim_seq}\"; then setenv aim_bc 0; fi\n"
 	"\tfi\n"
@@ -80,7 +80,7 @@ static const char preamble_count[] =
 	"\t\tif test \"${aim_bc}\" = \"1\"; then setenv aim_bc 2; fi\n"
 	"\t\tif test \"${aim_bc}\" = \"0\"; then setenv aim_bc 1; fi\n"
 	"\t\tsetenv aim_bc_seq ${aim_seq}\n"
-	"\t\tif env export -t ${aim_addr} aim_bc aim_bc_seq && fatwrite ${aim_dev} ${aim_addr} /bootcount.txt ${filesize}; then\n"
+	"\t\tif env export -t ${aim_addr} aim_bc aim_bc_seq && fatwrite ${devtype} ${devnum}:${distro_bootpart} ${aim_addr} /bootcount.txt ${filesize}; then\n"
 	"\t\t\techo \"armimmutable: trial boot ${aim_bc} of ${aim_left} for slot ${aim_try}\"\n"
 	"\t\telse\n"
 	"\t\t\techo \"armimmutable: cannot write bootcount.txt; the initramfs counts this trial\"\n"
@@ -95,6 +95,31 @@ static const char preamble_tail[] =
 	"setenv prefix /slot-${aim_slot}/\n"
 	"echo \"armimmutable: slot ${aim_slot} (${aim_mode}), files from ${prefix}\"\n"
 	"# ---- end of armimmutable preamble; the image's own boot script follows ----\n";
+
+/* Does the script assign prefix (setenv prefix, env set prefix, or a hush prefix=)? */
+static int sets_prefix(const char *s)
+{
+	static const char *const pats[] = {"setenv prefix", "env set prefix", "prefix="};
+
+	for (const char *line = s; line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		const char *w = line;
+
+		/* each ;-separated command of the line */
+		for (;;) {
+			w += strspn(w, " \t");
+			for (size_t i = 0; i < ARRAY_SIZE(pats); i++)
+				if (!strncmp(w, pats[i], strlen(pats[i])) &&
+				    (i == 2 || w[strlen(pats[i])] == ' ' || w[strlen(pats[i])] == '\t' ||
+				     w[strlen(pats[i])] == '\n' || !w[strlen(pats[i])]))
+					return 1;
+			w += strcspn(w, ";\n\"");
+			if (*w != ';')
+				break;
+			w++;
+		}
+	}
+	return 0;
+}
 
 static int valid_addr(const char *s)
 {
@@ -121,7 +146,7 @@ int aim_bootscript_generate(const char *orig, const struct aim_bootscript_opts *
 	if (!strstr(orig, "${prefix}") && !strstr(orig, "$prefix"))
 		return aim_error_set(-EINVAL, "the boot script does not load its files through "
 					      "${prefix}, so a per-slot prefix cannot take effect");
-	if (strstr(orig, "setenv prefix") || strstr(orig, "prefix="))
+	if (sets_prefix(orig))
 		return aim_error_set(-EINVAL, "the boot script sets prefix itself");
 	if (o->scratch_addr && !valid_addr(o->scratch_addr))
 		return aim_error_set(-EINVAL, "bad scratch address '%s'", o->scratch_addr);

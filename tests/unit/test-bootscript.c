@@ -94,7 +94,7 @@ static void test_generate(const char *orig)
 	ok(strstr(out, "env import -t ${aim_addr} ${filesize} aim_seq aim_crc"),
 	   "imports only seq and crc to compare the copies");
 	ok(strstr(out, "test ${aim_s2} -gt ${aim_s1}"), "picks the copy with the higher seq");
-	ok(strstr(out, "fatwrite ${aim_dev} ${aim_addr} /bootcount.txt ${filesize}"),
+	ok(strstr(out, "fatwrite ${devtype} ${devnum}:${distro_bootpart} ${aim_addr} /bootcount.txt ${filesize}"),
 	   "counts with fatwrite");
 	ok(strstr(out, "setenv aim_addr \"${kernel_addr_r}\""), "default scratch address");
 	ok(!strstr(out, "setexpr"), "no setexpr needed");
@@ -131,6 +131,15 @@ static void test_generate(const char *orig)
 	is_int(aim_bootscript_generate("setenv prefix /boot/\nload ${prefix}Image\n", NULL, &out),
 	       -EINVAL, "script setting prefix refused");
 	ok(strstr(detail(), "sets prefix"), "detail says it sets prefix (%s)", detail());
+	is_int(aim_bootscript_generate("load ${prefix}Image; prefix=/x/\n", NULL, &out), -EINVAL,
+	       "hush prefix= assignment refused");
+	is_int(aim_bootscript_generate("  env set prefix /x/\nload ${prefix}Image\n", NULL, &out),
+	       -EINVAL, "env set prefix refused");
+	out = NULL;
+	is_int(aim_bootscript_generate("echo \"prefix=${prefix}\"\nload ${prefix}Image\n", NULL,
+				       &out),
+	       0, "prefix= inside an echo is fine");
+	free(out);
 	is_int(aim_bootscript_generate(NULL, NULL, &out), -EINVAL, "NULL script refused");
 
 	out = NULL;

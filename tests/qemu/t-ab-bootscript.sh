@@ -1,0 +1,110 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The generated A/B boot script in real U-Boot (Debian's qemu_arm64, QEMU virt): a FAT
+# partition 1 with boot.scr (aim_bootscript_generate + aim_bootscript_compile around a
+# tiny body that prints what it got and loads ${prefix}marker.txt), slot-a/ and slot-b/,
+# and state copies. Checks: no state -> a; the newer copy wins (also 10 vs 9); a copy
+# without its aim_crc line (torn) is skipped; trial boots counted in bootcount.txt by
+# fatwrite; tries used up -> fallback to the active slot; the no-count variant.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+B=${B:-build}
+. "$top/tests/qemu/lib.sh"
+
+qemu_available || tap_skip_all "qemu-system-aarch64 or U-Boot missing (tools/deps.sh --qemu)"
+[ -r "$top/$B/libarmimmutable.a" ] || tap_skip_all "no $B/libarmimmutable.a (run make)"
+for c in sfdisk mkfs.vfat mcopy mtype gzip; do
+	command -v $c >/dev/null || tap_skip_all "$c missing"
+done
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/aim-t-ab.XXXXXX")
+cleanup() { qemu_stop; rm -rf "$tmp"; }
+trap cleanup EXIT
+trap 'exit 143' TERM INT HUP
+
+cc -std=gnu11 -D_GNU_SOURCE -I"$top/lib" -o "$tmp/aim-mkscr" "$top/tests/qemu/aim-mkscr.c" \
+	"$top/$B/libarmimmutable.a"
+tap_ok $? "test helper built against $B/libarmimmutable.a"
+
+cat >"$tmp/body.cmd" <<'EOS'
+echo "AIMTEST slot=${aim_slot} mode=${aim_mode} prefix=${prefix} bc=${aim_bc}"
+if load ${devtype} ${devnum}:${distro_bootpart} ${kernel_addr_r} ${prefix}marker.txt; then env import -t ${kernel_addr_r} ${filesize}; echo "AIMTEST marker=${marker}"; fi
+echo "AIMTEST-END"
+poweroff
+EOS
+"$tmp/aim-mkscr" "$tmp/body.cmd" "$tmp/count.scr" && \
+	"$tmp/aim-mkscr" "$tmp/body.cmd" "$tmp/nocount.scr" no-count
+tap_ok $? "boot scripts generated and compiled"
+
+D=$tmp/disk.img
+M="-i $D@@1M"
+mkdisk() { # mkdisk SCRIPT
+	rm -f "$D"
+	truncate -s 64M "$D" && echo 'start=2048, type=c' | sfdisk -q "$D" &&
+		mkfs.vfat -n ARMBI_BOOT --offset 2048 "$D" 64512 >/dev/null &&
+		mmd $M ::/slot-a ::/slot-b &&
+		echo marker=A >"$tmp/ma" && echo marker=B >"$tmp/mb" &&
+		mcopy $M "$tmp/ma" ::/slot-a/marker.txt && mcopy $M "$tmp/mb" ::/slot-b/marker.txt &&
+		mcopy $M "$1" ::/boot.scr
+}
+state() { # state N SEQ ACTIVE TRY TRIES_B [torn]
+	body=$(printf 'aim_seq=%s\naim_active=%s\naim_try=%s\naim_tries_a=0\naim_tries_b=%s\naim_good_a=1\naim_good_b=0\naim_reason=\n' "$2" "$3" "$4" "$5")
+	crc=$(printf '%s\n' "$body" | gzip -c | tail -c 8 | head -c 4 | od -An -tx4 | tr -d ' \n')
+	if [ "${6:-}" = torn ]; then printf '%s\n' "$body"; else printf '%s\naim_crc=%s\n' "$body" "$crc"; fi \
+		>"$tmp/state"
+	mcopy -o $M "$tmp/state" "::/state-$1.txt"
+}
+boot() { # boot: one U-Boot run; the AIMTEST lines end up in $tmp/got
+	qemu_boot "$D" "$tmp/log" && qemu_wait 'AIMTEST-END' 90
+	r=$?
+	qemu_stop
+	qemu_text | grep -E '^(AIMTEST|armimmutable)' >"$tmp/got"
+	return $r
+}
+expect() { # expect SLOT MODE BC MARKER DESCRIPTION
+	grep -q "^AIMTEST slot=$1 mode=$2 prefix=/slot-$1/ bc=$3\$" "$tmp/got" &&
+		grep -q "^AIMTEST marker=$4\$" "$tmp/got"
+	r=$?
+	tap_ok $r "$5"
+	[ $r = 0 ] || sed 's/^/#   /' "$tmp/got"
+}
+
+mkdisk "$tmp/count.scr"
+boot
+tap_ok $? "U-Boot ran the script"
+expect a good "" A "no state: slot a, files from /slot-a/"
+grep -q 'no slot state' "$tmp/got"
+tap_ok $? "no state: says so"
+
+state 1 1 a "" 0
+state 2 2 b "" 0
+boot && expect b good "" B "newer copy 2 (active b) wins"
+state 1 10 a "" 0
+state 2 9 b "" 0
+boot && expect a good "" A "seq 10 beats seq 9"
+state 1 11 a "" 0
+state 2 12 b "" 0 torn
+boot && expect a good "" A "copy without aim_crc (torn) skipped"
+
+state 1 20 a "" 0
+state 2 21 a b 2
+boot && expect b trial 1 B "trial: boots b, count 1"
+mtype $M ::/bootcount.txt | tr -d '\0' >"$tmp/bc"
+grep -qx 'aim_bc=1' "$tmp/bc" && grep -qx 'aim_bc_seq=21' "$tmp/bc"
+r=$?
+tap_ok $r "fatwrite wrote bootcount.txt (aim_bc=1, aim_bc_seq=21)"
+[ $r = 0 ] || sed 's/^/#   /' "$tmp/bc"
+boot && expect b trial 2 B "second trial boot: count 2"
+boot && expect a fallback 2 A "tries used up: back to a"
+grep -q 'slot b has no tries left (2 of 2), booting a' "$tmp/got"
+tap_ok $? "fallback says why"
+state 2 22 a b 2
+boot && expect b trial 1 B "a new seq resets U-Boot's count"
+
+mkdisk "$tmp/nocount.scr"
+state 1 30 a b 3
+boot && expect b trial 0 B "no-count script: trial without bootcount"
+mtype $M ::/bootcount.txt >/dev/null 2>&1
+[ $? != 0 ]
+tap_ok $? "no-count script writes no bootcount.txt"
+tap_done
