@@ -85,7 +85,7 @@ check_uboot_boot() {
 	ls=$(e2 "$img" "$s" "ls $pfx/")
 	for f in armbianEnv.txt boot.cmd boot.scr boot.bmp .next "$kit" "vmlinuz-$kver" "config-$kver" \
 		"System.map-$kver" "initrd.img-$kver" uInitrd "uInitrd-$kver" dtb "dtb-$kver"; do
-		has " $ls " "[[:space:]]$f[[:space:]]" || miss="$miss $f"
+		has " $ls " "[[:space:]]${f}[[:space:]]" || miss="$miss $f"
 	done
 	is "$miss" "" "$sh: $pfx/ holds every file of layout 4.6"
 	is "$(e2link "$img" "$s" "$pfx/$kit") $(e2link "$img" "$s" "$pfx/uInitrd") $(e2link "$img" "$s" "$pfx/dtb")" \
@@ -276,7 +276,7 @@ if built DF DF; then
 	is "$(blk "$img" 8192 TYPE) $(blk "$img" 8192 LABEL)" "vfat armbi_boot" "DF: p1 is FAT armbi_boot"
 	m="$img@@$((8192 * 512))"
 	ext=$(mtype -i "$m" ::/extlinux/extlinux.conf 2>&1)
-	root_uuid=$(blk "$img" $(pt "$img" '.partitions[1].start') UUID)
+	root_uuid=$(blk "$img" "$(pt "$img" '.partitions[1].start')" UUID)
 	has "$ext" "append root=UUID=$root_uuid " && ok 0 "DF: /extlinux/extlinux.conf on p1 appends root=UUID=" ||
 		{ ok 1 "DF: extlinux.conf on p1"; echo "$ext" | sed 's/^/#   /'; }
 	listing=$(mdir -b -i "$m" ::/ 2>&1)
@@ -412,7 +412,7 @@ for n in A Ahf A2 B C C0 D DF E F G H NOROOT; do
 	[ -f "$TMP/$n.img" ] || continue
 	case $n in Ahf) sh=A opt="--arch armhf" ;; *) sh=$n opt="" ;; esac
 	# shellcheck disable=SC2086
-	if SOURCE_DATE_EPOCH= "$MK" "$sh" "$TMP/again/$n.img" --rootfs builtin $opt >/dev/null 2>&1; then
+	if SOURCE_DATE_EPOCH="" "$MK" "$sh" "$TMP/again/$n.img" --rootfs builtin $opt >/dev/null 2>&1; then
 		is "$(sha256sum <"$TMP/again/$n.img")" "$(sha256sum <"$TMP/$n.img")" "$n: a second build gives the same bytes"
 	else
 		ok 1 "$n: second build"
