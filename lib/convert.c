@@ -8,6 +8,7 @@
 #include "convert.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <inttypes.h>
 #include <sodium.h>
@@ -171,6 +172,25 @@ static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
 static void rm_rf(const char *dir)
 {
 	nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Sets the mtime of every directory under dir (mcopy -m carries them into FAT), after
+ * their contents were written. */
+static uint32_t stamp_epoch;
+static int stamp_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+	struct timespec ts[2] = {{stamp_epoch, 0}, {stamp_epoch, 0}};
+
+	(void)st, (void)f;
+	if (flag == FTW_DP && utimensat(AT_FDCWD, p, ts, 0) < 0)
+		return -1;
+	return 0;
+}
+
+static int stamp_dirs(const char *dir, uint32_t epoch)
+{
+	stamp_epoch = epoch;
+	return nftw(dir, stamp_cb, 16, FTW_DEPTH | FTW_PHYS) < 0 ? -errno : 0;
 }
 
 /* Boot partition content: the original /boot (symlinks dereferenced, FAT has none) once
@@ -483,6 +503,17 @@ int aim_convert_run(const char *in_path, int in_fd, const struct aim_image_info 
 		r = stage_fat_boot(in_path, ii, stage, !o->slot_b_empty, &content);
 	else
 		r = stage_boot(bt, stage, !o->slot_b_empty, &content);
+	if (r == 0 && is_fat_boot(ii))
+		r = stamp_dirs(stage, to.epoch); /* mcopy from FAT gives directories no times */
+	else if (r == 0) {
+		char sd[4200];
+		struct timespec ts[2] = {{to.epoch, 0}, {to.epoch, 0}};
+		for (int s = 0; r == 0 && s < (o->slot_b_empty ? 1 : 2); s++) {
+			snprintf(sd, sizeof(sd), "%s/slot-%c", stage, 'a' + s);
+			if (utimensat(AT_FDCWD, sd, ts, 0) < 0)
+				r = -errno;
+		}
+	}
 	if (r < 0)
 		goto out;
 	if (!o->slot_b_empty)

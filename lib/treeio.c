@@ -145,6 +145,13 @@ static int extract(const struct aim_tree *t, struct aim_node *dir, const char *d
 			if (mkdir(p, 0755) < 0)
 				return aim_error_set(-errno, "cannot create %s: %m", p);
 			r = extract(t, n, p, deref, bytes, depth + 1);
+			if (r == 0) {
+				/* After the children: creating them touched the mtime. */
+				struct timespec ts[2] = {{n->mtime, (long)n->mtime_nsec},
+							 {n->mtime, (long)n->mtime_nsec}};
+				if (utimensat(AT_FDCWD, p, ts, AT_SYMLINK_NOFOLLOW) < 0)
+					r = -errno;
+			}
 		} else if (S_ISREG(n->mode)) {
 			r = extract_file(t, n, p, bytes);
 		} else {
