@@ -1,0 +1,213 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# shellcheck shell=sh disable=SC3043,SC2034
+# Helpers for the QEMU boot tests (tests/qemu/t-*.sh). Source it from a POSIX shell that
+# has `local` (dash, bash, busybox sh).
+#
+# The guest is QEMU virt (arm64, TCG), Debian's U-Boot as -bios, the image as a virtio
+# disk, no network. Its serial console (ttyAMA0) is a QEMU "pipe" chardev: two FIFOs,
+# <dir>/serial.in (we write, the guest reads) and <dir>/serial.out (the guest writes, a
+# background cat appends it to the LOG file). QEMU opens both FIFOs read-write, so
+# neither side ever blocks on open, and no socat/python is needed.
+#
+#   qemu_boot IMG LOG [extra qemu args]   start QEMU in the background (QEMU_PID set)
+#   qemu_wait PATTERN TIMEOUT             wait for an extended regex in the log; sets
+#                                         QEMU_WAIT_SECS (seconds since QEMU started)
+#   qemu_shell TIMEOUT                    wait for a root shell on the console
+#   qemu_run 'CMD' [TIMEOUT]              run CMD in the guest shell, print its output,
+#                                         return its exit status (124 on timeout)
+#   qemu_poweroff TIMEOUT                 poweroff in the guest, wait for QEMU to exit
+#   qemu_stop                             kill QEMU (by its PID) and clean up; idempotent
+#   qemu_elapsed                          seconds since QEMU started (one decimal)
+# Settings: QEMU_MEM (1024), QEMU_SMP (2), QEMU_BIOS (Debian's qemu_arm64 u-boot.bin).
+# Tests must `trap qemu_stop EXIT` so that a failing test never leaves a QEMU behind.
+
+QEMU_PID=""
+QEMU_CAT_PID=""
+QEMU_DIR=""
+QEMU_LOG=""
+QEMU_START=""
+QEMU_WAIT_SECS=""
+: "${QEMU_BIOS:=/usr/lib/u-boot/qemu_arm64/u-boot.bin}"
+: "${QEMU_MEM:=1024}"
+: "${QEMU_SMP:=2}"
+
+qemu_now() { date +%s.%N; }
+
+# qemu_text: the console log as plain lines: no CR, no ANSI/VT escape sequences (bash's
+# bracketed-paste toggles land at the start of a command's first output line).
+qemu_text() {
+	tr -d '\r' <"$QEMU_LOG" | sed 's/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1b[()][0-9A-Za-z]//g'
+}
+
+qemu_elapsed() {
+	awk -v a="$QEMU_START" -v b="$(qemu_now)" 'BEGIN { printf "%.1f\n", b - a }'
+}
+
+# qemu_available: 0 when everything needed to boot arm64 images is installed.
+qemu_available() {
+	command -v qemu-system-aarch64 >/dev/null 2>&1 && [ -r "$QEMU_BIOS" ]
+}
+
+qemu_boot() {
+	local _img
+	_img=$1
+	QEMU_LOG=$2
+	shift 2
+	[ -r "$_img" ] || { echo "qemu_boot: no image $_img" >&2; return 1; }
+	qemu_available || { echo "qemu_boot: qemu-system-aarch64 or $QEMU_BIOS missing" >&2; return 1; }
+	QEMU_DIR=$(mktemp -d "${TMPDIR:-/tmp}/aim-qemu.XXXXXX") || return 1
+	mkfifo "$QEMU_DIR/serial.in" "$QEMU_DIR/serial.out" || return 1
+	: >"$QEMU_LOG"
+	QEMU_START=$(qemu_now)
+	qemu-system-aarch64 -M virt,acpi=off -cpu cortex-a57 -m "$QEMU_MEM" -smp "$QEMU_SMP" \
+		-bios "$QEMU_BIOS" -display none -monitor none -nic none \
+		-chardev "pipe,id=ser0,path=$QEMU_DIR/serial" -serial chardev:ser0 \
+		-drive "if=none,file=$_img,format=raw,id=hd0" -device virtio-blk-device,drive=hd0 \
+		"$@" </dev/null >"$QEMU_DIR/qemu.stderr" 2>&1 &
+	QEMU_PID=$!
+	# QEMU creates nothing: the FIFOs exist, so cat's open succeeds once QEMU opens them.
+	cat "$QEMU_DIR/serial.out" >>"$QEMU_LOG" &
+	QEMU_CAT_PID=$!
+	# Our writer end stays open read-write for the whole run: never blocks on open.
+	exec 9<>"$QEMU_DIR/serial.in"
+	return 0
+}
+
+qemu_alive() {
+	[ -n "$QEMU_PID" ] && kill -0 "$QEMU_PID" 2>/dev/null
+}
+
+# qemu_wait PATTERN TIMEOUT: 0 when found, 1 on timeout, 2 when QEMU exited first.
+qemu_wait() {
+	local _pat _deadline
+	_pat=$1
+	_deadline=$(( $(date +%s) + $2 ))
+	while :; do
+		if qemu_text | grep -Eq -- "$_pat"; then
+			QEMU_WAIT_SECS=$(qemu_elapsed)
+			return 0
+		fi
+		if ! qemu_alive; then
+			sleep 0.3
+			qemu_text | grep -Eq -- "$_pat" && {
+				QEMU_WAIT_SECS=$(qemu_elapsed); return 0; }
+			echo "qemu_wait: QEMU exited before /$_pat/" >&2
+			[ -s "$QEMU_DIR/qemu.stderr" ] && sed 's/^/qemu: /' "$QEMU_DIR/qemu.stderr" >&2
+			return 2
+		fi
+		if [ "$(date +%s)" -ge "$_deadline" ]; then
+			echo "qemu_wait: timeout after $2 s waiting for /$_pat/" >&2
+			return 1
+		fi
+		sleep 0.2
+	done
+}
+
+# qemu_newid: a marker id unique within this QEMU run, also from $(...) subshells.
+qemu_newid() {
+	local _n
+	_n=$(cat "$QEMU_DIR/seq" 2>/dev/null || echo 0)
+	_n=$((_n + 1))
+	echo "$_n" >"$QEMU_DIR/seq"
+	echo "${QEMU_DIR##*.}$_n"
+}
+
+# qemu_send TEXT: type TEXT followed by a newline on the guest console.
+qemu_send() {
+	printf '%s\n' "$1" >&9
+}
+
+# qemu_shell TIMEOUT: wait until a root shell answers on the console. Handles an
+# autologin getty (the sample image) and a plain "login:" prompt with a password-less root.
+qemu_shell() {
+	local _deadline _typed_login _id _t
+	_deadline=$(( $(date +%s) + $1 ))
+	_typed_login=0
+	while :; do
+		_id=$(qemu_newid)
+		if [ $_typed_login = 0 ] && qemu_text | grep -Eq 'login: *$'; then
+			qemu_send root
+			_typed_login=1
+			sleep 3
+		fi
+		# The quotes keep the typed echo from matching: only the output line matches.
+		qemu_send "echo AIM''READY$_id"
+		_t=$(( _deadline - $(date +%s) ))
+		[ $_t -gt 6 ] && _t=6
+		[ $_t -lt 1 ] && { echo "qemu_shell: no shell within $1 s" >&2; return 1; }
+		if qemu_wait "^AIMREADY$_id\$" "$_t" 2>/dev/null; then
+			# Quieter console for the commands that follow.
+			qemu_send "bind 'set enable-bracketed-paste off' 2>/dev/null; dmesg -n 1 2>/dev/null"
+			return 0
+		fi
+		qemu_alive || { echo "qemu_shell: QEMU exited" >&2; return 2; }
+	done
+}
+
+# qemu_run 'CMD' [TIMEOUT]: the output of CMD (CR stripped) on stdout, its status returned.
+qemu_run() {
+	local _id _out _rc
+	_id=$(qemu_newid)
+	qemu_send "echo AIM''B$_id; { $1
+}; echo AIM''E$_id rc=\$?"
+	qemu_wait "^AIME$_id rc=[0-9]+\$" "${2:-60}" || return 124
+	_out=$(qemu_text | sed -n "/^AIMB$_id\$/,/^AIME$_id rc=/p")
+	printf '%s\n' "$_out" | sed '1d;$d'
+	_rc=$(printf '%s\n' "$_out" | sed -n "s/^AIME$_id rc=\([0-9]*\)\$/\1/p")
+	return "${_rc:-125}"
+}
+
+# qemu_poweroff TIMEOUT: 0 when QEMU exited by itself after a guest poweroff.
+qemu_poweroff() {
+	local _deadline
+	qemu_alive || return 1
+	qemu_send "poweroff"
+	_deadline=$(( $(date +%s) + $1 ))
+	while qemu_alive; do
+		if [ "$(date +%s)" -ge "$_deadline" ]; then
+			echo "qemu_poweroff: QEMU still running after $1 s" >&2
+			return 1
+		fi
+		sleep 0.5
+	done
+	wait "$QEMU_PID" 2>/dev/null
+	QEMU_PID=""
+	return 0
+}
+
+qemu_stop() {
+	local _i
+	if qemu_alive; then
+		kill "$QEMU_PID" 2>/dev/null
+		_i=0
+		while qemu_alive && [ $_i -lt 20 ]; do sleep 0.25; _i=$((_i + 1)); done
+		qemu_alive && kill -9 "$QEMU_PID" 2>/dev/null
+	fi
+	[ -n "$QEMU_PID" ] && wait "$QEMU_PID" 2>/dev/null
+	QEMU_PID=""
+	exec 9>&-
+	if [ -n "$QEMU_CAT_PID" ]; then
+		kill "$QEMU_CAT_PID" 2>/dev/null
+		wait "$QEMU_CAT_PID" 2>/dev/null
+		QEMU_CAT_PID=""
+	fi
+	[ -n "$QEMU_DIR" ] && rm -rf "$QEMU_DIR"
+	QEMU_DIR=""
+	return 0
+}
+
+# ---- minimal TAP for shell tests ----
+TAP_N=0
+TAP_FAIL=0
+tap_ok() { # tap_ok STATUS DESCRIPTION  (STATUS 0 = pass)
+	TAP_N=$((TAP_N + 1))
+	if [ "$1" = 0 ]; then
+		echo "ok $TAP_N - $2"
+	else
+		echo "not ok $TAP_N - $2"
+		TAP_FAIL=$((TAP_FAIL + 1))
+	fi
+}
+tap_diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
+tap_done() { echo "1..$TAP_N"; [ $TAP_FAIL = 0 ]; }
+tap_skip_all() { echo "1..0 # SKIP $*"; exit 0; }
