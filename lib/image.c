@@ -524,6 +524,11 @@ int aim_image_analyze(int fd, const char *path, uint64_t size, struct aim_image_
 	r = aim_ptable_read(fd, size, &ii->pt);
 	if (r < 0)
 		return r;
+	/* The backup GPT would do, but a damaged image is no base for a product image. */
+	if (ii->pt.type == AIM_PTABLE_GPT && !ii->pt.primary_ok)
+		return aim_error_set(-EBADMSG, "the primary GPT is corrupt (header or entry CRC "
+				     "mismatch); the backup GPT is intact: repair the image "
+				     "(sgdisk -e IMAGE) and retry");
 	for (unsigned i = 0; i < ii->pt.nparts; i++)
 		probe_fs(fd, &ii->pt.parts[i], &ii->part[i]);
 	assign_roles(ii);
@@ -542,6 +547,22 @@ int aim_image_analyze(int fd, const char *path, uint64_t size, struct aim_image_
 		return r;
 
 	if (ii->root < 0) {
+		/* A Linux partition without a recognisable filesystem: say what is wrong
+		 * with it rather than "no root". */
+		for (int i = (int)ii->pt.nparts - 1; i >= 0; i--) {
+			const struct aim_part *p = &ii->pt.parts[i];
+			struct aim_ext4 *fs = NULL;
+			int linux_type = p->mbr_type == 0x83 ||
+					 guid_is(p, "0FC63DAF-8483-4772-8E79-3D69D8477DE4") ||
+					 (aim_ptable_type_name(p) &&
+					  strstr(aim_ptable_type_name(p), "root"));
+			if (!linux_type || ii->part[i].fstype[0])
+				continue;
+			r = aim_ext4_open(path, p->start, p->size, &fs);
+			aim_ext4_free(fs);
+			if (r < 0)
+				return r;
+		}
 		ii->convertible = 0;
 		snprintf(ii->reason, sizeof(ii->reason),
 			 "no Linux root filesystem found (no armbi_root label and no partition "
