@@ -24,7 +24,9 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "device/slotstate.h"
@@ -365,12 +367,68 @@ static int write_boot_env(const struct plan *p)
 	return fclose(f) ? fail("cannot write " BOOT_ENV_DIR "/boot.env") : 0;
 }
 
+/* Is file system type fs known to the kernel (/proc/filesystems)? */
+static int have_fs(const char *fs)
+{
+	char buf[4096], *save = NULL, *line;
+
+	if (read_file("/proc/filesystems", buf, sizeof(buf)) < 0)
+		return 1; /* cannot tell: let mount(2) decide */
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *t = strrchr(line, '\t');
+
+		if (!strcmp(t ? t + 1 : line, fs))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * When fs is missing (a module the initramfs lacks, e.g. overlay on boards with
+ * MODULES=list), loads the modules from the slot's own squashfs: same kernel, same slot.
+ * paths: module files relative to /lib/modules/<release>/kernel/, in load order.
+ */
+static void load_fs_modules(const char *fs, const char *const *paths)
+{
+	static const char *const sfx[] = {"", ".xz", ".zst", ".gz"};
+	struct utsname u;
+
+	if (have_fs(fs) || uname(&u) < 0)
+		return;
+	for (; *paths; paths++) {
+		for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+			char path[PATH_MAX];
+			int fd;
+			long r;
+
+			snprintf(path, sizeof(path), LOWER "/lib/modules/%s/kernel/%s%s", u.release,
+				 *paths, sfx[i]);
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				continue;
+			/* MODULE_INIT_COMPRESSED_FILE (4): the kernel decompresses */
+			r = syscall(SYS_finit_module, fd, "", i ? 4 : 0);
+			if (r < 0 && errno != EEXIST)
+				say("cannot load %s: %s", path, strerror(errno));
+			close(fd);
+			break;
+		}
+	}
+}
+
+static const char *const vfat_mods[] = {"fs/fat/fat.ko", "fs/fat/vfat.ko", "fs/nls/nls_cp437.ko",
+					"fs/nls/nls_iso8859-1.ko", NULL};
+static const char *const overlay_mods[] = {"fs/overlayfs/overlay.ko", NULL};
+static const char *const ext4_mods[] = {"lib/crc16.ko", "fs/mbcache.ko", "fs/jbd2/jbd2.ko",
+					"fs/ext4/ext4.ko", NULL};
+
 /* Mounts the boot partition, counts the trial, unmounts. Failure to write is loud but
  * not fatal: the slot booting now is the one whose kernel runs. */
 static void count_boot(const char *sysfs, struct plan *p)
 {
 	char node[PATH_MAX];
 
+	load_fs_modules("vfat", vfat_mods);
 	if (dev_node(sysfs, p->boot_dev, node, sizeof(node)) < 0 || mkdir_p(BOOTMNT, 0755) < 0 ||
 	    mount(node, BOOTMNT, "vfat", MS_NOSUID | MS_NODEV | MS_NOEXEC, "") < 0) {
 		say("cannot mount the boot partition %s: %s; slot state not read", p->boot_dev,
@@ -397,6 +455,8 @@ static int setup_root(const char *newroot, const char *sysfs, struct plan *p)
 		return fail("cannot create " DATA ": %s", strerror(errno));
 	if (dev_node(sysfs, p->data_dev, node, sizeof(node)) < 0)
 		return fail("no device node for the data partition %s", p->data_dev);
+	load_fs_modules("ext4", ext4_mods);
+	load_fs_modules("overlay", overlay_mods);
 	if (mount(node, DATA, "ext4", MS_NOATIME, "") < 0) {
 		if (!p->overlay_tmpfs || p->npersist)
 			return fail("cannot mount the data partition %s on " DATA ": %s", node,
