@@ -198,16 +198,18 @@ static int stamp_dirs(const char *dir, uint32_t epoch)
 static int stage_boot(const struct aim_tree *bt, const char *stage, int slot_b,
 		      uint64_t *ret_content)
 {
-	char p[4096];
+	char p[4200];
 	int r;
 
 	for (int s = 0; s < (slot_b ? 2 : 1); s++) {
 		snprintf(p, sizeof(p), "%s/slot-%c", stage, 'a' + s);
 		if (mkdir(p, 0755) < 0)
 			return -errno;
-		r = aim_tree_extract(bt, bt->root, p, 1, ret_content);
+		uint64_t b = 0;
+		r = aim_tree_extract(bt, bt->root, p, 1, &b);
 		if (r < 0)
 			return r;
+		*ret_content += b;
 	}
 	return 0;
 }
