@@ -1,0 +1,90 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Conversion benchmark (not a test: nothing here passes or fails on timings).
+# Compares, on this machine and in this run, the whole `armimmutable convert` (reading
+# the image, compressing, writing every partition) against the obvious alternative:
+# loop-mount the same root partition and run mksquashfs on it with the same compressor,
+# level and all cores. Prints medians of RUNS runs, the time ratio, the squashfs size
+# ratio and our peak resident memory; then the cost of 4 GiB of free space.
+# Needs root (loop mount). Usage: bench/convert.sh [IMAGE]   (default: the bootable
+# Debian sample from the cache, built if missing). Env: RUNS (3), COMP (zstd), LEVEL (9).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+B=${B:-build}
+AIM="$top/$B/armimmutable"
+RUNS=${RUNS:-3}
+COMP=${COMP:-zstd}
+LEVEL=${LEVEL:-9}
+NPROC=$(nproc)
+[ "$(id -u)" = 0 ] || { echo "bench/convert.sh: needs root for the loop mount" >&2; exit 1; }
+tmp=$(mktemp -d /var/tmp/aimbench.XXXXXX)
+trap 'umount "$tmp/mnt" 2>/dev/null; rm -rf "$tmp"' EXIT
+
+img=${1:-}
+if [ -z "$img" ]; then
+	img=$("$top/tests/sample/mkbootable.sh" | tail -n 1)
+fi
+echo "image: $img ($(du -h --apparent-size "$img" | cut -f1) apparent, $(du -h "$img" | cut -f1) allocated)"
+
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+secs() { # secs CMD...: wall seconds of one run
+	local s e
+	s=$(date +%s.%N)
+	"$@" >/dev/null 2>&1
+	e=$(date +%s.%N)
+	echo "$e - $s" | bc
+}
+
+root_start=""
+for n in $(sfdisk -J "$img" | jq -r '.partitiontable.partitions[].start'); do
+	[ "$(blkid -p -O $((n * 512)) -s LABEL -o value "$img")" = armbi_root ] && root_start=$n
+done
+mkdir -p "$tmp/mnt"
+mount -o ro,loop,noload,offset=$((root_start * 512)) "$img" "$tmp/mnt"
+
+sq_flags=(-comp "$COMP" -processors "$NPROC" -noappend -quiet -no-progress)
+[ "$COMP" = zstd ] || [ "$COMP" = gzip ] && sq_flags+=(-Xcompression-level "$LEVEL")
+[ "$COMP" = xz ] && sq_flags+=(-Xdict-size 100%)
+
+echo "runs: $RUNS, compressor: $COMP level $LEVEL, threads: $NPROC"
+base=()
+ours=()
+for i in $(seq "$RUNS"); do
+	sync; echo 3 >/proc/sys/vm/drop_caches
+	base+=("$(secs mksquashfs "$tmp/mnt" "$tmp/base.sqfs" "${sq_flags[@]}")")
+	sync; echo 3 >/proc/sys/vm/drop_caches
+	ours+=("$(secs "$AIM" -q convert -f -c "$COMP" -l "$LEVEL" "$img" "$tmp/out.img")")
+done
+b=$(printf '%s\n' "${base[@]}" | median)
+o=$(printf '%s\n' "${ours[@]}" | median)
+/usr/bin/time -f '%M' -o "$tmp/rss" "$AIM" -q convert -f -c "$COMP" -l "$LEVEL" "$img" "$tmp/out.img"
+rss_kib=$(tail -n 1 "$tmp/rss")
+our_sq=$("$AIM" convert --dry-run --json "$img" "$tmp/x.img" >/dev/null 2>&1; \
+	p2=$(sfdisk -J "$tmp/out.img" | jq '.partitiontable.partitions[1].start'); \
+	unsquashfs -s -o $((p2 * 512)) "$tmp/out.img" 2>/dev/null | sed -n 's/^Filesystem size \([0-9]*\) bytes.*/\1/p')
+base_sq=$(stat -c %s "$tmp/base.sqfs")
+umount "$tmp/mnt"
+
+printf '\nmksquashfs alone (median):      %8.2f s   squashfs %d bytes\n' "$b" "$base_sq"
+printf 'armimmutable convert (median): %8.2f s   squashfs %d bytes\n' "$o" "$our_sq"
+printf 'time ratio convert/mksquashfs: %8.3f   (goal <= 1.0)\n' "$(echo "$o / $b" | bc -l)"
+printf 'size ratio ours/mksquashfs:    %8.4f   (goal <= 1.01)\n' "$(echo "$our_sq / $base_sq" | bc -l)"
+printf 'peak resident memory:          %8.1f MiB (goal < 256)\n' "$(echo "$rss_kib / 1024" | bc -l)"
+printf 'runs: mksquashfs %s; convert %s\n' "${base[*]}" "${ours[*]}"
+
+# Cost of free space: the same root in an image 4 GiB larger (the root filesystem
+# is not grown, so this measures only the extra empty image size). Then a root with
+# a 4 GiB sparse file.
+cp --sparse=always "$img" "$tmp/big.img"
+truncate -s +4G "$tmp/big.img"
+t_big=$(secs "$AIM" -q convert -f -c "$COMP" -l "$LEVEL" "$tmp/big.img" "$tmp/out.img")
+printf 'image with 4 GiB more free space: %.2f s (vs %.2f s)\n' "$t_big" "$o"
+rm -f "$tmp/big.img"
+"$top/tests/sample/mkshape.sh" B "$tmp/s1.img" --size-mib 256 --rootfs builtin >/dev/null 2>&1
+cp --sparse=always "$tmp/s1.img" "$tmp/s2.img"
+rs=$(($(sfdisk -J "$tmp/s2.img" | jq '.partitiontable.partitions[0].start') * 512))
+truncate -s 4G "$tmp/sparse.bin"
+debugfs -w -R "write $tmp/sparse.bin /sparse-4g.bin" "$tmp/s2.img?offset=$rs" >/dev/null 2>&1
+t1=$(secs "$AIM" -q convert -f "$tmp/s1.img" "$tmp/o1.img")
+t2=$(secs "$AIM" -q convert -f "$tmp/s2.img" "$tmp/o2.img")
+printf 'small root: %.2f s; same root plus a 4 GiB sparse file: %.2f s\n' "$t1" "$t2"
