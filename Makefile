@@ -120,10 +120,14 @@ install: all
 	install -D -m 0755 $(B)/armimmutable $(DESTDIR)$(BINDIR)/armimmutable
 	for a in $(DEV_ARCHES); do for f in $(notdir $(DEV_BINS)); do \
 		install -D -m 0755 $(B)/dev/$$a/$$f $(DESTDIR)$(LIBEXECDIR)/armimmutable/$$a/$$f; done; done
-	install -D -m 0755 hooks/initramfs-hook $(DESTDIR)$(INITRAMFS_TOOLS_DIR)/hooks/armimmutable
+	install -D -m 0755 hooks/initramfs-tools/hooks/armimmutable \
+		$(DESTDIR)$(INITRAMFS_TOOLS_DIR)/hooks/armimmutable
+	install -D -m 0755 hooks/initramfs-tools/scripts/local-bottom/armimmutable \
+		$(DESTDIR)$(INITRAMFS_TOOLS_DIR)/scripts/local-bottom/armimmutable
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/armimmutable $(DESTDIR)$(INITRAMFS_TOOLS_DIR)/hooks/armimmutable
+	rm -f $(DESTDIR)$(BINDIR)/armimmutable $(DESTDIR)$(INITRAMFS_TOOLS_DIR)/hooks/armimmutable \
+		$(DESTDIR)$(INITRAMFS_TOOLS_DIR)/scripts/local-bottom/armimmutable
 	rm -rf $(DESTDIR)$(LIBEXECDIR)/armimmutable
 
 format:
