@@ -34,7 +34,8 @@ ifeq ($(WERROR),1)
 WARN += -Werror
 endif
 AIM_CFLAGS := -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -MMD -MP -Ilib \
-	-DAIM_VERSION='"$(VERSION)"' $(WARN) $(SAN)
+	-DAIM_VERSION='"$(VERSION)"' -DAIM_LIBEXECDIR='"$(LIBEXECDIR)/armimmutable"' \
+	-DAIM_HOOKSDIR='"$(DATADIR)/armimmutable/hooks"' $(WARN) $(SAN)
 
 DEPS := libsquashfs1 ext2fs e2p com_err liblzma libzstd libcryptsetup mount blkid libsodium zlib
 DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(DEPS) 2>/dev/null)
@@ -122,13 +123,17 @@ install: all
 		install -D -m 0755 $(B)/dev/$$a/$$f $(DESTDIR)$(LIBEXECDIR)/armimmutable/$$a/$$f; done; done
 	install -D -m 0755 hooks/initramfs-tools/hooks/armimmutable \
 		$(DESTDIR)$(INITRAMFS_TOOLS_DIR)/hooks/armimmutable
+	install -D -m 0755 hooks/initramfs-tools/hooks/armimmutable \
+		$(DESTDIR)$(DATADIR)/armimmutable/hooks/initramfs-tools/hooks/armimmutable
+	install -D -m 0755 hooks/initramfs-tools/scripts/local-bottom/armimmutable \
+		$(DESTDIR)$(DATADIR)/armimmutable/hooks/initramfs-tools/scripts/local-bottom/armimmutable
 	install -D -m 0755 hooks/initramfs-tools/scripts/local-bottom/armimmutable \
 		$(DESTDIR)$(INITRAMFS_TOOLS_DIR)/scripts/local-bottom/armimmutable
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/armimmutable $(DESTDIR)$(INITRAMFS_TOOLS_DIR)/hooks/armimmutable \
 		$(DESTDIR)$(INITRAMFS_TOOLS_DIR)/scripts/local-bottom/armimmutable
-	rm -rf $(DESTDIR)$(LIBEXECDIR)/armimmutable
+	rm -rf $(DESTDIR)$(LIBEXECDIR)/armimmutable $(DESTDIR)$(DATADIR)/armimmutable
 
 format:
 	clang-format -i $(LIB_SRC) $(CLI_SRC) $(wildcard lib/*.h lib/util/*.h tools/armimmutable/*.h)

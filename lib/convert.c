@@ -7,6 +7,7 @@
  */
 #include "convert.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -18,7 +19,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bootscript.h"
 #include "ext4.h"
+#include "slotstate.h"
 #include "transform.h"
 #include "tree.h"
 #include "treeio.h"
@@ -174,8 +177,8 @@ static void rm_rf(const char *dir)
 	nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* Sets the mtime of every directory under dir (mcopy -m carries them into FAT), after
- * their contents were written. */
+/* Sets the mtime of every directory under dir to the epoch (mcopy -m carries them
+ * into FAT), after all their contents were written. */
 static uint32_t stamp_epoch;
 static int stamp_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
 {
@@ -217,7 +220,7 @@ static int stage_boot(const struct aim_tree *bt, const char *stage, int slot_b,
 static int make_boot_fs(const char *img, const struct aim_convert_plan *p, const char *stage,
 			uint32_t epoch)
 {
-	char where[4200], secs[32], serial[16], env[64], src[4200];
+	char where[4200], secs[32], serial[16], env[64];
 	_Static_assert(sizeof(where) > 4096 + 24, "room for the offset");
 	int r;
 
@@ -234,18 +237,43 @@ static int make_boot_fs(const char *img, const struct aim_convert_plan *p, const
 		if (r < 0)
 			return r;
 	}
-	for (char s = 'a'; s <= 'b'; s++) {
-		struct stat st;
-		snprintf(src, sizeof(src), "%s/slot-%c", stage, s);
-		if (stat(src, &st) < 0)
-			continue;
-		const char *argv[] = {"mcopy", "-s", "-p", "-m", "-Q", "-i", where, src, "::/", NULL};
+	{
+		struct dirent **ents = NULL;
+		int n = scandir(stage, &ents, NULL, alphasort), k = 0;
+		const char **argv = calloc((size_t)(n > 0 ? n : 0) + 10, sizeof(char *));
+		char **paths = calloc((size_t)(n > 0 ? n : 0) + 1, sizeof(char *));
 		const char *envp[] = {env, "MTOOLS_SKIP_CHECK=1", NULL};
-		r = aim_spawn(argv, envp);
-		if (r < 0)
-			return r;
+
+		if (n < 0 || !argv || !paths) {
+			r = n < 0 ? -errno : -ENOMEM;
+		} else {
+			const char *head[] = {"mcopy", "-s", "-p", "-m", "-Q", "-i", where};
+			for (size_t h = 0; h < ARRAY_SIZE(head); h++)
+				argv[k++] = head[h];
+			for (int i = 0; i < n; i++) {
+				if (ents[i]->d_name[0] == '.')
+					continue;
+				if (asprintf(&paths[i], "%s/%s", stage, ents[i]->d_name) < 0) {
+					paths[i] = NULL;
+					r = -ENOMEM;
+					break;
+				}
+				argv[k++] = paths[i];
+			}
+			argv[k++] = "::/";
+			argv[k] = NULL;
+			if (r == 0)
+				r = aim_spawn(argv, envp);
+		}
+		for (int i = 0; i < n; i++) {
+			free(paths ? paths[i] : NULL);
+			free(ents[i]);
+		}
+		free(ents);
+		free(paths);
+		free(argv);
 	}
-	return 0;
+	return r;
 }
 
 static int make_data_fs(const char *img, const struct aim_convert_plan *p, uint32_t epoch)
@@ -447,6 +475,118 @@ static uint32_t derive_epoch(const struct aim_tree *t, uint32_t given)
 	return (uint32_t)MIN(MAX(e, (int64_t)315532800), (int64_t)UINT32_MAX);
 }
 
+static const char *device_arch(const char *arch)
+{
+	if (!strcmp(arch, "arm64") || !strcmp(arch, "armhf"))
+		return arch;
+	if (!strcmp(arch, "amd64"))
+		return "x86_64";
+	return NULL;
+}
+
+/* The script text of a legacy U-Boot script image (boot.scr): 64-byte header, then the
+ * image list (BE length, 0), then the text. */
+static int script_from_scr(const char *buf, size_t len, char **ret)
+{
+	const uint8_t *u = (const uint8_t *)buf;
+	uint32_t n;
+
+	if (len < 72 || u[0] != 0x27 || u[1] != 0x05 || u[2] != 0x19 || u[3] != 0x56 ||
+	    u[30] != 6)
+		return aim_error_set(-EBADMSG, "boot.scr is not a U-Boot script image");
+	n = (uint32_t)u[64] << 24 | (uint32_t)u[65] << 16 | (uint32_t)u[66] << 8 | u[67];
+	if (n > len - 72)
+		return aim_error_set(-EBADMSG, "boot.scr is truncated");
+	*ret = strndup(buf + 72, n);
+	return *ret ? 0 : -ENOMEM;
+}
+
+static int write_text(const char *dir, const char *name, const void *buf, size_t len,
+		      uint32_t epoch)
+{
+	char p[4200];
+	struct timespec ts[2] = {{epoch, 0}, {epoch, 0}};
+	int r;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	r = aim_write_file_atomic(p, buf, len, 0644);
+	if (r == 0 && utimensat(AT_FDCWD, p, ts, 0) < 0)
+		r = -errno;
+	return r;
+}
+
+/* The A/B boot chain on the boot partition: boot.cmd/boot.scr generated from the
+ * image's own script (docs/boot.md), each slot's armbianEnv.txt pointing at its root,
+ * and the two copies of the slot state record. */
+static int write_boot_chain(const struct aim_image_info *ii, const struct aim_convert_opts *o,
+			    const char *stage, struct aim_convert_plan *p, uint32_t epoch)
+{
+	_cleanup_free_ char *orig = NULL, *scr_text = NULL, *gen = NULL;
+	_cleanup_free_ uint8_t *scr = NULL;
+	struct aim_slotstate st;
+	char path[4300];
+	size_t len;
+	int r;
+
+	if (ii->boot_method != AIM_BOOT_SCRIPT) {
+		snprintf(p->boot_note, sizeof(p->boot_note),
+			 "%s boot is not switched between slots yet: the output boots only "
+			 "after manual changes", aim_boot_method_name(ii->boot_method));
+		return 0;
+	}
+	snprintf(path, sizeof(path), "%s/slot-a/boot.cmd", stage);
+	r = aim_read_file(path, 1 << 20, &orig, &len);
+	if (r == -ENOENT) {
+		_cleanup_free_ char *bin = NULL;
+		snprintf(path, sizeof(path), "%s/slot-a/boot.scr", stage);
+		r = aim_read_file(path, 1 << 20, &bin, &len);
+		if (r == 0)
+			r = script_from_scr(bin, len, &orig);
+	}
+	if (r < 0)
+		return aim_error_set(r, "cannot read the image's boot script: %s",
+				     aim_error_detail() ? aim_error_detail() : strerror(-r));
+	r = aim_bootscript_generate(orig, NULL, &gen);
+	if (r < 0)
+		return r;
+	r = write_text(stage, "boot.cmd", gen, strlen(gen), epoch);
+	if (r < 0)
+		return r;
+	r = aim_bootscript_compile(gen, strlen(gen), epoch, NULL, &scr, &len);
+	if (r < 0)
+		return r;
+	r = write_text(stage, "boot.scr", scr, len, epoch);
+	if (r < 0)
+		return r;
+	for (int s = 0; s < (o->slot_b_empty ? 1 : 2); s++) {
+		_cleanup_free_ char *env = NULL, *out = NULL;
+		char dir[4200];
+		snprintf(dir, sizeof(dir), "%s/slot-%c", stage, 'a' + s);
+		snprintf(path, sizeof(path), "%s/armbianEnv.txt", dir);
+		r = aim_read_file(path, 1 << 20, &env, NULL);
+		if (r < 0 && r != -ENOENT)
+			return r;
+		r = aim_bootscript_rewrite_env(env, (char)('a' + s), p->partuuid[1 + s], &out);
+		if (r < 0)
+			return r;
+		r = write_text(dir, "armbianEnv.txt", out, strlen(out), epoch);
+		if (r < 0)
+			return r;
+	}
+	aim_slotstate_init(&st);
+	for (int copy = 1; copy <= 2; copy++) {
+		r = aim_slotstate_store(stage, &st, copy);
+		if (r < 0)
+			return r;
+		snprintf(path, sizeof(path), "%s/state-%d.txt", stage, copy);
+		struct timespec ts[2] = {{epoch, 0}, {epoch, 0}};
+		if (utimensat(AT_FDCWD, path, ts, 0) < 0)
+			return -errno;
+	}
+	p->ab_boot = 1;
+	return 0;
+}
+
 struct sq_progress {
 	aim_convert_progress_fn fn;
 	void *ud;
@@ -473,7 +613,7 @@ int aim_convert_run(const char *in_path, int in_fd, const struct aim_image_info 
 	};
 	struct aim_sqfs_opts sq = o->sqfs;
 	struct sq_progress sp = {fn, ud};
-	char stage[4096] = "", img[64];
+	char stage[4096] = "", img[64], helper[4200];
 	uint64_t content = 0, sq_max;
 	int r;
 
@@ -488,6 +628,17 @@ int aim_convert_run(const char *in_path, int in_fd, const struct aim_image_info 
 	if (r < 0)
 		goto out;
 	to.epoch = sq.mkfs_time = derive_epoch(t, o->epoch);
+	to.hooks_dir = o->hooks_dir;
+	if (o->device_dir) {
+		const char *a = device_arch(ii->arch);
+		if (!a) {
+			r = aim_error_set(-EOPNOTSUPP, "no device helper for the %s architecture",
+					  ii->arch[0] ? ii->arch : "unknown");
+			goto out;
+		}
+		snprintf(helper, sizeof(helper), "%s/%s/aim-boot", o->device_dir, a);
+		to.device_helper = helper;
+	}
 	r = aim_transform_root(t, &to);
 	if (r < 0)
 		goto out;
@@ -505,17 +656,6 @@ int aim_convert_run(const char *in_path, int in_fd, const struct aim_image_info 
 		r = stage_fat_boot(in_path, ii, stage, !o->slot_b_empty, &content);
 	else
 		r = stage_boot(bt, stage, !o->slot_b_empty, &content);
-	if (r == 0 && is_fat_boot(ii))
-		r = stamp_dirs(stage, to.epoch); /* mcopy from FAT gives directories no times */
-	else if (r == 0) {
-		char sd[4200];
-		struct timespec ts[2] = {{to.epoch, 0}, {to.epoch, 0}};
-		for (int s = 0; r == 0 && s < (o->slot_b_empty ? 1 : 2); s++) {
-			snprintf(sd, sizeof(sd), "%s/slot-%c", stage, 'a' + s);
-			if (utimensat(AT_FDCWD, sd, ts, 0) < 0)
-				r = -errno;
-		}
-	}
 	if (r < 0)
 		goto out;
 	if (!o->slot_b_empty)
@@ -523,6 +663,9 @@ int aim_convert_run(const char *in_path, int in_fd, const struct aim_image_info 
 
 	/* The layout up to slot A does not depend on the squashfs size. */
 	layout(ii, o, content, 0, ret);
+	r = write_boot_chain(ii, o, stage, ret, to.epoch);
+	if (r < 0)
+		goto out;
 	r = copy_gap(in_fd, out_fd, ii->gap_end);
 	if (r < 0)
 		goto out;
@@ -552,7 +695,10 @@ int aim_convert_run(const char *in_path, int in_fd, const struct aim_image_info 
 	}
 	if (fn)
 		fn(ud, "boot partition", 0, 1);
-	r = make_boot_fs(img, ret, stage, to.epoch);
+	/* Directory times: creating files in them touched their mtimes. */
+	r = stamp_dirs(stage, to.epoch);
+	if (r == 0)
+		r = make_boot_fs(img, ret, stage, to.epoch);
 	if (r < 0)
 		goto out;
 	if (fn)

@@ -27,6 +27,10 @@ struct aim_convert_opts {
 	int slot_b_empty;
 	uint32_t epoch;     /* SOURCE_DATE_EPOCH: every timestamp we create */
 	const char *tmpdir; /* staging for the boot partition */
+	/* Where the device side comes from (NULL: not installed, the image will not boot
+	 * A/B): <device_dir>/<arm64|armhf|x86_64>/aim-boot, and the hooks/ directory. */
+	const char *device_dir;
+	const char *hooks_dir;
 };
 
 /* The planned (or, after the run, the actual) layout, in bytes. */
@@ -45,6 +49,8 @@ struct aim_convert_plan {
 	char boot_serial[10];
 	struct aim_sqfs_stats stats;
 	unsigned transforms;      /* number of root changes applied */
+	int ab_boot;              /* the A/B boot script and state were written */
+	char boot_note[160];      /* why not, when ab_boot is 0 */
 };
 
 typedef void (*aim_convert_progress_fn)(void *ud, const char *phase, uint64_t done,

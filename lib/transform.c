@@ -129,6 +129,59 @@ static int put_file(struct aim_tree *t, const char *path, uint32_t mode, const c
 	return aim_tree_set_mem(n, content, strlen(content));
 }
 
+int aim_transform_add_host_file(struct aim_tree *t, const char *path, uint32_t mode,
+				const char *src, uint32_t epoch)
+{
+	struct aim_node *n;
+	struct stat st;
+	int r;
+
+	if (stat(src, &st) < 0 || !S_ISREG(st.st_mode))
+		return aim_error_set(-ENOENT, "%s is missing (run make to build the device "
+				     "side)", src);
+	r = put_file(t, path, S_IFREG | (mode & 07777), "", epoch);
+	if (r < 0)
+		return r;
+	n = aim_tree_lookup(t, path);
+	free(n->mem);
+	n->mem = NULL;
+	n->mem_len = 0;
+	n->host_path = strdup(src);
+	if (!n->host_path)
+		return -ENOMEM;
+	n->src = AIM_DATA_HOST;
+	n->size = (uint64_t)st.st_size;
+	return 0;
+}
+
+static int install_device_side(struct aim_tree *t, const struct aim_transform_opts *o)
+{
+	static const char *const hooks[][2] = {
+		{"initramfs-tools/hooks/armimmutable",
+		 "/usr/share/initramfs-tools/hooks/armimmutable"},
+		{"initramfs-tools/scripts/local-bottom/armimmutable",
+		 "/usr/share/initramfs-tools/scripts/local-bottom/armimmutable"},
+	};
+	char src[4096];
+	int r, n = 0;
+
+	if (o->device_helper) {
+		r = aim_transform_add_host_file(t, "/usr/lib/armimmutable/aim-boot", 0755,
+						o->device_helper, o->epoch);
+		if (r < 0)
+			return r;
+		n++;
+	}
+	for (size_t i = 0; o->hooks_dir && i < ARRAY_SIZE(hooks); i++) {
+		snprintf(src, sizeof(src), "%s/%s", o->hooks_dir, hooks[i][0]);
+		r = aim_transform_add_host_file(t, hooks[i][1], 0755, src, o->epoch);
+		if (r < 0)
+			return r;
+		n++;
+	}
+	return n;
+}
+
 /* armbian-resize-filesystem grows the root partition; here the data partition grows
  * instead (armbian-layout.md 1.10: with an overlay root it would find "overlay"). */
 static int disable_resize(struct aim_tree *t, uint32_t epoch)
@@ -204,5 +257,9 @@ int aim_transform_root(struct aim_tree *t, const struct aim_transform_opts *o)
 	r = write_config(t, o);
 	if (r < 0)
 		return r;
-	return changes + 1;
+	changes++;
+	r = install_device_side(t, o);
+	if (r < 0)
+		return r;
+	return changes + r;
 }

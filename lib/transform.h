@@ -16,7 +16,16 @@ struct aim_transform_opts {
 	const char *const *persist;
 	unsigned npersist;
 	uint32_t epoch;
+	/* Device side to install (NULL: none): the initramfs helper for the image's
+	 * architecture and the directory holding initramfs-tools/hooks/armimmutable and
+	 * initramfs-tools/scripts/local-bottom/armimmutable. */
+	const char *device_helper;
+	const char *hooks_dir;
 };
+
+/* Adds (or replaces) a root-owned regular file whose content is the host file src. */
+int aim_transform_add_host_file(struct aim_tree *t, const char *path, uint32_t mode,
+				const char *src, uint32_t epoch);
 
 /* Detaches /boot's contents (returned as a tree of its own rooted at the old /boot,
  * sharing t's data source) and leaves an empty /boot as the mount point. */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cmd.h"
@@ -232,6 +233,36 @@ static void watch_signals(void)
 	pthread_detach(th);
 }
 
+/* The device side shipped with this binary: next to it in a build tree (build/dev/,
+ * hooks/), else where `make install` put it; AIM_DEVICE_DIR and AIM_HOOKS_DIR override. */
+static char device_dir[4096], hooks_dir[4096];
+static void find_device_side(void)
+{
+	char exe[4000];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	struct stat st;
+
+	snprintf(device_dir, sizeof(device_dir), "%s", AIM_LIBEXECDIR);
+	snprintf(hooks_dir, sizeof(hooks_dir), "%s", AIM_HOOKSDIR);
+	if (n > 0) {
+		char d[4096], h[4096];
+		exe[n] = 0;
+		*strrchr(exe, '/') = 0;
+		snprintf(d, sizeof(d), "%s/dev", exe);
+		snprintf(h, sizeof(h), "%s/../hooks", exe);
+		if (stat(d, &st) == 0 && stat(h, &st) == 0) {
+			memcpy(device_dir, d, sizeof(d));
+			memcpy(hooks_dir, h, sizeof(h));
+		}
+	}
+	if (getenv("AIM_DEVICE_DIR"))
+		snprintf(device_dir, sizeof(device_dir), "%s", getenv("AIM_DEVICE_DIR"));
+	if (getenv("AIM_HOOKS_DIR"))
+		snprintf(hooks_dir, sizeof(hooks_dir), "%s", getenv("AIM_HOOKS_DIR"));
+	arg.device_dir = device_dir;
+	arg.hooks_dir = hooks_dir;
+}
+
 static void print_plan(const struct aim_convert_plan *p, int dry, const char *out)
 {
 	const uint64_t M = 1024 * 1024;
@@ -286,6 +317,8 @@ static void print_plan(const struct aim_convert_plan *p, int dry, const char *ou
 	       p->slot_b_start / M, arg.slot_b_empty ? "empty" : "copy of A");
 	printf("  p4 data    %6" PRIu64 " MiB at %6" PRIu64 " MiB  ext4, grows on first boot\n",
 	       p->data_size / M, p->data_start / M);
+	if (!dry && !p->ab_boot)
+		printf("  note: %s\n", p->boot_note);
 	if (!dry && p->stats.xattrs_dropped)
 		printf("  %" PRIu64 " extended attributes squashfs cannot hold were dropped "
 		       "(POSIX ACLs; see inspect)\n", p->stats.xattrs_dropped);
@@ -317,6 +350,7 @@ int cmd_convert(int argc, char **argv)
 		return r > 0 ? 0 : r;
 	in_path = argv[optind];
 	out_path = argv[optind + 1];
+	find_device_side();
 	watch_signals();
 
 	if (!arg_dry_run) {
