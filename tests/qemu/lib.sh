@@ -15,6 +15,7 @@
 #   qemu_shell TIMEOUT                    wait for a root shell on the console
 #   qemu_run 'CMD' [TIMEOUT]              run CMD in the guest shell, print its output,
 #                                         return its exit status (124 on timeout)
+#   qemu_guest_multiuser                  kernel start to multi-user.target, guest clock
 #   qemu_poweroff TIMEOUT                 poweroff in the guest, wait for QEMU to exit
 #   qemu_stop                             kill QEMU (by its PID) and clean up; idempotent
 #   qemu_elapsed                          seconds since QEMU started (one decimal)
@@ -155,6 +156,17 @@ qemu_run() {
 	printf '%s\n' "$_out" | sed '1d;$d'
 	_rc=$(printf '%s\n' "$_out" | sed -n "s/^AIME$_id rc=\([0-9]*\)\$/\1/p")
 	return "${_rc:-125}"
+}
+
+# qemu_guest_multiuser: seconds from kernel start to multi-user.target in the guest's own
+# monotonic clock (needs a shell). Comparable between images booted on a busy host only
+# as much as the host's load allows: compare images booted back to back.
+qemu_guest_multiuser() {
+	local _us
+	_us=$(qemu_run 'systemctl show -p ActiveEnterTimestampMonotonic --value multi-user.target' 30) ||
+		return 1
+	case "$_us" in ''|*[!0-9]*) return 1 ;; esac
+	awk -v u="$_us" 'BEGIN { printf "%.1f\n", u / 1000000 }'
 }
 
 # qemu_poweroff TIMEOUT: 0 when QEMU exited by itself after a guest poweroff.

@@ -17,8 +17,9 @@
 #   sample-<key>.img  the finished image. Its key is the hash of this script, the files in
 #                     tests/sample/armbian/, the options and the rootfs key. A new version
 #                     or marker only re-runs the second stage (extract, patch, mke2fs).
-# Needs root (mmdebstrap --mode=root, tar extraction preserving owners) and a working
-# qemu-aarch64 binfmt; it mounts binfmt_misc and enables qemu-aarch64 when missing.
+# Building needs root (mmdebstrap --mode=root, tar extraction preserving owners) and a
+# working qemu-aarch64 binfmt (it mounts binfmt_misc and enables qemu-aarch64 when
+# missing); a cache hit does not. Concurrent runs serialise on a lock per rootfs key.
 # Packages: tools/deps.sh --qemu.
 set -eu
 
@@ -45,11 +46,14 @@ say() { printf 'mkbootable: %s\n' "$*" >&2; }
 die() { printf 'mkbootable: error: %s\n' "$*" >&2; exit 1; }
 now() { date +%s; }
 
-[ "$(id -u)" = 0 ] || die "must run as root (mmdebstrap --mode=root and owner-preserving tar)"
-for c in mmdebstrap mkimage sfdisk mke2fs tune2fs blkid sha256sum tar; do
-	command -v "$c" >/dev/null 2>&1 || die "missing command $c (run tools/deps.sh --qemu)"
-done
-mkdir -p "$cache"
+need_build() {
+	[ "$(id -u)" = 0 ] ||
+		die "building needs root (mmdebstrap --mode=root, owner-preserving tar); no cached $img"
+	for c in mmdebstrap mkimage sfdisk mke2fs tune2fs sha256sum tar flock; do
+		command -v "$c" >/dev/null 2>&1 || die "missing command $c (run tools/deps.sh --qemu)"
+	done
+	mkdir -p "$cache"
+}
 
 # ---- the rootfs recipe (everything that goes into the rootfs cache key) ----
 suite=bookworm
@@ -108,6 +112,14 @@ build_rootfs() {
 
 if [ -f "$img" ] && [ -f "$img.info" ]; then
 	say "cached: $img"
+else
+	need_build
+	# One builder per rootfs key at a time; a waiter then finds the image built.
+	exec 8>"$cache/.lock-$rkey"
+	flock 8
+fi
+if [ -f "$img" ] && [ -f "$img.info" ]; then
+	:
 else
 	t0=$(now)
 	[ -f "$rootfs_tar" ] || build_rootfs
@@ -213,7 +225,12 @@ else
 	rm -rf "$work"
 	trap - EXIT INT TERM
 	say "built $img (${size} MiB, rootfs ${used} MiB) in $(( $(now) - t0 )) s"
+	# Keep the 8 newest sample images (each ~600 MiB allocated); rootfs tarballs stay.
+	ls -t "$cache"/sample-*.img 2>/dev/null | tail -n +9 | while read -r old; do
+		rm -f "$old" "$old.info"
+	done
 fi
+exec 8>&- 2>/dev/null
 
 if [ -n "$out" ]; then
 	cp --sparse=always "$img" "$out.tmp" && mv "$out.tmp" "$out"
