@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Make an existing initramfs boot a converted image, without rebuilding it: append a
+ * second, uncompressed newc cpio archive (the kernel unpacks concatenated archives in
+ * order, later entries replace earlier ones) holding /sbin/aim-boot, our local-bottom
+ * script, initramfs-tools' ORDER for local-bottom (the original's lines plus ours), the
+ * squashfs/overlay modules with their dependencies, and an updated modules.dep,
+ * modules.dep.bin (what kmod's modprobe reads) and /conf/modules (what init loads).
+ *
+ * The input is a legacy U-Boot uImage (IH_TYPE_RAMDISK, Armbian's uInitrd) or a raw
+ * initramfs (initrd.img-<kver>): any sequence of uncompressed, gzip, zstd or xz cpio
+ * archives. A uImage comes back as a uImage with the same header fields and new size
+ * and CRCs (byte-identical to mkimage for the same payload and time). docs/initrd.md.
+ */
+#ifndef AIM_INITRD_H
+#define AIM_INITRD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct aim_initrd_file {
+	const char *path;	/* relative to lib/modules/<kver>/, e.g. kernel/fs/squashfs/squashfs.ko */
+	const void *data;
+	size_t len;
+};
+
+struct aim_initrd_add {
+	const char *kver;		/* kernel release: lib/modules/<kver>/ (required) */
+	const void *aim_boot;		/* static aim-boot for the image's arch -> /sbin/aim-boot */
+	size_t aim_boot_len;
+	const void *local_bottom;	/* hooks/.../local-bottom/armimmutable text */
+	size_t local_bottom_len;
+	const struct aim_initrd_file *modules;	/* module files to add (may be 0) */
+	size_t n_modules;
+	/* The image's lib/modules/<kver>/modules.dep: the lines for the added modules are
+	 * copied from it into the initramfs's modules.dep (required when n_modules > 0). */
+	const char *modules_dep;
+	/* Module names appended to /conf/modules (loaded by init before the root is
+	 * mounted), NULL-terminated, e.g. {"squashfs", "overlay", NULL}; may be NULL. */
+	const char *const *load;
+	uint32_t mtime;			/* of every added cpio entry */
+};
+
+/* Patches in[0..in_len) (uImage or raw initramfs). On success *ret (malloc'd, caller
+ * frees) holds the result. Errors: -EBADMSG (bad uImage header/CRC/size, truncated or
+ * corrupt archive), -EOPNOTSUPP (lz4, bzip2, lzma, lzo payloads; not a ramdisk uImage),
+ * -EINVAL (missing arguments, a module not in add->modules_dep), -ENOMEM; detail via
+ * aim_error_detail(). */
+int aim_initrd_patch(const void *in, size_t in_len, const struct aim_initrd_add *add, void **ret,
+		     size_t *ret_len);
+
+/* The modules (paths relative to lib/modules/<kver>/, as modules.dep spells them) that
+ * loading names[] needs, dependencies included (transitively), each once, dependencies
+ * before their users. names are module names ("squashfs", "overlay"; '-' and '_' are
+ * the same). A name without a modules.dep line is looked up in modules_builtin (the
+ * image's modules.builtin text, may be NULL): built-in names are skipped, others give
+ * -ENOENT naming the module. *ret is a NULL-terminated malloc'd array of malloc'd
+ * strings: free with aim_initrd_strv_free(). */
+int aim_initrd_module_deps(const char *modules_dep, const char *modules_builtin,
+			   const char *const *names, char ***ret);
+void aim_initrd_strv_free(char **v);
+
+/* Module name of a module path: basename without .ko[.xz|.zst|.gz], '-' -> '_'. Writes
+ * at most size bytes to buf (NUL-terminated); returns 0 or -EINVAL (not a .ko name). */
+int aim_initrd_modname(const char *path, char *buf, size_t size);
+
+/* kmod's binary modules.dep.bin, built from modules.dep text (priority = line number,
+ * as depmod does). Exposed for tests. */
+int aim_initrd_depbin(const char *modules_dep, void **ret, size_t *ret_len);
+
+#endif
