@@ -673,17 +673,24 @@ static int strv_add(struct strv *s, const char *str, size_t len)
 	return 0;
 }
 
+#define MAX_DEP_DEPTH 64
+
 static int deps_visit(const struct depline *v, size_t n, const struct depline *d, struct strv *out,
-		      int depth)
+		      const struct depline **stack, int depth)
 {
 	const char *p = d->line + d->path_len + 1, *end = d->line + d->len;
 	int r;
 
 	if (strv_has(out, d->line, d->path_len))
 		return 0;
-	if (depth > 64)
+	for (int i = 0; i < depth; i++)
+		if (stack[i] == d)
+			return aim_error_set(-ELOOP, "modules.dep: dependency cycle through %.*s",
+					     (int)d->path_len, d->line);
+	if (depth >= MAX_DEP_DEPTH)
 		return aim_error_set(-ELOOP, "modules.dep: dependency chain too deep at %.*s",
 				     (int)d->path_len, d->line);
+	stack[depth] = d;
 	while (p < end) {
 		const struct depline *dd;
 		size_t l;
@@ -700,7 +707,7 @@ static int deps_visit(const struct depline *v, size_t n, const struct depline *d
 			return aim_error_set(-ENOENT, "modules.dep: %.*s needs %.*s, which has no "
 						      "line of its own", (int)d->path_len, d->line,
 					     (int)l, p);
-		r = deps_visit(v, n, dd, out, depth + 1);
+		r = deps_visit(v, n, dd, out, stack, depth + 1);
 		if (r < 0)
 			return r;
 		p += l;
@@ -730,6 +737,7 @@ int aim_initrd_module_deps(const char *modules_dep, const char *modules_builtin,
 			   const char *const *names, char ***ret)
 {
 	_cleanup_free_ struct depline *v = NULL;
+	const struct depline *stack[MAX_DEP_DEPTH];
 	struct strv out = { NULL, 0 };
 	size_t n;
 	int r;
@@ -755,7 +763,7 @@ int aim_initrd_module_deps(const char *modules_dep, const char *modules_builtin,
 			return aim_error_set(-ENOENT, "module %s is neither in modules.dep nor "
 						      "built in (modules.builtin)", *nm);
 		}
-		r = deps_visit(v, n, d, &out, 0);
+		r = deps_visit(v, n, d, &out, stack, 0);
 		if (r < 0) {
 			aim_initrd_strv_free(out.v);
 			return r;
