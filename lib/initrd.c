@@ -185,7 +185,8 @@ static int parse_cpio(struct archive *a, const uint8_t *p, size_t len, size_t *p
 		const char *name;
 
 		if (len - h < CPIO_HDR)
-			return aim_error_set(-EBADMSG, "%s: cpio header at %zu truncated", where, h);
+			return aim_error_set(-EBADMSG, "%s: cpio header at %zu truncated", where,
+					     h);
 		if (memcmp(p + h, "070701", 6) && memcmp(p + h, "070702", 6))
 			return aim_error_set(-EBADMSG, "%s: no cpio magic at %zu (archive without "
 						       "TRAILER!!!?)", where, h);
@@ -206,8 +207,8 @@ static int parse_cpio(struct archive *a, const uint8_t *p, size_t len, size_t *p
 					     h);
 		data_off = h + ALIGN_UP(CPIO_HDR + (size_t)f[11], 4);
 		if (data_off > len || f[6] > len - data_off)
-			return aim_error_set(-EBADMSG, "%s: cpio entry '%s' at %zu truncated", where,
-					     name, h);
+			return aim_error_set(-EBADMSG, "%s: cpio entry '%s' at %zu truncated",
+					     where, name, h);
 		next = ALIGN_UP(data_off + f[6], 4);
 		*pos = MIN(next, len);
 		if (!strcmp(name, "TRAILER!!!"))
@@ -421,10 +422,10 @@ static int walk(struct archive *a, const uint8_t *p, size_t len)
 		if (!unpack) {
 			bad = unsupported_method(p + pos, len - pos);
 			if (bad)
-				return aim_error_set(-EOPNOTSUPP, "initramfs member at offset %zu is "
-								  "%s-compressed: not supported "
-								  "(gzip, zstd, xz or none)",
-						     pos, bad);
+				return aim_error_set(-EOPNOTSUPP,
+						     "initramfs member at offset %zu is "
+						     "%s-compressed: not supported (gzip, zstd, "
+						     "xz or none)", pos, bad);
 			return aim_error_set(-EBADMSG, "initramfs: unrecognised data at offset %zu "
 						       "(not cpio, gzip, zstd or xz)", pos);
 		}

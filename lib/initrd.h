@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 struct aim_initrd_file {
-	const char *path;	/* relative to lib/modules/<kver>/, e.g. kernel/fs/squashfs/squashfs.ko */
+	const char *path; /* under lib/modules/<kver>/: kernel/fs/squashfs/squashfs.ko */
 	const void *data;
 	size_t len;
 };

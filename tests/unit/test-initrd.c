@@ -115,7 +115,8 @@ static const char *image_dep =
 	/* Debian 6.1 has squashfs.ko with no dependencies (zstd/xz decompressors built
 	 * in); a kernel with them as modules lists them all, as depmod does: the full
 	 * closure, in reverse load order (kmod loads from the end of the line). */
-	"kernel/fs/squashfs/squashfs.ko: kernel/lib/zstd/zstd_decompress.ko kernel/lib/xz/xz_dec.ko "
+	"kernel/fs/squashfs/squashfs.ko: kernel/lib/zstd/zstd_decompress.ko "
+	"kernel/lib/xz/xz_dec.ko "
 	"kernel/lib/zstd/zstd_common.ko\n"
 	"kernel/fs/overlayfs/overlay.ko:\n"
 	"kernel/lib/zstd/zstd_decompress.ko: kernel/lib/zstd/zstd_common.ko\n"
@@ -149,14 +150,16 @@ static void test_module_deps(void)
 	const char *dm[] = { "dm-mod", "dm_mod", NULL };
 	const char *bi[] = { "squashfs", "overlay", "vfat", NULL };
 	const char *missing[] = { "overlay", "nosuchfs", NULL };
-	const char *compressed = "kernel/fs/squashfs/squashfs.ko.xz: kernel/lib/zstd/zstd_decompress.ko.zst\n"
-				 "kernel/lib/zstd/zstd_decompress.ko.zst: kernel/lib/zstd/zstd_common.ko.zst\n"
+	const char *compressed =
+		"kernel/fs/squashfs/squashfs.ko.xz: kernel/lib/zstd/zstd_decompress.ko.zst\n"
+		"kernel/lib/zstd/zstd_decompress.ko.zst: kernel/lib/zstd/zstd_common.ko.zst\n"
 				 "kernel/lib/zstd/zstd_common.ko.zst:\n"
 				 "kernel/fs/overlayfs/overlay.ko.gz:\n";
 	char **v = NULL;
 	char nm[64];
 
-	is_int(aim_initrd_module_deps(image_dep, NULL, want, &v), 0, "module_deps squashfs overlay");
+	is_int(aim_initrd_module_deps(image_dep, NULL, want, &v), 0,
+	       "module_deps squashfs overlay");
 	is_str(joinv(v), "kernel/lib/zstd/zstd_common.ko kernel/lib/zstd/zstd_decompress.ko "
 			 "kernel/lib/xz/xz_dec.ko kernel/fs/squashfs/squashfs.ko "
 			 "kernel/fs/overlayfs/overlay.ko",
@@ -169,8 +172,10 @@ static void test_module_deps(void)
 	is_str(joinv(v), "k/zc.ko k/zd.ko k/sq.ko", "the closure recurses");
 	aim_initrd_strv_free(v);
 
-	is_int(aim_initrd_module_deps(compressed, NULL, want, &v), 0, ".ko.xz/.ko.zst/.ko.gz names");
-	is_str(joinv(v), "kernel/lib/zstd/zstd_common.ko.zst kernel/lib/zstd/zstd_decompress.ko.zst "
+	is_int(aim_initrd_module_deps(compressed, NULL, want, &v), 0,
+	       ".ko.xz/.ko.zst/.ko.gz names");
+	is_str(joinv(v), "kernel/lib/zstd/zstd_common.ko.zst "
+			 "kernel/lib/zstd/zstd_decompress.ko.zst "
 			 "kernel/fs/squashfs/squashfs.ko.xz kernel/fs/overlayfs/overlay.ko.gz",
 	       "compressed module names resolved");
 	aim_initrd_strv_free(v);
@@ -222,14 +227,15 @@ static int make_fixture(void)
 {
 	int r = sh("rm -rf root && mkdir -p root/usr/lib/modules/" KVER "/kernel/fs/ext4 "
 		   "root/usr/sbin root/usr/bin root/scripts/local-bottom root/conf && "
-		   "ln -s usr/lib root/lib && ln -s usr/sbin root/sbin && ln -s usr/bin root/bin && "
+		   "ln -s usr/lib root/lib && ln -s usr/sbin root/sbin && "
+		   "ln -s usr/bin root/bin && "
 		   "echo '#!/bin/sh' > root/init && chmod 755 root/init && "
 		   "echo 'modprobe binary' > root/usr/sbin/modprobe-placeholder && "
 		   "echo ext4 > root/usr/lib/modules/" KVER "/kernel/fs/ext4/ext4.ko && "
-		   "mkdir -p root/usr/lib/modules/" KVER "/kernel/fs/jbd2 root/usr/lib/modules/" KVER
-		   "/kernel/lib/ && touch root/usr/lib/modules/" KVER "/kernel/fs/mbcache.ko "
-		   "root/usr/lib/modules/" KVER "/kernel/fs/jbd2/jbd2.ko root/usr/lib/modules/" KVER
-		   "/kernel/lib/crc16.ko && "
+		   "mkdir -p root/usr/lib/modules/" KVER "/kernel/fs/jbd2 "
+		   "root/usr/lib/modules/" KVER "/kernel/lib/ && cd root/usr/lib/modules/" KVER
+		   " && touch kernel/fs/mbcache.ko kernel/fs/jbd2/jbd2.ko kernel/lib/crc16.ko && "
+		   "cd - >/dev/null && "
 		   "printf 'virtio_blk \\next4 \\n' > root/conf/modules && "
 		   "echo '#!/bin/sh' > root/scripts/local-bottom/ntfs_3g_detect && "
 		   "chmod 755 root/scripts/local-bottom/ntfs_3g_detect");
@@ -423,13 +429,15 @@ static void test_uimage(void)
 		free(s);
 	}
 	free(o1);
-	is_int(extract("payload", glen, "zcat", "x"), 0, "extract both archives with zcat and cpio");
+	is_int(extract("payload", glen, "zcat", "x"), 0,
+	       "extract both archives with zcat and cpio");
 	check_tree("x", "uInitrd");
 	is_int(sh("cpio -itv < x.ours > ours.lst 2>/dev/null"), 0, "cpio -itv lists our archive");
 	s = slurp("ours.lst", NULL);
 	ok(s && !strstr(s, " lib\n") && !strstr(s, " sbin\n") && strstr(s, "usr/sbin/aim-boot") &&
 		   strstr(s, "usr/lib/modules/" KVER "/kernel/fs/squashfs\n") &&
-		   strstr(s, "-rwxr-xr-x   1 root     root           26 Nov 14  2023 usr/sbin/aim-boot"),
+		   strstr(s, "-rwxr-xr-x   1 root     root           26 Nov 14  2023 "
+			     "usr/sbin/aim-boot"),
 	   "our archive: paths through the symlinks, no entry for lib/sbin, root-owned, mtime");
 	ok(s && strstr(s, "drwxr-xr-x   2 root     root            0 Nov 14  2023 "
 			  "usr/lib/modules/" KVER "/kernel/lib/zstd") &&
@@ -485,7 +493,8 @@ static void test_raw_variants(void)
 		{ "none", "cp initrd.cpio raw.in", "cat" },
 		{ "early cpio + gzip",
 		  "mkdir -p early/kernel/firmware && echo ucode > early/kernel/firmware/x.bin && "
-		  "(cd early && find . | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0) > raw.in && "
+		  "(cd early && find . | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0) "
+		  "> raw.in && "
 		  "gzip -9n < initrd.cpio >> raw.in",
 		  NULL },
 	};
@@ -497,13 +506,16 @@ static void test_raw_variants(void)
 		snprintf(dir, sizeof(dir), "raw%zu", i);
 		is_int(sh("%s", v[i].make), 0, "fixture: raw %s initramfs", v[i].name);
 		free(slurp("raw.in", &len));
-		is_int(patch_file("raw.in", "raw.out", &add), 0, "patch raw %s initramfs", v[i].name);
+		is_int(patch_file("raw.in", "raw.out", &add), 0, "patch raw %s initramfs",
+		       v[i].name);
 		if (!v[i].decomp) {
 			/* the early archive is uncompressed: cpio -i stops at its trailer;
 			 * extract the gzip member by offset */
 			is_int(sh("rm -rf %s && mkdir %s && size=$(stat -c %%s initrd.cpio) && "
-				  "early=$(( $(stat -c %%s raw.in) - $(gzip -9n < initrd.cpio | wc -c) )) && "
-				  "tail -c +$((early + 1)) raw.out | zcat 2>/dev/null | (cd %s && cpio --quiet -idm); "
+				  "early=$(( $(stat -c %%s raw.in) - "
+				  "$(gzip -9n < initrd.cpio | wc -c) )) && "
+				  "tail -c +$((early + 1)) raw.out | zcat 2>/dev/null | "
+				  "(cd %s && cpio --quiet -idm); "
 				  "tail -c +$(( (%zu + 3) / 4 * 4 + 1 )) raw.out > %s.ours && "
 				  "(cd %s && cpio --quiet -idmu < ../%s.ours)",
 				  dir, dir, dir, len, dir, dir, dir),
@@ -524,11 +536,13 @@ static void test_bare_initramfs(void)
 	/* no scripts/, no modules, no conf/modules, no merged-usr */
 	add.n_modules = 0;
 	ok(sh("rm -rf bare && mkdir -p bare && echo '#!/bin/sh' > bare/init && "
-	      "(cd bare && find . | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0) | gzip -n > bare.gz") == 0,
+	      "(cd bare && find . | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0) | "
+	      "gzip -n > bare.gz") == 0,
 	   "fixture: bare initramfs");
 	is_int(patch_file("bare.gz", "bare.out", &add), 0, "patch a bare initramfs (no modules)");
 	ok(sh("size=$(stat -c %%s bare.gz) && rm -rf bx && mkdir bx && "
-	      "tail -c +$(( (size + 3) / 4 * 4 + 1 )) bare.out | (cd bx && cpio --quiet -idm)") == 0,
+	      "tail -c +$(( (size + 3) / 4 * 4 + 1 )) bare.out | "
+	      "(cd bx && cpio --quiet -idm)") == 0,
 	   "extract our archive");
 	s = slurp("bx/scripts/local-bottom/ORDER", NULL);
 	is_str(s, "/scripts/local-bottom/armimmutable \"$@\"\n"
@@ -565,21 +579,24 @@ static void test_errors(void)
 	bad[len - 5] ^= 1;
 	is_int(aim_initrd_patch(bad, len, &add, &o, &olen), -EBADMSG, "bad data CRC refused");
 	ok(strstr(detail(), "data CRC"), "detail: %s", detail());
-	is_int(aim_initrd_patch(u, len - 10, &add, &o, &olen), -EBADMSG, "truncated uImage refused");
+	is_int(aim_initrd_patch(u, len - 10, &add, &o, &olen), -EBADMSG,
+	       "truncated uImage refused");
 	ok(strstr(detail(), "truncated") && strstr(detail(), "data bytes"), "detail: %s", detail());
 	is_int(aim_initrd_patch(u, 40, &add, &o, &olen), -EBADMSG, "truncated header refused");
 	ok(strstr(detail(), "truncated"), "detail: %s", detail());
 	free(bad);
 	free(u);
 
-	is_int(sh("SOURCE_DATE_EPOCH=1 mkimage -A arm64 -O linux -T kernel -C none -n k -d initrd.gz "
+	is_int(sh("SOURCE_DATE_EPOCH=1 mkimage -A arm64 -O linux -T kernel -C none -n k "
+		  "-d initrd.gz "
 		  "kern.img >/dev/null"),
 	       0, "fixture: kernel-type uImage");
 	is_int(patch_file("kern.img", "x.out", &add), -EOPNOTSUPP, "non-ramdisk uImage refused");
 	ok(strstr(detail(), "not a ramdisk"), "detail: %s", detail());
 
 	if (have("lz4")) {
-		is_int(sh("lz4 -q -9 -l < initrd.cpio > lz4.raw && SOURCE_DATE_EPOCH=1 mkimage -A arm64 "
+		is_int(sh("lz4 -q -9 -l < initrd.cpio > lz4.raw && "
+			  "SOURCE_DATE_EPOCH=1 mkimage -A arm64 "
 			  "-O linux -T ramdisk -C gzip -n uInitrd -d lz4.raw lz4.img >/dev/null"),
 		       0, "fixture: lz4 (legacy, as initramfs-tools makes it) initramfs");
 		is_int(patch_file("lz4.img", "x.out", &add), -EOPNOTSUPP, "lz4 uInitrd refused");
@@ -674,7 +691,8 @@ static void test_real(void)
 	add.n_modules = (size_t)i;
 	snprintf(pat, sizeof(pat), "boot/initrd.img-%s", dep);
 	is_int(patch_file(pat, "real.out", &add), 0, "patch the real Debian initrd: %s", detail());
-	is_int(sh("rm -rf rx && mkdir rx && size=$(stat -c %%s %s) && zcat %s | (cd rx && cpio --quiet -idm) && "
+	is_int(sh("rm -rf rx && mkdir rx && size=$(stat -c %%s %s) && "
+		  "zcat %s | (cd rx && cpio --quiet -idm) && "
 		  "cp rx/usr/lib/modules/%s/modules.dep.bin depmod.bin && "
 		  "tail -c +$(( (size + 3) / 4 * 4 + 1 )) real.out | (cd rx && cpio --quiet -idmu)",
 		  pat, pat, dep),
