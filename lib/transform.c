@@ -2,6 +2,7 @@
 /* Immutable-root transforms (see transform.h and docs/transforms.md). */
 #include "transform.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "treeio.h"
+#include "util/fileio.h"
 #include "util/log.h"
 #include "util/macro.h"
 
@@ -154,6 +156,57 @@ int aim_transform_add_host_file(struct aim_tree *t, const char *path, uint32_t m
 	return 0;
 }
 
+/* Every unit in <hooks>/systemd/ goes to /usr/lib/systemd/system/ and is enabled the
+ * way systemctl enable would: a link in /etc/systemd/system/<target>.wants/ for each
+ * WantedBy= target of its [Install] section. */
+static int install_units(struct aim_tree *t, const struct aim_transform_opts *o)
+{
+	struct dirent **ents = NULL;
+	char dir[4096];
+	int n, r = 0, count = 0;
+
+	snprintf(dir, sizeof(dir), "%s/systemd", o->hooks_dir);
+	n = scandir(dir, &ents, NULL, alphasort);
+	if (n < 0)
+		return errno == ENOENT ? 0 : -errno;
+	for (int i = 0; i < n && r >= 0; i++) {
+		const char *name = ents[i]->d_name;
+		size_t l = strlen(name);
+		_cleanup_free_ char *text = NULL;
+		char src[4400], dst[512], unit[512];
+
+		if (l < 9 || (strcmp(name + l - 8, ".service") && strcmp(name + l - 7, ".target")))
+			continue;
+		snprintf(src, sizeof(src), "%s/%s", dir, name);
+		snprintf(dst, sizeof(dst), "/usr/lib/systemd/system/%s", name);
+		r = aim_transform_add_host_file(t, dst, 0644, src, o->epoch);
+		if (r < 0)
+			break;
+		count++;
+		r = aim_read_file(src, 1 << 20, &text, NULL);
+		if (r < 0)
+			break;
+		snprintf(unit, sizeof(unit), "/usr/lib/systemd/system/%s", name);
+		for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+			if (strncmp(line, "WantedBy=", 9))
+				continue;
+			for (char *tg = strtok(line + 9, " "); tg; tg = strtok(NULL, " ")) {
+				char link[700];
+				snprintf(link, sizeof(link), "/etc/systemd/system/%s.wants/%s", tg,
+					 name);
+				r = put_file(t, link, S_IFLNK | 0777, unit, o->epoch);
+				if (r < 0)
+					break;
+			}
+			break; /* one WantedBy= line; strtok state is spent */
+		}
+	}
+	for (int i = 0; i < n; i++)
+		free(ents[i]);
+	free(ents);
+	return r < 0 ? r : count;
+}
+
 static int install_device_side(struct aim_tree *t, const struct aim_transform_opts *o)
 {
 	static const char *const hooks[][2] = {
@@ -178,6 +231,12 @@ static int install_device_side(struct aim_tree *t, const struct aim_transform_op
 		if (r < 0)
 			return r;
 		n++;
+	}
+	if (o->hooks_dir) {
+		r = install_units(t, o);
+		if (r < 0)
+			return r;
+		n += r;
 	}
 	return n;
 }
