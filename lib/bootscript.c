@@ -180,11 +180,16 @@ int aim_bootscript_generate(const char *orig, const struct aim_bootscript_opts *
 	return 0;
 }
 
-/* Appends " armimmutable.slot=<slot>" to an extraargs value, dropping old tokens. */
+/*
+ * Appends " armimmutable.slot=<slot>" to an extraargs value, dropping old tokens, and
+ * " panic=10" unless a panic= token is there: a trial slot whose kernel panics or whose
+ * initramfs fails (initramfs-tools' panic() honours panic= too) reboots by itself, so
+ * U-Boot counts the next try and falls back without anyone at the console.
+ */
 static void put_extraargs(FILE *f, const char *val, size_t vlen, char slot)
 {
 	size_t i = 0;
-	int first = 1;
+	int first = 1, have_panic = 0;
 
 	fputs("extraargs=", f);
 	while (i < vlen) {
@@ -198,8 +203,14 @@ static void put_extraargs(FILE *f, const char *val, size_t vlen, char slot)
 		if (j > i && !(j - i >= 17 && !memcmp(val + i, "armimmutable.slot", 17))) {
 			fprintf(f, "%s%.*s", first ? "" : " ", (int)(j - i), val + i);
 			first = 0;
+			if (j - i >= 6 && !memcmp(val + i, "panic=", 6))
+				have_panic = 1;
 		}
 		i = j;
+	}
+	if (!have_panic) {
+		fprintf(f, "%spanic=10", first ? "" : " ");
+		first = 0;
 	}
 	fprintf(f, "%sarmimmutable.slot=%c", first ? "" : " ", slot);
 }
@@ -264,7 +275,7 @@ int aim_bootscript_rewrite_env(const char *orig, char slot, const char *partuuid
 	if (!have_fstype)
 		fputs("rootfstype=squashfs\n", f);
 	if (!have_extra)
-		fprintf(f, "extraargs=armimmutable.slot=%c\n", slot);
+		fprintf(f, "extraargs=panic=10 armimmutable.slot=%c\n", slot);
 	if (fclose(f) != 0) {
 		free(buf);
 		return -ENOMEM;

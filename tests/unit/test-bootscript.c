@@ -160,7 +160,8 @@ static void test_env(const char *orig)
 		ok(!strstr(out, "UUID=@ROOT_UUID@"), "old rootdev gone");
 		ok(strstr(out, "\nrootfstype=squashfs\n") && !strstr(out, "rootfstype=ext4"),
 		   "rootfstype");
-		ok(strstr(out, "\nextraargs=armimmutable.slot=a\n"), "extraargs added");
+		ok(strstr(out, "\nextraargs=panic=10 armimmutable.slot=a\n"),
+		   "extraargs added, with panic=10");
 		ok(!strncmp(out, "verbosity=1\nbootlogo=false\nconsole=serial\n", 42),
 		   "other lines kept in order");
 		ok(strstr(out, "usbstoragequirks=0x2537:0x1066:u,0x2537:0x1068:u\n"),
@@ -174,7 +175,7 @@ static void test_env(const char *orig)
 					  'b', "0a0b0c0d-0e0f-1011-1213-141516171819", &out),
 		 0, "rewrite with extraargs, CRLF, duplicate");
 	is_str(out,
-	       "extraargs=cma=256M quiet armimmutable.slot=b\r\n"
+	       "extraargs=cma=256M quiet panic=10 armimmutable.slot=b\r\n"
 	       "rootdev=PARTUUID=0a0b0c0d-0e0f-1011-1213-141516171819\r\n"
 	       "rootfstype=squashfs\n",
 	       "old slot token replaced, CRLF kept, duplicate dropped");
@@ -183,7 +184,15 @@ static void test_env(const char *orig)
 	out = NULL;
 	is_int(aim_bootscript_rewrite_env(NULL, 'b', u, &out), 0, "no armbianEnv.txt");
 	is_str(out, "rootdev=PARTUUID=1a2b3c4d-02\nrootfstype=squashfs\n"
-		    "extraargs=armimmutable.slot=b\n", "made from nothing");
+		    "extraargs=panic=10 armimmutable.slot=b\n", "made from nothing");
+	free(out);
+
+	out = NULL;
+	is_int(aim_bootscript_rewrite_env("extraargs=panic=0 quiet\n", 'a', u, &out), 0,
+	       "rewrite with the user's own panic=");
+	is_str(out, "extraargs=panic=0 quiet armimmutable.slot=a\n"
+		    "rootdev=PARTUUID=1a2b3c4d-02\nrootfstype=squashfs\n",
+	       "a panic= already there is kept, none added");
 	free(out);
 
 	is_int(aim_bootscript_rewrite_env(orig, 'c', u, &out), -EINVAL, "slot c refused");
