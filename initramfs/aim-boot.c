@@ -283,6 +283,11 @@ static void decide(const char *dir, struct plan *p)
 		}
 	} else {
 		p->have_state = 1;
+		/* U-Boot boots the trial slot while it has tries left; the active slot
+		 * mounted means U-Boot's count used them up: cancel the trial, with reason. */
+		if (mounted && p->st.try_slot && mounted != p->st.try_slot &&
+		    mounted == p->st.active)
+			p->st.tries[p->st.try_slot - 'a'] = 0;
 		r = aim_slotstate_choose(&p->st, &p->slot, &p->trial);
 		if (r < 0) {
 			snprintf(p->reason, sizeof(p->reason), "inconsistent slot state");
