@@ -7,6 +7,10 @@
  *                              /run/aim/lower, mount data + overlay at NEWROOT
  *   aim-boot mount NEWROOT     the same when nothing is mounted yet: mounts the root=
  *                              partition (by /dev/disk/by-partuuid) read-only first
+ *   aim-boot mark-good         after boot-complete.target: the slot named by
+ *                              /run/armimmutable/boot.env is good (state record)
+ *   aim-boot grow-table IMG [SECTOR_SIZE]  grows partition 4 of a disk image file to
+ *                              its end, as the first boot does on the medium (tests)
  *   aim-boot plan [--cmdline FILE] [--state-dir DIR] [--sysfs DIR] [--root-dev NAME]
  *                 [--commit]   prints the decision as key=value lines, mounts nothing;
  *                              --commit writes the new state to DIR
@@ -19,15 +23,19 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
 #include <unistd.h>
+
+#include <linux/blkpg.h>
 
 #include "device/slotstate.h"
 #include "device/slotstate_io.h"
@@ -39,6 +47,14 @@
 #define TMPFS RUN_AIM "/tmpfs"
 #define BOOT_ENV_DIR "/run/armimmutable"
 #define MAX_PERSIST 32
+
+/* <linux/fs.h> clashes with <sys/mount.h> on glibc 2.36 */
+#ifndef BLKSSZGET
+#define BLKSSZGET _IO(0x12, 104)
+#endif
+#ifndef BLKGETSIZE64
+#define BLKGETSIZE64 _IOR(0x12, 114, size_t)
+#endif
 
 struct plan {
 	char cmdline_slot; /* armimmutable.slot= */
@@ -58,6 +74,7 @@ struct plan {
 	char slot;
 	int trial;
 	char reason[256];
+	char grow[160]; /* first-boot growth of the data partition, for boot.env */
 };
 
 __attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
@@ -327,6 +344,8 @@ static void print_plan(FILE *f, const struct plan *p)
 		p->state_changed ? (p->copy == 1 ? "state-2.txt" : "state-1.txt") : "none");
 	for (int i = 0; i < p->npersist; i++)
 		fprintf(f, "persist=%s\n", p->persist[i]);
+	if (p->grow[0])
+		fprintf(f, "grow=%s\n", p->grow);
 }
 
 static int commit_state(const char *dir, struct plan *p)
@@ -448,6 +467,331 @@ static void count_boot(const char *sysfs, struct plan *p)
 		say("cannot unmount %s: %s", BOOTMNT, strerror(errno));
 }
 
+/* ---- first boot: the data partition grows to the end of the medium ---- */
+
+#define GROW_MIN (16ULL << 20) /* grow only when more than this lies beyond the end */
+
+static uint32_t get32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t get64(const unsigned char *p)
+{
+	return get32(p) | (uint64_t)get32(p + 4) << 32;
+}
+
+static void put32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void put64(unsigned char *p, uint64_t v)
+{
+	put32(p, (uint32_t)v);
+	put32(p + 4, (uint32_t)(v >> 32));
+}
+
+static int pread_all(int fd, void *buf, size_t len, uint64_t off)
+{
+	ssize_t n = pread(fd, buf, len, (off_t)off);
+
+	return n < 0 ? -errno : (size_t)n == len ? 0 : -EIO;
+}
+
+static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+	ssize_t n = pwrite(fd, buf, len, (off_t)off);
+
+	return n < 0 ? -errno : (size_t)n == len ? 0 : -EIO;
+}
+
+struct grow {
+	unsigned lbs;        /* logical sector size */
+	uint64_t disk_lbas;  /* sectors on the medium */
+	int partn;           /* the data partition: the last one */
+	uint64_t start, old_len, new_len; /* in sectors */
+	char msg[160];       /* for boot.env: grown:..., full, not-last, failed:... */
+};
+
+/* The GPT header at lba (already read into h, one sector): valid signature and CRC? */
+static int gpt_header_ok(unsigned char *h, unsigned lbs)
+{
+	uint32_t hsize = get32(h + 12), crc = get32(h + 16);
+	int ok;
+
+	if (memcmp(h, "EFI PART", 8) || hsize < 92 || hsize > lbs)
+		return 0;
+	put32(h + 16, 0);
+	ok = aim_slotstate_crc32(0, h, hsize) == crc;
+	put32(h + 16, crc);
+	return ok;
+}
+
+static void gpt_header_crc(unsigned char *h)
+{
+	put32(h + 16, 0);
+	put32(h + 16, aim_slotstate_crc32(0, h, get32(h + 12)));
+}
+
+/* GPT: the backup array and header at the new end first, then the primary ones, each
+ * fsynced: a power cut in between leaves the old primary (pointing at the old backup,
+ * which nothing overwrote) valid. Last, the protective MBR's size. */
+static int grow_gpt(int fd, unsigned char *mbr, struct grow *g)
+{
+	unsigned lbs = g->lbs;
+	unsigned char *h = NULL, *bh = NULL, *arr = NULL, *e;
+	uint64_t alen, asec, new_last, last, first, bentries;
+	uint32_t nent, esz;
+	int r = -EINVAL;
+
+	h = malloc(lbs);
+	bh = malloc(lbs);
+	if (!h || !bh)
+		goto nomem;
+	r = pread_all(fd, h, lbs, lbs);
+	if (r < 0)
+		goto out;
+	if (!gpt_header_ok(h, lbs)) {
+		snprintf(g->msg, sizeof(g->msg), "failed:primary GPT header invalid");
+		r = -EBADMSG;
+		goto out;
+	}
+	nent = get32(h + 80);
+	esz = get32(h + 84);
+	if (esz < 128 || esz > 4096 || nent < (uint32_t)g->partn || nent > 4096) {
+		snprintf(g->msg, sizeof(g->msg), "failed:GPT array of %u x %u bytes", nent, esz);
+		r = -EBADMSG;
+		goto out;
+	}
+	alen = (uint64_t)nent * esz;
+	asec = (alen + lbs - 1) / lbs;
+	arr = calloc(1, asec * lbs);
+	if (!arr)
+		goto nomem;
+	r = pread_all(fd, arr, alen, get64(h + 72) * lbs);
+	if (r < 0)
+		goto out;
+	if (aim_slotstate_crc32(0, arr, alen) != get32(h + 88)) {
+		snprintf(g->msg, sizeof(g->msg), "failed:GPT partition array CRC mismatch");
+		r = -EBADMSG;
+		goto out;
+	}
+	e = arr + (size_t)(g->partn - 1) * esz;
+	first = get64(e + 32);
+	last = get64(e + 40);
+	if (!memcmp(e, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16) || last < first) {
+		snprintf(g->msg, sizeof(g->msg), "failed:no GPT entry %d", g->partn);
+		r = -ENOENT;
+		goto out;
+	}
+	g->start = first;
+	g->old_len = last - first + 1;
+	for (uint32_t i = 0; i < nent; i++) {
+		const unsigned char *o = arr + (size_t)i * esz;
+
+		if (i != (uint32_t)g->partn - 1 && get64(o + 40) > last &&
+		    memcmp(o, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16)) {
+			snprintf(g->msg, sizeof(g->msg), "not-last");
+			r = 0;
+			goto out;
+		}
+	}
+	if (g->disk_lbas < asec + 3) {
+		r = -EINVAL;
+		goto out;
+	}
+	new_last = g->disk_lbas - 2 - asec;
+	if (new_last <= last || (new_last - last) * lbs <= GROW_MIN) {
+		snprintf(g->msg, sizeof(g->msg), "full");
+		r = 0;
+		goto out;
+	}
+	put64(e + 40, new_last);
+	g->new_len = new_last - first + 1;
+	put64(h + 32, g->disk_lbas - 1);
+	put64(h + 48, new_last);
+	put32(h + 88, aim_slotstate_crc32(0, arr, alen));
+	gpt_header_crc(h);
+	bentries = g->disk_lbas - 1 - asec;
+	memcpy(bh, h, lbs);
+	put64(bh + 24, g->disk_lbas - 1);
+	put64(bh + 32, 1);
+	put64(bh + 72, bentries);
+	gpt_header_crc(bh);
+	if ((r = pwrite_all(fd, arr, asec * lbs, bentries * lbs)) < 0 ||
+	    (r = pwrite_all(fd, bh, lbs, (g->disk_lbas - 1) * lbs)) < 0 ||
+	    (fsync(fd) < 0 && (r = -errno) < 0) ||
+	    (r = pwrite_all(fd, arr, asec * lbs, get64(h + 72) * lbs)) < 0 ||
+	    (r = pwrite_all(fd, h, lbs, lbs)) < 0 || (fsync(fd) < 0 && (r = -errno) < 0)) {
+		snprintf(g->msg, sizeof(g->msg), "failed:writing the GPT: %s", strerror(-r));
+		goto out;
+	}
+	/* the protective MBR covers the whole disk (kernel ignores it, fdisk warns) */
+	for (int i = 0; i < 4; i++) {
+		unsigned char *m = mbr + 446 + 16 * i;
+
+		if (m[4] == 0xee) {
+			uint64_t n = g->disk_lbas - 1;
+
+			put32(m + 12, n > 0xffffffffULL ? 0xffffffffU : (uint32_t)n);
+			if (pwrite_all(fd, mbr, 512, 0) == 0)
+				(void)fsync(fd);
+		}
+	}
+	r = 1;
+	goto out;
+nomem:
+	r = -ENOMEM;
+	snprintf(g->msg, sizeof(g->msg), "failed:out of memory");
+out:
+	free(h);
+	free(bh);
+	free(arr);
+	return r;
+}
+
+/* MBR: the one 16-byte entry of the partition, in one sector write + fsync. */
+static int grow_mbr(int fd, unsigned char *mbr, struct grow *g)
+{
+	unsigned char *e = mbr + 446 + 16 * (g->partn - 1);
+	uint64_t end, limit;
+	int r;
+
+	if (e[4] == 0 || e[4] == 0x05 || e[4] == 0x0f || e[4] == 0x85) {
+		snprintf(g->msg, sizeof(g->msg), "failed:MBR entry %d is %s", g->partn,
+			 e[4] ? "an extended partition" : "empty");
+		return -ENOENT;
+	}
+	g->start = get32(e + 8);
+	g->old_len = get32(e + 12);
+	end = g->start + g->old_len;
+	for (int i = 0; i < 4; i++) {
+		const unsigned char *o = mbr + 446 + 16 * i;
+
+		if (i != g->partn - 1 && o[4] && (uint64_t)get32(o + 8) + get32(o + 12) > end) {
+			snprintf(g->msg, sizeof(g->msg), "not-last");
+			return 0;
+		}
+	}
+	limit = g->disk_lbas < 0xffffffffULL ? g->disk_lbas : 0xffffffffULL;
+	if (limit <= end || (limit - end) * g->lbs <= GROW_MIN) {
+		snprintf(g->msg, sizeof(g->msg), "full");
+		return 0;
+	}
+	g->new_len = limit - g->start;
+	e[5] = 0xfe;
+	e[6] = 0xff;
+	e[7] = 0xff;
+	put32(e + 12, (uint32_t)g->new_len);
+	r = pwrite_all(fd, mbr, g->lbs, 0);
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (r < 0) {
+		snprintf(g->msg, sizeof(g->msg), "failed:writing the MBR: %s", strerror(-r));
+		return r;
+	}
+	return 1;
+}
+
+/* Grows partition g->partn of the table on fd to the end of the medium (g->disk_lbas).
+ * 1 grown, 0 nothing to do, -errno; g->msg says which. */
+static int grow_table(int fd, struct grow *g)
+{
+	unsigned char *mbr;
+	int r, gpt = 0;
+
+	if (g->lbs < 512 || g->lbs > 65536 || (g->lbs & (g->lbs - 1))) {
+		snprintf(g->msg, sizeof(g->msg), "failed:sector size %u", g->lbs);
+		return -EINVAL;
+	}
+	mbr = malloc(g->lbs);
+	if (!mbr)
+		return -ENOMEM;
+	r = pread_all(fd, mbr, g->lbs, 0);
+	if (r < 0) {
+		snprintf(g->msg, sizeof(g->msg), "failed:reading sector 0: %s", strerror(-r));
+	} else if (mbr[510] != 0x55 || mbr[511] != 0xaa) {
+		snprintf(g->msg, sizeof(g->msg), "failed:no partition table signature");
+		r = -EBADMSG;
+	} else {
+		for (int i = 0; i < 4; i++)
+			gpt |= mbr[446 + 16 * i + 4] == 0xee;
+		r = gpt ? grow_gpt(fd, mbr, g) : grow_mbr(fd, mbr, g);
+	}
+	free(mbr);
+	if (r > 0)
+		snprintf(g->msg, sizeof(g->msg), "grown:%s p%d %llu->%llu MiB", gpt ? "gpt" : "mbr",
+			 g->partn, (unsigned long long)(g->old_len * g->lbs >> 20),
+			 (unsigned long long)(g->new_len * g->lbs >> 20));
+	return r;
+}
+
+/* Before the data partition is mounted: grow its table entry, tell the kernel (BLKPG:
+ * BLKRRPART fails while the slot is mounted). The file system grows later, online
+ * (armimmutable-grow-data.service). Never fatal: the boot goes on with the old size. */
+static void grow_data(const char *sysfs, struct plan *p)
+{
+	struct grow g = {.partn = 4};
+	char node[PATH_MAX];
+	uint64_t bytes = 0;
+	int fd, r, ss = 512;
+
+	if (dev_node(sysfs, p->disk, node, sizeof(node)) < 0) {
+		snprintf(p->grow, sizeof(p->grow), "failed:no device node for %s", p->disk);
+		say("%s", p->grow);
+		return;
+	}
+	fd = open(node, O_RDWR | O_CLOEXEC);
+	if (fd < 0 || ioctl(fd, BLKGETSIZE64, &bytes) < 0 || ioctl(fd, BLKSSZGET, &ss) < 0) {
+		snprintf(p->grow, sizeof(p->grow), "failed:/dev/%s: %s", p->disk,
+			 strerror(errno));
+		say("cannot grow the data partition: %s", p->grow + 7);
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	g.lbs = (unsigned)ss;
+	g.disk_lbas = bytes / g.lbs;
+	r = grow_table(fd, &g);
+	if (r > 0) {
+		struct blkpg_partition bp = {.pno = g.partn,
+					     .start = (long long)(g.start * g.lbs),
+					     .length = (long long)(g.new_len * g.lbs)};
+		struct blkpg_ioctl_arg a = {.op = BLKPG_RESIZE_PARTITION,
+					    .datalen = sizeof(bp),
+					    .data = &bp};
+
+		if (ioctl(fd, BLKPG, &a) < 0) {
+			say("data partition entry grown, but the kernel refused the new size (%s): "
+			    "it takes effect at the next boot", strerror(errno));
+			strncat(g.msg, " (next boot)", sizeof(g.msg) - strlen(g.msg) - 1);
+		}
+	}
+	if (r != 0)
+		say("data partition: %s", g.msg);
+	close(fd);
+	snprintf(p->grow, sizeof(p->grow), "%s", g.msg);
+}
+
+/* aim-boot grow-table FILE [SECTOR_SIZE]: the same on a disk image file (tests). */
+static int cmd_grow_table(int argc, char **argv)
+{
+	struct grow g = {.partn = 4, .lbs = argc > 3 ? (unsigned)atoi(argv[3]) : 512};
+	struct stat s;
+	int fd, r;
+
+	fd = open(argv[2], O_RDWR | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &s) < 0)
+		return fail("grow-table: cannot open %s: %s", argv[2], strerror(errno));
+	g.disk_lbas = g.lbs ? (uint64_t)s.st_size / g.lbs : 0;
+	r = grow_table(fd, &g);
+	close(fd);
+	printf("grow=%s\n", g.msg);
+	return r < 0;
+}
+
 static int setup_root(const char *newroot, const char *sysfs, struct plan *p)
 {
 	char node[PATH_MAX], upper[PATH_MAX], work[PATH_MAX], opts[PATH_MAX * 3];
@@ -524,9 +868,94 @@ static int cmd_overlay(const char *newroot, int mount_it)
 	if (resolve_devices(sysfs, &p))
 		return 1;
 	count_boot(sysfs, &p);
+	grow_data(sysfs, &p);
 	if (p.reason[0])
 		say("%s", p.reason);
 	return setup_root(newroot, sysfs, &p);
+}
+
+/* ---- after boot-complete.target: the booted slot is good ---- */
+
+/* Value of key in the key=value text buf (boot.env), into ret. */
+static int env_get(const char *buf, const char *key, char *ret, size_t retsz)
+{
+	size_t kl = strlen(key);
+
+	for (const char *l = buf; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+		if (!strncmp(l, key, kl) && l[kl] == '=') {
+			size_t n = strcspn(l + kl + 1, "\n");
+
+			if (n >= retsz)
+				return -ENAMETOOLONG;
+			memcpy(ret, l + kl + 1, n);
+			ret[n] = 0;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* aim-boot mark-good: boot.env names the slot and the boot partition; the state record
+ * gets good[slot]=1, active=slot, no trial, written to the older copy with seq+1. Nothing
+ * is written when the state already says so. */
+static int cmd_mark_good(void)
+{
+	char env[4096], slot[8], boot[64], node[PATH_MAX];
+	struct aim_slotstate st;
+	struct stat sm, sp;
+	int copy, r, mounted = 0, ret = 1;
+
+	if (read_file(BOOT_ENV_DIR "/boot.env", env, sizeof(env)) < 0)
+		return fail("mark-good: cannot read " BOOT_ENV_DIR "/boot.env: %s",
+			    strerror(errno));
+	if (env_get(env, "slot", slot, sizeof(slot)) < 0 || (strcmp(slot, "a") && strcmp(slot, "b")))
+		return fail("mark-good: no slot=a|b in " BOOT_ENV_DIR "/boot.env");
+	if (env_get(env, "boot_dev", boot, sizeof(boot)) < 0 || !boot[0] || strchr(boot, '/'))
+		return fail("mark-good: no boot_dev= in " BOOT_ENV_DIR "/boot.env");
+	if (dev_node("/sys", boot, node, sizeof(node)) < 0)
+		return fail("mark-good: no device node for the boot partition %s", boot);
+	if (mkdir_p(BOOTMNT, 0755) < 0)
+		return fail("mark-good: cannot create " BOOTMNT ": %s", strerror(errno));
+	load_fs_modules("vfat", vfat_mods);
+	if (mount(node, BOOTMNT, "vfat", MS_NOSUID | MS_NODEV | MS_NOEXEC, "") == 0) {
+		mounted = 1;
+	} else if (stat(BOOTMNT, &sm) < 0 || stat(RUN_AIM, &sp) < 0 || sm.st_dev == sp.st_dev) {
+		return fail("mark-good: cannot mount the boot partition %s on " BOOTMNT ": %s",
+			    node, strerror(errno));
+	}
+	r = aim_slotstate_load(BOOTMNT, &st, &copy);
+	if (r == -ENOENT) {
+		say("mark-good: no valid slot state (%s): writing a fresh one", st.reason);
+		aim_slotstate_init(&st);
+		copy = 2;
+		st.good[0] = st.good[1] = 0;
+	} else if (r < 0) {
+		say("mark-good: cannot read the slot state in " BOOTMNT ": %s", strerror(-r));
+		goto out;
+	}
+	if (r == 0 && st.good[slot[0] - 'a'] && st.active == slot[0] && !st.try_slot) {
+		printf("slot %c already good (state seq %u)\n", slot[0], (unsigned)st.seq);
+		ret = 0;
+		goto out;
+	}
+	st.good[slot[0] - 'a'] = 1;
+	st.active = slot[0];
+	st.try_slot = 0;
+	st.seq++;
+	r = aim_slotstate_store(BOOTMNT, &st, 3 - copy);
+	if (r < 0) {
+		say("mark-good: cannot write the slot state: %s", strerror(-r));
+		goto out;
+	}
+	printf("slot %c marked good (state seq %u, state-%d.txt)\n", slot[0], (unsigned)st.seq,
+	       3 - copy);
+	ret = 0;
+out:
+	if (mounted && umount(BOOTMNT) < 0) {
+		say("mark-good: cannot unmount " BOOTMNT ": %s", strerror(errno));
+		ret = 1;
+	}
+	return ret;
 }
 
 static int cmd_plan(int argc, char **argv)
@@ -581,7 +1010,8 @@ static int cmd_plan(int argc, char **argv)
 
 static void usage(FILE *f)
 {
-	fputs("usage: aim-boot overlay NEWROOT | mount NEWROOT |\n"
+	fputs("usage: aim-boot overlay NEWROOT | mount NEWROOT | mark-good |\n"
+	      "       aim-boot grow-table IMAGE [SECTOR_SIZE] |\n"
 	      "       aim-boot plan --state-dir DIR [--cmdline FILE] [--conf FILE]\n"
 	      "                     [--sysfs DIR --root-dev NAME] [--commit]\n",
 	      f);
@@ -593,6 +1023,10 @@ int main(int argc, char **argv)
 		return cmd_plan(argc, argv);
 	if (argc == 3 && !strcmp(argv[1], "overlay"))
 		return cmd_overlay(argv[2], 0);
+	if (argc == 2 && !strcmp(argv[1], "mark-good"))
+		return cmd_mark_good();
+	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "grow-table"))
+		return cmd_grow_table(argc, argv);
 	if (argc == 3 && !strcmp(argv[1], "mount"))
 		return cmd_overlay(argv[2], 1);
 	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
