@@ -1,0 +1,189 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Survival: a slot on trial that cannot boot falls back to the good slot by itself.
+# The converted bootable sample gets a state with slot b on trial (try=b, tries_b=3,
+# active=a, good_a=1, a higher seq in both copies), then:
+#   case 1: slot b's kernel is garbage (/slot-b/Image overwritten): booti fails in U-Boot;
+#   case 2: slot b's root is broken (start of p3 zeroed): the kernel starts, initramfs-tools
+#           cannot mount the squashfs and panics; panic=10 (added to extraargs by convert)
+#           makes it reboot by itself.
+# The board is modelled honestly: U-Boot's own count (fatwrite bootcount.txt) is the only
+# counter a broken slot ever reaches; QEMU's in-guest reboots are kept (no -no-reboot); a
+# console silent for STALL seconds with no kernel started (or KSTALL once one started) is
+# a watchdog reset: QEMU is restarted. Expected: 3 trial boots of b, then U-Boot picks a
+# (fallback), Linux comes up on a, boot.env and the state say why.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+B=${B:-build}
+AIM="$top/$B/armimmutable"
+# shellcheck source=tests/qemu/lib.sh
+. "$top/tests/qemu/lib.sh"
+: "${STALL:=25}" "${KSTALL:=120}" "${CASE_DEADLINE:=600}"
+
+qemu_available || tap_skip_all "qemu-system-aarch64 or U-Boot missing (tools/deps.sh --qemu)"
+for c in mcopy mtype mdel sfdisk jq gzip; do
+	command -v $c >/dev/null || tap_skip_all "$c missing"
+done
+[ -x "$AIM" ] || tap_skip_all "no $AIM (run make B=$B)"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/aim-t-fallback.XXXXXX")
+chmod 0777 "$tmp"
+cleanup() { qemu_stop; rm -rf "$tmp"; }
+trap cleanup EXIT
+trap 'exit 143' TERM INT HUP
+
+src=$("$top/tests/sample/mkbootable.sh" 2>"$tmp/mk.err" | tail -n 1) || src=""
+[ -n "$src" ] && [ -f "$src" ] || tap_skip_all "no cached bootable sample (tests/sample/mkbootable.sh)"
+cp --sparse=always "$src" "$tmp/sample.img"
+"$AIM" -q convert --persist=/home "$tmp/sample.img" "$tmp/conv.img" 2>"$tmp/conv.err"
+tap_ok $? "convert succeeds"
+[ -f "$tmp/conv.img" ] || { tap_diag "$(cat "$tmp/conv.err")"; tap_done; exit 1; }
+rm -f "$tmp/sample.img"
+truncate -s +512M "$tmp/conv.img"
+IMG=$tmp/conv.img
+pstart() { sfdisk -J "$IMG" | jq ".partitiontable.partitions[$1].start"; }
+P1=$(( $(pstart 0) * 512 ))
+P3=$(( $(pstart 2) * 512 ))
+M="-i $IMG@@$P1"
+
+# shellcheck disable=SC2086
+mtype $M ::/slot-b/armbianEnv.txt | grep -q '^extraargs=.*panic=10'
+tap_ok $? "slot b's armbianEnv.txt carries panic=10 (unattended reboot after a panic)"
+
+state() { # state COPY SEQ ACTIVE TRY TRIES_B
+	body=$(printf 'aim_seq=%s\naim_active=%s\naim_try=%s\naim_tries_a=0\naim_tries_b=%s\naim_good_a=1\naim_good_b=0\naim_reason=\n' "$2" "$3" "$4" "$5")
+	crc=$(printf '%s\n' "$body" | gzip -c | tail -c 8 | head -c 4 | od -An -tx4 | tr -d ' \n')
+	printf '%s\naim_crc=%s\n' "$body" "$crc" >"$tmp/state"
+	# shellcheck disable=SC2086
+	mcopy -o $M "$tmp/state" "::/state-$1.txt"
+}
+trial_b() { # both copies: b on trial with 3 tries, a good and active; no stale bootcount
+	# shellcheck disable=SC2086
+	mdel $M ::/bootcount.txt 2>/dev/null
+	state 1 $(( $1 + 1 )) a b 3 && state 2 "$1" a b 3
+}
+newest_state() { # the newest copy (by seq) on the host
+	# shellcheck disable=SC2086
+	s1=$(mtype $M ::/state-1.txt | sed -n 's/^aim_seq=//p')
+	# shellcheck disable=SC2086
+	s2=$(mtype $M ::/state-2.txt | sed -n 's/^aim_seq=//p')
+	if [ "${s2:-0}" -gt "${s1:-0}" ]; then n=2; else n=1; fi
+	# shellcheck disable=SC2086
+	mtype $M "::/state-$n.txt"
+}
+
+logsize() { wc -c <"$1" 2>/dev/null || echo 0; }
+# boot_until_fallback NAME: boots (and restarts on a stall = watchdog reset) until U-Boot
+# picks slot a in fallback mode; QEMU is left running on that boot. Logs: $tmp/NAME-K.log
+boot_until_fallback() {
+	local k start last size now since
+	k=0
+	start=$(date +%s)
+	while [ $k -lt 6 ]; do
+		k=$((k + 1))
+		qemu_boot "$IMG" "$tmp/$1-$k.log" || return 1
+		last=0
+		since=$(date +%s)
+		while :; do
+			sleep 1
+			now=$(date +%s)
+			if qemu_text | grep -q 'armimmutable: slot a (fallback)'; then
+				FB_RUNS=$k FB_SECS=$((now - start))
+				return 0
+			fi
+			[ $((now - start)) -ge "$CASE_DEADLINE" ] && { qemu_stop; return 1; }
+			size=$(logsize "$tmp/$1-$k.log")
+			if [ "$size" != "$last" ]; then last=$size since=$now; continue; fi
+			# after the last U-Boot banner, did a kernel start?
+			if qemu_text | sed -n '/^U-Boot 20/h; /^U-Boot 20/!H; ${x;p}' |
+				grep -q 'Starting kernel'; then
+				lim=$KSTALL
+			else
+				lim=$STALL
+			fi
+			if [ $((now - since)) -ge "$lim" ]; then
+				tap_diag "$1: QEMU run $k silent for $lim s: watchdog reset (restart QEMU)"
+				qemu_stop
+				break
+			fi
+			qemu_alive || { qemu_stop; break; }
+		done
+	done
+	return 1
+}
+# report NAME: one TAP line per U-Boot decision, in order, over all QEMU runs of NAME
+report() {
+	cat "$tmp/$1"-*.log | tr -d '\r' |
+		grep -E '^armimmutable: (trial boot|slot . has no tries|slot . \()|Bad Linux ARM64|Rebooting automatically|Failed to mount|^U-Boot 20' \
+		>"$tmp/$1.events"
+	sed 's/^/#   /' "$tmp/$1.events"
+	TRIALS=$(grep -c '^armimmutable: trial boot . of 3 for slot b' "$tmp/$1.events")
+}
+check_slot_a() { # check_slot_a NAME: Linux on slot a, boot.env says why
+	local out
+	qemu_wait 'Reached target.*Multi-User System' 500
+	tap_ok $? "$1: fallback boot reaches multi-user.target on slot a (${QEMU_WAIT_SECS:-?} s)"
+	qemu_shell 120
+	tap_ok $? "$1: root shell"
+	out=$(qemu_run 'cat /proc/cmdline' 30)
+	case " $out " in *" armimmutable.slot=a "*) r=0 ;; *) r=1 ;; esac
+	tap_ok $r "$1: kernel command line names slot a"
+	out=$(qemu_run 'findmnt -n -o SOURCE /run/aim/lower' 30)
+	[ "$out" = /dev/vda2 ]
+	tap_ok $? "$1: the lower layer is slot A (got '$out')"
+	out=$(qemu_run 'cat /run/armimmutable/boot.env' 30)
+	tap_diag "$1: boot.env:" "$out"
+	case "$out" in *"reason=slot b ran out of tries"*"back to a"*) r=0 ;; *) r=1 ;; esac
+	tap_ok $r "$1: boot.env gives the fallback reason"
+	qemu_poweroff 120
+	tap_ok $? "$1: clean poweroff"
+	qemu_stop
+	out=$(newest_state)
+	tap_diag "$1: newest state copy after the fallback:" "$out"
+	printf '%s\n' "$out" | grep -qx 'aim_try=' && printf '%s\n' "$out" | grep -qx 'aim_active=a' &&
+		printf '%s\n' "$out" | grep -qx 'aim_tries_b=0' &&
+		printf '%s\n' "$out" | grep -q '^aim_reason=slot b ran out of tries.*back to a$'
+	tap_ok $? "$1: state: trial cancelled, active a, aim_reason says why"
+}
+
+# ---- case 1: garbage kernel in slot b ----
+head -c 1048576 /dev/urandom >"$tmp/garbage"
+# shellcheck disable=SC2086
+mcopy -o $M "$tmp/garbage" ::/slot-b/Image && trial_b 10
+tap_ok $? "case 1: /slot-b/Image overwritten with garbage, state: b on trial, 3 tries"
+t0=$(date +%s)
+boot_until_fallback kernel
+tap_ok $? "case 1: U-Boot fell back to slot a by itself (${FB_SECS:-?} s, ${FB_RUNS:-?} QEMU runs)"
+report kernel
+[ "$TRIALS" = 3 ]
+tap_ok $? "case 1: exactly 3 trial boots of b were counted before the fallback (got $TRIALS)"
+grep -q '^armimmutable: slot b has no tries left (3 of 3), booting a' "$tmp/kernel.events"
+tap_ok $? "case 1: U-Boot says slot b has no tries left"
+check_slot_a "case 1"
+tap_diag "case 1 total: $(( $(date +%s) - t0 )) s"
+
+# ---- case 2: broken root (squashfs) in slot b, good kernel ----
+# shellcheck disable=SC2086
+mcopy -o $M "::/slot-a/Image" "$tmp/Image" 2>/dev/null || mtype $M ::/slot-a/Image >"$tmp/Image"
+# shellcheck disable=SC2086
+mcopy -o $M "$tmp/Image" ::/slot-b/Image &&
+	dd if=/dev/zero of="$IMG" bs=1M count=1 seek=$((P3 / 1048576)) conv=notrunc status=none &&
+	trial_b 20
+tap_ok $? "case 2: slot b kernel restored, first MiB of p3 zeroed, state: b on trial, 3 tries"
+t0=$(date +%s)
+boot_until_fallback root
+tap_ok $? "case 2: U-Boot fell back to slot a by itself (${FB_SECS:-?} s, ${FB_RUNS:-?} QEMU runs)"
+report root
+[ "$TRIALS" = 3 ]
+tap_ok $? "case 2: exactly 3 trial boots of b were counted before the fallback (got $TRIALS)"
+n=$(grep -c 'Rebooting automatically' "$tmp/root.events")
+[ "$n" -ge 1 ]
+tap_ok $? "case 2: initramfs-tools rebooted by itself (panic=10) $n times"
+check_slot_a "case 2"
+tap_diag "case 2 total: $(( $(date +%s) - t0 )) s"
+if [ $TAP_FAIL != 0 ]; then
+	for f in "$tmp"/*.log; do
+		tap_diag "---- tail of $f"
+		tail -n 40 "$f" | tr -d '\r' | sed 's/^/#   /'
+	done
+fi
+tap_done
