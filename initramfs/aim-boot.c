@@ -441,7 +441,7 @@ static void load_fs_modules(const char *fs, const char *const *paths)
 }
 
 static const char *const vfat_mods[] = {"fs/fat/fat.ko", "fs/fat/vfat.ko", "fs/nls/nls_cp437.ko",
-					"fs/nls/nls_iso8859-1.ko", NULL};
+					"fs/nls/nls_iso8859-1.ko", "fs/nls/nls_ascii.ko", NULL};
 static const char *const overlay_mods[] = {"fs/overlayfs/overlay.ko", NULL};
 static const char *const ext4_mods[] = {"lib/crc16.ko", "fs/mbcache.ko", "fs/jbd2/jbd2.ko",
 					"fs/ext4/ext4.ko", NULL};
