@@ -120,10 +120,9 @@ report() {
 }
 check_slot_a() { # check_slot_a NAME: Linux on slot a, boot.env says why
 	local out
-	qemu_wait 'Reached target.*Multi-User System' 500
-	tap_ok $? "$1: fallback boot reaches multi-user.target on slot a (${QEMU_WAIT_SECS:-?} s)"
-	qemu_shell 120
-	tap_ok $? "$1: root shell"
+	# the sample's console does not always print "Reached target Multi-User": the shell
+	qemu_shell 500
+	tap_ok $? "$1: fallback boot gives a root shell ($(qemu_elapsed) s)"
 	out=$(qemu_run 'cat /proc/cmdline' 30)
 	case " $out " in *" armimmutable.slot=a "*) r=0 ;; *) r=1 ;; esac
 	tap_ok $r "$1: kernel command line names slot a"
