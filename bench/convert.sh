@@ -42,7 +42,9 @@ done
 mkdir -p "$tmp/mnt"
 mount -o ro,loop,noload,offset=$((root_start * 512)) "$img" "$tmp/mnt"
 
-sq_flags=(-comp "$COMP" -processors "$NPROC" -noappend -quiet -no-progress)
+# /boot's contents go to the boot partition, not into the slot: leave them out of the
+# baseline too, so that both squashfs images hold the same tree.
+sq_flags=(-comp "$COMP" -processors "$NPROC" -noappend -quiet -no-progress -wildcards -e 'boot/*')
 [ "$COMP" = zstd ] || [ "$COMP" = gzip ] && sq_flags+=(-Xcompression-level "$LEVEL")
 [ "$COMP" = xz ] && sq_flags+=(-Xdict-size 100%)
 
