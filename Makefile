@@ -102,6 +102,10 @@ check-fast: all $(UNIT_BIN)
 check-qemu: check-deps all
 	$(Q)B=$(B) tests/run-qemu $(T)
 
+# QEMU tests that are written but not yet reliable (tests/qemu/x-*.sh).
+check-qemu-extra: check-deps all
+	$(Q)B=$(B) AIM_QEMU_EXTRA=1 tests/run x- $(T)
+
 check-deps:
 	$(Q)if [ "$$(id -u)" = 0 ]; then sh tools/deps.sh --qemu; else sh tools/deps.sh; fi
 
@@ -141,6 +145,6 @@ format:
 clean:
 	rm -rf build build-san
 
-.PHONY: all check check-fast check-deps check-qemu demo bench deps deps-qemu install uninstall format clean
+.PHONY: all check check-fast check-deps check-qemu check-qemu-extra demo bench deps deps-qemu install uninstall format clean
 .SECONDARY:
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

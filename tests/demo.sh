@@ -5,7 +5,7 @@
 # into the A/B layout, shows the result, and boots the sample under QEMU with Debian's
 # U-Boot, then boots the converted image the same way: the generated A/B boot.scr picks
 # slot A, the initramfs mounts the squashfs and the overlay, systemd comes up
-# (tests/qemu/t-sample-boot.sh and t-convert-boot.sh; both print their checks as TAP).
+# (tests/qemu/t-sample-boot.sh and t-sample-convert.sh; both print their checks as TAP).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 B=${B:-build}
@@ -37,6 +37,6 @@ echo "== 5. boot the original sample in QEMU (Debian U-Boot, virtio disk, TCG)"
 AIM_BOOTTIME_FILE="$boottimes" AIM_SAMPLE_IMG="$img" sh "$top/tests/qemu/t-sample-boot.sh"
 echo
 echo "== 6. convert it again and boot the A/B image in QEMU"
-B="$B" AIM_BOOTTIME_FILE="$boottimes" sh "$top/tests/qemu/t-convert-boot.sh"
+B="$B" AIM_BOOTTIME_FILE="$boottimes" sh "$top/tests/qemu/t-sample-convert.sh"
 echo
 echo "demo done: $out/sample.img -> $out/appliance.img"
