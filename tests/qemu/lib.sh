@@ -161,12 +161,15 @@ qemu_run() {
 # qemu_guest_multiuser: seconds from kernel start to multi-user.target in the guest's own
 # monotonic clock (needs a shell). Comparable between images booted on a busy host only
 # as much as the host's load allows: compare images booted back to back.
-# qemu_wait_multiuser TIMEOUT: waits for a shell and then for multi-user.target to be
+# qemu_wait_multiuser TIMEOUT: waits for U-Boot's "Starting kernel", then for a shell, then
+# for multi-user.target to be
 # active in the guest. systemd stops printing status lines once a getty owns the
 # console, so "Reached target" on the console is not a reliable milestone.
 qemu_wait_multiuser() {
 	local _deadline _st
 	_deadline=$(( $(date +%s) + $1 ))
+	# Type nothing before U-Boot has handed over: a key press stops its autoboot.
+	qemu_wait 'Starting kernel' "$1" || return 1
 	qemu_shell "$1" || return 1
 	while :; do
 		_st=$(qemu_run 'systemctl is-active multi-user.target' 30)
