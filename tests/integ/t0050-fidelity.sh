@@ -19,7 +19,10 @@ fi
 
 # The documented transforms: paths that may differ or appear/disappear.
 transformed() {
-	grep -Ev '^\./boot/|^\./etc/fstab\||^\./etc/armimmutable(/|\|)|^\./etc/systemd/system(\||/armbian-resize-filesystem\.service)|/[^/]*\.wants/armbian-resize-filesystem\.service\||^\./root/\.no_rootfs_resize\||^\./root\||^\./etc/systemd\||^\./etc\|'
+	grep -Ev '^\./boot/|^\./etc/fstab\||^\./etc/armimmutable(/|\|)|^\./etc/systemd/system(\||/armbian-resize-filesystem\.service)|/[^/]*\.wants/armbian-resize-filesystem\.service\||^\./root/\.no_rootfs_resize\||^\./root\||^\./etc/systemd\||^\./etc\|' |
+		# the device side convert installs (docs/convert.md): every path named
+		# armimmutable*, and the directory entries of the folders that hold them
+		grep -Ev 'armimmutable[^/|]*\||armimmutable[^/|]*/|^\./usr/share/initramfs-tools(/hooks|/scripts|/scripts/local-bottom)?\|d\||^\./usr/share\|d\||^\./usr/lib/systemd/system\|d\||^\./usr/lib/systemd\|d\||^\./usr/lib\|d\||^\./usr\|d\||^\./etc/systemd/system/[^/|]*\.wants\|d\|'
 }
 
 # listing DIR: one line per path, sorted.
