@@ -44,9 +44,11 @@ mount -o ro,loop,noload,offset=$((root_start * 512)) "$img" "$tmp/mnt"
 
 # /boot's contents go to the boot partition, not into the slot: leave them out of the
 # baseline too, so that both squashfs images hold the same tree.
-sq_flags=(-comp "$COMP" -processors "$NPROC" -noappend -quiet -no-progress -wildcards -e 'boot/*')
+# (-e takes every argument after it as an exclude: it must come last.)
+sq_flags=(-comp "$COMP" -processors "$NPROC" -noappend -quiet -no-progress)
 [ "$COMP" = zstd ] || [ "$COMP" = gzip ] && sq_flags+=(-Xcompression-level "$LEVEL")
 [ "$COMP" = xz ] && sq_flags+=(-Xdict-size 100%)
+sq_flags+=(-wildcards -e 'boot/*')
 
 echo "runs: $RUNS, compressor: $COMP level $LEVEL, threads: $NPROC"
 base=()
