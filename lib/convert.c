@@ -110,35 +110,11 @@ static void layout(const struct aim_image_info *ii, const struct aim_convert_opt
 	}
 }
 
-/* Copies [0, end) of the input (the bootloader region and the old table, which is
- * rewritten afterwards) without writing zero blocks. */
-static int copy_gap(int in_fd, int out_fd, uint64_t end)
-{
-	_cleanup_free_ uint8_t *buf = malloc(MiB);
-	static const uint8_t zero[4096];
-
-	if (!buf)
-		return -ENOMEM;
-	for (uint64_t off = 0; off < end;) {
-		size_t n = (size_t)MIN((uint64_t)MiB, end - off);
-		int r = aim_pread_full(in_fd, buf, n, off);
-		if (r < 0)
-			return r;
-		for (size_t b = 0; b < n; b += 4096) {
-			size_t l = MIN((size_t)4096, n - b);
-			if (memcmp(buf + b, zero, l)) {
-				r = aim_pwrite_full(out_fd, buf + b, l, off + b);
-				if (r < 0)
-					return r;
-			}
-		}
-		off += n;
-	}
-	return 0;
-}
-
-static int copy_range(int fd, uint64_t from, uint64_t to, uint64_t len,
-		      aim_convert_progress_fn fn, void *ud)
+/* Copies len bytes from in_fd at from to out_fd at to, 1 MiB at a time, leaving
+ * all-zero 4 KiB blocks unwritten (the output is sparse). Used for the bootloader region
+ * (the old table is rewritten afterwards) and for slot B. */
+static int copy_sparse(int in_fd, uint64_t from, int out_fd, uint64_t to, uint64_t len,
+		       aim_convert_progress_fn fn, void *ud)
 {
 	_cleanup_free_ uint8_t *buf = malloc(MiB);
 	static const uint8_t zero[4096];
@@ -147,13 +123,13 @@ static int copy_range(int fd, uint64_t from, uint64_t to, uint64_t len,
 		return -ENOMEM;
 	for (uint64_t off = 0; off < len;) {
 		size_t n = (size_t)MIN((uint64_t)MiB, len - off);
-		int r = aim_pread_full(fd, buf, n, from + off);
+		int r = aim_pread_full(in_fd, buf, n, from + off);
 		if (r < 0)
 			return r;
 		for (size_t b = 0; b < n; b += 4096) {
 			size_t l = MIN((size_t)4096, n - b);
 			if (memcmp(buf + b, zero, l)) {
-				r = aim_pwrite_full(fd, buf + b, l, to + off + b);
+				r = aim_pwrite_full(out_fd, buf + b, l, to + off + b);
 				if (r < 0)
 					return r;
 			}
@@ -851,7 +827,7 @@ int aim_convert_run(const char *in_path, int in_fd, const struct aim_image_info 
 		r = patch_initrds(t, bt, ii, o, stage, helper, to.epoch);
 	if (r < 0)
 		goto out;
-	r = copy_gap(in_fd, out_fd, ii->gap_end);
+	r = copy_sparse(in_fd, 0, out_fd, 0, ii->gap_end, NULL, NULL);
 	if (r < 0)
 		goto out;
 	sq_max = o->slot_size ? o->slot_size : 64ULL * 1024 * MiB;
@@ -868,8 +844,8 @@ int aim_convert_run(const char *in_path, int in_fd, const struct aim_image_info 
 		}
 	}
 	if (!o->slot_b_empty) {
-		r = copy_range(out_fd, ret->slot_a_start, ret->slot_b_start, ret->sqfs_size, fn,
-			       ud);
+		r = copy_sparse(out_fd, ret->slot_a_start, out_fd, ret->slot_b_start,
+				ret->sqfs_size, fn, ud);
 		if (r < 0)
 			goto out;
 	}
