@@ -9,6 +9,14 @@
  * from argument parsing means a usage error (exit status 2). */
 int cmd_inspect(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
+int cmd_keygen(int argc, char **argv);   /* cmd-keygen.c */
+int cmd_bundle(int argc, char **argv);   /* cmd-bundle.c */
+int cmd_install(int argc, char **argv);  /* cmd-install.c */
+int cmd_status(int argc, char **argv);   /* cmd-status.c */
+int cmd_mark_good(int argc, char **argv); /* cmd-slot.c: state-changing verbs */
+int cmd_mark_bad(int argc, char **argv);
+int cmd_rollback(int argc, char **argv);
+int cmd_reset(int argc, char **argv);
 
 /* Usage error: prints "armimmutable VERB: msg" and returns -EINVAL. */
 int usage_err(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -15,6 +15,14 @@ static const struct verb {
 } verbs[] = {
 	{"convert", cmd_convert, "convert an Armbian image into the A/B immutable layout"},
 	{"inspect", cmd_inspect, "show what is inside a disk image"},
+	{"keygen", cmd_keygen, "make an ed25519 signing key pair (minisign format)"},
+	{"bundle", cmd_bundle, "create, inspect or verify a signed update bundle"},
+	{"install", cmd_install, "install an update bundle into the inactive slot"},
+	{"status", cmd_status, "show the slots, their versions and the boot state"},
+	{"mark-good", cmd_mark_good, "keep the booted slot (end its trial)"},
+	{"mark-bad", cmd_mark_bad, "give up a slot: the next boot falls back"},
+	{"rollback", cmd_rollback, "boot the other slot from the next boot on"},
+	{"reset", cmd_reset, "factory reset at the next boot (empty the writable layer)"},
 };
 
 static void help(FILE *f)
