@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "device/fault.h"
 #include "device/slotstate_io.h"
 
 /* Reads up to cap bytes; a larger file reads as cap + 1 bytes so that parse rejects it. */
@@ -90,9 +91,14 @@ int aim_slotstate_store(const char *dir, const struct aim_slotstate *st, int cop
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
+	aim_fault_point("state temp file created");
 	r = write_all(fd, buf, (size_t)len);
+	if (r == 0)
+		aim_fault_point("state temp file written");
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
+	if (r == 0)
+		aim_fault_point("state temp file fsync");
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
 	if (r == 0 && rename(tmp, path) < 0)
@@ -101,10 +107,12 @@ int aim_slotstate_store(const char *dir, const struct aim_slotstate *st, int cop
 		unlink(tmp);
 		return r;
 	}
+	aim_fault_point("state rename");
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd >= 0) {
 		(void)fsync(dfd);
 		close(dfd);
 	}
+	aim_fault_point("state directory fsync");
 	return 0;
 }
