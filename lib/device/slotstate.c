@@ -302,3 +302,124 @@ int aim_slotstate_choose(struct aim_slotstate *st, char *ret_slot, int *ret_is_t
 	st->uboot_count = 0;
 	return 1;
 }
+
+__attribute__((format(printf, 4, 5))) static int refuse(int r, char *why, size_t whylen,
+							 const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why && whylen) {
+		va_start(ap, fmt);
+		vsnprintf(why, whylen, fmt, ap);
+		va_end(ap);
+	}
+	return r;
+}
+
+static void set_reason(struct aim_slotstate *st, const char *fmt, const char *arg)
+{
+	snprintf(st->reason, sizeof(st->reason), fmt, arg);
+}
+
+int aim_slotstate_set_trial(struct aim_slotstate *st, char slot, unsigned tries,
+			    const char *reason, char *why, size_t whylen)
+{
+	int i = slot - 'a';
+
+	if (!is_slot(slot))
+		return refuse(-EINVAL, why, whylen, "no such slot '%c'", slot ? slot : '?');
+	if (check(st))
+		return refuse(-EINVAL, why, whylen, "inconsistent slot state");
+	if (tries < 1 || tries > AIM_SLOTSTATE_TRIES_MAX)
+		return refuse(-EINVAL, why, whylen, "tries must be 1..%d, not %u",
+			      AIM_SLOTSTATE_TRIES_MAX, tries);
+	if (slot == st->active)
+		return refuse(-EBUSY, why, whylen,
+			      "slot %c is the active slot (the fallback): cannot put it on trial",
+			      slot);
+	st->try_slot = slot;
+	st->tries[i] = tries;
+	st->good[i] = 0;
+	if (reason)
+		set_reason(st, "%s", reason);
+	st->uboot_count = 0;
+	st->seq++;
+	return 1;
+}
+
+int aim_slotstate_mark_good(struct aim_slotstate *st, char slot, char *why, size_t whylen)
+{
+	int i = slot - 'a';
+
+	if (!is_slot(slot))
+		return refuse(-EINVAL, why, whylen, "no such slot '%c'", slot ? slot : '?');
+	if (check(st))
+		return refuse(-EINVAL, why, whylen, "inconsistent slot state");
+	if (st->good[i] && st->active == slot && !st->try_slot)
+		return 0;
+	st->good[i] = 1;
+	st->active = slot;
+	st->try_slot = 0;
+	st->uboot_count = 0;
+	st->seq++;
+	return 1;
+}
+
+int aim_slotstate_mark_bad(struct aim_slotstate *st, char slot, const char *reason,
+			   char *why, size_t whylen)
+{
+	int i = slot - 'a';
+
+	if (!is_slot(slot))
+		return refuse(-EINVAL, why, whylen, "no such slot '%c'", slot ? slot : '?');
+	if (check(st))
+		return refuse(-EINVAL, why, whylen, "inconsistent slot state");
+	if (slot == st->active)
+		return refuse(-EBUSY, why, whylen,
+			      "slot %c is the active slot (the fallback); roll back to the other "
+			      "slot first", slot);
+	if (!st->good[i] && !st->tries[i] && st->try_slot != slot)
+		return 0;
+	if (st->try_slot == slot)
+		st->try_slot = 0;
+	st->good[i] = 0;
+	st->tries[i] = 0;
+	if (reason)
+		set_reason(st, "%s", reason);
+	else
+		snprintf(st->reason, sizeof(st->reason), "slot %c marked bad", slot);
+	st->uboot_count = 0;
+	st->seq++;
+	return 1;
+}
+
+int aim_slotstate_rollback(struct aim_slotstate *st, char from, char *why, size_t whylen)
+{
+	char to = aim_slotstate_other(from);
+	int t = to - 'a';
+
+	if (!is_slot(from))
+		return refuse(-EINVAL, why, whylen, "no such slot '%c'", from ? from : '?');
+	if (check(st))
+		return refuse(-EINVAL, why, whylen, "inconsistent slot state");
+	if (!st->good[t])
+		return refuse(-ENOENT, why, whylen, "slot %c is not good%s: nothing to roll back to",
+			      to, st->try_slot == to ? " (it is on trial)" : "");
+	if (st->active == to && !st->try_slot)
+		return 0;
+	if (st->try_slot)
+		st->tries[st->try_slot - 'a'] = 0;
+	st->try_slot = 0;
+	st->active = to;
+	snprintf(st->reason, sizeof(st->reason), "rollback requested");
+	st->uboot_count = 0;
+	st->seq++;
+	return 1;
+}
+
+char aim_slotstate_next_boot(const struct aim_slotstate *st)
+{
+	if (st->try_slot && st->tries[st->try_slot - 'a'] > 0)
+		return st->try_slot;
+	return st->active;
+}

@@ -82,4 +82,56 @@ int aim_slotstate_apply_bootcount(const char *buf, size_t len, struct aim_slotst
  */
 int aim_slotstate_choose(struct aim_slotstate *st, char *ret_slot, int *ret_is_trial);
 
+/*
+ * State changes for the device verbs and the installer. Each returns 1 when st changed (seq
+ * bumped: store it to the older copy), 0 when st already said so (nothing to write), or a
+ * negative errno when refused; then, when why is not NULL, why[whylen] says why in one line.
+ * A refused call leaves st untouched.
+ */
+
+/* The slot after a (the other one). */
+static inline char aim_slotstate_other(char slot)
+{
+	return slot == 'a' ? 'b' : 'a';
+}
+
+/*
+ * Puts slot on trial with `tries` boots (1..AIM_SLOTSTATE_TRIES_MAX) after an install:
+ * aim_try=slot, its tries, good 0; reason (may be NULL: kept) becomes aim_reason.
+ * -EINVAL for a bad slot or count, -EBUSY when slot is the active one (the fallback must
+ * stay bootable while the trial runs).
+ */
+int aim_slotstate_set_trial(struct aim_slotstate *st, char slot, unsigned tries,
+			    const char *reason, char *why, size_t whylen);
+
+/*
+ * Marks slot good, as `aim-boot mark-good` does after boot-complete: good=1, active=slot,
+ * no trial (tries and reason kept). 0 when it already was the good active slot with no
+ * trial.
+ */
+int aim_slotstate_mark_good(struct aim_slotstate *st, char slot, char *why, size_t whylen);
+
+/*
+ * Marks slot bad: it cannot be chosen until it is installed again. For the slot on trial
+ * the trial is cancelled; for the inactive slot good=0; both get tries 0 and aim_reason =
+ * reason (NULL: "slot X marked bad"). -EBUSY for the active slot (it is the fallback: use
+ * rollback first), -EINVAL for a bad slot name.
+ */
+int aim_slotstate_mark_bad(struct aim_slotstate *st, char slot, const char *reason,
+			   char *why, size_t whylen);
+
+/*
+ * Rolls back from slot `from` (the booted slot; on an image, the slot the next boot would
+ * choose) to the other one: it must be good. It becomes active, any trial is cancelled (a
+ * trial slot loses its remaining tries), good flags stay, aim_reason = "rollback
+ * requested". -ENOENT when the other slot is not good (why says whether it is on trial or
+ * bad), -EINVAL for a bad slot name. 0 when the other slot is already active without a
+ * trial.
+ */
+int aim_slotstate_rollback(struct aim_slotstate *st, char from, char *why, size_t whylen);
+
+/* The slot the next boot picks without U-Boot counts: the trial slot while it has tries
+ * left, else the active slot. */
+char aim_slotstate_next_boot(const struct aim_slotstate *st);
+
 #endif

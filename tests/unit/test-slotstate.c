@@ -6,9 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "slotstate.h"
+#include "util/fault.h"
 #include "tap.h"
 
 static char sbuf[AIM_SLOTSTATE_MAX];
@@ -328,8 +330,231 @@ static void test_io(void)
 	ok(rmdir(dir) == 0, "no temporary files left behind");
 }
 
-int main(void)
+/* A state with b installed on trial: seq 10, a active and good. */
+static void trial_state(struct aim_slotstate *st)
 {
+	aim_slotstate_init(st);
+	st->seq = 10;
+	st->try_slot = 'b';
+	st->tries[1] = 3;
+}
+
+static void test_transitions(void)
+{
+	struct aim_slotstate st, before;
+	char why[160];
+
+	/* set_trial */
+	aim_slotstate_init(&st);
+	st.good[1] = 1;
+	is_int(aim_slotstate_set_trial(&st, 'b', 3, "installed 25.8", why, sizeof(why)), 1,
+	       "set_trial b: changed");
+	is_int(st.seq, 2, "set_trial bumps seq");
+	is_int(st.try_slot, 'b', "b on trial");
+	is_int(st.tries[1], 3, "3 tries");
+	is_int(st.good[1], 0, "trial slot not good yet");
+	is_str(st.reason, "installed 25.8", "reason set");
+	is_int(aim_slotstate_format(&st, sbuf) > 0, 1, "trial state formats");
+	before = st;
+	is_int(aim_slotstate_set_trial(&st, 'a', 3, NULL, why, sizeof(why)), -EBUSY,
+	       "set_trial on the active slot refused");
+	ok(strstr(why, "active slot"), "why names the active slot: %s", why);
+	ok(!memcmp(&st, &before, sizeof(st)), "refusal leaves the state untouched");
+	is_int(aim_slotstate_set_trial(&st, 'b', 0, NULL, why, sizeof(why)), -EINVAL,
+	       "0 tries refused");
+	ok(strstr(why, "tries must be 1..9"), "why names the bounds: %s", why);
+	is_int(aim_slotstate_set_trial(&st, 'b', AIM_SLOTSTATE_TRIES_MAX + 1, NULL, why,
+				       sizeof(why)),
+	       -EINVAL, "10 tries refused (single digit for U-Boot)");
+	is_int(aim_slotstate_set_trial(&st, 'b', AIM_SLOTSTATE_TRIES_MAX, NULL, NULL, 0), 1,
+	       "9 tries accepted");
+	is_int(aim_slotstate_set_trial(&st, 'c', 3, NULL, why, sizeof(why)), -EINVAL,
+	       "slot c refused");
+	ok(strstr(why, "no such slot 'c'"), "why names the slot: %s", why);
+
+	/* mark_good: the same change as aim-boot mark-good */
+	trial_state(&st);
+	is_int(aim_slotstate_mark_good(&st, 'b', why, sizeof(why)), 1, "mark_good b: changed");
+	is_int(st.active, 'b', "b active");
+	is_int(st.try_slot, 0, "trial cleared");
+	is_int(st.good[1], 1, "b good");
+	is_int(st.good[0], 1, "a still good");
+	is_int(st.tries[1], 3, "tries kept (as aim-boot mark-good)");
+	is_int(st.seq, 11, "seq bumped");
+	is_int(aim_slotstate_mark_good(&st, 'b', why, sizeof(why)), 0,
+	       "mark_good again: no change");
+	is_int(st.seq, 11, "seq not bumped without a change");
+	trial_state(&st);
+	is_int(aim_slotstate_mark_good(&st, 'a', why, sizeof(why)), 1,
+	       "mark_good of the active slot with a trial pending: changed");
+	is_int(st.try_slot, 0, "the other slot's trial is cancelled");
+	is_int(st.active, 'a', "a stays active");
+	is_int(aim_slotstate_mark_good(&st, 0, why, sizeof(why)), -EINVAL, "slot 0 refused");
+
+	/* mark_bad */
+	trial_state(&st);
+	is_int(aim_slotstate_mark_bad(&st, 'b', NULL, why, sizeof(why)), 1,
+	       "mark_bad of the trial slot: changed");
+	is_int(st.try_slot, 0, "trial cancelled");
+	is_int(st.tries[1], 0, "tries 0");
+	is_int(st.good[1], 0, "b not good");
+	is_str(st.reason, "slot b marked bad", "default reason");
+	is_int(st.seq, 11, "seq bumped");
+	is_int(aim_slotstate_next_boot(&st), 'a', "next boot: a");
+	is_int(aim_slotstate_mark_bad(&st, 'b', NULL, why, sizeof(why)), 0,
+	       "mark_bad again: no change");
+	is_int(st.seq, 11, "seq unchanged");
+	aim_slotstate_init(&st);
+	st.good[1] = 1;
+	is_int(aim_slotstate_mark_bad(&st, 'b', "bad sectors", why, sizeof(why)), 1,
+	       "mark_bad of the inactive good slot");
+	is_int(st.good[1], 0, "inactive slot no longer good");
+	is_str(st.reason, "bad sectors", "given reason");
+	before = st;
+	is_int(aim_slotstate_mark_bad(&st, 'a', NULL, why, sizeof(why)), -EBUSY,
+	       "mark_bad of the active slot refused");
+	ok(strstr(why, "slot a is the active slot"), "why: %s", why);
+	ok(!memcmp(&st, &before, sizeof(st)), "state untouched");
+
+	/* rollback */
+	trial_state(&st);
+	is_int(aim_slotstate_next_boot(&st), 'b', "next boot: the trial slot");
+	is_int(aim_slotstate_rollback(&st, 'b', why, sizeof(why)), 1,
+	       "rollback from the trial slot b to a");
+	is_int(st.active, 'a', "a active");
+	is_int(st.try_slot, 0, "trial cancelled");
+	is_int(st.tries[1], 0, "b's tries gone");
+	is_str(st.reason, "rollback requested", "reason");
+	is_int(st.seq, 11, "seq bumped");
+	before = st;
+	is_int(aim_slotstate_rollback(&st, 'a', why, sizeof(why)), -ENOENT,
+	       "rollback to b (not good) refused");
+	ok(strstr(why, "slot b is not good"), "why: %s", why);
+	ok(!memcmp(&st, &before, sizeof(st)), "state untouched");
+	trial_state(&st);
+	is_int(aim_slotstate_rollback(&st, 'a', why, sizeof(why)), -ENOENT,
+	       "rollback to the slot on trial refused");
+	ok(strstr(why, "on trial"), "why says on trial: %s", why);
+	aim_slotstate_init(&st);
+	st.active = 'b';
+	st.good[1] = 1;
+	is_int(aim_slotstate_rollback(&st, 'b', why, sizeof(why)), 1,
+	       "rollback from good b to good a");
+	is_int(st.active, 'a', "a active");
+	is_int(st.good[1], 1, "b keeps its good flag");
+	is_int(aim_slotstate_rollback(&st, 'b', why, sizeof(why)), 0,
+	       "rollback when a is already active: no change");
+	is_int(aim_slotstate_rollback(&st, 'x', why, sizeof(why)), -EINVAL, "slot x refused");
+
+	/* seq wraps */
+	aim_slotstate_init(&st);
+	st.seq = UINT32_MAX;
+	st.good[1] = 1;
+	is_int(aim_slotstate_rollback(&st, 'a', why, sizeof(why)), 1, "rollback at seq 2^32-1");
+	is_int(st.seq, 0, "seq wraps to 0");
+	ok(aim_slotstate_newer(st.seq, UINT32_MAX), "0 is newer than 2^32-1");
+
+	/* an inconsistent state is refused by every transition */
+	aim_slotstate_init(&st);
+	st.tries[0] = 12;
+	is_int(aim_slotstate_mark_good(&st, 'a', why, sizeof(why)), -EINVAL,
+	       "inconsistent state refused");
+	ok(strstr(why, "inconsistent"), "why: %s", why);
+}
+
+/* Child mode: load DIR, mark b bad, store to the older copy. */
+static int child_store(const char *dir)
+{
+	struct aim_slotstate st;
+	int copy, r;
+
+	if (aim_slotstate_load(dir, &st, &copy) < 0)
+		return 1;
+	st.good[1] = 1;
+	st.tries[1] = 0;
+	st.seq++;
+	r = aim_slotstate_store(dir, &st, 3 - copy);
+	return r < 0 ? 1 : 0;
+}
+
+static int run_child(const char *self, const char *dir, unsigned at, const char *countfile)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid == 0) {
+		char atbuf[16];
+
+		snprintf(atbuf, sizeof(atbuf), "%u", at);
+		if (at)
+			setenv("AIM_FAULT_AT", atbuf, 1);
+		if (countfile)
+			setenv("AIM_FAULT_COUNT", countfile, 1);
+		execl(self, self, "store", dir, (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+static void test_fault(const char *self)
+{
+	const char *tmp = getenv("TMPDIR");
+	char dir[200], cf[256], buf[32] = "";
+	struct aim_slotstate st, got;
+	unsigned count = 0, recovered = 0, rerun_ok = 0;
+	int copy, fd;
+
+	snprintf(dir, sizeof(dir), "%s/test-slotstate-f-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(dir)) {
+		ok(0, "mkdtemp");
+		return;
+	}
+	snprintf(cf, sizeof(cf), "%s/count", dir);
+	aim_slotstate_init(&st);
+	is_int(aim_slotstate_store(dir, &st, 1), 0, "fault: initial state");
+	is_int(run_child(self, dir, 0, cf), 0, "fault: a store without a cut succeeds");
+	fd = open(cf, O_RDONLY);
+	ok(fd >= 0 && read(fd, buf, sizeof(buf) - 1) > 0, "fault: count file written");
+	if (fd >= 0)
+		close(fd);
+	count = (unsigned)atoi(buf);
+	ok(count >= 4, "fault: a store reaches %u points (write, fsync, rename, dir fsync)", count);
+	for (unsigned at = 1; at <= count; at++) {
+		uint32_t seq0;
+
+		aim_slotstate_init(&st);
+		snprintf(cf, sizeof(cf), "%s/state-2.txt", dir);
+		unlink(cf);
+		is_int(aim_slotstate_store(dir, &st, 1), 0, "fault: reset state");
+		seq0 = st.seq;
+		if (run_child(self, dir, at, NULL) != AIM_FAULT_EXIT) {
+			ok(0, "fault: cut at point %u exits with %d", at, AIM_FAULT_EXIT);
+			continue;
+		}
+		if (aim_slotstate_load(dir, &got, &copy) == 0 &&
+		    (got.seq == seq0 || got.seq == seq0 + 1) && got.good[0] == 1 && got.active == 'a')
+			recovered++;
+		else
+			printf("# cut at %u: no valid state (%s)\n", at, got.reason);
+		if (run_child(self, dir, 0, NULL) == 0 && aim_slotstate_load(dir, &got, &copy) == 0 &&
+		    got.good[1] == 1)
+			rerun_ok++;
+		else
+			printf("# cut at %u: the rerun failed\n", at);
+	}
+	is_int(recovered, count, "fault: cut at every point 1..%u, a valid state after each", count);
+	is_int(rerun_ok, count, "fault: the store succeeds when rerun after each of the %u cuts",
+	       count);
+	snprintf(cf, sizeof(cf), "rm -rf '%s'", dir);
+	ok(system(cf) == 0, "fault: cleanup");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[1], "store"))
+		return child_store(argv[2]);
 	test_roundtrip();
 	test_bad_format();
 	test_parse_strict();
@@ -337,5 +562,7 @@ int main(void)
 	test_choose();
 	test_bootcount();
 	test_io();
+	test_transitions();
+	test_fault(argv[0]);
 	return done_testing();
 }
