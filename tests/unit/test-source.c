@@ -1,0 +1,408 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * lib/source.c: files and stdin (a pipe written in small pieces) read back byte-identically
+ * in full chunks, sizes, offsets, and every open error with its message (missing file,
+ * directory, other URL schemes, credentials kept out of messages, connection refused).
+ *
+ * With arguments it is the helper of tests/integ/t0120-http.sh instead:
+ *   test-source --fetch SPEC [--retries N] [--delay-ms N] [--low-speed S] [--cafile F]
+ *               [--insecure] [--chunk N] [--mark FILE] [--slow-ms N]
+ * reads SPEC to the end through aim_source and prints "sha256 HEX", "bytes N", "size N"
+ * and "reconnects N" on stdout; on failure one line "error -ERRNO: detail" on stderr and
+ * exit 1. --mark FILE rewrites FILE with the offset after every MiB (so the test knows the
+ * transfer is under way); --slow-ms sleeps that long after every MiB (a slow consumer).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "source.h"
+#include "tap.h"
+#include "util/log.h"
+#include "util/macro.h"
+
+#define MiB (1024u * 1024u)
+
+static int fetch_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "fetch", required_argument, NULL, 'f' },
+		{ "retries", required_argument, NULL, 'r' },
+		{ "delay-ms", required_argument, NULL, 'd' },
+		{ "low-speed", required_argument, NULL, 'l' },
+		{ "cafile", required_argument, NULL, 'c' },
+		{ "insecure", no_argument, NULL, 'k' },
+		{ "chunk", required_argument, NULL, 'n' },
+		{ "mark", required_argument, NULL, 'm' },
+		{ "slow-ms", required_argument, NULL, 's' },
+		{}
+	};
+	struct aim_source_opts o;
+	struct aim_source *s = NULL;
+	crypto_hash_sha256_state h;
+	unsigned char md[32];
+	const char *spec = NULL, *mark = NULL;
+	size_t chunk = 65536;
+	unsigned slow_ms = 0;
+	uint64_t total = 0, next_mark = MiB;
+	unsigned char *buf;
+	int c, r;
+
+	aim_source_opts_init(&o);
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) >= 0) {
+		switch (c) {
+		case 'f': spec = optarg; break;
+		case 'r': o.max_retries = (unsigned)atoi(optarg); break;
+		case 'd': o.retry_delay_ms = (unsigned)atoi(optarg); break;
+		case 'l': o.low_speed_time_s = (unsigned)atoi(optarg); break;
+		case 'c': o.ca_file = optarg; break;
+		case 'k': o.insecure = 1; break;
+		case 'n': chunk = (size_t)atol(optarg); break;
+		case 'm': mark = optarg; break;
+		case 's': slow_ms = (unsigned)atoi(optarg); break;
+		default: return 2;
+		}
+	}
+	if (!spec || !chunk)
+		return 2;
+	buf = malloc(chunk);
+	if (!buf || sodium_init() < 0)
+		return 2;
+	crypto_hash_sha256_init(&h);
+	r = aim_source_open(spec, &o, &s);
+	if (r < 0) {
+		fprintf(stderr, "error %d: %s\n", r,
+			aim_error_detail() ? aim_error_detail() : strerror(-r));
+		return 1;
+	}
+	for (;;) {
+		ssize_t k = aim_source_read(s, buf, chunk);
+		if (k < 0) {
+			fprintf(stderr, "error %d: %s\n", (int)k,
+				aim_error_detail() ? aim_error_detail() : strerror((int)-k));
+			aim_source_close(s);
+			return 1;
+		}
+		if (k == 0)
+			break;
+		if ((size_t)k < chunk && aim_source_read(s, buf, 1) != 0) {
+			fprintf(stderr, "error: short read of %zd bytes before the end\n", k);
+			return 1;
+		}
+		crypto_hash_sha256_update(&h, buf, (unsigned long long)k);
+		total += (uint64_t)k;
+		while (total >= next_mark) {
+			if (mark) {
+				FILE *f = fopen(mark, "w");
+				if (f) {
+					fprintf(f, "%" PRIu64 "\n", total);
+					fclose(f);
+				}
+			}
+			if (slow_ms) {
+				struct timespec ts = { slow_ms / 1000, (long)(slow_ms % 1000) * 1000000L };
+				nanosleep(&ts, NULL);
+			}
+			next_mark += MiB;
+		}
+	}
+	crypto_hash_sha256_final(&h, md);
+	printf("sha256 ");
+	for (int i = 0; i < 32; i++)
+		printf("%02x", md[i]);
+	printf("\nbytes %" PRIu64 "\nsize %" PRId64 "\nreconnects %u\n", total,
+	       aim_source_size(s), aim_source_reconnects(s));
+	if (aim_source_offset(s) != total) {
+		fprintf(stderr, "error: offset %" PRIu64 " != bytes %" PRIu64 "\n",
+			aim_source_offset(s), total);
+		return 1;
+	}
+	aim_source_close(s);
+	free(buf);
+	return 0;
+}
+
+static char dir[256];
+
+static void fill(unsigned char *p, size_t n, unsigned seed)
+{
+	uint32_t x = seed * 2654435761u + 1;
+
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		p[i] = (unsigned char)x;
+	}
+}
+
+static int write_file(const char *path, const void *p, size_t n)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, p, n) != (ssize_t)n)
+		r = -EIO;
+	close(fd);
+	return r;
+}
+
+/* Reads a whole source in chunks of `chunk`; every read but the last must be full. */
+static int read_all(struct aim_source *s, unsigned char *out, size_t cap, size_t chunk,
+		    size_t *ret, int *short_reads)
+{
+	size_t got = 0;
+
+	*short_reads = 0;
+	for (;;) {
+		ssize_t k = aim_source_read(s, out + got, MIN(chunk, cap - got));
+		if (k < 0)
+			return (int)k;
+		if (k == 0)
+			break;
+		if ((size_t)k < MIN(chunk, cap - got))
+			(*short_reads)++;
+		got += (size_t)k;
+		if (got == cap) {
+			unsigned char extra;
+			if (aim_source_read(s, &extra, 1) != 0)
+				return -EFBIG;
+			break;
+		}
+	}
+	*ret = got;
+	return 0;
+}
+
+static void test_file(void)
+{
+	const size_t n = 3 * MiB + 12345;
+	unsigned char *data = malloc(n), *back = malloc(n + 1);
+	static const size_t chunks[] = { 1, 4095, 65536, MiB, 4 * MiB };
+	char path[300];
+	size_t got;
+	int shorts, r;
+
+	fill(data, n, 1);
+	snprintf(path, sizeof(path), "%s/data.bin", dir);
+	ok(write_file(path, data, n) == 0, "fixture: %zu-byte file", n);
+	for (size_t i = 0; i < ARRAY_SIZE(chunks); i++) {
+		struct aim_source *s = NULL;
+
+		if (chunks[i] == 1 && n > 70000) {
+			/* byte by byte over the first 70000 bytes only, then the rest at once */
+			r = aim_source_open(path, NULL, &s);
+			is_int(r, 0, "open file for byte reads");
+			if (r < 0)
+				continue;
+			int same = 1;
+			for (size_t j = 0; j < 70000; j++) {
+				unsigned char b;
+				if (aim_source_read(s, &b, 1) != 1 || b != data[j]) {
+					same = 0;
+					break;
+				}
+			}
+			ok(same, "1-byte reads return the right bytes");
+			is_int(aim_source_offset(s), 70000, "offset counts bytes handed out");
+			r = read_all(s, back, n - 70000, n, &got, &shorts);
+			ok(r == 0 && got == n - 70000 && !memcmp(back, data + 70000, got),
+			   "the rest in one read");
+			aim_source_close(s);
+			continue;
+		}
+		r = aim_source_open(path, NULL, &s);
+		is_int(r, 0, "open file (chunk %zu)", chunks[i]);
+		if (r < 0)
+			continue;
+		is_int(aim_source_size(s), n, "file size known (chunk %zu)", chunks[i]);
+		r = read_all(s, back, n + 1, chunks[i], &got, &shorts);
+		is_int(r, 0, "read to the end (chunk %zu)", chunks[i]);
+		ok(got == n && !memcmp(back, data, n), "bytes identical (chunk %zu)", chunks[i]);
+		ok(shorts <= 1, "reads are full until the end (chunk %zu, %d short)", chunks[i],
+		   shorts);
+		is_int(aim_source_read(s, back, 10), 0, "read after the end gives 0 (chunk %zu)",
+		       chunks[i]);
+		is_int(aim_source_reconnects(s), 0, "no reconnects for a file");
+		is_str(aim_source_name(s), path, "name is the path");
+		aim_source_close(s);
+	}
+
+	/* Empty file. */
+	{
+		struct aim_source *s = NULL;
+		snprintf(path, sizeof(path), "%s/empty.bin", dir);
+		write_file(path, "", 0);
+		r = aim_source_open(path, NULL, &s);
+		is_int(r, 0, "open empty file");
+		if (r == 0) {
+			is_int(aim_source_size(s), 0, "empty file: size 0");
+			is_int(aim_source_read(s, back, 100), 0, "empty file: first read gives 0");
+			aim_source_close(s);
+		}
+	}
+	free(data);
+	free(back);
+}
+
+/* stdin as a pipe fed by a child in odd-sized pieces with pauses. */
+static void test_stdin(void)
+{
+	const size_t n = 2 * MiB + 777;
+	unsigned char *data = malloc(n), *back = malloc(n + 1);
+	struct aim_source *s = NULL;
+	int p[2], saved, r, shorts, st;
+	size_t got = 0;
+	pid_t pid;
+
+	fill(data, n, 2);
+	if (pipe(p) < 0) {
+		ok(0, "pipe");
+		return;
+	}
+	pid = fork();
+	if (pid == 0) {
+		size_t off = 0, step = 1000;
+		close(p[0]);
+		while (off < n) {
+			size_t k = MIN(step, n - off);
+			if (write(p[1], data + off, k) != (ssize_t)k)
+				_exit(1);
+			off += k;
+			step = step * 3 % 70001 + 1;
+			if (off % 7 == 0)
+				usleep(1000);
+		}
+		_exit(0);
+	}
+	close(p[1]);
+	saved = dup(STDIN_FILENO);
+	dup2(p[0], STDIN_FILENO);
+	close(p[0]);
+	r = aim_source_open("-", NULL, &s);
+	dup2(saved, STDIN_FILENO);
+	close(saved);
+	is_int(r, 0, "open \"-\" (stdin, a pipe)");
+	if (r == 0) {
+		is_int(aim_source_size(s), -1, "stdin pipe: size unknown");
+		is_str(aim_source_name(s), "-", "stdin: name is -");
+		r = read_all(s, back, n + 1, 256 * 1024, &got, &shorts);
+		is_int(r, 0, "stdin read to the end");
+		ok(got == n && !memcmp(back, data, n), "stdin bytes identical (%zu)", got);
+		is_int(shorts, 1, "pipe reads are full until the end despite small writes");
+		is_int(aim_source_read(s, back, 1), 0, "stdin: 0 at the end, again");
+		aim_source_close(s);
+	}
+	waitpid(pid, &st, 0);
+	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "writer child finished");
+
+	/* stdin redirected from a regular file: its size is known. */
+	{
+		char path[300];
+		int fd;
+		snprintf(path, sizeof(path), "%s/stdin.bin", dir);
+		write_file(path, data, 1000);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		saved = dup(STDIN_FILENO);
+		dup2(fd, STDIN_FILENO);
+		close(fd);
+		r = aim_source_open("-", NULL, &s);
+		dup2(saved, STDIN_FILENO);
+		close(saved);
+		is_int(r, 0, "open - redirected from a file");
+		if (r == 0) {
+			is_int(aim_source_size(s), 1000, "stdin from a file: size known");
+			is_int(aim_source_read(s, back, 5000), 1000, "stdin from a file: all bytes");
+			aim_source_close(s);
+		}
+	}
+	free(data);
+	free(back);
+}
+
+static void expect_open_error(const char *spec, int want, const char *needle,
+			      const char *absent, const char *what)
+{
+	struct aim_source *s = NULL;
+	const char *d;
+	int r;
+
+	aim_error_clear();
+	r = aim_source_open(spec, NULL, &s);
+	is_int(r, want, "%s: open fails with %s", what, strerror(-want));
+	d = aim_error_detail();
+	ok(d && strstr(d, needle), "%s: message names it ('%s')", what, d ? d : "(none)");
+	if (absent)
+		ok(d && !strstr(d, absent), "%s: message leaves out '%s'", what, absent);
+	ok(d && !strchr(d, '\n'), "%s: message is one line", what);
+	ok(s == NULL, "%s: nothing returned", what);
+	if (s)
+		aim_source_close(s);
+}
+
+static void test_errors(void)
+{
+	char path[300];
+	struct aim_source_opts o;
+
+	snprintf(path, sizeof(path), "%s/no-such-bundle.aimb", dir);
+	expect_open_error(path, -ENOENT, "no-such-bundle.aimb", NULL, "missing file");
+	expect_open_error(dir, -EISDIR, "is a directory", NULL, "directory");
+	expect_open_error("ftp://example.org/b.aimb", -EPROTONOSUPPORT, "unsupported URL scheme",
+			  NULL, "ftp URL");
+	expect_open_error("ftp://user:secret@example.org/b", -EPROTONOSUPPORT, "example.org/b",
+			  "secret", "URL with credentials");
+	expect_open_error("", -EINVAL, "empty", NULL, "empty spec");
+	/* Port 1 on loopback: nothing listens there; refused at once, not retried. */
+	expect_open_error("http://127.0.0.1:1/b.aimb", -ECONNREFUSED, "127.0.0.1", NULL,
+			  "connection refused");
+	expect_open_error("http://u:topsecret@127.0.0.1:1/b", -ECONNREFUSED, "cannot connect",
+			  "topsecret", "refused URL with credentials");
+
+	if (geteuid() != 0) {
+		snprintf(path, sizeof(path), "%s/unreadable", dir);
+		write_file(path, "x", 1);
+		chmod(path, 0);
+		expect_open_error(path, -EACCES, "unreadable", NULL, "unreadable file");
+	} else {
+		ok(1, "# SKIP unreadable file: running as root");
+	}
+
+	aim_source_opts_init(&o);
+	ok(o.max_retries > 0 && o.retry_delay_ms > 0 && o.low_speed_time_s > 0 &&
+		   o.connect_timeout_s > 0 && !o.insecure && !o.ca_file,
+	   "defaults: resume on, TLS verified, system CA bundle");
+}
+
+int main(int argc, char **argv)
+{
+	char cmd[400];
+
+	if (argc > 1)
+		return fetch_main(argc, argv);
+
+	snprintf(dir, sizeof(dir), "%s/test-source.XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (!mkdtemp(dir)) {
+		printf("Bail out! mkdtemp\n");
+		return 1;
+	}
+	test_file();
+	test_stdin();
+	test_errors();
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		printf("# cleanup of %s failed\n", dir);
+	return done_testing();
+}
