@@ -21,6 +21,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -46,6 +47,8 @@
 #define BOOTMNT RUN_AIM "/boot"
 #define TMPFS RUN_AIM "/tmpfs"
 #define BOOT_ENV_DIR "/run/armimmutable"
+#define RESET_FLAG "factory-reset" /* on the boot partition: wipe the writable layer */
+#define TRASH DATA "/.aim-trash"  /* what a factory reset removes, until it is gone */
 #define MAX_PERSIST 32
 
 /* <linux/fs.h> clashes with <sys/mount.h> on glibc 2.36 */
@@ -75,6 +78,8 @@ struct plan {
 	int trial;
 	char reason[256];
 	char grow[160]; /* first-boot growth of the data partition, for boot.env */
+	int reset_pending; /* /factory-reset found on the boot partition */
+	char reset[96];    /* for boot.env: done, failed:... */
 };
 
 __attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
@@ -346,6 +351,7 @@ static void print_plan(FILE *f, const struct plan *p)
 		fprintf(f, "persist=%s\n", p->persist[i]);
 	if (p->grow[0])
 		fprintf(f, "grow=%s\n", p->grow);
+	fprintf(f, "factory_reset=%s\n", p->reset[0] ? p->reset : "none");
 }
 
 static int commit_state(const char *dir, struct plan *p)
@@ -463,6 +469,7 @@ static void count_boot(const char *sysfs, struct plan *p)
 	}
 	decide(BOOTMNT, p);
 	commit_state(BOOTMNT, p);
+	p->reset_pending = access(BOOTMNT "/" RESET_FLAG, F_OK) == 0;
 	if (umount(BOOTMNT) < 0)
 		say("cannot unmount %s: %s", BOOTMNT, strerror(errno));
 }
@@ -792,8 +799,80 @@ static int cmd_grow_table(int argc, char **argv)
 	return r < 0;
 }
 
+/* ---- factory reset: the writable layer goes, the slots stay ---- */
+
+static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if ((type == FTW_DP ? rmdir(path) : unlink(path)) < 0 && errno != ENOENT)
+		say("factory reset: cannot remove %s: %s", path, strerror(errno));
+	return 0;
+}
+
+static void sync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+/*
+ * Power-safe order: (1) the overlay uppers and persistent directories are renamed into
+ * TRASH (each rename atomic; fsync of the data root), (2) the flag is removed from the
+ * boot partition, (3) TRASH is deleted. A cut before (2) repeats the reset (renaming
+ * the fresh, empty directories again is harmless); a cut during (3) leaves TRASH, which
+ * every boot deletes before the overlay is mounted.
+ */
+static void factory_reset(const char *sysfs, struct plan *p, int data_mounted)
+{
+	static const char *const what[] = {"overlay", "persist"};
+	char node[PATH_MAX], src[PATH_MAX], dst[PATH_MAX];
+	int moved = 0;
+
+	if (data_mounted) {
+		if (mkdir_p(TRASH, 0700) < 0) {
+			snprintf(p->reset, sizeof(p->reset), "failed: cannot create " TRASH);
+			say("factory reset failed: cannot create " TRASH ": %s", strerror(errno));
+			return;
+		}
+		for (size_t i = 0; i < 2; i++) {
+			snprintf(src, sizeof(src), DATA "/%s", what[i]);
+			snprintf(dst, sizeof(dst), TRASH "/%s.%u", what[i], (unsigned)p->st.seq);
+			if (rename(src, dst) == 0)
+				moved++;
+			else if (errno != ENOENT) {
+				snprintf(p->reset, sizeof(p->reset), "failed: rename %s: %s", what[i],
+					 strerror(errno));
+				say("factory reset failed: cannot move %s: %s", src, strerror(errno));
+				return;
+			}
+		}
+		sync_dir(TRASH);
+		sync_dir(DATA);
+	}
+	if (dev_node(sysfs, p->boot_dev, node, sizeof(node)) < 0 ||
+	    mount(node, BOOTMNT, "vfat", MS_NOSUID | MS_NODEV | MS_NOEXEC, "") < 0) {
+		say("factory reset: cannot mount the boot partition to remove its flag: %s",
+		    strerror(errno));
+	} else {
+		if (unlink(BOOTMNT "/" RESET_FLAG) < 0 && errno != ENOENT)
+			say("factory reset: cannot remove the flag: %s", strerror(errno));
+		sync_dir(BOOTMNT);
+		umount(BOOTMNT);
+	}
+	snprintf(p->reset, sizeof(p->reset), "done:%d", moved);
+	say("factory reset: the writable layer was emptied (%d director%s)", moved,
+	    moved == 1 ? "y" : "ies");
+}
+
 static int setup_root(const char *newroot, const char *sysfs, struct plan *p)
 {
+	int data_mounted = 0;
+
 	char node[PATH_MAX], upper[PATH_MAX], work[PATH_MAX], opts[PATH_MAX * 3];
 
 	if (parse_conf(LOWER "/etc/armimmutable/armimmutable.conf", p))
@@ -812,6 +891,14 @@ static int setup_root(const char *newroot, const char *sysfs, struct plan *p)
 				    strerror(errno));
 		say("data partition %s not mountable (%s): tmpfs overlay only", node,
 		    strerror(errno));
+	} else {
+		data_mounted = 1;
+	}
+	if (p->reset_pending)
+		factory_reset(sysfs, p, data_mounted);
+	if (data_mounted && access(TRASH, F_OK) == 0) {
+		nftw(TRASH, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+		sync_dir(DATA);
 	}
 	if (p->overlay_tmpfs) {
 		if (mkdir_p(TMPFS, 0755) < 0 ||

@@ -113,8 +113,10 @@ static void layout(const struct aim_image_info *ii, const struct aim_convert_opt
 /* Copies len bytes from in_fd at from to out_fd at to, 1 MiB at a time, leaving
  * all-zero 4 KiB blocks unwritten (the output is sparse). Used for the bootloader region
  * (the old table is rewritten afterwards) and for slot B. */
-static int copy_sparse(int in_fd, uint64_t from, int out_fd, uint64_t to, uint64_t len,
-		       aim_convert_progress_fn fn, void *ud)
+/* Copies len bytes, skipping all-zero 4 KiB blocks (the output is sparse). With
+ * out_fd < 0 it only reads; h (may be NULL) hashes every byte read. */
+static int copy_sparse_hash(int in_fd, uint64_t from, int out_fd, uint64_t to, uint64_t len,
+			    aim_convert_progress_fn fn, void *ud, crypto_hash_sha256_state *h)
 {
 	_cleanup_free_ uint8_t *buf = malloc(MiB);
 	static const uint8_t zero[4096];
@@ -126,7 +128,9 @@ static int copy_sparse(int in_fd, uint64_t from, int out_fd, uint64_t to, uint64
 		int r = aim_pread_full(in_fd, buf, n, from + off);
 		if (r < 0)
 			return r;
-		for (size_t b = 0; b < n; b += 4096) {
+		if (h)
+			crypto_hash_sha256_update(h, buf, n);
+		for (size_t b = 0; out_fd >= 0 && b < n; b += 4096) {
 			size_t l = MIN((size_t)4096, n - b);
 			if (memcmp(buf + b, zero, l)) {
 				r = aim_pwrite_full(out_fd, buf + b, l, to + off + b);
@@ -140,6 +144,13 @@ static int copy_sparse(int in_fd, uint64_t from, int out_fd, uint64_t to, uint64
 	}
 	return 0;
 }
+
+static int copy_sparse(int in_fd, uint64_t from, int out_fd, uint64_t to, uint64_t len,
+		       aim_convert_progress_fn fn, void *ud)
+{
+	return copy_sparse_hash(in_fd, from, out_fd, to, len, fn, ud, NULL);
+}
+
 
 static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
 {
@@ -489,6 +500,27 @@ static int write_text(const char *dir, const char *name, const void *buf, size_t
 	r = aim_write_file_atomic(p, buf, len, 0644);
 	if (r == 0 && utimensat(AT_FDCWD, p, ts, 0) < 0)
 		r = -errno;
+	return r;
+}
+
+/* /slot-X/slot.env (docs/device-cli.md): what a slot holds, for status and install. */
+static int write_slot_env(const char *stage, char slot, const struct aim_image_info *ii,
+			  const struct aim_convert_plan *p, const char *sha_hex, uint32_t epoch)
+{
+	char dir[4200], *txt = NULL;
+	int r, n;
+
+	n = asprintf(&txt,
+		     "version=%s\nboard=%s\nfamily=%s\narch=%s\nsource=convert\n"
+		     "rootfs_size=%" PRIu64 "\nrootfs_sha256=%s\ninstalled=%" PRIu32 "\nbundle=\n",
+		     ii->version, ii->board, ii->family[0] ? ii->family : ii->linuxfamily,
+		     ii->release_arch[0] ? ii->release_arch : ii->arch, p->sqfs_size, sha_hex,
+		     epoch);
+	if (n < 0)
+		return -ENOMEM;
+	snprintf(dir, sizeof(dir), "%s/slot-%c", stage, slot);
+	r = write_text(dir, "slot.env", txt, (size_t)n, epoch);
+	free(txt);
 	return r;
 }
 
@@ -843,9 +875,22 @@ int aim_convert_run(const char *in_path, int in_fd, const struct aim_image_info 
 			goto out;
 		}
 	}
-	if (!o->slot_b_empty) {
-		r = copy_sparse(out_fd, ret->slot_a_start, out_fd, ret->slot_b_start,
-				ret->sqfs_size, fn, ud);
+	{
+		crypto_hash_sha256_state h;
+		uint8_t md[crypto_hash_sha256_BYTES];
+		char hex[2 * crypto_hash_sha256_BYTES + 1];
+
+		/* Slot B is a copy of A; the copy also hashes it for slot.env. */
+		crypto_hash_sha256_init(&h);
+		r = copy_sparse_hash(out_fd, ret->slot_a_start, o->slot_b_empty ? -1 : out_fd,
+				     ret->slot_b_start, ret->sqfs_size, fn, ud, &h);
+		if (r < 0)
+			goto out;
+		crypto_hash_sha256_final(&h, md);
+		sodium_bin2hex(hex, sizeof(hex), md, sizeof(md));
+		r = write_slot_env(stage, 'a', ii, ret, hex, to.epoch);
+		if (r == 0 && !o->slot_b_empty)
+			r = write_slot_env(stage, 'b', ii, ret, hex, to.epoch);
 		if (r < 0)
 			goto out;
 	}

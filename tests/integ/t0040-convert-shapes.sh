@@ -53,6 +53,15 @@ for shape in A A2 B C C0 D DF H; do
 	is "$(sha_range "$out" $p3 $slot)" "$(sha_range "$out" $p2 $slot)" "$shape: slot B is a copy of slot A"
 	dd if="$out" of="$TMP/a.sqfs" bs=1M skip=$((p2 / 1048576)) count=$((slot / 1048576)) status=none
 	check "$shape: squashfs of slot A is readable" unsquashfs -s "$TMP/a.sqfs"
+	# /slot-X/slot.env describes the slot: size and SHA-256 of its squashfs, the release
+	for s in a b; do
+		mtype -i "$out@@$p1" ::/slot-$s/slot.env 2>/dev/null | tr -d '\r' >"$TMP/slot.env"
+		sz=$(sed -n 's/^rootfs_size=//p' "$TMP/slot.env")
+		is "$(sed -n 's/^rootfs_sha256=//p' "$TMP/slot.env")" "$(sha_range "$out" $p2 "${sz:-0}")" \
+			"$shape: slot-$s/slot.env has the SHA-256 of the squashfs ($sz bytes)"
+		is "$(sed -n 's/^version=//p' "$TMP/slot.env")" \
+			"$("$AIM" inspect --json "$in" | jq -r '.armbian.version')" "$shape: slot-$s/slot.env version"
+	done
 	unsquashfs -q -n -d "$TMP/sq" "$TMP/a.sqfs" etc/fstab etc/armimmutable boot etc/systemd >/dev/null 2>&1
 	check "$shape: fstab has no active / line" sh -c "! awk '\$1 !~ /^#/ && \$2 == \"/\"' '$TMP/sq/etc/fstab' | grep -q ."
 	is "$(ls -A "$TMP/sq/boot" 2>/dev/null | wc -l)" 0 "$shape: /boot in the slot is an empty mount point"
