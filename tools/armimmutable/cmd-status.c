@@ -1,12 +1,274 @@
-/* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* armimmutable status: placeholder until the verb lands (refuses, exit 1). */
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* armimmutable status: the booted slot, both slots, the slot state, a pending factory
+ * reset; text or JSON (docs/device-cli.md). */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
+#include "cmd-target.h"
 #include "cmd.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/macro.h"
+
+static void help(void)
+{
+	puts("Usage: armimmutable status [--image IMG] [--json]\n"
+	     "Show the booted slot, what each slot holds (/slot-X/slot.env: version, board),\n"
+	     "whether it is good, active or on trial and its tries left, the slot state\n"
+	     "(sequence number, last reason), the overlay mode and a pending factory reset.\n\n"
+	     "  -i, --image IMG  read an image file instead of the running device\n"
+	     "  -j, --json       machine-readable output (docs/device-cli.md)\n"
+	     "  -h, --help       this help\n\n"
+	     "Exit status: 0 shown, 1 the target or its slot state could not be read (the\n"
+	     "rest is still shown when possible), 2 usage error.");
+}
+
+struct slot_view {
+	char name;
+	int empty;      /* no files under /slot-X/ */
+	int have_info;  /* slot.env read */
+	char info_err[160];
+	struct aim_slot_info info;
+	const char *dev;
+	uint64_t dev_off, dev_size;
+};
+
+struct view {
+	const char *image;
+	char booted;
+	const char *trial, *mode, *boot_reason;
+	int have_state, copy;
+	char state_err[200];
+	struct aim_slotstate st;
+	struct slot_view slot[2];
+	int reset_pending;
+};
+
+static void slot_json(struct aim_json *j, const struct view *v, const struct slot_view *s)
+{
+	const struct aim_slotstate *st = &v->st;
+	int i = s->name - 'a';
+	char n[2] = {s->name, 0};
+
+	aim_json_obj_begin(j, NULL);
+	aim_json_str(j, "name", n);
+	aim_json_bool(j, "booted", v->booted == s->name);
+	aim_json_bool(j, "empty", s->empty);
+	if (v->have_state) {
+		aim_json_bool(j, "good", st->good[i]);
+		aim_json_bool(j, "active", st->active == s->name);
+		aim_json_bool(j, "on_trial", st->try_slot == s->name);
+		aim_json_u64(j, "tries_left", st->tries[i]);
+	} else {
+		aim_json_str(j, "good", NULL);
+		aim_json_str(j, "active", NULL);
+		aim_json_str(j, "on_trial", NULL);
+		aim_json_str(j, "tries_left", NULL);
+	}
+	if (s->have_info) {
+		aim_json_str(j, "version", s->info.version);
+		aim_json_str(j, "board", s->info.board);
+		aim_json_str(j, "family", s->info.family);
+		aim_json_str(j, "arch", s->info.arch);
+		aim_json_str(j, "source", s->info.source);
+		aim_json_u64(j, "rootfs_size", s->info.rootfs_size);
+		aim_json_str(j, "rootfs_sha256", s->info.rootfs_sha256);
+		aim_json_i64(j, "installed", s->info.installed);
+		aim_json_str(j, "bundle", s->info.bundle);
+	} else {
+		static const char *const keys[] = {"version", "board", "family", "arch", "source",
+						   "rootfs_size", "rootfs_sha256", "installed",
+						   "bundle"};
+		for (size_t k = 0; k < ARRAY_SIZE(keys); k++)
+			aim_json_str(j, keys[k], NULL);
+	}
+	aim_json_str(j, "info_error", s->info_err[0] ? s->info_err : NULL);
+	aim_json_obj_begin(j, "partition");
+	aim_json_str(j, "path", s->dev);
+	aim_json_u64(j, "offset", s->dev_off);
+	aim_json_u64(j, "size", s->dev_size);
+	aim_json_obj_end(j);
+	aim_json_obj_end(j);
+}
+
+static void print_json(const struct view *v)
+{
+	struct aim_json j;
+	char b[2] = {v->booted, 0}, nb[2] = {0, 0}, a[2] = {v->st.active, 0},
+	     t[2] = {v->st.try_slot, 0};
+
+	aim_json_init(&j, stdout, 1);
+	aim_json_obj_begin(&j, NULL);
+	aim_json_u64(&j, "format_version", 1);
+	aim_json_str(&j, "target", v->image ? "image" : "device");
+	aim_json_str(&j, "image", v->image);
+	aim_json_str(&j, "booted_slot", v->booted ? b : NULL);
+	if (v->trial)
+		aim_json_bool(&j, "booted_trial", !strcmp(v->trial, "1"));
+	else
+		aim_json_str(&j, "booted_trial", NULL);
+	aim_json_str(&j, "overlay_mode", v->mode);
+	aim_json_str(&j, "boot_reason", v->boot_reason);
+	aim_json_obj_begin(&j, "state");
+	aim_json_bool(&j, "valid", v->have_state);
+	if (v->have_state) {
+		nb[0] = aim_slotstate_next_boot(&v->st);
+		aim_json_u64(&j, "seq", v->st.seq);
+		aim_json_u64(&j, "copy", (uint64_t)v->copy);
+		aim_json_str(&j, "active", a);
+		aim_json_str(&j, "trial_slot", v->st.try_slot ? t : NULL);
+		aim_json_str(&j, "next_boot", nb);
+		aim_json_str(&j, "reason", v->st.reason);
+		aim_json_u64(&j, "uboot_count", v->st.uboot_count);
+		aim_json_str(&j, "error", NULL);
+	} else {
+		static const char *const keys[] = {"seq", "copy", "active", "trial_slot",
+						   "next_boot", "reason", "uboot_count"};
+		for (size_t k = 0; k < ARRAY_SIZE(keys); k++)
+			aim_json_str(&j, keys[k], NULL);
+		aim_json_str(&j, "error", v->state_err);
+	}
+	aim_json_obj_end(&j);
+	aim_json_arr_begin(&j, "slots");
+	for (int s = 0; s < 2; s++)
+		slot_json(&j, v, &v->slot[s]);
+	aim_json_arr_end(&j);
+	aim_json_bool(&j, "factory_reset_pending", v->reset_pending);
+	aim_json_obj_end(&j);
+	aim_json_end(&j);
+}
+
+static void print_text(const struct view *v)
+{
+	const struct aim_slotstate *st = &v->st;
+
+	if (v->image)
+		printf("image:          %s\n", v->image);
+	else
+		printf("booted:         slot %c%s\n", v->booted,
+		       v->trial && !strcmp(v->trial, "1") ? " (trial boot)" : "");
+	for (int s = 0; s < 2; s++) {
+		const struct slot_view *sv = &v->slot[s];
+		char flags[96] = "";
+
+		if (v->have_state)
+			snprintf(flags, sizeof(flags), "%s%s%s, %u tries left",
+				 st->good[s] ? "good" : "not good",
+				 st->active == sv->name ? ", active" : "",
+				 st->try_slot == sv->name ? ", on trial" : "", st->tries[s]);
+		printf("slot %c:         ", sv->name);
+		if (sv->empty)
+			printf("empty");
+		else if (sv->have_info)
+			printf("%s %s (%s)", sv->info.board[0] ? sv->info.board : "?",
+			       sv->info.version[0] ? sv->info.version : "?",
+			       sv->info.source[0] ? sv->info.source : "?");
+		else
+			printf("unknown contents (%s)", sv->info_err);
+		printf("%s%s%s\n", flags[0] ? "; " : "", flags,
+		       v->booted == sv->name ? "; booted" : "");
+	}
+	if (v->have_state) {
+		printf("next boot:      slot %c%s\n", aim_slotstate_next_boot(st),
+		       st->try_slot && aim_slotstate_next_boot(st) == st->try_slot ? " (trial)"
+										    : "");
+		printf("state:          seq %u (state-%d.txt)\n", (unsigned)st->seq, v->copy);
+		printf("last reason:    %s\n", st->reason[0] ? st->reason : "-");
+	} else {
+		printf("state:          invalid (%s)\n", v->state_err);
+	}
+	if (!v->image) {
+		printf("overlay:        %s\n", v->mode ? v->mode : "?");
+		if (v->boot_reason && v->boot_reason[0])
+			printf("boot note:      %s\n", v->boot_reason);
+	}
+	printf("factory reset:  %s\n", v->reset_pending ? "pending (next boot)" : "no");
+}
 
 int cmd_status(int argc, char **argv)
 {
-	(void)argc;
-	fprintf(stderr, "armimmutable %s: not available in this build yet\n", argv[0]);
-	return -1;
+	static const struct option opts[] = {
+		{"image", required_argument, NULL, 'i'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{},
+	};
+	_cleanup_(aim_target_freep) struct aim_target *t = NULL;
+	struct view v = {0};
+	int c, r, json = 0, ret = 0;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:i:jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			v.image = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'h':
+			help();
+			return 0;
+		case ':':
+			return usage_err(argv[0], "option %s needs an argument", argv[optind - 1]);
+		default:
+			return usage_err(argv[0], "unknown option %s", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return usage_err(argv[0], "unexpected argument '%s'", argv[optind]);
+	if (cli_target_open(argv[0], v.image, 1, &t) < 0)
+		return -1;
+	v.booted = aim_target_booted_slot(t);
+	v.trial = aim_target_boot_env(t, "trial");
+	v.mode = aim_target_boot_env(t, "mode");
+	v.boot_reason = aim_target_boot_env(t, "reason");
+	aim_error_clear();
+	r = aim_target_state_load(t, &v.st);
+	if (r == 0) {
+		v.have_state = 1;
+		v.copy = aim_target_state_copy(t);
+	} else {
+		snprintf(v.state_err, sizeof(v.state_err), "%s",
+			 aim_error_detail() ? aim_error_detail() : aim_strerror(r));
+		aim_error_clear();
+		ret = -1;
+	}
+	for (int s = 0; s < 2; s++) {
+		struct slot_view *sv = &v.slot[s];
+		char dir[16], **files = NULL;
+		size_t n = 0;
+
+		sv->name = (char)('a' + s);
+		snprintf(dir, sizeof(dir), "/slot-%c", sv->name);
+		r = aim_target_list(t, dir, &files, &n);
+		aim_strv_free(files);
+		sv->empty = r == 0 && n == 0;
+		r = aim_target_slot_info_read(t, sv->name, &sv->info);
+		if (r == 0)
+			sv->have_info = 1;
+		else
+			snprintf(sv->info_err, sizeof(sv->info_err), "%s",
+				 r == -ENOENT ? "no slot.env"
+				 : aim_error_detail() ? aim_error_detail() : aim_strerror(r));
+		aim_error_clear();
+		if (aim_target_slot_dev(t, sv->name, &sv->dev, &sv->dev_off, &sv->dev_size) < 0)
+			sv->dev = NULL;
+		aim_error_clear();
+	}
+	v.reset_pending = aim_target_exists(t, AIM_FACTORY_RESET) > 0;
+	aim_error_clear();
+	if (json)
+		print_json(&v);
+	else
+		print_text(&v);
+	if (ret < 0)
+		fprintf(stderr, "armimmutable: status: no valid slot state: %s\n", v.state_err);
+	return ret;
 }
