@@ -1,12 +1,659 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* armimmutable bundle: placeholder until the verb lands (refuses, exit 1). */
+/*
+ * armimmutable bundle create|info|verify: signed update bundles (lib/bundle.h,
+ * docs/ota.md). create takes an Armbian image through convert's own pipeline
+ * (aim_convert_run into a temporary sparse image, then slot A's squashfs and the files of
+ * /slot-a/ on its boot partition), or a prepared squashfs plus a directory of boot files.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "bundle.h"
 #include "cmd.h"
+#include "convert.h"
+#include "input.h"
+#include "password.h"
+#include "sign.h"
+#include "util/fileio.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/macro.h"
+#include "util/parse.h"
+#include "util/spawn.h"
+
+#define MAX_KEYS 16
+
+static struct aim_convert_opts conv = {.sqfs = {.comp = "zstd"}, .slot_b_empty = 1};
+static const char *arg_key, *arg_password_file, *arg_out, *arg_image, *arg_rootfs, *arg_bootdir;
+static const char *arg_version, *arg_board, *arg_family, *arg_linuxfamily, *arg_arch;
+static const char *arg_pub[MAX_KEYS];
+static unsigned arg_npub;
+static int arg_force, arg_json;
+
+static void help(void)
+{
+	puts("Usage: armimmutable bundle create -k SECKEY [-o OUT.aimb] --from-image IMAGE [OPTIONS]\n"
+	     "       armimmutable bundle create -k SECKEY [-o OUT.aimb] --rootfs SQUASHFS\n"
+	     "                                  --boot-dir DIR --version V --board B --family F\n"
+	     "                                  --arch A [--linuxfamily L]\n"
+	     "       armimmutable bundle info BUNDLE [-p PUBKEY] [--json]\n"
+	     "       armimmutable bundle verify BUNDLE -p PUBKEY [-p PUBKEY...]\n"
+	     "A signed update bundle: manifest, its minisign signature, the root squashfs and\n"
+	     "the slot's boot files (docs/ota.md).\n\n"
+	     "create:\n"
+	     "  -k, --key FILE          secret key (keygen or minisign -G)\n"
+	     "      --password-file F   password of an encrypted key: first line of F\n"
+	     "                          (default: asked on the terminal, or a line of stdin)\n"
+	     "  -o, --output FILE       the bundle (default BOARD-VERSION.aimb)\n"
+	     "      --from-image IMG    an Armbian image (.img, .img.xz, .img.zst), converted as\n"
+	     "                          `convert` does; -c, -l, -b, -j, --overlay, --persist as\n"
+	     "                          for convert\n"
+	     "      --rootfs SQUASHFS   a prepared root squashfs, with --boot-dir DIR (the files\n"
+	     "                          of /slot-X/) and --version, --board, --family, --arch\n"
+	     "      --version V ...     override what the image's /etc/armbian-release says\n"
+	     "      --tmpdir DIR        temporary files (default $TMPDIR or /var/tmp)\n"
+	     "  -f, --force             overwrite the output\n"
+	     "info: prints the manifest; the signature is checked only with -p.\n"
+	     "verify: checks the signature and the SHA-256 of every payload.\n\n"
+	     "Exit status: 0 success, 1 failed or not valid (one line per problem), 2 usage.");
+}
+
+static int parse_argv(int argc, char **argv, const char *sub)
+{
+	enum { O_PW = 256, O_IMG, O_ROOTFS, O_BOOTDIR, O_VER, O_BOARD, O_FAMILY, O_LFAMILY,
+	       O_ARCH, O_OVERLAY, O_PERSIST, O_TMP, O_JSON };
+	static const struct option opts[] = {
+		{"key", required_argument, NULL, 'k'},
+		{"password-file", required_argument, NULL, O_PW},
+		{"output", required_argument, NULL, 'o'},
+		{"from-image", required_argument, NULL, O_IMG},
+		{"rootfs", required_argument, NULL, O_ROOTFS},
+		{"boot-dir", required_argument, NULL, O_BOOTDIR},
+		{"version", required_argument, NULL, O_VER},
+		{"board", required_argument, NULL, O_BOARD},
+		{"family", required_argument, NULL, O_FAMILY},
+		{"linuxfamily", required_argument, NULL, O_LFAMILY},
+		{"arch", required_argument, NULL, O_ARCH},
+		{"compressor", required_argument, NULL, 'c'},
+		{"level", required_argument, NULL, 'l'},
+		{"block-size", required_argument, NULL, 'b'},
+		{"threads", required_argument, NULL, 'j'},
+		{"overlay", required_argument, NULL, O_OVERLAY},
+		{"persist", required_argument, NULL, O_PERSIST},
+		{"tmpdir", required_argument, NULL, O_TMP},
+		{"public", required_argument, NULL, 'p'},
+		{"json", no_argument, NULL, O_JSON},
+		{"force", no_argument, NULL, 'f'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	uint64_t v;
+	unsigned u;
+	int c;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "k:o:c:l:b:j:p:fh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k': arg_key = optarg; break;
+		case O_PW: arg_password_file = optarg; break;
+		case 'o': arg_out = optarg; break;
+		case O_IMG: arg_image = optarg; break;
+		case O_ROOTFS: arg_rootfs = optarg; break;
+		case O_BOOTDIR: arg_bootdir = optarg; break;
+		case O_VER: arg_version = optarg; break;
+		case O_BOARD: arg_board = optarg; break;
+		case O_FAMILY: arg_family = optarg; break;
+		case O_LFAMILY: arg_linuxfamily = optarg; break;
+		case O_ARCH: arg_arch = optarg; break;
+		case O_TMP: conv.tmpdir = optarg; break;
+		case O_JSON: arg_json = 1; break;
+		case 'f': arg_force = 1; break;
+		case 'p':
+			if (arg_npub >= MAX_KEYS)
+				return usage_err(sub, "at most %d public keys", MAX_KEYS);
+			arg_pub[arg_npub++] = optarg;
+			break;
+		case 'c':
+			if (strcmp(optarg, "zstd") && strcmp(optarg, "xz") && strcmp(optarg, "gzip") &&
+			    strcmp(optarg, "lz4"))
+				return usage_err(sub, "unknown compressor '%s'", optarg);
+			conv.sqfs.comp = optarg;
+			break;
+		case 'l':
+			if (aim_parse_uint(optarg, 1, 22, &u) < 0)
+				return usage_err(sub, "invalid level '%s'", optarg);
+			conv.sqfs.level = (int)u;
+			break;
+		case 'b':
+			if (aim_parse_size(optarg, &v) < 0 || v < 4096 || v > (1 << 20) ||
+			    (v & (v - 1)))
+				return usage_err(sub, "block size must be a power of two from 4K "
+						      "to 1M");
+			conv.sqfs.block_size = (uint32_t)v;
+			break;
+		case 'j':
+			if (aim_parse_uint(optarg, 1, 256, &u) < 0)
+				return usage_err(sub, "invalid thread count '%s'", optarg);
+			conv.sqfs.threads = u;
+			break;
+		case O_OVERLAY:
+			if (strcmp(optarg, "persistent") && strcmp(optarg, "tmpfs"))
+				return usage_err(sub, "--overlay is persistent or tmpfs");
+			conv.overlay = strcmp(optarg, "tmpfs") ? AIM_OVERLAY_PERSISTENT
+							       : AIM_OVERLAY_TMPFS;
+			break;
+		case O_PERSIST:
+			if (optarg[0] != '/' || strstr(optarg, "..") || strpbrk(optarg, " \t\n\"'") ||
+			    !strcmp(optarg, "/"))
+				return usage_err(sub, "--persist needs an absolute path without "
+						      "spaces or '..': '%s'", optarg);
+			if (conv.npersist >= AIM_MAX_PERSIST)
+				return usage_err(sub, "at most %d --persist paths", AIM_MAX_PERSIST);
+			conv.persist[conv.npersist++] = optarg;
+			break;
+		case 'h':
+			help();
+			return 1;
+		default:
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* ---- create ---- */
+
+static char tmp_dir[4096];
+
+static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st, (void)flag, (void)f;
+	return remove(p);
+}
+
+static void tmp_cleanup(void)
+{
+	if (tmp_dir[0])
+		nftw(tmp_dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	tmp_dir[0] = 0;
+}
+
+static int load_seckey(struct aim_seckey *ret)
+{
+	char *text = NULL, *pw = NULL;
+	size_t n;
+	int r;
+
+	r = aim_read_file(arg_key, AIM_SIGN_FILE_MAX, &text, &n);
+	if (r < 0)
+		return aim_error_set(r, "cannot read the secret key %s: %s", arg_key,
+				     strerror(-r));
+	r = aim_seckey_is_encrypted(text, n);
+	if (r > 0)
+		r = password_read(arg_password_file, "Password for the secret key: ", 0, &pw);
+	if (r >= 0)
+		r = aim_seckey_parse(text, n, pw, ret);
+	if (r < 0 && aim_error_detail())
+		aim_error_set(r, "%s: %s", arg_key, aim_error_detail());
+	password_free(pw);
+	aim_sign_free_secret(text);
+	return r;
+}
+
+/* The files under dir/rel, sorted, as boot payloads named by their relative path. */
+static int add_boot_dir(struct aim_bundle_writer *w, const char *dir, const char *rel)
+{
+	struct dirent **ents = NULL;
+	char path[8200], name[4096];
+	int n, r = 0;
+
+	snprintf(path, sizeof(path), "%s%s%s", dir, rel[0] ? "/" : "", rel);
+	n = scandir(path, &ents, NULL, alphasort);
+	if (n < 0)
+		return aim_error_set(-errno, "cannot list %s: %m", path);
+	for (int i = 0; i < n; i++) {
+		const char *e = ents[i]->d_name;
+		struct stat st;
+
+		if (r < 0 || !strcmp(e, ".") || !strcmp(e, ".."))
+			continue;
+		/* install writes slot.env itself (source=bundle). */
+		if (!rel[0] && !strcmp(e, "slot.env"))
+			continue;
+		if ((size_t)snprintf(name, sizeof(name), "%s%s%s", rel, rel[0] ? "/" : "", e) >=
+		    sizeof(name))
+			r = aim_error_set(-ENAMETOOLONG, "%s/%s: path too long", rel, e);
+		else if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
+			r = aim_error_set(-ENAMETOOLONG, "%s/%s: path too long", dir, name);
+		else if (lstat(path, &st) < 0)
+			r = aim_error_set(-errno, "%s: %m", path);
+		else if (S_ISDIR(st.st_mode))
+			r = add_boot_dir(w, dir, name);
+		else if (S_ISREG(st.st_mode))
+			r = aim_bundle_writer_add_file(w, name, AIM_BUNDLE_KIND_BOOT, path);
+		else
+			r = aim_error_set(-EINVAL, "%s: only regular files and directories can be "
+						   "boot files (FAT has nothing else)", path);
+	}
+	for (int i = 0; i < n; i++)
+		free(ents[i]);
+	free(ents);
+	return r;
+}
+
+/* Like convert: the device side next to the binary in a build tree, else installed. */
+static void find_device_side(char *dev, char *hooks, size_t len)
+{
+	char exe[3800];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	struct stat st;
+
+	snprintf(dev, len, "%s", AIM_LIBEXECDIR);
+	snprintf(hooks, len, "%s", AIM_HOOKSDIR);
+	if (n > 0) {
+		char d[4096], h[4096];
+		exe[n] = 0;
+		*strrchr(exe, '/') = 0;
+		snprintf(d, sizeof(d), "%s/dev", exe);
+		snprintf(h, sizeof(h), "%s/../hooks", exe);
+		if (stat(d, &st) == 0 && stat(h, &st) == 0) {
+			snprintf(dev, len, "%s", d);
+			snprintf(hooks, len, "%s", h);
+		}
+	}
+	if (getenv("AIM_DEVICE_DIR"))
+		snprintf(dev, len, "%s", getenv("AIM_DEVICE_DIR"));
+	if (getenv("AIM_HOOKS_DIR"))
+		snprintf(hooks, len, "%s", getenv("AIM_HOOKS_DIR"));
+}
+
+static void conv_progress(void *ud, const char *phase, uint64_t done, uint64_t total)
+{
+	struct progress *p = ud;
+
+	if (p->what != phase) {
+		progress_end(p);
+		progress_begin(p, phase, total);
+	}
+	p->total = total;
+	progress_update(p, done);
+}
+
+struct from_image {
+	struct aim_input *in;
+	struct aim_image_info ii;
+	struct aim_convert_plan plan;
+	int img_fd;
+};
+
+/* Converts the image into tmp_dir/slot.img and copies /slot-a/ into tmp_dir/slot-a. */
+static int convert_image(struct from_image *fi)
+{
+	static char dev[4096], hooks[4096];
+	char img[4200], where[4300];
+	struct progress pr = {0};
+	int r;
+
+	progress_begin(&pr, "decompress", 0);
+	r = aim_input_open(arg_image, tmp_dir, conv.sqfs.threads, progress_cb, &pr, &fi->in);
+	progress_end(&pr);
+	if (r < 0)
+		return r;
+	r = aim_image_analyze(aim_input_fd(fi->in), aim_input_path(fi->in),
+			      aim_input_size(fi->in), &fi->ii);
+	if (r < 0)
+		return r;
+	if (!fi->ii.convertible)
+		return aim_error_set(-EOPNOTSUPP, "cannot convert this image: %s", fi->ii.reason);
+	find_device_side(dev, hooks, sizeof(dev));
+	conv.device_dir = dev;
+	conv.hooks_dir = hooks;
+	conv.tmpdir = tmp_dir;
+	snprintf(img, sizeof(img), "%s/slot.img", tmp_dir);
+	fi->img_fd = open(img, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fi->img_fd < 0)
+		return aim_error_set(-errno, "cannot create %s: %m", img);
+	r = aim_convert_run(aim_input_path(fi->in), aim_input_fd(fi->in), &fi->ii, &conv,
+			    fi->img_fd, conv_progress, &pr, &fi->plan);
+	progress_end(&pr);
+	if (r < 0)
+		return r;
+	if (!fi->plan.ab_boot)
+		return aim_error_set(-EOPNOTSUPP, "the converted slot would not boot A/B: %s",
+				     fi->plan.boot_note);
+	snprintf(where, sizeof(where), "%s@@%" PRIu64, img, fi->plan.boot_start);
+	{
+		const char *argv[] = {"mcopy", "-s", "-p", "-n", "-Q", "-i", where, "::/slot-a",
+				      tmp_dir, NULL};
+		const char *envp[] = {"MTOOLS_SKIP_CHECK=1", NULL};
+		r = aim_spawn(argv, envp);
+		if (r < 0)
+			return aim_error_set(r, "copying /slot-a/ out of the boot partition: %s",
+					     aim_error_detail() ? aim_error_detail() : strerror(-r));
+	}
+	return 0;
+}
+
+static uint64_t created_time(void)
+{
+	const char *e = getenv("SOURCE_DATE_EPOCH");
+	uint64_t v;
+
+	if (e && *e && aim_parse_u64(e, &v) == 0)
+		return v;
+	return (uint64_t)time(NULL);
+}
+
+static int create_check_args(int argc)
+{
+	if (optind < argc)
+		return usage_err("bundle create", "unexpected argument");
+	if (!arg_key)
+		return usage_err("bundle create", "needs -k SECKEY");
+	if (!!arg_image == !!arg_rootfs)
+		return usage_err("bundle create", "needs either --from-image or --rootfs");
+	if (arg_rootfs && (!arg_bootdir || !arg_version || !arg_board || !arg_family || !arg_arch))
+		return usage_err("bundle create", "--rootfs needs --boot-dir, --version, --board, "
+						  "--family and --arch");
+	if (arg_image && arg_bootdir)
+		return usage_err("bundle create", "--boot-dir goes with --rootfs");
+	return 0;
+}
+
+static int bundle_create(int argc, char **argv)
+{
+	struct from_image fi = {.img_fd = -1};
+	struct aim_bundle_writer *w = NULL;
+	struct aim_bundle_meta meta = {0};
+	struct aim_outfile out = {.fd = -1};
+	struct aim_seckey sk;
+	struct progress pr = {0};
+	char bootdir[4200], defout[512], id[17];
+	const char *base;
+	int r = parse_argv(argc, argv, "bundle create");
+
+	if (r != 0)
+		return r > 0 ? 0 : r;
+	if ((r = create_check_args(argc)) < 0)
+		return r;
+	aim_error_clear();
+	r = load_seckey(&sk);
+	if (r < 0)
+		return aim_err(r, "bundle create");
+	base = conv.tmpdir ? conv.tmpdir : getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp";
+	snprintf(tmp_dir, sizeof(tmp_dir), "%s/armimmutable-bundle-XXXXXX", base);
+	if (!mkdtemp(tmp_dir)) {
+		tmp_dir[0] = 0;
+		r = aim_error_set(-errno, "cannot create a temporary directory in %s: %m", base);
+		goto out;
+	}
+	if (arg_image) {
+		r = convert_image(&fi);
+		if (r < 0) {
+			aim_error_set(r, "%s: %s", arg_image, aim_error_detail() ? aim_error_detail()
+										 : strerror(-r));
+			goto out;
+		}
+		snprintf(bootdir, sizeof(bootdir), "%s/slot-a", tmp_dir);
+		meta.version = fi.ii.version;
+		meta.board = fi.ii.board;
+		meta.family = fi.ii.family;
+		meta.linuxfamily = fi.ii.linuxfamily;
+		meta.arch = fi.ii.arch[0] ? fi.ii.arch : fi.ii.release_arch;
+	} else {
+		snprintf(bootdir, sizeof(bootdir), "%s", arg_bootdir);
+	}
+	meta.version = arg_version ? arg_version : meta.version;
+	meta.board = arg_board ? arg_board : meta.board;
+	meta.family = arg_family ? arg_family : meta.family;
+	meta.linuxfamily = arg_linuxfamily ? arg_linuxfamily : meta.linuxfamily;
+	meta.arch = arg_arch ? arg_arch : meta.arch;
+	meta.created = created_time();
+	r = aim_bundle_writer_new(&meta, &w);
+	if (r == 0 && arg_image)
+		r = aim_bundle_writer_add_fd(w, "rootfs.squashfs", AIM_BUNDLE_KIND_ROOTFS,
+					     fi.img_fd, fi.plan.slot_a_start, fi.plan.sqfs_size);
+	else if (r == 0)
+		r = aim_bundle_writer_add_file(w, "rootfs.squashfs", AIM_BUNDLE_KIND_ROOTFS,
+					       arg_rootfs);
+	if (r == 0)
+		r = add_boot_dir(w, bootdir, "");
+	if (r < 0)
+		goto out;
+	if (!arg_out) {
+		snprintf(defout, sizeof(defout), "%s-%s.aimb", meta.board, meta.version);
+		arg_out = defout;
+	}
+	r = aim_outfile_open(&out, arg_out, arg_force);
+	if (r < 0)
+		goto out;
+	progress_begin(&pr, "bundle", 0);
+	r = aim_bundle_write(w, &sk, out.fd, progress_cb, &pr);
+	progress_end(&pr);
+	if (r == 0)
+		r = aim_outfile_commit(&out);
+	else
+		aim_outfile_abort(&out);
+	if (r == 0) {
+		aim_sign_keyid(sk.keynum, id);
+		aim_info("Wrote %s: %s %s for %s (%s), signed with key %s", arg_out, meta.board,
+			 meta.version, meta.family, meta.arch, id);
+	}
+out:
+	aim_seckey_wipe(&sk);
+	aim_bundle_writer_free(w);
+	if (fi.img_fd >= 0)
+		close(fi.img_fd);
+	aim_input_free(fi.in);
+	tmp_cleanup();
+	if (r < 0)
+		return aim_err(r, "bundle create");
+	return 0;
+}
+
+/* ---- info, verify ---- */
+
+static int load_pubkeys(struct aim_pubkey *keys)
+{
+	for (unsigned i = 0; i < arg_npub; i++) {
+		int r = aim_pubkey_load(arg_pub[i], &keys[i]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int open_bundle(const char *path, int *fd, unsigned flags, struct aim_bundle_reader **ret)
+{
+	struct aim_pubkey keys[MAX_KEYS];
+	struct stat st;
+	int r = load_pubkeys(keys);
+
+	if (r < 0)
+		return r;
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0)
+		return aim_error_set(-errno, "cannot open %s: %m", path);
+	if (fstat(*fd, &st) < 0 || S_ISDIR(st.st_mode))
+		return aim_error_set(-EISDIR, "%s is a directory", path);
+	r = aim_bundle_open(aim_bundle_fd_read, fd, keys, arg_npub, flags, ret);
+	if (r < 0)
+		return aim_error_set(r, "%s: %s", path, aim_error_detail() ? aim_error_detail()
+									   : aim_strerror(r));
+	return 0;
+}
+
+static void print_json(const struct aim_bundle_reader *b, const char *path)
+{
+	const struct aim_bundle_manifest *m = aim_bundle_get_manifest(b);
+	const struct aim_sig *s = aim_bundle_signature(b);
+	struct aim_json j;
+	char id[17];
+
+	aim_json_init(&j, stdout, 1);
+	aim_json_obj_begin(&j, NULL);
+	aim_json_str(&j, "bundle", path);
+	aim_json_u64(&j, "format", m->format);
+	aim_json_str(&j, "version", m->version);
+	aim_json_str(&j, "board", m->board);
+	aim_json_str(&j, "family", m->family);
+	aim_json_str(&j, "linuxfamily", m->linuxfamily);
+	aim_json_str(&j, "arch", m->arch);
+	aim_json_u64(&j, "created", m->created);
+	aim_json_str(&j, "generator", m->generator);
+	aim_json_str(&j, "manifest_sha256", aim_bundle_manifest_sha256(b));
+	aim_json_u64(&j, "size", aim_bundle_total_size(b));
+	aim_json_bool(&j, "signature_checked", s != NULL);
+	if (s) {
+		aim_sign_keyid(s->keynum, id);
+		aim_json_str(&j, "key_id", id);
+		aim_json_str(&j, "trusted_comment", s->trusted_comment);
+	}
+	aim_json_arr_begin(&j, "payloads");
+	for (size_t i = 0; i < m->npayloads; i++) {
+		const struct aim_bundle_payload *p = &m->payloads[i];
+		aim_json_obj_begin(&j, NULL);
+		aim_json_str(&j, "name", p->name);
+		aim_json_str(&j, "kind", p->kind);
+		aim_json_u64(&j, "offset", p->offset);
+		aim_json_u64(&j, "size", p->size);
+		aim_json_str(&j, "sha256", p->sha256_hex);
+		aim_json_str(&j, "verity_root", p->verity_root);
+		aim_json_obj_end(&j);
+	}
+	aim_json_arr_end(&j);
+	aim_json_obj_end(&j);
+	aim_json_end(&j);
+}
+
+static void print_text(const struct aim_bundle_reader *b, const char *path)
+{
+	const struct aim_bundle_manifest *m = aim_bundle_get_manifest(b);
+	const struct aim_sig *s = aim_bundle_signature(b);
+	char id[17];
+
+	printf("Bundle:      %s (%" PRIu64 " bytes, format %u)\n", path, aim_bundle_total_size(b),
+	       m->format);
+	printf("Version:     %s\nBoard:       %s\nFamily:      %s%s%s%s\nArch:        %s\n",
+	       m->version, m->board, m->family, m->linuxfamily[0] ? " (" : "", m->linuxfamily,
+	       m->linuxfamily[0] ? ")" : "", m->arch);
+	printf("Created:     %" PRIu64 "\nGenerator:   %s\nManifest:    sha256 %s\n", m->created,
+	       m->generator, aim_bundle_manifest_sha256(b));
+	if (s) {
+		aim_sign_keyid(s->keynum, id);
+		printf("Signature:   good, key %s\nTrusted:     %s\n", id, s->trusted_comment);
+	} else {
+		printf("Signature:   not checked (no -p PUBKEY)\n");
+	}
+	printf("Payloads:    %zu\n", m->npayloads);
+	for (size_t i = 0; i < m->npayloads; i++) {
+		const struct aim_bundle_payload *p = &m->payloads[i];
+		printf("  %-6s %12" PRIu64 "  %.16s  %s\n", p->kind, p->size, p->sha256_hex,
+		       p->name);
+	}
+}
+
+static int bundle_info(int argc, char **argv)
+{
+	struct aim_bundle_reader *b = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	int r = parse_argv(argc, argv, "bundle info");
+
+	if (r != 0)
+		return r > 0 ? 0 : r;
+	if (argc - optind != 1)
+		return usage_err("bundle info", "needs one BUNDLE");
+	aim_error_clear();
+	r = open_bundle(argv[optind], &fd, arg_npub ? 0 : AIM_BUNDLE_NO_VERIFY, &b);
+	if (r < 0)
+		return aim_err(r, "bundle info");
+	if (arg_json)
+		print_json(b, argv[optind]);
+	else
+		print_text(b, argv[optind]);
+	aim_bundle_close(b);
+	return 0;
+}
+
+static int bundle_verify(int argc, char **argv)
+{
+	struct aim_bundle_reader *b = NULL;
+	const struct aim_bundle_payload *p;
+	_cleanup_close_ int fd = -EBADF;
+	_cleanup_free_ uint8_t *buf = NULL;
+	struct progress pr = {0};
+	unsigned bad = 0, n = 0;
+	char id[17];
+	int r = parse_argv(argc, argv, "bundle verify");
+
+	if (r != 0)
+		return r > 0 ? 0 : r;
+	if (argc - optind != 1)
+		return usage_err("bundle verify", "needs one BUNDLE");
+	if (!arg_npub)
+		return usage_err("bundle verify", "needs -p PUBKEY");
+	aim_error_clear();
+	r = open_bundle(argv[optind], &fd, 0, &b);
+	if (r < 0)
+		return aim_err(r, "bundle verify");
+	buf = malloc(1 << 20);
+	if (!buf) {
+		aim_bundle_close(b);
+		return aim_err(-ENOMEM, "bundle verify");
+	}
+	progress_begin(&pr, "verify", aim_bundle_total_size(b));
+	while ((r = aim_bundle_next(b, &p)) > 0) {
+		ssize_t k;
+		n++;
+		while ((k = aim_bundle_read(b, buf, 1 << 20)) > 0)
+			progress_update(&pr, aim_bundle_position(b));
+		if (k == -EBADMSG && strstr(aim_error_detail(), "SHA-256")) {
+			/* One line per bad payload, then go on with the next. */
+			progress_end(&pr);
+			aim_err((int)k, "bundle verify: %s", argv[optind]);
+			bad++;
+		} else if (k < 0) {
+			r = (int)k;
+			break;
+		}
+	}
+	progress_end(&pr);
+	if (r < 0) {
+		aim_err(r, "bundle verify: %s", argv[optind]);
+		bad++;
+	}
+	if (!bad) {
+		aim_sign_keyid(aim_bundle_signature(b)->keynum, id);
+		aim_info("%s: good signature (key %s), %u payloads match the manifest",
+			 argv[optind], id, n);
+	}
+	aim_bundle_close(b);
+	return bad ? -EBADMSG : 0;
+}
 
 int cmd_bundle(int argc, char **argv)
 {
-	(void)argc;
-	fprintf(stderr, "armimmutable %s: not available in this build yet\n", argv[0]);
-	return -1;
+	if (argc < 2)
+		return usage_err("bundle", "needs create, info or verify");
+	if (!strcmp(argv[1], "create"))
+		return bundle_create(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "info"))
+		return bundle_info(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "verify"))
+		return bundle_verify(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		help();
+		return 0;
+	}
+	return usage_err("bundle", "unknown subcommand '%s' (create, info, verify)", argv[1]);
 }
