@@ -52,6 +52,7 @@ struct aim_target {
 	char slot;
 	char *mnt;
 	int mounted;
+	char *disk;
 	char *slot_path[2];
 };
 
@@ -281,7 +282,7 @@ static int find_partition(struct aim_target *t, const char *disk, int n, char *r
 		if (aim_read_file(p, 32, &buf, NULL) < 0)
 			continue;
 		if (atoi(buf) == n && strlen(de->d_name) < sz) {
-			snprintf(ret, sz, "%s", de->d_name);
+			memcpy(ret, de->d_name, strlen(de->d_name) + 1);
 			r = 0;
 		}
 		free(buf);
@@ -353,7 +354,7 @@ static int mount_boot(struct aim_target *t, const char *node)
 
 static int open_device(struct aim_target *t, const struct aim_target_opts *o)
 {
-	char path[PATH_MAX], node[PATH_MAX], name[64];
+	char path[PATH_MAX], node[PATH_MAX];
 	const char *v, *boot, *disk;
 	struct stat sb;
 	int r;
@@ -377,21 +378,21 @@ static int open_device(struct aim_target *t, const struct aim_target_opts *o)
 	t->slot = v[0];
 	boot = aim_target_boot_env(t, "boot_dev");
 	disk = aim_target_boot_env(t, "disk");
-	if (!simple_name(boot) || !simple_name(disk))
+	if (simple_name(disk)) {
+		t->disk = strdup(disk);
+		if (!t->disk)
+			return -ENOMEM;
+	}
+	if (o && o->boot_dir) {
+		t->mnt = strdup(o->boot_dir);
+		return t->mnt ? 0 : -ENOMEM;
+	}
+	if (!simple_name(boot) || !t->disk)
 		return aim_error_set(-EBADMSG, "%s names no boot_dev= and disk= (aim-boot could "
 					       "not find the devices at boot)", path);
 	snprintf(node, sizeof(node), "%s/%s", t->dev_dir, boot);
 	if (stat(node, &sb) < 0 || !S_ISBLK(sb.st_mode))
 		return aim_error_set(-ENODEV, "boot partition %s is not a block device", node);
-	for (int s = 0; s < 2; s++) {
-		r = find_partition(t, disk, 2 + s, name, sizeof(name));
-		if (r < 0)
-			return r;
-		if (asprintf(&t->slot_path[s], "%s/%s", t->dev_dir, name) < 0) {
-			t->slot_path[s] = NULL;
-			return -ENOMEM;
-		}
-	}
 	if (asprintf(&t->mnt, "%s/boot-mnt", t->run_dir) < 0) {
 		t->mnt = NULL;
 		return -ENOMEM;
@@ -437,6 +438,7 @@ struct aim_target *aim_target_free(struct aim_target *t)
 	free(t->dev_dir);
 	free(t->env_text);
 	free(t->mnt);
+	free(t->disk);
 	free(t->slot_path[0]);
 	free(t->slot_path[1]);
 	free(t);
@@ -833,6 +835,9 @@ static int list_image(struct aim_target *t, const char *dir, struct strv *s)
 	r = run(argv, &out, err, sizeof(err));
 	if (r < 0)
 		return r;
+	/* mdir says "File not found" for an empty directory too */
+	if (r != 0 && strstr(err, "not found"))
+		return 0;
 	if (r != 0)
 		return aim_error_set(-EIO, "mdir %s failed: %s", dir, err);
 	pl = strlen(prefix);
@@ -1056,10 +1061,20 @@ int aim_target_slot_dev(struct aim_target *t, char slot, const char **ret_path,
 		return 0;
 	}
 	{
-		char p[PATH_MAX], *buf = NULL;
-		const char *name = strrchr(t->slot_path[s], '/') + 1;
+		char p[PATH_MAX], *buf = NULL, name[64];
 		uint64_t sectors;
 		int r;
+
+		if (!t->disk)
+			return aim_error_set(-ENODEV, "boot.env names no disk=");
+		r = find_partition(t, t->disk, 2 + s, name, sizeof(name));
+		if (r < 0)
+			return r;
+		free(t->slot_path[s]);
+		if (asprintf(&t->slot_path[s], "%s/%s", t->dev_dir, name) < 0) {
+			t->slot_path[s] = NULL;
+			return -ENOMEM;
+		}
 
 		snprintf(p, sizeof(p), "%s/class/block/%s/size", t->sysfs, name);
 		r = aim_read_file(p, 64, &buf, NULL);

@@ -36,6 +36,8 @@ struct aim_target_opts {
 	const char *sysfs;   /* NULL: "/sys" */
 	const char *dev_dir; /* NULL: "/dev" */
 	int readonly;        /* image opened O_RDONLY; the device's boot partition mounted ro */
+	const char *boot_dir; /* device: the boot partition is already mounted here (or a
+			       * copy of it, for tests): no mount, boot_dev= not needed */
 };
 
 /* Opens the target. Errors (with a detail): -ENOENT (no boot.env: not booted by aim-boot;

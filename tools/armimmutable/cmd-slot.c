@@ -34,6 +34,7 @@ int cli_target_open(const char *verb, const char *image, int readonly, struct ai
 		.run_dir = getenv("AIM_RUN_DIR"),
 		.sysfs = getenv("AIM_SYSFS"),
 		.dev_dir = getenv("AIM_DEV_DIR"),
+		.boot_dir = image ? NULL : getenv("AIM_BOOT_DIR"),
 		.readonly = readonly,
 	};
 	int r;
