@@ -14,11 +14,14 @@ static __thread int have_detail;
 
 int aim_error_set(int r, const char *fmt, ...)
 {
+	char buf[sizeof(detail)];
 	va_list ap;
 
+	/* Through a copy: callers may pass aim_error_detail() itself to add a prefix. */
 	va_start(ap, fmt);
-	vsnprintf(detail, sizeof(detail), fmt, ap);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	memcpy(detail, buf, sizeof(detail));
 	have_detail = 1;
 	return r;
 }
