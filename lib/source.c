@@ -514,8 +514,14 @@ static int attempt_error(struct aim_source *s, long code)
 		return aim_error_set(-EIO, "%s: HTTP %ld", s->name, code);
 	case CURLE_COULDNT_RESOLVE_HOST:
 		return aim_error_set(-EHOSTUNREACH, "%s: cannot resolve host: %s", s->name, e);
-	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_CONNECT: {
+		long os = 0;
+		curl_easy_getinfo(s->easy, CURLINFO_OS_ERRNO, &os);
+		if (os > 0)
+			return aim_error_set(-(int)os, "%s: cannot connect: %s (%s)", s->name, e,
+					     strerror((int)os));
 		return aim_error_set(-ECONNREFUSED, "%s: cannot connect: %s", s->name, e);
+	}
 	case CURLE_PEER_FAILED_VERIFICATION:
 		return aim_error_set(-EKEYREJECTED, "%s: TLS certificate not trusted: %s", s->name,
 				     e);

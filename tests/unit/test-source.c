@@ -6,7 +6,7 @@
  *
  * With arguments it is the helper of tests/integ/t0120-http.sh instead:
  *   test-source --fetch SPEC [--retries N] [--delay-ms N] [--low-speed S] [--cafile F]
- *               [--insecure] [--chunk N] [--mark FILE] [--slow-ms N]
+ *               [--insecure] [--chunk N] [--mark FILE] [--slow-ms N] [--no-hash]
  * reads SPEC to the end through aim_source and prints "sha256 HEX", "bytes N", "size N"
  * and "reconnects N" on stdout; on failure one line "error -ERRNO: detail" on stderr and
  * exit 1. --mark FILE rewrites FILE with the offset after every MiB (so the test knows the
@@ -44,6 +44,7 @@ static int fetch_main(int argc, char **argv)
 		{ "chunk", required_argument, NULL, 'n' },
 		{ "mark", required_argument, NULL, 'm' },
 		{ "slow-ms", required_argument, NULL, 's' },
+		{ "no-hash", no_argument, NULL, 'H' },
 		{}
 	};
 	struct aim_source_opts o;
@@ -53,6 +54,7 @@ static int fetch_main(int argc, char **argv)
 	const char *spec = NULL, *mark = NULL;
 	size_t chunk = 65536;
 	unsigned slow_ms = 0;
+	int hash = 1;
 	uint64_t total = 0, next_mark = MiB;
 	unsigned char *buf;
 	int c, r;
@@ -69,6 +71,7 @@ static int fetch_main(int argc, char **argv)
 		case 'n': chunk = (size_t)atol(optarg); break;
 		case 'm': mark = optarg; break;
 		case 's': slow_ms = (unsigned)atoi(optarg); break;
+		case 'H': hash = 0; break;
 		default: return 2;
 		}
 	}
@@ -82,6 +85,7 @@ static int fetch_main(int argc, char **argv)
 	if (r < 0) {
 		fprintf(stderr, "error %d: %s\n", r,
 			aim_error_detail() ? aim_error_detail() : strerror(-r));
+		free(buf);
 		return 1;
 	}
 	for (;;) {
@@ -90,15 +94,19 @@ static int fetch_main(int argc, char **argv)
 			fprintf(stderr, "error %d: %s\n", (int)k,
 				aim_error_detail() ? aim_error_detail() : strerror((int)-k));
 			aim_source_close(s);
+			free(buf);
 			return 1;
 		}
 		if (k == 0)
 			break;
 		if ((size_t)k < chunk && aim_source_read(s, buf, 1) != 0) {
 			fprintf(stderr, "error: short read of %zd bytes before the end\n", k);
+			aim_source_close(s);
+			free(buf);
 			return 1;
 		}
-		crypto_hash_sha256_update(&h, buf, (unsigned long long)k);
+		if (hash)
+			crypto_hash_sha256_update(&h, buf, (unsigned long long)k);
 		total += (uint64_t)k;
 		while (total >= next_mark) {
 			if (mark) {
@@ -124,6 +132,8 @@ static int fetch_main(int argc, char **argv)
 	if (aim_source_offset(s) != total) {
 		fprintf(stderr, "error: offset %" PRIu64 " != bytes %" PRIu64 "\n",
 			aim_source_offset(s), total);
+		aim_source_close(s);
+		free(buf);
 		return 1;
 	}
 	aim_source_close(s);

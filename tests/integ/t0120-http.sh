@@ -1,0 +1,296 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# lib/source over real HTTP: a Debian nginx started by this test on 127.0.0.1 (its own
+# config, pid and logs in the scratch dir, stopped by its PID) serves a 64 MiB random file.
+# The helper (test-source --fetch) reads it through aim_source and prints the SHA-256 and
+# the number of reconnects. Cuts are real: nginx is shut down mid-transfer and started again
+# (206 resume; and a location with Range disabled, where the 200 is skipped into), its worker
+# is frozen (low-speed timeout), the file is replaced between attempts (refused), a location
+# without Range or validators cannot be resumed (refused); 404, 503, connection refused, DNS
+# failure and an untrusted TLS certificate give one-line errors; HTTPS with the right CA works.
+. "$(dirname "$0")/lib.sh"
+
+NGINX=/usr/sbin/nginx
+HELPER="$AIM_TOP/$B/tests/test-source"
+if [ ! -x "$NGINX" ]; then
+	skip "nginx is not installed (/usr/sbin/nginx; tools/deps.sh installs it)"
+	done_testing
+	exit
+fi
+if [ ! -x "$HELPER" ]; then
+	ok 1 "helper $HELPER is built (make B=$B)"
+	done_testing
+	exit
+fi
+# The loopback server must be reached directly whatever proxies the environment names.
+export no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
+
+NG="$TMP/nginx"
+WWW="$TMP/www"
+mkdir -p "$NG/tmp" "$WWW"
+chmod 0755 "$NG" "$WWW"
+NGPID=""
+cleanup_nginx() {
+	if [ -n "$NGPID" ] && kill -0 "$NGPID" 2>/dev/null; then
+		kill -TERM "$NGPID" 2>/dev/null
+		wait "$NGPID" 2>/dev/null
+	fi
+	NGPID=""
+}
+trap '[ "${BASHPID:-$$}" = "$MAINPID" ] && { cleanup_nginx; rm -rf "$TMP"; }' EXIT
+
+head -c $((64 * 1024 * 1024)) /dev/urandom >"$WWW/data.bin"
+head -c $((4 * 1024 * 1024)) /dev/urandom >"$WWW/small.bin"
+chmod 0644 "$WWW"/*.bin
+want=$(sha256sum <"$WWW/data.bin" | cut -d' ' -f1)
+want_small=$(sha256sum <"$WWW/small.bin" | cut -d' ' -f1)
+
+# TLS: a self-signed certificate for 127.0.0.1.
+have_tls=0
+if openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+	-addext subjectAltName=IP:127.0.0.1 -keyout "$NG/key.pem" -out "$NG/cert.pem" \
+	>/dev/null 2>&1; then
+	have_tls=1
+	chmod 0644 "$NG/key.pem"
+fi
+
+free_port() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 40000))
+		[ -z "$(ss -Hltn "sport = :$p" 2>/dev/null)" ] && { echo "$p"; return; }
+	done
+}
+
+write_conf() {
+	local tls=""
+	[ $have_tls = 1 ] && tls="
+	server {
+		listen 127.0.0.1:$TLSPORT ssl;
+		ssl_certificate $NG/cert.pem;
+		ssl_certificate_key $NG/key.pem;
+		root $WWW;
+	}"
+	cat >"$NG/nginx.conf" <<EOF
+daemon off;
+worker_processes 1;
+pid $NG/nginx.pid;
+error_log $NG/error.log info;
+events { worker_connections 64; }
+http {
+	access_log $NG/access.log;
+	client_body_temp_path $NG/tmp/body;
+	proxy_temp_path $NG/tmp/proxy;
+	fastcgi_temp_path $NG/tmp/fastcgi;
+	uwsgi_temp_path $NG/tmp/uwsgi;
+	scgi_temp_path $NG/tmp/scgi;
+	default_type application/octet-stream;
+	server {
+		listen 127.0.0.1:$PORT;
+		root $WWW;
+		location /slow/ { alias $WWW/; limit_rate 12m; }
+		location /norange/ { alias $WWW/; limit_rate 12m; max_ranges 0; }
+		location /opaque/ {
+			alias $WWW/; limit_rate 12m; etag off;
+			sub_filter 'zzAIMNEVERzz' 'x'; sub_filter_types *;
+		}
+		location = /err503 { return 503; }
+		location = /redirect { return 302 /data.bin; }
+	}$tls
+}
+EOF
+}
+
+start_nginx() {
+	local i
+	for i in 1 2 3 4 5; do
+		rm -f "$NG/nginx.pid"
+		"$NGINX" -p "$NG" -c "$NG/nginx.conf" -e "$NG/error.log" 2>>"$NG/start.log" &
+		NGPID=$!
+		for _ in $(seq 50); do
+			if [ -s "$NG/nginx.pid" ] && [ "$(cat "$NG/nginx.pid")" = "$NGPID" ] &&
+				[ -n "$(ss -Hltn "sport = :$PORT" 2>/dev/null)" ]; then
+				return 0
+			fi
+			kill -0 "$NGPID" 2>/dev/null || break
+			sleep 0.1
+		done
+		cleanup_nginx
+		# The port was taken in the meantime: choose others and try again.
+		PORT=$(free_port)
+		TLSPORT=$(free_port)
+		write_conf
+	done
+	return 1
+}
+
+stop_nginx() { cleanup_nginx; }
+
+# Waits until the helper has received at least $2 bytes (its --mark file $1).
+wait_mark() {
+	local i
+	for i in $(seq 600); do
+		[ -s "$1" ] && [ "$(cat "$1")" -ge "$2" ] 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+fetch() { # fetch OUT ERR ARGS...: runs the helper, exit status in $rc
+	local out=$1 err=$2
+	shift 2
+	as_user "$HELPER" --fetch "$@" >"$out" 2>"$err"
+	rc=$?
+}
+field() { sed -n "s/^$1 //p" "$2"; }
+
+PORT=$(free_port)
+TLSPORT=$(free_port)
+write_conf
+start_nginx
+check "nginx starts on 127.0.0.1 as $(id -un) with its own config" test -n "$NGPID"
+URL="http://127.0.0.1:$PORT"
+
+# 1. A plain transfer.
+fetch "$TMP/o" "$TMP/e" "$URL/data.bin"
+is "$rc" 0 "64 MiB over HTTP: success"
+is "$(field sha256 "$TMP/o")" "$want" "64 MiB over HTTP: SHA-256 matches"
+is "$(field size "$TMP/o")" $((64 * 1024 * 1024)) "size from Content-Length"
+is "$(field reconnects "$TMP/o")" 0 "no reconnects without a cut"
+# Throughput without hashing: HTTP over loopback against the same file read directly.
+rate() { # rate SPEC: MiB/s of the helper reading SPEC without hashing
+	local t0 t1
+	t0=$(date +%s.%N)
+	"$HELPER" --fetch "$1" --no-hash --chunk 1048576 >/dev/null 2>&1
+	t1=$(date +%s.%N)
+	echo "$t0 $t1" | awk '{printf "%.0f", 64 / ($2 - $1)}'
+}
+cat "$WWW/data.bin" >/dev/null
+echo "# 64 MiB, no hashing: HTTP loopback $(rate "$URL/data.bin") MiB/s, file $(rate "$WWW/data.bin") MiB/s"
+
+fetch "$TMP/o" "$TMP/e" "$URL/redirect"
+is "$(field sha256 "$TMP/o")" "$want" "a redirect is followed"
+
+# 2. nginx shut down mid-transfer and started again: resumed with a 206.
+cut_during() { # cut_during PATH EXTRA_ARGS...: fetch PATH, restart nginx after 8 MiB
+	local path=$1
+	shift
+	rm -f "$TMP/mark"
+	as_user "$HELPER" --fetch "$URL$path" --delay-ms 200 --retries 20 --mark "$TMP/mark" \
+		"$@" >"$TMP/o" 2>"$TMP/e" &
+	local hp=$!
+	if wait_mark "$TMP/mark" $((8 * 1024 * 1024)); then
+		cut_at=$(cat "$TMP/mark")
+		stop_nginx
+		sleep 0.5
+		[ -n "${BETWEEN:-}" ] && eval "$BETWEEN"
+		start_nginx
+	else
+		cut_at=none
+	fi
+	wait "$hp"
+	rc=$?
+}
+cut_during /slow/data.bin
+is "$rc" 0 "cut mid-transfer (nginx stopped after $cut_at bytes): success"
+is "$(field sha256 "$TMP/o")" "$want" "cut mid-transfer: SHA-256 still matches"
+r=$(field reconnects "$TMP/o")
+ok "$([ "${r:-0}" -ge 1 ] && echo 0 || echo 1)" "cut mid-transfer: reconnected ($r times)"
+check "cut mid-transfer: the server saw a Range request answered 206" \
+	grep -q '"GET /slow/data.bin HTTP/1.1" 206' "$NG/access.log"
+
+# 3. Range disabled (max_ranges 0): the 200 is skipped into, same ETag proves it unchanged.
+cut_during /norange/data.bin
+is "$rc" 0 "server ignoring Range, cut: success"
+is "$(field sha256 "$TMP/o")" "$want" "server ignoring Range, cut: SHA-256 matches (200 skipped into)"
+r=$(field reconnects "$TMP/o")
+ok "$([ "${r:-0}" -ge 1 ] && echo 0 || echo 1)" "server ignoring Range: reconnected ($r times)"
+
+# 4. The file replaced between attempts (new ETag/Last-Modified): refused, not spliced.
+cp "$WWW/data.bin" "$WWW/change.bin"
+touch -d '2020-01-01' "$WWW/change.bin"
+BETWEEN='head -c $((64 * 1024 * 1024)) /dev/urandom >"$WWW/change.bin.new" && chmod 0644 "$WWW/change.bin.new" && mv "$WWW/change.bin.new" "$WWW/change.bin"'
+cut_during /slow/change.bin
+BETWEEN=""
+is "$rc" 1 "file replaced between attempts: exit 1"
+check "file replaced: refused as changed content ($(head -c 200 "$TMP/e"))" \
+	grep -q "content changed on the server" "$TMP/e"
+check "file replaced: the message names ETag" grep -q "ETag" "$TMP/e"
+is "$(wc -l <"$TMP/e")" 1 "file replaced: one error line"
+check "file replaced: nothing printed as a result" test ! -s "$TMP/o"
+
+# 5. No Range and no validators (sub_filter: chunked, no ETag/Last-Modified).
+fetch "$TMP/o" "$TMP/e" "$URL/opaque/small.bin"
+is "$rc" 0 "no Range, no validators, no cut: success"
+is "$(field sha256 "$TMP/o")" "$want_small" "no Range, no validators: SHA-256 matches"
+is "$(field size "$TMP/o")" -1 "chunked response: size unknown"
+cut_during /opaque/data.bin
+is "$rc" 1 "no Range and no validators, cut: exit 1"
+check "no Range, cut: says it cannot resume ($(head -c 200 "$TMP/e"))" grep -q "cannot resume" "$TMP/e"
+is "$(wc -l <"$TMP/e")" 1 "no Range, cut: one error line"
+
+# 6. Frozen worker: the low-speed timeout cuts the stalled transfer and it resumes. libcurl
+# averages the speed over about 5 s, so a stall is seen after that plus the low-speed time.
+rm -f "$TMP/mark"
+as_user "$HELPER" --fetch "$URL/slow/data.bin" --delay-ms 200 --retries 20 --low-speed 1 \
+	--mark "$TMP/mark" >"$TMP/o" 2>"$TMP/e" &
+hp=$!
+worker=""
+if wait_mark "$TMP/mark" $((8 * 1024 * 1024)); then
+	worker=$(pgrep -P "$NGPID" | head -n 1)
+	kill -STOP "$worker"
+	sleep 9
+	kill -CONT "$worker"
+fi
+wait "$hp"
+rc=$?
+is "$rc" 0 "stalled server (worker $worker frozen 9 s, low-speed 1 s): success"
+is "$(field sha256 "$TMP/o")" "$want" "stalled server: SHA-256 matches"
+r=$(field reconnects "$TMP/o")
+ok "$([ "${r:-0}" -ge 1 ] && echo 0 || echo 1)" "stalled server: reconnected ($r times)"
+
+# 7. A slow consumer (pauses longer than the low-speed time) does not break the transfer.
+fetch "$TMP/o" "$TMP/e" "$URL/small.bin" --low-speed 1 --slow-ms 1200 --chunk 1048576
+is "$rc" 0 "slow consumer (1.2 s per MiB, low-speed 1 s): success"
+is "$(field sha256 "$TMP/o")" "$want_small" "slow consumer: SHA-256 matches"
+echo "# slow consumer: $(field reconnects "$TMP/o") reconnects"
+
+# 8. Errors: one line each, naming the problem.
+fetch "$TMP/o" "$TMP/e" "$URL/missing.bin"
+is "$rc" 1 "404: exit 1"
+check "404: message says HTTP 404 and names the URL ($(cat "$TMP/e"))" \
+	grep -q "127.0.0.1:$PORT/missing.bin: HTTP 404" "$TMP/e"
+is "$(wc -l <"$TMP/e")" 1 "404: one line"
+
+fetch "$TMP/o" "$TMP/e" "$URL/err503" --retries 2 --delay-ms 100
+is "$rc" 1 "503: exit 1 after the retries"
+check "503: message says it gave up and names HTTP 503 ($(cat "$TMP/e"))" \
+	sh -c "grep -q 'gave up after 2 reconnects' '$TMP/e' && grep -q 'HTTP 503' '$TMP/e'"
+is "$(grep -c '"GET /err503' "$NG/access.log")" 3 "503: tried three times (1 + 2 retries)"
+
+fetch "$TMP/o" "$TMP/e" "http://no-such-host.invalid/b.aimb"
+is "$rc" 1 "DNS failure: exit 1"
+check "DNS failure: says it cannot resolve the host ($(cat "$TMP/e"))" \
+	grep -q "cannot resolve host" "$TMP/e"
+is "$(wc -l <"$TMP/e")" 1 "DNS failure: one line"
+
+if [ $have_tls = 1 ]; then
+	fetch "$TMP/o" "$TMP/e" "https://127.0.0.1:$TLSPORT/small.bin"
+	is "$rc" 1 "HTTPS with a self-signed certificate: refused by default"
+	check "HTTPS untrusted: says so ($(head -c 200 "$TMP/e"))" grep -q "certificate not trusted" "$TMP/e"
+	is "$(wc -l <"$TMP/e")" 1 "HTTPS untrusted: one line"
+	fetch "$TMP/o" "$TMP/e" "https://127.0.0.1:$TLSPORT/small.bin" --cafile "$NG/cert.pem"
+	is "$(field sha256 "$TMP/o")" "$want_small" "HTTPS with the CA file: SHA-256 matches"
+	fetch "$TMP/o" "$TMP/e" "https://127.0.0.1:$TLSPORT/small.bin" --insecure
+	is "$(field sha256 "$TMP/o")" "$want_small" "HTTPS with insecure opt-in: works"
+else
+	skip "openssl could not make a test certificate"
+fi
+
+stop_nginx
+fetch "$TMP/o" "$TMP/e" "$URL/data.bin"
+is "$rc" 1 "connection refused: exit 1"
+check "connection refused: says so ($(cat "$TMP/e"))" grep -q "Connection refused" "$TMP/e"
+is "$(wc -l <"$TMP/e")" 1 "connection refused: one line"
+
+done_testing
