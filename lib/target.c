@@ -315,7 +315,7 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-static int mount_boot(struct aim_target *t, const char *node)
+static int mount_boot(struct aim_target *t, const char *node, const char *fstype)
 {
 	struct libmnt_context *cxt;
 	char buf[256] = "";
@@ -333,7 +333,7 @@ static int mount_boot(struct aim_target *t, const char *node)
 		return -ENOMEM;
 	mnt_context_set_source(cxt, node);
 	mnt_context_set_target(cxt, t->mnt);
-	mnt_context_set_fstype(cxt, "vfat");
+	mnt_context_set_fstype(cxt, fstype ? fstype : "vfat");
 	mnt_context_set_options(cxt, t->readonly ? "ro,nosuid,nodev,noexec"
 						 : "rw,nosuid,nodev,noexec");
 	mnt_context_disable_mtab(cxt, 1);
@@ -397,7 +397,7 @@ static int open_device(struct aim_target *t, const struct aim_target_opts *o)
 		t->mnt = NULL;
 		return -ENOMEM;
 	}
-	return mount_boot(t, node);
+	return mount_boot(t, node, o ? o->boot_fstype : NULL);
 }
 
 int aim_target_open(const struct aim_target_opts *o, struct aim_target **ret)

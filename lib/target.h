@@ -36,6 +36,8 @@ struct aim_target_opts {
 	const char *sysfs;   /* NULL: "/sys" */
 	const char *dev_dir; /* NULL: "/dev" */
 	int readonly;        /* image opened O_RDONLY; the device's boot partition mounted ro */
+	const char *boot_fstype; /* device: NULL is "vfat" (tests use ext4 where the kernel
+				  * has no vfat) */
 	const char *boot_dir; /* device: the boot partition is already mounted here (or a
 			       * copy of it, for tests): no mount, boot_dev= not needed */
 };

@@ -297,29 +297,83 @@ cut_all "device mark-bad (booted trial b)" dev_trial dev mark-bad
 cut_all "device mark-good (booted trial b)" dev_trial dev mark-good
 cut_all "device reset" dev_setup dev reset
 
-# ---- a real vfat mount of a loop device (root, loop, vfat in the kernel) ----
-if [ "$(id -u)" != 0 ]; then
-	skip "real boot partition mount: not root"
-elif ! grep -qw vfat /proc/filesystems && ! modprobe vfat 2>/dev/null; then
-	skip "real boot partition mount: the kernel has no vfat"
-elif ! L=$(losetup -P -f --show "$W" 2>/dev/null); then
-	skip "real boot partition mount: no loop device"
-else
-	fresh
+# ---- a real mount of a loop device (root and loop devices needed) ----
+# The converted image itself when the kernel has vfat; else a disk whose p1 is an ext4
+# copy of the boot partition (AIM_BOOT_FSTYPE=ext4), which exercises the same libmount,
+# namespace, write and unmount code.
+loop_disk() { # sets LD (the disk image) and FST
+	if grep -qw vfat /proc/filesystems || modprobe vfat 2>/dev/null; then
+		fresh
+		LD=$W FST=vfat
+	else
+		fresh
+		dev_boot
+		LD=$TMP/ext.img FST=ext4
+		rm -f "$LD" "$TMP/p1.ext4"
+		truncate -s 64M "$LD"
+		printf '1M,16M,83\n,16M,83\n,16M,83\n,8M,83\n' | sfdisk -q "$LD" >/dev/null
+		mke2fs -q -t ext4 -d "$BD" "$TMP/p1.ext4" 16M >/dev/null 2>&1
+		dd if="$TMP/p1.ext4" of="$LD" bs=1M seek=1 conv=notrunc status=none
+	fi
+}
+loop_attach() { # sets L, n and writes boot.env
+	L=$(losetup -P -f --show "$LD" 2>/dev/null) || return 1
 	[ -e "${L}p1" ] || partx -a "$L" 2>/dev/null
 	n=${L#/dev/}
 	printf 'slot=a\ntrial=0\nmode=persistent\nreason=\ndisk=%s\nroot_dev=%sp2\nboot_dev=%sp1\ndata_dev=%sp4\nstate_seq=1\n' "$n" "$n" "$n" "$n" >"$R/boot.env"
-	run env AIM_RUN_DIR="$R" "$AIM" status --json
-	is "$rc" 0 "loop: status on the mounted boot partition"
-	is "$(jq -r .booted_slot "$TMP/out")" a "loop: booted a"
-	is "$(jq -r '.slots[1].partition.path' "$TMP/out")" "/dev/${n}p3" "loop: slot b is ${n}p3"
-	run env AIM_RUN_DIR="$R" "$AIM" mark-good --force b
-	is "$rc" 0 "loop: mark-good --force b"
-	run env AIM_RUN_DIR="$R" "$AIM" reset
-	is "$rc" 0 "loop: reset"
-	check "loop: nothing left mounted" sh -c "! grep -q '$R/boot-mnt' /proc/self/mountinfo"
+}
+ldev() { AIM_RUN_DIR="$R" AIM_BOOT_FSTYPE=$FST "$AIM" "$@"; }
+if [ "$(id -u)" != 0 ]; then
+	skip "real boot partition mount: not root"
+elif ! loop_disk || ! loop_attach; then
+	skip "real boot partition mount: no loop device"
+elif [ ! -b "${L}p1" ]; then
 	losetup -d "$L"
-	check "loop: state-2.txt written through the mount" sh -c "mtype -i '$W@@$p1' ::state-2.txt | grep -qx aim_active=b"
-	check "loop: factory-reset written" mdir -b -i "$W@@$p1" ::factory-reset
+	skip "real boot partition mount: no partitions on the loop device"
+else
+	echo "# loop device $L, boot partition type $FST"
+	[ "$FST" = vfat ] && p1=$(($(sfdisk -J "$LD" | jq -r '.partitiontable.partitions[0].start') * 512))
+	run ldev status --json
+	is "$rc" 0 "loop: status on the mounted boot partition ($FST)"
+	is "$(jq -r .booted_slot "$TMP/out")" a "loop: booted a"
+	is "$(jq -r .state.valid "$TMP/out")" true "loop: state valid"
+	is "$(jq -r '.slots[1].partition.path' "$TMP/out")" "/dev/${n}p3" "loop: slot b is ${n}p3"
+	is "$(jq -r '.slots[1].partition.size' "$TMP/out")" $((16 << 20)) "loop: slot b size from sysfs"
+	run ldev mark-good b
+	expect 1 "not the booted slot" "loop: mark-good b refused"
+	run ldev mark-good --force b
+	is "$rc" 0 "loop: mark-good --force b"
+	run ldev reset
+	is "$rc" 0 "loop: reset"
+	check "loop: nothing left mounted" sh -c "! grep -q ' $R/boot-mnt ' /proc/self/mountinfo"
+	run ldev status --json
+	is "$(jq -r .state.active "$TMP/out")" b "loop: b active, read back through a new mount"
+	is "$(jq -r .factory_reset_pending "$TMP/out")" true "loop: reset pending"
+	# power cuts on the real mount: b is active, a booted: mark-bad a
+	AIM_FAULT_COUNT="$TMP/count" ldev reset --cancel >/dev/null 2>&1
+	nc=$(cat "$TMP/count")
+	ldev reset >/dev/null 2>&1
+	AIM_FAULT_COUNT="$TMP/count" ldev mark-bad a >/dev/null 2>&1
+	n2=$(cat "$TMP/count")
+	restore() { ldev -q mark-good --force a >/dev/null 2>&1; ldev -q mark-good --force b >/dev/null 2>&1; }
+	restore
+	good=0
+	for at in $(seq 1 "$n2"); do
+		AIM_FAULT_AT=$at ldev mark-bad a >/dev/null 2>&1
+		cut=$?
+		if [ $cut = 75 ] && ldev status --json >"$TMP/sj" 2>/dev/null &&
+			! grep -q " $R/boot-mnt " /proc/self/mountinfo; then
+			nb=$(jq -r .state.next_boot "$TMP/sj")
+			[ "$(jq -r ".slots[] | select(.name == \"$nb\") | .good" "$TMP/sj")" = true ] && good=$((good + 1))
+		fi
+		restore
+	done
+	ok "$([ "$n2" -ge 4 ]; echo $?)" "loop: mark-bad reaches $n2 fault points (reset --cancel: $nc)"
+	is "$good" "$n2" "loop: cut at each of the $n2 points: a valid state with a good next slot, no mount left"
+	echo "# fault injection: loop mount mark-bad: $n2 points cut, $good recovered"
+	losetup -d "$L"
+	if [ "$FST" = vfat ]; then
+		check "loop: state written through the mount is readable by mtools" sh -c "mtype -i '$LD@@$p1' ::state-1.txt | grep -q aim_seq"
+	fi
 fi
 done_testing

@@ -35,6 +35,7 @@ int cli_target_open(const char *verb, const char *image, int readonly, struct ai
 		.sysfs = getenv("AIM_SYSFS"),
 		.dev_dir = getenv("AIM_DEV_DIR"),
 		.boot_dir = image ? NULL : getenv("AIM_BOOT_DIR"),
+		.boot_fstype = getenv("AIM_BOOT_FSTYPE"),
 		.readonly = readonly,
 	};
 	int r;

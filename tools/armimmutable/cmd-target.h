@@ -8,7 +8,8 @@
 
 /* Opens the image (image != NULL) or the running device; AIM_RUN_DIR, AIM_SYSFS and
  * AIM_DEV_DIR in the environment replace /run/armimmutable, /sys and /dev, and
- * AIM_BOOT_DIR names a directory that stands for the mounted boot partition (for tests).
+ * AIM_BOOT_DIR names a directory that stands for the mounted boot partition, and
+ * AIM_BOOT_FSTYPE replaces vfat as the type mounted (all for tests).
  * Reports the error itself. */
 int cli_target_open(const char *verb, const char *image, int readonly, struct aim_target **ret);
 
