@@ -866,10 +866,11 @@ ssize_t aim_bundle_read(struct aim_bundle_reader *r, void *buf, size_t n)
 		if (sodium_memcmp(sha, p->sha256, 32)) {
 			char h[65];
 			hex(sha, 32, h);
-			return r->failed = aim_error_set(-EBADMSG, "payload '%s': SHA-256 %.16s... "
-								   "differs from the signed manifest's "
-								   "%.16s...", p->name, h,
-							 p->sha256_hex);
+			/* Not sticky: the stream stays in step, bundle verify goes on to
+			 * report the other payloads. */
+			return aim_error_set(-EBADMSG, "payload '%s': SHA-256 %.16s... differs "
+						       "from the signed manifest's %.16s...",
+					     p->name, h, p->sha256_hex);
 		}
 		return 0;
 	}

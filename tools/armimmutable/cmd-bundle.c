@@ -242,7 +242,7 @@ static int add_boot_dir(struct aim_bundle_writer *w, const char *dir, const char
 		else if (S_ISREG(st.st_mode))
 			r = aim_bundle_writer_add_file(w, name, AIM_BUNDLE_KIND_BOOT, path);
 		else
-			r = aim_error_set(-EINVAL, "%s: only regular files and directories can be "
+			r = aim_error_set(-EOPNOTSUPP, "%s: only regular files and directories can be "
 						   "boot files (FAT has nothing else)", path);
 	}
 	for (int i = 0; i < n; i++)
@@ -344,6 +344,7 @@ static int convert_image(struct from_image *fi)
 	return 0;
 }
 
+/* SOURCE_DATE_EPOCH, as convert reads it: the same image gives the same squashfs. */
 static uint64_t created_time(void)
 {
 	const char *e = getenv("SOURCE_DATE_EPOCH");
@@ -387,6 +388,14 @@ static int bundle_create(int argc, char **argv)
 	if ((r = create_check_args(argc)) < 0)
 		return r;
 	aim_error_clear();
+	{
+		const char *e = getenv("SOURCE_DATE_EPOCH");
+		uint64_t v;
+		if (e && *e && (aim_parse_u64(e, &v) < 0 || v > UINT32_MAX))
+			return usage_err("bundle create", "invalid SOURCE_DATE_EPOCH '%s'", e);
+		if (e && *e)
+			conv.epoch = (uint32_t)v;
+	}
 	r = load_seckey(&sk);
 	if (r < 0)
 		return aim_err(r, "bundle create");
@@ -456,8 +465,11 @@ out:
 		close(fi.img_fd);
 	aim_input_free(fi.in);
 	tmp_cleanup();
-	if (r < 0)
-		return aim_err(r, "bundle create");
+	if (r < 0) {
+		/* A library -EINVAL (a bad name...) is a failure, not a usage error. */
+		r = aim_err(r, "bundle create");
+		return r == -EINVAL ? -EPERM : r;
+	}
 	return 0;
 }
 
@@ -576,7 +588,7 @@ static int bundle_info(int argc, char **argv)
 	aim_error_clear();
 	r = open_bundle(argv[optind], &fd, arg_npub ? 0 : AIM_BUNDLE_NO_VERIFY, &b);
 	if (r < 0)
-		return aim_err(r, "bundle info");
+		return aim_err(r, "bundle info") == -EINVAL ? -EPERM : r;
 	if (arg_json)
 		print_json(b, argv[optind]);
 	else
@@ -605,7 +617,7 @@ static int bundle_verify(int argc, char **argv)
 	aim_error_clear();
 	r = open_bundle(argv[optind], &fd, 0, &b);
 	if (r < 0)
-		return aim_err(r, "bundle verify");
+		return aim_err(r, "bundle verify") == -EINVAL ? -EPERM : r;
 	buf = malloc(1 << 20);
 	if (!buf) {
 		aim_bundle_close(b);
@@ -621,6 +633,7 @@ static int bundle_verify(int argc, char **argv)
 			/* One line per bad payload, then go on with the next. */
 			progress_end(&pr);
 			aim_err((int)k, "bundle verify: %s", argv[optind]);
+			aim_error_clear();
 			bad++;
 		} else if (k < 0) {
 			r = (int)k;
