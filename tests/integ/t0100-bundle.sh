@@ -65,6 +65,10 @@ chmod 0644 a.img
 start=$(date +%s.%N)
 check "bundle create --from-image (as $(as_user id -un))" aim -q bundle create -k k.key -o a.aimb --from-image a.img
 t_create=$(echo "$(date +%s.%N) - $start" | bc)
+if [ ! -f a.aimb ]; then
+	done_testing
+	exit
+fi
 check "bundle info --json" sh -c "$(printf %q "$AIM") bundle info --json a.aimb >info.json"
 board=$("$AIM" inspect --json a.img | jq -r '.armbian.board')
 version=$("$AIM" inspect --json a.img | jq -r '.armbian.version')
