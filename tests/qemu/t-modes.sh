@@ -1,17 +1,19 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# NOT YET IN make check: written this session, partly run (see docs/boot.md section 8);
-# run with make check-qemu-extra.
-# Overlay modes and first-boot work of a converted image, on real U-Boot in QEMU:
-#  (a) persistent image on a disk 1 GiB larger than the image: aim-boot grows the data
-#      partition's entry, armimmutable-grow-data.service grows its ext4 online (both fill
-#      the disk), armimmutable-mark-good.service marks slot a good (the host sets
-#      aim_good_a=0 before the boot; the newest state copy then says 1 with seq+1);
-#  (c) the same image, armimmutable.overlay=tmpfs added to slot-a/armbianEnv.txt on the
-#      host (mtools): the overlay upper is the tmpfs, the partition stays (grow=full);
-#  (b) kiosk image (--overlay=tmpfs --persist=/home): a file written to /etc is gone after
-#      a reboot, a file in /home survives.
-# Four boots in all, every wait time-bound.
+# Overlay modes, first-boot growth and factory reset of converted images, on real U-Boot
+# in QEMU:
+#  (a) the sample turned into a GPT image (sgdisk -g), converted (persistent, /home
+#      declared persistent), on a disk 1 GiB larger than the image, slot a not yet good:
+#      boot 1: slot a, / is an overlay over slot A's squashfs with the upper on the data
+#      partition, aim-boot grew the GPT data partition entry (backup header moved),
+#      armimmutable-grow-data.service grew its ext4 online (both fill the disk),
+#      armimmutable-mark-good.service marked slot a good; files written to /etc and /home;
+#      boot 2: both files are still there (persistent);
+#      the host drops /factory-reset on the boot partition; boot 3: both files are gone,
+#      boot.env says factory_reset=done, the flag is gone from the boot partition;
+#  (b) kiosk image (MBR, --overlay=tmpfs --persist=/home): a file written to /etc is gone
+#      after a reboot, a file in /home survives.
+# Five boots in all, every wait time-bound.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 B=${B:-build}
@@ -36,6 +38,7 @@ tap_ok $? "sample image available"
 [ -f "$src" ] || { cat "$tmp/mk.err" >&2; tap_done; exit 1; }
 cp --sparse=always "$src" "$tmp/sample.img"
 chmod 0644 "$tmp/sample.img"
+IN=$tmp/sample.img
 
 convert() { # convert OUT [OPTIONS...]: as an ordinary user when we are root
 	local _out
@@ -43,9 +46,9 @@ convert() { # convert OUT [OPTIONS...]: as an ordinary user when we are root
 	shift
 	if [ "$(id -u)" = 0 ]; then
 		setpriv --reuid=65534 --regid=65534 --clear-groups -- \
-			"$AIM" -q convert "$@" "$tmp/sample.img" "$_out" 2>"$tmp/conv.err"
+			"$AIM" -q convert "$@" "$IN" "$_out" 2>"$tmp/conv.err"
 	else
-		"$AIM" -q convert "$@" "$tmp/sample.img" "$_out" 2>"$tmp/conv.err"
+		"$AIM" -q convert "$@" "$IN" "$_out" 2>"$tmp/conv.err"
 	fi
 }
 
@@ -78,13 +81,13 @@ newest_state() {
 }
 
 boot_to_shell() { # boot_to_shell IMG LOG WHAT
+	local _rc _t0
+	_t0=$(date +%s)
 	qemu_boot "$1" "$2"
-	qemu_wait 'Reached target.*Multi-User System' 500
-	local _rc=$?
-	tap_ok $_rc "$3: systemd reached multi-user.target (${QEMU_WAIT_SECS:-?} s)"
-	[ $_rc = 0 ] || return 1
-	qemu_shell 120
-	tap_ok $? "$3: root shell"
+	qemu_wait_multiuser 600
+	_rc=$?
+	tap_ok $_rc "$3: systemd reached multi-user.target ($(( $(date +%s) - _t0 )) s host time)"
+	[ $_rc = 0 ]
 }
 
 fail_tail() { # the console log tail when something failed so far
@@ -93,68 +96,99 @@ fail_tail() { # the console log tail when something failed so far
 	tail -n 50 "$1" | tr -d '\r' | sed 's/^/#   /'
 }
 
-# ---- (a) persistent, disk enlarged by 1 GiB, slot a not yet marked good ----
+# ---- (a) GPT, persistent, disk enlarged by 1 GiB, slot a not yet marked good ----
+cp --sparse=always "$tmp/sample.img" "$tmp/gpt-in.img"
+truncate -s +1M "$tmp/gpt-in.img" && sgdisk -g "$tmp/gpt-in.img" >/dev/null 2>&1 &&
+	chmod 0644 "$tmp/gpt-in.img"
+tap_ok $? "host: the sample turned into a GPT image (sgdisk -g)"
+IN=$tmp/gpt-in.img
 convert "$tmp/p.img" --persist=/home
-tap_ok $? "convert (persistent)"
+tap_ok $? "convert (GPT, persistent, --persist=/home)"
 [ -f "$tmp/p.img" ] || { tap_diag "$(cat "$tmp/conv.err")"; tap_done; exit 1; }
+rm -f "$tmp/gpt-in.img"
+IN=$tmp/sample.img
+[ "$(sfdisk -J "$tmp/p.img" | jq -r .partitiontable.label)" = gpt ]
+tap_ok $? "the converted image keeps the GPT"
+partuuid_a=$(sfdisk -J "$tmp/p.img" | jq -r '.partitiontable.partitions[1].uuid' | tr 'A-F' 'a-f')
 truncate -s +1G "$tmp/p.img"
 state_record 100 0 >"$tmp/s1"
 state_record 99 0 >"$tmp/s2"
 mt "$tmp/p.img" mcopy -o "$tmp/s1" ::state-1.txt && mt "$tmp/p.img" mcopy -o "$tmp/s2" ::state-2.txt
 tap_ok $? "host: state copies say seq 100, aim_good_a=0"
 
-if boot_to_shell "$tmp/p.img" "$tmp/p1.log" "persistent boot 1"; then
+if boot_to_shell "$tmp/p.img" "$tmp/p1.log" "GPT boot 1"; then
+	out=$(qemu_run 'cat /proc/cmdline' 30)
+	case " $out " in *" root=PARTUUID=$partuuid_a "*" armimmutable.slot=a "*) r=0 ;; *) r=1 ;; esac
+	tap_ok $r "GPT: the kernel command line names slot a and its PARTUUID"
+	[ $r = 0 ] || tap_diag "cmdline: $out"
+	out=$(qemu_run 'findmnt -n -o FSTYPE,OPTIONS /; findmnt -n -o SOURCE,FSTYPE /run/aim/lower' 30)
+	case "$out" in overlay*lowerdir=/run/aim/lower*upperdir=/run/aim/data/overlay/a/upper*"/dev/vda2 squashfs"*) r=0 ;; *) r=1 ;; esac
+	tap_ok $r "GPT: / is an overlay over slot A's squashfs, upper on the data partition"
+	[ $r = 0 ] || tap_diag "mounts: $out"
 	env=$(qemu_run 'cat /run/armimmutable/boot.env' 30)
-	case "$env" in *"grow=grown:"*) r=0 ;; *) r=1 ;; esac
-	tap_ok $r "boot.env records the grown data partition ($(printf '%s\n' "$env" | grep '^grow=' || echo 'no grow='))"
+	case "$env" in *slot=a*mode=persistent*) r=0 ;; *) r=1 ;; esac
+	tap_ok $r "GPT: /run/armimmutable/boot.env records slot a, persistent"
+	case "$env" in *"grow=grown:gpt"*) r=0 ;; *) r=1 ;; esac
+	tap_ok $r "boot.env records the grown GPT data partition ($(printf '%s\n' "$env" | grep '^grow=' || echo 'no grow='))"
 	out=$(qemu_run 'echo $(( $(cat /sys/class/block/vda/size) - $(cat /sys/class/block/vda4/start) - $(cat /sys/class/block/vda4/size) ))' 30)
 	[ -n "$out" ] && [ "$out" -ge 0 ] 2>/dev/null && [ "$out" -lt 32768 ]
 	tap_ok $? "the data partition ends within 16 MiB of the disk end ($out sectors left)"
-	qemu_run 'lsblk -b -n -o NAME,SIZE /dev/vda' 30 | sed 's/^/# lsblk: /'
-	# the grow unit runs before local-fs.target: done by the time we have a shell
 	out=$(qemu_run 'systemctl is-active armimmutable-grow-data.service' 30)
 	[ "$out" = active ]
 	tap_ok $? "armimmutable-grow-data.service active (got '$out')"
 	out=$(qemu_run 'echo $(( $(df -B1 --output=size /run/aim/data | tail -n 1) >> 20 ))' 30)
 	[ -n "$out" ] && [ "$out" -gt 1100 ] 2>/dev/null
 	tap_ok $? "the data file system grew online: df says $out MiB (> 1100)"
-	out=$(qemu_run 'for i in $(seq 60); do systemctl is-active -q armimmutable-mark-good.service && break; sleep 1; done; systemctl is-active armimmutable-mark-good.service; journalctl -b -o cat -u armimmutable-mark-good.service | tail -n 2' 90)
+	out=$(qemu_run 'for i in $(seq 90); do systemctl is-active -q armimmutable-mark-good.service && break; sleep 1; done; systemctl is-active armimmutable-mark-good.service; journalctl -b -o cat -u armimmutable-mark-good.service | tail -n 2' 120)
 	case "$out" in active*"marked good"*) r=0 ;; *) r=1 ;; esac
 	tap_ok $r "armimmutable-mark-good.service ran and marked slot a good"
 	[ $r = 0 ] || tap_diag "mark-good: $out"
-	out=$(qemu_run 'systemctl --failed --no-legend --plain' 30)
-	tap_diag "failed units: ${out:-none}"
+	qemu_run 'echo etc-1 >/etc/aim-persist-etc && echo home-1 >/home/aim-persist-home && sync' 30
+	tap_ok $? "wrote /etc/aim-persist-etc and /home/aim-persist-home"
 fi
 qemu_poweroff 120
-tap_ok $? "persistent boot 1: clean poweroff"
+tap_ok $? "GPT boot 1: clean poweroff"
 fail_tail "$tmp/p1.log"
+sgdisk -v "$tmp/p.img" 2>&1 | grep -q 'No problems found'
+tap_ok $? "host: sgdisk -v finds no problems in the grown GPT (backup header at the new end)"
 st=$(newest_state "$tmp/p.img")
 case "$st" in *aim_seq=101*aim_good_a=1*) r=0 ;; *) r=1 ;; esac
 tap_ok $r "host: the newest state copy says seq 101 and aim_good_a=1"
 [ $r = 0 ] || tap_diag "state: $st"
 
-# ---- (c) the kernel command line override armimmutable.overlay=tmpfs ----
-mt "$tmp/p.img" mtype ::slot-a/armbianEnv.txt | tr -d '\r' >"$tmp/env-a"
-sed -i 's/^extraargs=.*/& armimmutable.overlay=tmpfs/' "$tmp/env-a"
-grep -q '^extraargs=.*armimmutable.overlay=tmpfs' "$tmp/env-a" &&
-	mt "$tmp/p.img" mcopy -o "$tmp/env-a" ::slot-a/armbianEnv.txt
-tap_ok $? "host: armimmutable.overlay=tmpfs added to slot-a/armbianEnv.txt extraargs"
-if boot_to_shell "$tmp/p.img" "$tmp/p2.log" "override boot"; then
-	env=$(qemu_run 'cat /run/armimmutable/boot.env' 30)
-	case "$env" in *mode=tmpfs*) r=0 ;; *) r=1 ;; esac
-	tap_ok $r "boot.env says mode=tmpfs"
-	case "$env" in *grow=full*) r=0 ;; *) r=1 ;; esac
-	tap_ok $r "second boot: nothing left to grow (grow=full)"
-	[ $r = 0 ] || tap_diag "boot.env: $env"
-	out=$(qemu_run 'findmnt -n -o OPTIONS /' 30)
-	case "$out" in *upperdir=/run/aim/tmpfs/upper*) r=0 ;; *) r=1 ;; esac
-	tap_ok $r "the overlay upper is the tmpfs (/ options: $out)"
-	out=$(qemu_run 'systemctl is-active armimmutable-mark-good.service; journalctl -b -o cat -u armimmutable-mark-good.service | tail -n 1' 60)
-	tap_diag "mark-good on the second boot: $out"
+if boot_to_shell "$tmp/p.img" "$tmp/p2.log" "GPT boot 2"; then
+	out=$(qemu_run 'cat /etc/aim-persist-etc /home/aim-persist-home' 30)
+	[ "$out" = "etc-1
+home-1" ]
+	tap_ok $? "persistent: the files in /etc and /home survived the reboot (got '$out')"
+	out=$(qemu_run 'grep -E "^(grow|factory_reset)=" /run/armimmutable/boot.env' 30)
+	case "$out" in *grow=full*factory_reset=none*) r=0 ;; *) r=1 ;; esac
+	tap_ok $r "second boot: nothing left to grow, no factory reset ($out)"
 fi
 qemu_poweroff 120
-tap_ok $? "override boot: clean poweroff"
+tap_ok $? "GPT boot 2: clean poweroff"
 fail_tail "$tmp/p2.log"
+
+: >"$tmp/empty"
+mt "$tmp/p.img" mcopy -o "$tmp/empty" ::factory-reset
+tap_ok $? "host: /factory-reset dropped on the boot partition"
+if boot_to_shell "$tmp/p.img" "$tmp/p3.log" "factory reset boot"; then
+	qemu_run 'test ! -e /etc/aim-persist-etc && test ! -e /home/aim-persist-home' 30
+	tap_ok $? "factory reset: the files in /etc and /home are gone"
+	out=$(qemu_run 'grep ^factory_reset= /run/armimmutable/boot.env; ls -A /run/aim/data' 30)
+	case "$out" in factory_reset=done:2*) r=0 ;; *) r=1 ;; esac
+	tap_ok $r "boot.env says factory_reset=done:2 ($(echo $out))"
+	case "$out" in *.aim-trash*) r=1 ;; *) r=0 ;; esac
+	tap_ok $r "nothing of the old writable layer is left on the data partition"
+	qemu_run 'test -d /etc/ssh && test -x /bin/sh' 30
+	tap_ok $? "factory reset: the system itself is intact (from the slot)"
+fi
+qemu_poweroff 120
+tap_ok $? "factory reset boot: clean poweroff"
+fail_tail "$tmp/p3.log"
+mt "$tmp/p.img" mdir -b ::/ 2>/dev/null | grep -q factory-reset
+[ $? = 1 ]
+tap_ok $? "host: the flag is gone from the boot partition"
 rm -f "$tmp/p.img"
 
 # ---- (b) kiosk: tmpfs overlay, /home persistent ----
