@@ -11,6 +11,8 @@
 #include <ftw.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,7 +175,7 @@ static int parse_argv(int argc, char **argv, const char *sub)
 
 /* ---- create ---- */
 
-static char tmp_dir[4096];
+static char tmp_dir[4096], tmp_out[4200];
 
 static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
 {
@@ -186,6 +188,35 @@ static void tmp_cleanup(void)
 	if (tmp_dir[0])
 		nftw(tmp_dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 	tmp_dir[0] = 0;
+}
+
+/* Interrupts: a thread of their own removes the temporary image and the partial output. */
+static void *signal_thread(void *ud)
+{
+	sigset_t *set = ud;
+	int sig = 0;
+
+	sigwait(set, &sig);
+	tmp_cleanup();
+	if (tmp_out[0])
+		unlink(tmp_out);
+	fprintf(stderr, "\narmimmutable: interrupted by %s; no bundle was written\n",
+		strsignal(sig));
+	_exit(1);
+}
+
+static void watch_signals(void)
+{
+	static sigset_t set;
+	pthread_t th;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (pthread_create(&th, NULL, signal_thread, &set) == 0)
+		pthread_detach(th);
 }
 
 static int load_seckey(struct aim_seckey *ret)
@@ -399,6 +430,7 @@ static int bundle_create(int argc, char **argv)
 	r = load_seckey(&sk);
 	if (r < 0)
 		return aim_err(r, "bundle create");
+	watch_signals();
 	base = conv.tmpdir ? conv.tmpdir : getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp";
 	snprintf(tmp_dir, sizeof(tmp_dir), "%s/armimmutable-bundle-XXXXXX", base);
 	if (!mkdtemp(tmp_dir)) {
@@ -446,6 +478,7 @@ static int bundle_create(int argc, char **argv)
 	r = aim_outfile_open(&out, arg_out, arg_force);
 	if (r < 0)
 		goto out;
+	snprintf(tmp_out, sizeof(tmp_out), "%s", out.tmp);
 	progress_begin(&pr, "bundle", 0);
 	r = aim_bundle_write(w, &sk, out.fd, progress_cb, &pr);
 	progress_end(&pr);
