@@ -9,6 +9,8 @@
  *                              partition (by /dev/disk/by-partuuid) read-only first
  *   aim-boot mark-good         after boot-complete.target: the slot named by
  *                              /run/armimmutable/boot.env is good (state record)
+ *   aim-boot trial-watch       userspace of a trial boot: reboot when the slot is not
+ *                              marked good within TRIAL_TIMEOUT seconds
  *   aim-boot grow-table IMG [SECTOR_SIZE]  grows partition 4 of a disk image file to
  *                              its end, as the first boot does on the medium (tests)
  *   aim-boot plan [--cmdline FILE] [--state-dir DIR] [--sysfs DIR] [--root-dev NAME]
@@ -30,7 +32,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/reboot.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
@@ -50,6 +54,7 @@
 #define RESET_FLAG "factory-reset" /* on the boot partition: wipe the writable layer */
 #define TRASH DATA "/.aim-trash"  /* what a factory reset removes, until it is gone */
 #define MAX_PERSIST 32
+#define TRIAL_TIMEOUT_DEFAULT 600 /* seconds a trial boot has to be marked good */
 
 /* <linux/fs.h> clashes with <sys/mount.h> on glibc 2.36 */
 #ifndef BLKSSZGET
@@ -78,6 +83,8 @@ struct plan {
 	int trial;
 	char reason[256];
 	char grow[160]; /* first-boot growth of the data partition, for boot.env */
+	unsigned trial_timeout; /* TRIAL_TIMEOUT= (seconds; 0: no watchdog) */
+	int trial_timeout_cmdline; /* armimmutable.trial_timeout= given */
 	int reset_pending; /* /factory-reset found on the boot partition */
 	char reset[96];    /* for boot.env: done, failed:... */
 };
@@ -134,6 +141,14 @@ static int parse_cmdline(const char *path, struct plan *p)
 				p->overlay_cmdline = 0;
 			else
 				return fail("bad %s on the kernel command line", w);
+		} else if (!strncmp(w, "armimmutable.trial_timeout=", 27)) {
+			char *end;
+			unsigned long v = strtoul(w + 27, &end, 10);
+
+			if (end == w + 27 || *end || v > 86400)
+				return fail("bad %s on the kernel command line", w);
+			p->trial_timeout = (unsigned)v;
+			p->trial_timeout_cmdline = 1;
 		} else if (!strncmp(w, "root=PARTUUID=", 14)) {
 			snprintf(p->root_partuuid, sizeof(p->root_partuuid), "%s", w + 14);
 		}
@@ -158,6 +173,14 @@ static int parse_conf(const char *path, struct plan *p)
 				p->overlay_tmpfs = 0;
 			else
 				return fail("%s: bad %s", path, line);
+		} else if (!strncmp(line, "TRIAL_TIMEOUT=", 14)) {
+			char *end;
+			unsigned long v = strtoul(line + 14, &end, 10);
+
+			if (end == line + 14 || *end || v > 86400)
+				return fail("%s: bad %s (seconds, 0..86400)", path, line);
+			if (!p->trial_timeout_cmdline)
+				p->trial_timeout = (unsigned)v;
 		} else if (!strncmp(line, "PERSIST=", 8)) {
 			char *v = line + 8, *s2 = NULL, *w;
 			size_t n = strlen(v);
@@ -352,6 +375,7 @@ static void print_plan(FILE *f, const struct plan *p)
 	if (p->grow[0])
 		fprintf(f, "grow=%s\n", p->grow);
 	fprintf(f, "factory_reset=%s\n", p->reset[0] ? p->reset : "none");
+	fprintf(f, "trial_timeout=%u\n", p->trial_timeout);
 }
 
 static int commit_state(const char *dir, struct plan *p)
@@ -931,7 +955,7 @@ static int setup_root(const char *newroot, const char *sysfs, struct plan *p)
 /* NEWROOT holds the slot squashfs (mounted by initramfs-tools): move it aside. */
 static int cmd_overlay(const char *newroot, int mount_it)
 {
-	struct plan p = {.overlay_cmdline = -1};
+	struct plan p = {.overlay_cmdline = -1, .trial_timeout = TRIAL_TIMEOUT_DEFAULT};
 	const char *sysfs = "/sys";
 	struct stat s;
 
@@ -985,6 +1009,17 @@ static int env_get(const char *buf, const char *key, char *ret, size_t retsz)
 /* aim-boot mark-good: boot.env names the slot and the boot partition; the state record
  * gets good[slot]=1, active=slot, no trial, written to the older copy with seq+1. Nothing
  * is written when the state already says so. */
+/* /run/armimmutable/good: this boot's slot is marked good (the trial watchdog stops). */
+static void mark_good_done(char slot)
+{
+	int fd = open(BOOT_ENV_DIR "/good", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	if (fd >= 0) {
+		dprintf(fd, "%c\n", slot);
+		close(fd);
+	}
+}
+
 static int cmd_mark_good(void)
 {
 	char env[4096], slot[8], boot[64], node[PATH_MAX];
@@ -1023,6 +1058,7 @@ static int cmd_mark_good(void)
 	if (r == 0 && st.good[slot[0] - 'a'] && st.active == slot[0] && !st.try_slot) {
 		printf("slot %c already good (state seq %u)\n", slot[0], (unsigned)st.seq);
 		ret = 0;
+		mark_good_done(slot[0]);
 		goto out;
 	}
 	st.good[slot[0] - 'a'] = 1;
@@ -1037,6 +1073,7 @@ static int cmd_mark_good(void)
 	printf("slot %c marked good (state seq %u, state-%d.txt)\n", slot[0], (unsigned)st.seq,
 	       3 - copy);
 	ret = 0;
+	mark_good_done(slot[0]);
 out:
 	if (mounted && umount(BOOTMNT) < 0) {
 		say("mark-good: cannot unmount " BOOTMNT ": %s", strerror(errno));
@@ -1049,7 +1086,7 @@ static int cmd_plan(int argc, char **argv)
 {
 	const char *cmdline = "/proc/cmdline", *dir = NULL, *sysfs = NULL, *rootdev = NULL;
 	const char *conf = NULL;
-	struct plan p = {.overlay_cmdline = -1};
+	struct plan p = {.overlay_cmdline = -1, .trial_timeout = TRIAL_TIMEOUT_DEFAULT};
 	int commit = 0;
 
 	for (int i = 2; i < argc; i++) {
@@ -1097,11 +1134,65 @@ static int cmd_plan(int argc, char **argv)
 
 static void usage(FILE *f)
 {
-	fputs("usage: aim-boot overlay NEWROOT | mount NEWROOT | mark-good |\n"
+	fputs("usage: aim-boot overlay NEWROOT | mount NEWROOT | mark-good | trial-watch |\n"
 	      "       aim-boot grow-table IMAGE [SECTOR_SIZE] |\n"
 	      "       aim-boot plan --state-dir DIR [--cmdline FILE] [--conf FILE]\n"
 	      "                     [--sysfs DIR --root-dev NAME] [--commit]\n",
 	      f);
+}
+
+/*
+ * The userspace half of the trial: a slot on trial whose userspace never reaches
+ * boot-complete (and so is never marked good) must still be rebooted, or its remaining
+ * tries are never used and the fallback never comes. Started early by
+ * armimmutable-trial-watch.service; does nothing unless boot.env says trial=1. After
+ * trial_timeout seconds without /run/armimmutable/good: a clean reboot, and if that
+ * has not happened 120 s later, a forced one (sync first).
+ */
+static int cmd_trial_watch(void)
+{
+	char env[4096], v[32];
+	unsigned timeout;
+
+	if (read_file(BOOT_ENV_DIR "/boot.env", env, sizeof(env)) < 0)
+		return fail("trial-watch: cannot read " BOOT_ENV_DIR "/boot.env: %s",
+			    strerror(errno));
+	if (env_get(env, "trial", v, sizeof(v)) < 0 || strcmp(v, "1")) {
+		printf("not a trial boot: nothing to watch\n");
+		return 0;
+	}
+	timeout = TRIAL_TIMEOUT_DEFAULT;
+	if (env_get(env, "trial_timeout", v, sizeof(v)) == 0 && v[0])
+		timeout = (unsigned)strtoul(v, NULL, 10);
+	if (!timeout) {
+		printf("trial boot, watchdog disabled (trial_timeout=0)\n");
+		return 0;
+	}
+	printf("trial boot: rebooting unless the slot is marked good within %u s\n", timeout);
+	fflush(stdout);
+	for (unsigned t = 0; t < timeout; t++) {
+		if (access(BOOT_ENV_DIR "/good", F_OK) == 0) {
+			printf("slot marked good after %u s\n", t);
+			return 0;
+		}
+		sleep(1);
+	}
+	if (access(BOOT_ENV_DIR "/good", F_OK) == 0)
+		return 0;
+	say("trial boot not marked good within %u s: rebooting (the next boot counts a try)",
+	    timeout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		execl("/bin/systemctl", "systemctl", "reboot", (char *)NULL);
+		_exit(127);
+	}
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	sleep(120);
+	say("clean reboot did not happen within 120 s: forcing it");
+	sync();
+	reboot(RB_AUTOBOOT);
+	return fail("reboot failed: %s", strerror(errno));
 }
 
 int main(int argc, char **argv)
@@ -1112,6 +1203,8 @@ int main(int argc, char **argv)
 		return cmd_overlay(argv[2], 0);
 	if (argc == 2 && !strcmp(argv[1], "mark-good"))
 		return cmd_mark_good();
+	if (argc == 2 && !strcmp(argv[1], "trial-watch"))
+		return cmd_trial_watch();
 	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "grow-table"))
 		return cmd_grow_table(argc, argv);
 	if (argc == 3 && !strcmp(argv[1], "mount"))

@@ -801,6 +801,7 @@ int aim_convert_run(const char *in_path, int in_fd, const struct aim_image_info 
 		.overlay_tmpfs = o->overlay == AIM_OVERLAY_TMPFS,
 		.persist = o->persist,
 		.npersist = o->npersist,
+		.trial_timeout = o->trial_timeout,
 	};
 	struct aim_sqfs_opts sq = o->sqfs;
 	struct sq_progress sp = {fn, ud};

@@ -13,6 +13,7 @@
 #include "squashfs.h"
 
 #define AIM_MAX_PERSIST 32
+#define AIM_TRIAL_TIMEOUT_DEFAULT 600
 
 enum aim_overlay_mode { AIM_OVERLAY_PERSISTENT, AIM_OVERLAY_TMPFS };
 
@@ -25,6 +26,7 @@ struct aim_convert_opts {
 	const char *persist[AIM_MAX_PERSIST];
 	unsigned npersist;
 	int slot_b_empty;
+	unsigned trial_timeout; /* seconds; AIM_TRIAL_TIMEOUT_DEFAULT unless set */
 	uint32_t epoch;     /* SOURCE_DATE_EPOCH: every timestamp we create */
 	const char *tmpdir; /* staging for the boot partition */
 	/* Where the device side comes from (NULL: not installed, the image will not boot

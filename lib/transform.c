@@ -292,8 +292,10 @@ static int write_config(struct aim_tree *t, const struct aim_transform_opts *o)
 			       "# armimmutable configuration, written by armimmutable convert.\n"
 			       "# The kernel command line can override OVERLAY with\n"
 			       "# armimmutable.overlay=persistent|tmpfs.\n"
-			       "OVERLAY=%s\nPERSIST=\"",
-			       o->overlay_tmpfs ? "tmpfs" : "persistent");
+			       "# TRIAL_TIMEOUT: seconds a slot on trial has to reach boot-complete\n"
+			       "# and be marked good before it is rebooted (0: never).\n"
+			       "TRIAL_TIMEOUT=%u\nOVERLAY=%s\nPERSIST=\"",
+			       o->trial_timeout, o->overlay_tmpfs ? "tmpfs" : "persistent");
 	for (unsigned i = 0; i < o->npersist && len < sizeof(buf) - 256; i++)
 		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s", i ? " " : "",
 					o->persist[i]);

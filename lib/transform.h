@@ -15,6 +15,7 @@ struct aim_transform_opts {
 	int overlay_tmpfs;
 	const char *const *persist;
 	unsigned npersist;
+	unsigned trial_timeout; /* TRIAL_TIMEOUT= seconds (0: no trial watchdog) */
 	uint32_t epoch;
 	/* Device side to install (NULL: none): the initramfs helper for the image's
 	 * architecture and the directory holding initramfs-tools/hooks/armimmutable and

@@ -97,6 +97,22 @@ printf 'armimmutable.overlay=persistent armimmutable.slot=a\n' >"$TMP/cmdline"
 "$AB" plan --cmdline "$TMP/cmdline" --state-dir "$D" --conf "$TMP/conf" >"$TMP/out"
 is "$(val mode)" persistent "armimmutable.overlay= on the cmdline wins"
 
+# the trial watchdog's timeout: default, conf, cmdline override, bad values
+is "$(val trial_timeout)" 600 "trial_timeout defaults to 600 s"
+printf 'TRIAL_TIMEOUT=90\n' >"$TMP/conf"
+"$AB" plan --cmdline "$TMP/cmdline" --state-dir "$D" --conf "$TMP/conf" >"$TMP/out"
+is "$(val trial_timeout)" 90 "TRIAL_TIMEOUT=90 from the conf"
+printf 'armimmutable.slot=a armimmutable.trial_timeout=0\n' >"$TMP/cmdline"
+"$AB" plan --cmdline "$TMP/cmdline" --state-dir "$D" --conf "$TMP/conf" >"$TMP/out"
+is "$(val trial_timeout)" 0 "armimmutable.trial_timeout= on the cmdline wins"
+printf 'TRIAL_TIMEOUT=ten\n' >"$TMP/conf"
+"$AB" plan --cmdline "$TMP/cmdline" --state-dir "$D" --conf "$TMP/conf" >/dev/null 2>"$TMP/err"
+is $? 1 "bad TRIAL_TIMEOUT: exit 1"
+check "bad TRIAL_TIMEOUT named" grep -q 'bad TRIAL_TIMEOUT=ten' "$TMP/err"
+printf 'armimmutable.slot=a armimmutable.trial_timeout=-1\n' >"$TMP/cmdline"
+"$AB" plan --cmdline "$TMP/cmdline" --state-dir "$D" >/dev/null 2>"$TMP/err"
+is $? 1 "bad armimmutable.trial_timeout=: exit 1"
+
 # failures: exit code and message
 plan a vda1
 is "$rc" 1 "root on partition 1: fails"

@@ -20,7 +20,8 @@
 #include "util/log.h"
 #include "util/parse.h"
 
-static struct aim_convert_opts arg = {.sqfs = {.comp = "zstd"}};
+static struct aim_convert_opts arg = {.sqfs = {.comp = "zstd"},
+				       .trial_timeout = AIM_TRIAL_TIMEOUT_DEFAULT};
 static int arg_force, arg_dry_run, arg_json;
 
 /* What an interrupt must remove: the output under construction and our temp dir. */
@@ -46,6 +47,8 @@ static void help(void)
 	     "      --persist PATH      keep PATH on the data partition in both modes\n"
 	     "                          (repeatable; e.g. /home, /etc/ssh)\n"
 	     "      --slot-b MODE       copy (default: B starts as a copy of A) or empty\n"
+	     "      --trial-timeout SECS  a slot on trial that is not marked good within\n"
+	     "                          SECS of boot is rebooted (default 600; 0: never)\n"
 	     "      --tmpdir DIR        temporary files (default $TMPDIR or /var/tmp)\n"
 	     "  -f, --force             overwrite OUTPUT if it exists\n"
 	     "  -n, --dry-run           print the planned layout, write nothing\n"
@@ -68,7 +71,7 @@ static int parse_size_opt(const char *name, const char *s, uint64_t *ret)
 
 static int parse_argv(int argc, char **argv)
 {
-	enum { O_SLOT = 256, O_BOOT, O_DATA, O_OVERLAY, O_PERSIST, O_SLOTB, O_TMP, O_JSON };
+	enum { O_SLOT = 256, O_BOOT, O_DATA, O_OVERLAY, O_PERSIST, O_SLOTB, O_TMP, O_JSON, O_TRIAL };
 	static const struct option opts[] = {
 		{"compressor", required_argument, NULL, 'c'},
 		{"level", required_argument, NULL, 'l'},
@@ -80,6 +83,7 @@ static int parse_argv(int argc, char **argv)
 		{"overlay", required_argument, NULL, O_OVERLAY},
 		{"persist", required_argument, NULL, O_PERSIST},
 		{"slot-b", required_argument, NULL, O_SLOTB},
+		{"trial-timeout", required_argument, NULL, O_TRIAL},
 		{"tmpdir", required_argument, NULL, O_TMP},
 		{"force", no_argument, NULL, 'f'},
 		{"dry-run", no_argument, NULL, 'n'},
@@ -161,6 +165,11 @@ static int parse_argv(int argc, char **argv)
 			break;
 		case O_TMP:
 			arg.tmpdir = optarg;
+			break;
+		case O_TRIAL:
+			if (aim_parse_uint(optarg, 0, 86400, &u) < 0)
+				return usage_err("convert", "--trial-timeout is 0..86400 seconds");
+			arg.trial_timeout = u;
 			break;
 		case 'f':
 			arg_force = 1;
