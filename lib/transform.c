@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "treeio.h"
@@ -219,11 +220,25 @@ static int install_device_side(struct aim_tree *t, const struct aim_transform_op
 	int r, n = 0;
 
 	if (o->device_helper) {
+		const char *slash = strrchr(o->device_helper, '/');
+
 		r = aim_transform_add_host_file(t, "/usr/lib/armimmutable/aim-boot", 0755,
 						o->device_helper, o->epoch);
 		if (r < 0)
 			return r;
 		n++;
+		/* The device build of the CLI (status, install, mark-good, ...), when it was
+		 * built next to the helper: <device_dir>/<arch>/armimmutable. */
+		snprintf(src, sizeof(src), "%.*s/armimmutable",
+			 slash ? (int)(slash - o->device_helper) : 1,
+			 slash ? o->device_helper : ".");
+		if (access(src, X_OK) == 0) {
+			r = aim_transform_add_host_file(t, "/usr/sbin/armimmutable", 0755, src,
+							o->epoch);
+			if (r < 0)
+				return r;
+			n++;
+		}
 	}
 	for (size_t i = 0; o->hooks_dir && i < ARRAY_SIZE(hooks); i++) {
 		snprintf(src, sizeof(src), "%s/%s", o->hooks_dir, hooks[i][0]);
