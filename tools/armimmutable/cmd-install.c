@@ -1,12 +1,306 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* armimmutable install: placeholder until the verb lands (refuses, exit 1). */
+/* armimmutable install: a signed bundle from a file, stdin or http(s) into the inactive
+ * slot of the running device or of an image file (lib/install.h, lib/source.h). */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
+#include "cmd-target.h"
 #include "cmd.h"
+#include "install.h"
+#include "source.h"
+#include "util/log.h"
+#include "util/macro.h"
+#include "util/parse.h"
+
+#define MAX_KEYS 16
+#define DEFAULT_KEYRING "/etc/armimmutable/keys"
+
+enum prog_mode { PROG_BAR, PROG_JSON, PROG_NONE };
+
+static const char *arg_source, *arg_image, *arg_keyring, *arg_cacert;
+static const char *arg_pub[MAX_KEYS];
+static unsigned arg_npub, arg_tries, arg_retries = 10;
+static int arg_allow_downgrade, arg_insecure;
+static enum prog_mode arg_progress;
+
+static void help(void)
+{
+	puts("Usage: armimmutable install SOURCE [OPTIONS]\n"
+	     "Installs a signed bundle into the inactive slot and puts it on trial for the next\n"
+	     "boot. SOURCE is a file, - (stdin) or an http:// or https:// URL (an interrupted\n"
+	     "download resumes). The signature is checked before anything is written; the\n"
+	     "payloads are hashed while they stream into the slot.\n\n"
+	     "  -p, --public FILE       trusted public key (repeatable)\n"
+	     "      --keyring DIR       trust every *.pub in DIR (default " DEFAULT_KEYRING ")\n"
+	     "  -i, --image IMG         install into an image file instead of this device\n"
+	     "      --allow-downgrade   install an older version than the running one\n"
+	     "      --tries N           trial boots before falling back (1-9, default 3)\n"
+	     "      --progress=MODE     bar (default on a terminal), json (JSON lines on\n"
+	     "                          stderr) or none\n"
+	     "      --retries N         reconnects of an interrupted download (default 10)\n"
+	     "      --cacert FILE       CA bundle for https (default: the system's)\n"
+	     "      --insecure          do not verify the https server's certificate\n"
+	     "  -h, --help              this help\n\n"
+	     "Exit status: 0 installed, 1 refused or failed (nothing bootable changed), 2 usage.");
+}
+
+static int parse_argv(int argc, char **argv)
+{
+	enum { O_KEYRING = 256, O_DOWN, O_TRIES, O_PROGRESS, O_RETRIES, O_CACERT, O_INSECURE };
+	static const struct option opts[] = {
+		{"public", required_argument, NULL, 'p'},
+		{"keyring", required_argument, NULL, O_KEYRING},
+		{"image", required_argument, NULL, 'i'},
+		{"allow-downgrade", no_argument, NULL, O_DOWN},
+		{"tries", required_argument, NULL, O_TRIES},
+		{"progress", required_argument, NULL, O_PROGRESS},
+		{"retries", required_argument, NULL, O_RETRIES},
+		{"cacert", required_argument, NULL, O_CACERT},
+		{"insecure", no_argument, NULL, O_INSECURE},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	int c;
+
+	arg_progress = PROG_BAR;
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:p:i:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (arg_npub >= MAX_KEYS)
+				return usage_err("install", "at most %d public keys", MAX_KEYS);
+			arg_pub[arg_npub++] = optarg;
+			break;
+		case O_KEYRING: arg_keyring = optarg; break;
+		case 'i': arg_image = optarg; break;
+		case O_DOWN: arg_allow_downgrade = 1; break;
+		case O_TRIES:
+			if (aim_parse_uint(optarg, 1, 9, &arg_tries) < 0)
+				return usage_err("install", "--tries takes 1 to 9, not '%s'", optarg);
+			break;
+		case O_RETRIES:
+			if (aim_parse_uint(optarg, 0, 1000, &arg_retries) < 0)
+				return usage_err("install", "--retries takes 0 to 1000, not '%s'",
+						 optarg);
+			break;
+		case O_PROGRESS:
+			if (!strcmp(optarg, "json"))
+				arg_progress = PROG_JSON;
+			else if (!strcmp(optarg, "bar"))
+				arg_progress = PROG_BAR;
+			else if (!strcmp(optarg, "none"))
+				arg_progress = PROG_NONE;
+			else
+				return usage_err("install", "--progress is bar, json or none, not '%s'",
+						 optarg);
+			break;
+		case O_CACERT: arg_cacert = optarg; break;
+		case O_INSECURE: arg_insecure = 1; break;
+		case 'h':
+			help();
+			return 1;
+		case ':':
+			return usage_err("install", "option %s needs an argument", argv[optind - 1]);
+		default:
+			return usage_err("install", "unknown option %s", argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		return usage_err("install", "needs a SOURCE (a bundle file, - or a URL)");
+	arg_source = argv[optind++];
+	if (optind < argc)
+		return usage_err("install", "unexpected argument '%s'", argv[optind]);
+	if (arg_npub && arg_keyring)
+		return usage_err("install", "-p and --keyring exclude each other");
+	return 0;
+}
+
+static int ends_with_pub(const struct dirent *d)
+{
+	size_t n = strlen(d->d_name);
+
+	return n > 4 && d->d_name[0] != '.' && !strcmp(d->d_name + n - 4, ".pub");
+}
+
+/* The trusted keys: -p files, or every *.pub of the keyring directory. */
+static int load_keys(struct aim_pubkey *keys, size_t *ret_n)
+{
+	const char *dir = arg_keyring ? arg_keyring : DEFAULT_KEYRING;
+	struct dirent **ents = NULL;
+	char path[4096];
+	size_t n = 0;
+	int m, r = 0;
+
+	for (unsigned i = 0; i < arg_npub; i++) {
+		r = aim_pubkey_load(arg_pub[i], &keys[n++]);
+		if (r < 0)
+			return aim_err(r, "install: public key %s", arg_pub[i]);
+	}
+	if (arg_npub) {
+		*ret_n = n;
+		return 0;
+	}
+	m = scandir(dir, &ents, ends_with_pub, alphasort);
+	if (m < 0)
+		return aim_err(-errno, "install: no trusted keys: cannot read the keyring %s "
+				       "(give -p PUBKEY or --keyring DIR)", dir);
+	for (int i = 0; i < m; i++) {
+		if (r >= 0 && n < MAX_KEYS) {
+			snprintf(path, sizeof(path), "%s/%s", dir, ents[i]->d_name);
+			r = aim_pubkey_load(path, &keys[n++]);
+			if (r < 0)
+				aim_err(r, "install: public key %s", path);
+		}
+		free(ents[i]);
+	}
+	free(ents);
+	if (r < 0)
+		return r;
+	if (!n) {
+		aim_error_set(-ENOKEY, "no *.pub file in %s", dir);
+		return aim_err(-ENOKEY, "install: no trusted keys");
+	}
+	*ret_n = n;
+	return 0;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct prog {
+	struct progress bar;
+	const char *phase;
+	double start, last;
+	int last_pct;
+};
+
+/* JSON lines: one per phase change and per whole percent (at most 5 per second). */
+static void on_progress(void *ud, const char *phase, uint64_t done, uint64_t total)
+{
+	struct prog *p = ud;
+	double t = now_s();
+	int pct = total ? (int)(100.0 * (double)done / (double)total) : 0;
+
+	if (arg_progress == PROG_JSON) {
+		if (phase == p->phase && (pct == p->last_pct || t - p->last < 0.2))
+			return;
+		fprintf(stderr,
+			"{\"phase\":\"%s\",\"done\":%" PRIu64 ",\"total\":%" PRIu64
+			",\"percent\":%d,\"elapsed\":%.2f}\n",
+			phase, done, total, pct, t - p->start);
+		fflush(stderr);
+		p->phase = phase;
+		p->last = t;
+		p->last_pct = pct;
+	} else if (arg_progress == PROG_BAR) {
+		if (phase != p->phase) {
+			progress_end(&p->bar);
+			progress_begin(&p->bar, phase, total);
+			p->phase = phase;
+		}
+		progress_update(&p->bar, done);
+	}
+}
+
+static ssize_t source_read(void *ud, void *buf, size_t n)
+{
+	return aim_source_read(ud, buf, n);
+}
+
+static void json_str(const char *key, const char *v)
+{
+	fprintf(stderr, ",\"%s\":\"", key);
+	for (; *v; v++) {
+		if (*v == '"' || *v == '\\')
+			fprintf(stderr, "\\%c", *v);
+		else if ((unsigned char)*v < 0x20)
+			fprintf(stderr, "\\u%04x", *v);
+		else
+			fputc(*v, stderr);
+	}
+	fputc('"', stderr);
+}
+
+static int fail(int r, const char *what)
+{
+	if (arg_progress == PROG_JSON) {
+		const char *d = aim_error_detail();
+		fputs("{\"phase\":\"error\"", stderr);
+		json_str("message", d ? d : aim_strerror(r));
+		fputs("}\n", stderr);
+	}
+	aim_err(r, "install: %s", what);
+	return -1; /* not r: -EINVAL would read as a usage error */
+}
 
 int cmd_install(int argc, char **argv)
 {
-	(void)argc;
-	fprintf(stderr, "armimmutable %s: not available in this build yet\n", argv[0]);
-	return -1;
+	_cleanup_(aim_target_freep) struct aim_target *t = NULL;
+	_cleanup_(aim_source_closep) struct aim_source *src = NULL;
+	struct aim_pubkey keys[MAX_KEYS];
+	struct aim_source_opts so;
+	struct aim_install_result res;
+	struct prog pr = {0};
+	size_t nkeys = 0;
+	int r;
+
+	r = parse_argv(argc, argv);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	if (aim_log_level < AIM_LOG_NORMAL && arg_progress == PROG_BAR)
+		arg_progress = PROG_NONE;
+	if (load_keys(keys, &nkeys) < 0)
+		return -1;
+	if (cli_target_open("install", arg_image, 0, &t) < 0)
+		return -1;
+	aim_source_opts_init(&so);
+	so.max_retries = arg_retries;
+	so.ca_file = arg_cacert;
+	so.insecure = arg_insecure;
+	pr.start = now_s();
+	pr.last_pct = -1;
+	r = aim_source_open(arg_source, &so, &src);
+	if (r < 0)
+		return fail(r, arg_source);
+
+	struct aim_install_opts io = {
+		.keys = keys,
+		.nkeys = nkeys,
+		.allow_downgrade = arg_allow_downgrade,
+		.tries = arg_tries,
+		.progress = on_progress,
+		.progress_ud = &pr,
+	};
+	r = aim_install_run(t, source_read, src, &io, &res);
+	if (arg_progress == PROG_BAR)
+		progress_end(&pr.bar);
+	if (r < 0)
+		return fail(r, aim_source_name(src));
+	if (arg_progress == PROG_JSON) {
+		fprintf(stderr, "{\"phase\":\"done\",\"slot\":\"%c\"", res.slot);
+		json_str("version", res.version);
+		json_str("bundle", res.bundle_sha256);
+		fprintf(stderr,
+			",\"rootfs_bytes\":%" PRIu64 ",\"boot_files\":%u,\"tries\":%u,"
+			"\"reconnects\":%u,\"elapsed\":%.2f}\n",
+			res.rootfs_bytes, res.boot_files, res.tries, aim_source_reconnects(src),
+			now_s() - pr.start);
+	} else {
+		aim_info("installed %s into slot %c (was %s on slot %c), on trial for %u boots%s",
+			 res.version, res.slot, res.old_version[0] ? res.old_version : "unknown",
+			 res.from_slot, res.tries, arg_image ? "" : ": reboot to start it");
+	}
+	return 0;
 }

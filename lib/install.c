@@ -1,0 +1,415 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Streaming install of a signed bundle into the inactive slot (lib/install.h). */
+#include "install.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "device/slotstate.h"
+#include "util/fault.h"
+#include "util/fileio.h"
+#include "util/log.h"
+#include "util/macro.h"
+
+#define CHUNK (1024 * 1024)
+
+/* ---- dpkg version comparison (lib/dpkg/version.c: verrevcmp) ---- */
+
+static int order(int c)
+{
+	if (isdigit(c))
+		return 0;
+	if (isalpha(c))
+		return c;
+	if (c == '~')
+		return -1;
+	if (c)
+		return c + 256;
+	return 0;
+}
+
+static int verrevcmp(const char *a, const char *ae, const char *b, const char *be)
+{
+	while (a < ae || b < be) {
+		int first_diff = 0;
+
+		while ((a < ae && !isdigit((unsigned char)*a)) ||
+		       (b < be && !isdigit((unsigned char)*b))) {
+			int ac = a < ae ? order((unsigned char)*a) : 0;
+			int bc = b < be ? order((unsigned char)*b) : 0;
+			if (ac != bc)
+				return ac - bc;
+			a++;
+			b++;
+		}
+		while (a < ae && *a == '0')
+			a++;
+		while (b < be && *b == '0')
+			b++;
+		while (a < ae && b < be && isdigit((unsigned char)*a) &&
+		       isdigit((unsigned char)*b)) {
+			if (!first_diff)
+				first_diff = *a - *b;
+			a++;
+			b++;
+		}
+		if (a < ae && isdigit((unsigned char)*a))
+			return 1;
+		if (b < be && isdigit((unsigned char)*b))
+			return -1;
+		if (first_diff)
+			return first_diff;
+	}
+	return 0;
+}
+
+struct ver {
+	unsigned long epoch;
+	const char *up, *up_end, *rev, *rev_end;
+};
+
+static void split_version(const char *s, struct ver *v)
+{
+	const char *colon = strchr(s, ':'), *dash, *end = s + strlen(s);
+
+	v->epoch = 0;
+	if (colon) {
+		const char *p = s;
+		while (p < colon && isdigit((unsigned char)*p))
+			p++;
+		if (p == colon && colon > s) {
+			v->epoch = strtoul(s, NULL, 10);
+			s = colon + 1;
+		}
+	}
+	dash = strrchr(s, '-');
+	v->up = s;
+	if (dash) {
+		v->up_end = dash;
+		v->rev = dash + 1;
+		v->rev_end = end;
+	} else {
+		v->up_end = end;
+		v->rev = v->rev_end = end;
+	}
+}
+
+int aim_version_compare(const char *a, const char *b)
+{
+	struct ver va, vb;
+	int r;
+
+	split_version(a, &va);
+	split_version(b, &vb);
+	if (va.epoch != vb.epoch)
+		return va.epoch < vb.epoch ? -1 : 1;
+	r = verrevcmp(va.up, va.up_end, vb.up, vb.up_end);
+	if (r)
+		return r < 0 ? -1 : 1;
+	r = verrevcmp(va.rev, va.rev_end, vb.rev, vb.rev_end);
+	return r < 0 ? -1 : r > 0;
+}
+
+/* ---- install ---- */
+
+struct inst {
+	struct aim_target *t;
+	struct aim_bundle_reader *br;
+	const struct aim_install_opts *o;
+	struct aim_slotstate st;
+	uint8_t *buf;
+	char slot;
+	const char *phase;
+	uint64_t total;
+};
+
+static void progress(struct inst *in, const char *phase)
+{
+	in->phase = phase;
+	if (in->o->progress)
+		in->o->progress(in->o->progress_ud, phase, aim_bundle_position(in->br), in->total);
+}
+
+static int state_store(struct inst *in)
+{
+	int r = aim_target_state_store(in->t, &in->st);
+
+	if (r < 0)
+		return aim_error_set(r, "cannot write the slot state: %s",
+				     aim_error_detail() ? aim_error_detail() : strerror(-r));
+	return 0;
+}
+
+/* Same board, and family/arch when both sides name them. */
+static int check_compatible(const struct aim_bundle_manifest *m, const struct aim_slot_info *si,
+			    char cur)
+{
+	if (strcmp(m->board, si->board))
+		return aim_error_set(-EMEDIUMTYPE,
+				     "the bundle is for board '%s', this system (slot %c) is "
+				     "board '%s'",
+				     m->board, cur, si->board);
+	if (m->family[0] && si->family[0] && strcmp(m->family, si->family))
+		return aim_error_set(-EMEDIUMTYPE,
+				     "the bundle is for family '%s', this system (slot %c) is "
+				     "family '%s'",
+				     m->family, cur, si->family);
+	if (m->arch[0] && si->arch[0] && strcmp(m->arch, si->arch))
+		return aim_error_set(-EMEDIUMTYPE,
+				     "the bundle is for architecture '%s', this system (slot %c) "
+				     "is '%s'",
+				     m->arch, cur, si->arch);
+	return 0;
+}
+
+static int write_rootfs(struct inst *in, const struct aim_bundle_payload *p)
+{
+	_cleanup_close_ int fd = -EBADF;
+	const char *path;
+	uint64_t off, size, done = 0;
+	struct stat st;
+	int flags = O_RDWR | O_CLOEXEC, r;
+
+	r = aim_target_slot_dev(in->t, in->slot, &path, &off, &size);
+	if (r < 0)
+		return r;
+	if (p->size > size)
+		return aim_error_set(-EFBIG, "the rootfs payload (%" PRIu64 " bytes) is larger than "
+				     "slot %c (%" PRIu64 " bytes)", p->size, in->slot, size);
+	/* A block device: O_EXCL fails while it is mounted. */
+	if (stat(path, &st) == 0 && S_ISBLK(st.st_mode))
+		flags |= O_EXCL;
+	fd = open(path, flags);
+	if (fd < 0) {
+		r = -errno;
+		if (r == -EBUSY)
+			return aim_error_set(r, "slot %c (%s) is in use (mounted?)", in->slot, path);
+		return aim_error_set(r, "cannot open slot %c (%s): %s", in->slot, path,
+				     strerror(-r));
+	}
+	for (;;) {
+		ssize_t n = aim_bundle_read(in->br, in->buf, CHUNK);
+		if (n < 0)
+			return (int)n;
+		if (n == 0)
+			break;
+		if (done + (uint64_t)n > size)
+			return aim_error_set(-EFBIG, "the rootfs payload overflows slot %c", in->slot);
+		r = aim_pwrite_full(fd, in->buf, (size_t)n, off + done);
+		if (r < 0)
+			return aim_error_set(r, "writing slot %c (%s): %s", in->slot, path,
+					     strerror(-r));
+		aim_fault_point("install rootfs write");
+		done += (uint64_t)n;
+		progress(in, "rootfs");
+	}
+	if (fsync(fd) < 0) {
+		r = -errno;
+		return aim_error_set(r, "fsync of slot %c (%s): %s", in->slot, path, strerror(-r));
+	}
+	aim_fault_point("install rootfs fsync");
+	return 0;
+}
+
+static int write_boot_file(struct inst *in, const struct aim_bundle_payload *p)
+{
+	struct aim_target_file *f = NULL;
+	char path[AIM_BUNDLE_NAME_MAX + 16];
+	int r;
+
+	snprintf(path, sizeof(path), "/slot-%c/%s", in->slot, p->name);
+	r = aim_target_file_begin(in->t, path, &f);
+	if (r < 0)
+		return r;
+	for (;;) {
+		ssize_t n = aim_bundle_read(in->br, in->buf, CHUNK);
+		if (n < 0) {
+			aim_target_file_abort(f);
+			return (int)n;
+		}
+		if (n == 0)
+			break;
+		r = aim_target_file_write(f, in->buf, (size_t)n);
+		if (r < 0) {
+			aim_target_file_abort(f);
+			return r;
+		}
+	}
+	/* The whole payload was read and its SHA-256 matched: only now does it appear. */
+	r = aim_target_file_commit(f);
+	progress(in, "boot");
+	return r;
+}
+
+static int write_slot_env(struct inst *in, const struct aim_bundle_manifest *m,
+			  const struct aim_bundle_payload *rootfs)
+{
+	struct aim_slot_info si = {0};
+
+	snprintf(si.version, sizeof(si.version), "%s", m->version);
+	snprintf(si.board, sizeof(si.board), "%s", m->board);
+	snprintf(si.family, sizeof(si.family), "%s", m->family);
+	snprintf(si.arch, sizeof(si.arch), "%s", m->arch);
+	snprintf(si.source, sizeof(si.source), "bundle");
+	si.rootfs_size = rootfs->size;
+	snprintf(si.rootfs_sha256, sizeof(si.rootfs_sha256), "%s", rootfs->sha256_hex);
+	si.installed = in->o->now ? in->o->now : (int64_t)time(NULL);
+	snprintf(si.bundle, sizeof(si.bundle), "%s", aim_bundle_manifest_sha256(in->br));
+	return aim_target_slot_info_write(in->t, in->slot, &si);
+}
+
+/* Everything checked before the first write. */
+static int preflight(struct inst *in, const struct aim_bundle_manifest *m,
+		     struct aim_install_result *res)
+{
+	struct aim_slot_info si;
+	char booted = aim_target_booted_slot(in->t), cur;
+	const char *path;
+	uint64_t off, size;
+	const struct aim_bundle_payload *rootfs = aim_bundle_manifest_find(m, AIM_BUNDLE_KIND_ROOTFS);
+	int r;
+
+	if (!rootfs)
+		return aim_error_set(-ENOENT, "the bundle has no rootfs payload");
+	r = aim_target_state_load(in->t, &in->st);
+	if (r < 0)
+		return aim_error_set(r, "no valid slot state (%s): boot the system once or repair "
+				     "it with mark-good", in->st.reason);
+	/* The slot running now; on an image, the last good (active) one. */
+	cur = booted ? booted : in->st.active;
+	in->slot = aim_slotstate_other(cur);
+	if (in->slot == booted)
+		return aim_error_set(-EBUSY, "slot %c is the booted slot", in->slot);
+	if (in->slot == in->st.active)
+		return aim_error_set(-EBUSY,
+				     "slot %c is the fallback while slot %c runs on trial: "
+				     "mark-good or rollback first",
+				     in->slot, cur);
+	res->slot = in->slot;
+	res->from_slot = cur;
+
+	r = aim_target_slot_info_read(in->t, cur, &si);
+	if (r == -ENOENT)
+		return aim_error_set(r, "slot %c has no slot.env: cannot check that the bundle "
+				     "fits this system", cur);
+	if (r < 0)
+		return r;
+	snprintf(res->old_version, sizeof(res->old_version), "%s", si.version);
+	r = check_compatible(m, &si, cur);
+	if (r < 0)
+		return r;
+	if (!in->o->allow_downgrade && si.version[0] &&
+	    aim_version_compare(m->version, si.version) < 0)
+		return aim_error_set(-EPERM,
+				     "downgrade from %s (slot %c) to %s refused "
+				     "(--allow-downgrade)",
+				     si.version, cur, m->version);
+
+	r = aim_target_slot_dev(in->t, in->slot, &path, &off, &size);
+	if (r < 0)
+		return r;
+	if (rootfs->size > size)
+		return aim_error_set(-EFBIG,
+				     "the rootfs payload (%" PRIu64 " bytes) is larger than slot %c "
+				     "(%" PRIu64 " bytes)",
+				     rootfs->size, in->slot, size);
+	return 0;
+}
+
+static int run(struct inst *in, aim_bundle_read_fn fn, void *ud, struct aim_install_result *res)
+{
+	const struct aim_bundle_manifest *m;
+	const struct aim_bundle_payload *p, *rootfs;
+	static const char *const keep_nothing[] = { NULL };
+	char why[200] = "";
+	unsigned tries = in->o->tries ? in->o->tries : 3;
+	int r;
+
+	if (tries > AIM_SLOTSTATE_TRIES_MAX)
+		return aim_error_set(-EINVAL, "at most %d trial boots", AIM_SLOTSTATE_TRIES_MAX);
+	r = aim_bundle_open(fn, ud, in->o->keys, in->o->nkeys, 0, &in->br);
+	if (r < 0)
+		return r;
+	m = aim_bundle_get_manifest(in->br);
+	in->total = aim_bundle_total_size(in->br);
+	progress(in, "verify");
+	snprintf(res->version, sizeof(res->version), "%s", m->version);
+	snprintf(res->bundle_sha256, sizeof(res->bundle_sha256), "%s",
+		 aim_bundle_manifest_sha256(in->br));
+	rootfs = aim_bundle_manifest_find(m, AIM_BUNDLE_KIND_ROOTFS);
+	r = preflight(in, m, res);
+	if (r < 0)
+		return r;
+
+	/* From here on the target slot is never bootable until step 6. */
+	r = aim_slotstate_mark_bad(&in->st, in->slot, "install in progress", why, sizeof(why));
+	if (r < 0)
+		return aim_error_set(r, "cannot mark slot %c bad: %s", in->slot, why);
+	if (r > 0) {
+		r = state_store(in);
+		if (r < 0)
+			return r;
+	}
+	r = aim_target_prune_slot(in->t, in->slot, keep_nothing);
+	if (r < 0)
+		return r;
+
+	while ((r = aim_bundle_next(in->br, &p)) > 0) {
+		if (!strcmp(p->kind, AIM_BUNDLE_KIND_ROOTFS)) {
+			r = write_rootfs(in, p);
+			res->rootfs_bytes = p->size;
+		} else if (!strcmp(p->kind, AIM_BUNDLE_KIND_BOOT)) {
+			if (!strcmp(p->name, AIM_SLOT_ENV))
+				continue; /* written below from the manifest */
+			r = write_boot_file(in, p);
+			res->boot_files++;
+		} else {
+			continue; /* a later kind: skipped, still hashed by aim_bundle_next() */
+		}
+		if (r < 0)
+			return r;
+	}
+	if (r < 0)
+		return r;
+	progress(in, "finish");
+	r = write_slot_env(in, m, rootfs);
+	if (r < 0)
+		return r;
+	r = aim_slotstate_set_trial(&in->st, in->slot, tries, NULL, why, sizeof(why));
+	if (r < 0)
+		return aim_error_set(r, "cannot put slot %c on trial: %s", in->slot, why);
+	if (r > 0) {
+		r = state_store(in);
+		if (r < 0)
+			return r;
+	}
+	res->tries = tries;
+	res->bundle_bytes = aim_bundle_position(in->br);
+	return 0;
+}
+
+int aim_install_run(struct aim_target *t, aim_bundle_read_fn fn, void *ud,
+		    const struct aim_install_opts *o, struct aim_install_result *ret)
+{
+	struct aim_install_result res = {0};
+	struct inst in = { .t = t, .o = o };
+	int r;
+
+	in.buf = malloc(CHUNK);
+	if (!in.buf)
+		return -ENOMEM;
+	r = run(&in, fn, ud, &res);
+	aim_bundle_close(in.br);
+	free(in.buf);
+	if (r == 0 && ret)
+		*ret = res;
+	return r;
+}
