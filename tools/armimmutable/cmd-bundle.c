@@ -35,7 +35,9 @@
 
 #define MAX_KEYS 16
 
-static struct aim_convert_opts conv = {.sqfs = {.comp = "zstd"}, .slot_b_empty = 1};
+/* convert's defaults (the same image must give the same slot), slot B left empty. */
+static struct aim_convert_opts conv = {.sqfs = {.comp = "zstd"}, .slot_b_empty = 1,
+				       .trial_timeout = AIM_TRIAL_TIMEOUT_DEFAULT};
 static const char *arg_key, *arg_password_file, *arg_out, *arg_image, *arg_rootfs, *arg_bootdir;
 static const char *arg_version, *arg_board, *arg_family, *arg_linuxfamily, *arg_arch;
 static const char *arg_pub[MAX_KEYS];
@@ -58,8 +60,8 @@ static void help(void)
 	     "                          (default: asked on the terminal, or a line of stdin)\n"
 	     "  -o, --output FILE       the bundle (default BOARD-VERSION.aimb)\n"
 	     "      --from-image IMG    an Armbian image (.img, .img.xz, .img.zst), converted as\n"
-	     "                          `convert` does; -c, -l, -b, -j, --overlay, --persist as\n"
-	     "                          for convert\n"
+	     "                          `convert` does; -c, -l, -b, -j, --overlay, --persist,\n"
+	     "                          --trial-timeout as for convert\n"
 	     "      --rootfs SQUASHFS   a prepared root squashfs, with --boot-dir DIR (the files\n"
 	     "                          of /slot-X/) and --version, --board, --family, --arch\n"
 	     "      --version V ...     override what the image's /etc/armbian-release says\n"
@@ -73,7 +75,7 @@ static void help(void)
 static int parse_argv(int argc, char **argv, const char *sub)
 {
 	enum { O_PW = 256, O_IMG, O_ROOTFS, O_BOOTDIR, O_VER, O_BOARD, O_FAMILY, O_LFAMILY,
-	       O_ARCH, O_OVERLAY, O_PERSIST, O_TMP, O_JSON };
+	       O_ARCH, O_OVERLAY, O_PERSIST, O_TMP, O_JSON, O_TRIAL };
 	static const struct option opts[] = {
 		{"key", required_argument, NULL, 'k'},
 		{"password-file", required_argument, NULL, O_PW},
@@ -92,6 +94,7 @@ static int parse_argv(int argc, char **argv, const char *sub)
 		{"threads", required_argument, NULL, 'j'},
 		{"overlay", required_argument, NULL, O_OVERLAY},
 		{"persist", required_argument, NULL, O_PERSIST},
+		{"trial-timeout", required_argument, NULL, O_TRIAL},
 		{"tmpdir", required_argument, NULL, O_TMP},
 		{"public", required_argument, NULL, 'p'},
 		{"json", no_argument, NULL, O_JSON},
@@ -162,6 +165,11 @@ static int parse_argv(int argc, char **argv, const char *sub)
 			if (conv.npersist >= AIM_MAX_PERSIST)
 				return usage_err(sub, "at most %d --persist paths", AIM_MAX_PERSIST);
 			conv.persist[conv.npersist++] = optarg;
+			break;
+		case O_TRIAL:
+			if (aim_parse_uint(optarg, 0, 86400, &u) < 0)
+				return usage_err(sub, "--trial-timeout is 0..86400 seconds");
+			conv.trial_timeout = u;
 			break;
 		case 'h':
 			help();
