@@ -10,10 +10,10 @@
 # failure and an untrusted TLS certificate give one-line errors; HTTPS with the right CA works.
 . "$(dirname "$0")/lib.sh"
 
-NGINX=/usr/sbin/nginx
+. "$(dirname "$0")/nginx.sh"
 HELPER="$AIM_TOP/$B/tests/test-source"
-if [ ! -x "$NGINX" ]; then
-	skip "nginx is not installed (/usr/sbin/nginx; tools/deps.sh installs it)"
+if ! ng_init; then
+	skip "nginx is not installed ($NGINX; tools/deps.sh installs it)"
 	done_testing
 	exit
 fi
@@ -22,72 +22,7 @@ if [ ! -x "$HELPER" ]; then
 	done_testing
 	exit
 fi
-# The loopback server must be reached directly whatever proxies the environment names.
-export no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
-
-NG="$TMP/nginx"
-WWW="$TMP/www"
-mkdir -p "$NG/tmp" "$WWW"
-chmod 0755 "$NG" "$WWW"
-NGPID=""
-cleanup_nginx() {
-	if [ -n "$NGPID" ] && kill -0 "$NGPID" 2>/dev/null; then
-		kill -TERM "$NGPID" 2>/dev/null
-		wait "$NGPID" 2>/dev/null
-	fi
-	NGPID=""
-}
-trap '[ "${BASHPID:-$$}" = "$MAINPID" ] && { cleanup_nginx; rm -rf "$TMP"; }' EXIT
-
-head -c $((64 * 1024 * 1024)) /dev/urandom >"$WWW/data.bin"
-head -c $((4 * 1024 * 1024)) /dev/urandom >"$WWW/small.bin"
-chmod 0644 "$WWW"/*.bin
-want=$(sha256sum <"$WWW/data.bin" | cut -d' ' -f1)
-want_small=$(sha256sum <"$WWW/small.bin" | cut -d' ' -f1)
-
-# TLS: a self-signed certificate for 127.0.0.1.
-have_tls=0
-if openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
-	-addext subjectAltName=IP:127.0.0.1 -keyout "$NG/key.pem" -out "$NG/cert.pem" \
-	>/dev/null 2>&1; then
-	have_tls=1
-	chmod 0644 "$NG/key.pem"
-fi
-
-free_port() {
-	local p
-	while :; do
-		p=$((20000 + RANDOM % 40000))
-		[ -z "$(ss -Hltn "sport = :$p" 2>/dev/null)" ] && { echo "$p"; return; }
-	done
-}
-
-write_conf() {
-	local tls=""
-	[ $have_tls = 1 ] && tls="
-	server {
-		listen 127.0.0.1:$TLSPORT ssl;
-		ssl_certificate $NG/cert.pem;
-		ssl_certificate_key $NG/key.pem;
-		root $WWW;
-	}"
-	cat >"$NG/nginx.conf" <<EOF
-daemon off;
-worker_processes 1;
-pid $NG/nginx.pid;
-error_log $NG/error.log info;
-events { worker_connections 64; }
-http {
-	access_log $NG/access.log;
-	client_body_temp_path $NG/tmp/body;
-	proxy_temp_path $NG/tmp/proxy;
-	fastcgi_temp_path $NG/tmp/fastcgi;
-	uwsgi_temp_path $NG/tmp/uwsgi;
-	scgi_temp_path $NG/tmp/scgi;
-	default_type application/octet-stream;
-	server {
-		listen 127.0.0.1:$PORT;
-		root $WWW;
+NG_LOCATIONS="
 		location /slow/ { alias $WWW/; limit_rate 12m; }
 		location /norange/ { alias $WWW/; limit_rate 12m; max_ranges 0; }
 		location /opaque/ {
@@ -95,36 +30,15 @@ http {
 			sub_filter 'zzAIMNEVERzz' 'x'; sub_filter_types *;
 		}
 		location = /err503 { return 503; }
-		location = /redirect { return 302 /data.bin; }
-	}$tls
-}
-EOF
-}
+		location = /redirect { return 302 /data.bin; }"
 
-start_nginx() {
-	local i
-	for i in 1 2 3 4 5; do
-		rm -f "$NG/nginx.pid"
-		"$NGINX" -p "$NG" -c "$NG/nginx.conf" -e "$NG/error.log" 2>>"$NG/start.log" &
-		NGPID=$!
-		for _ in $(seq 50); do
-			if [ -s "$NG/nginx.pid" ] && [ "$(cat "$NG/nginx.pid")" = "$NGPID" ] &&
-				[ -n "$(ss -Hltn "sport = :$PORT" 2>/dev/null)" ]; then
-				return 0
-			fi
-			kill -0 "$NGPID" 2>/dev/null || break
-			sleep 0.1
-		done
-		cleanup_nginx
-		# The port was taken in the meantime: choose others and try again.
-		PORT=$(free_port)
-		TLSPORT=$(free_port)
-		write_conf
-	done
-	return 1
-}
-
-stop_nginx() { cleanup_nginx; }
+head -c $((64 * 1024 * 1024)) /dev/urandom >"$WWW/data.bin"
+head -c $((4 * 1024 * 1024)) /dev/urandom >"$WWW/small.bin"
+chmod 0644 "$WWW"/*.bin
+want=$(sha256sum <"$WWW/data.bin" | cut -d' ' -f1)
+want_small=$(sha256sum <"$WWW/small.bin" | cut -d' ' -f1)
+stop_nginx() { ng_stop; }
+start_nginx() { ng_start; }
 
 # Waits until the helper has received at least $2 bytes (its --mark file $1).
 wait_mark() {
@@ -144,9 +58,6 @@ fetch() { # fetch OUT ERR ARGS...: runs the helper, exit status in $rc
 }
 field() { sed -n "s/^$1 //p" "$2"; }
 
-PORT=$(free_port)
-TLSPORT=$(free_port)
-write_conf
 start_nginx
 check "nginx starts on 127.0.0.1 as $(id -un) with its own config" test -n "$NGPID"
 URL="http://127.0.0.1:$PORT"
