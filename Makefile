@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # armimmutable: one non-recursive GNU Makefile.
-#   make              host CLI + device-side binaries (arm64, armhf, x86_64)
+#   make              host CLI + device-side binaries (arm64, armhf, x86_64); the device
+#                     build of the CLI for each arch whose static libraries are there
+#   make device       fetch those (tools/sysroot.sh) and build every device binary
 #   make check        unit + integration tests (TAP, under prove); T=name selects
 #   make check-qemu   the QEMU boot tests (slow; needs tools/deps.sh --qemu)
 #   make SANITIZE=1   ASan+UBSan build (objects under build-san/)
@@ -62,7 +64,39 @@ DEV_SRC := $(wildcard initramfs/*.c)
 DEV_LIB_SRC := $(wildcard lib/device/*.c)
 DEV_BINS := $(foreach a,$(DEV_ARCHES),$(patsubst initramfs/%.c,$(B)/dev/$(a)/%,$(DEV_SRC)))
 
-all: $(B)/armimmutable $(DEV_BINS)
+# Device build of the CLI: $(B)/dev/<arch>/armimmutable, static, so that it runs on any
+# Armbian (Debian or Ubuntu, any glibc); convert installs it as /usr/sbin/armimmutable. The
+# device verbs only (-DAIM_DEVICE_BUILD: no convert/inspect, 'bundle create --from-image'
+# refuses, tools/device/host-only.c), no libcurl (Debian has no usable static one:
+# AIM_WITH_CURL=0 refuses http(s)), no libmount (Debian ships no libmount.a:
+# AIM_WITH_LIBMOUNT=0 calls mount(2)). Links libsodium.a and libz.a: the host's for
+# x86_64, for arm64/armhf those tools/sysroot.sh unpacks from Debian's -dev packages into
+# $(SYSROOT_CACHE)/sysroot-<arch> (as root) or $(B)/sysroot-<arch>. 'make' builds an arch
+# only when its libraries are there; 'make device' fetches them first.
+SYSROOT_CACHE ?= /var/cache/armimmutable
+DEVCLI_ARCHES := arm64 armhf x86_64
+TRIPLET_arm64 := aarch64-linux-gnu
+TRIPLET_armhf := arm-linux-gnueabihf
+TRIPLET_x86_64 := x86_64-linux-gnu
+DEVCLI_SRC := $(filter-out tools/armimmutable/cmd-convert.c tools/armimmutable/cmd-inspect.c, \
+	$(CLI_SRC)) tools/device/host-only.c \
+	$(addprefix lib/,sign.c bundle.c install.c target.c source.c ptable.c fat.c) \
+	$(wildcard lib/util/*.c lib/device/*.c)
+DEVCLI_CFLAGS := -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -MMD -MP -Ilib \
+	-DAIM_VERSION='"$(VERSION)"' -DAIM_LIBEXECDIR='"$(LIBEXECDIR)/armimmutable"' \
+	-DAIM_HOOKSDIR='"$(DATADIR)/armimmutable/hooks"' -DAIM_DEVICE_BUILD \
+	-DAIM_WITH_CURL=0 -DAIM_WITH_LIBMOUNT=0 $(WARN) -Os -ffunction-sections -fdata-sections
+# The sysroot of an arch ("" when there is none yet); x86_64 uses the host's libraries.
+devcli_sysroot = $(patsubst %/.done,%,$(firstword $(wildcard \
+	$(SYSROOT_CACHE)/sysroot-$(1)/.done $(B)/sysroot-$(1)/.done)))
+devcli_have = $(if $(filter x86_64,$(1)),$(wildcard /usr/lib/x86_64-linux-gnu/libsodium.a), \
+	$(call devcli_sysroot,$(1)))
+devcli_flags = $(if $(filter x86_64,$(1)),,-I$(call devcli_sysroot,$(1))/usr/include)
+devcli_libdir = $(if $(filter x86_64,$(1)),,-L$(call devcli_sysroot,$(1))/usr/lib/$(TRIPLET_$(1)))
+DEVCLI_BINS := $(foreach a,$(DEVCLI_ARCHES), \
+	$(if $(call devcli_have,$(a)),$(B)/dev/$(a)/armimmutable))
+
+all: $(B)/armimmutable $(DEV_BINS) $(DEVCLI_BINS)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -89,6 +123,27 @@ $(B)/dev/$(1)/%: initramfs/%.c $(DEV_LIB_SRC) $(wildcard lib/device/*.h lib/util
 		-Os -static -o $$@ $$< $(DEV_LIB_SRC)
 endef
 $(foreach a,$(DEV_ARCHES),$(eval $(call dev_rules,$(a))))
+
+define devcli_rules
+$(B)/dev/$(1)/obj/%.o: %.c
+	@mkdir -p $$(dir $$@)
+	@[ -n "$(Q)" ] && echo "  CC      $$@" || true
+	$(Q)$(CROSS_$(1))gcc $(DEVCLI_CFLAGS) $(call devcli_flags,$(1)) -c -o $$@ $$<
+
+$(B)/dev/$(1)/armimmutable: $(DEVCLI_SRC:%.c=$(B)/dev/$(1)/obj/%.o)
+	@[ -n "$(Q)" ] && echo "  LD      $$@" || true
+	$(Q)$(CROSS_$(1))gcc -static -s -Wl,--gc-sections -o $$@ $$^ $(call devcli_libdir,$(1)) \
+		-l:libsodium.a -l:libz.a
+endef
+$(foreach a,$(DEVCLI_ARCHES),$(eval $(call devcli_rules,$(a))))
+
+device:
+	$(Q)for a in $(filter-out x86_64,$(DEVCLI_ARCHES)); do \
+		B=$(B) SYSROOT_CACHE=$(SYSROOT_CACHE) sh tools/sysroot.sh $$a || exit 1; done
+	$(Q)$(MAKE) --no-print-directory B=$(B) device-bins
+	$(Q)for a in $(DEVCLI_ARCHES); do ls -l $(B)/dev/$$a/armimmutable || exit 1; done
+
+device-bins: $(DEV_BINS) $(DEVCLI_BINS)
 
 # make check: installs what it needs (as root), then every test: unit, integration and
 # the QEMU boot tests, with one summary line at the end.
@@ -125,6 +180,8 @@ install: all
 	install -D -m 0755 $(B)/armimmutable $(DESTDIR)$(BINDIR)/armimmutable
 	for a in $(DEV_ARCHES); do for f in $(notdir $(DEV_BINS)); do \
 		install -D -m 0755 $(B)/dev/$$a/$$f $(DESTDIR)$(LIBEXECDIR)/armimmutable/$$a/$$f; done; done
+	for f in $(DEVCLI_BINS); do a=$${f%/*}; a=$${a##*/}; \
+		install -D -m 0755 $$f $(DESTDIR)$(LIBEXECDIR)/armimmutable/$$a/armimmutable; done
 	install -D -m 0755 hooks/initramfs-tools/hooks/armimmutable \
 		$(DESTDIR)$(INITRAMFS_TOOLS_DIR)/hooks/armimmutable
 	install -D -m 0755 hooks/initramfs-tools/hooks/armimmutable \
@@ -145,6 +202,6 @@ format:
 clean:
 	rm -rf build build-san
 
-.PHONY: all check check-fast check-deps check-qemu check-qemu-extra demo bench deps deps-qemu install uninstall format clean
+.PHONY: all device device-bins check check-fast check-deps check-qemu check-qemu-extra demo bench deps deps-qemu install uninstall format clean
 .SECONDARY:
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -15,10 +15,10 @@
 #include "source.h"
 
 #include <ctype.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <linux/fs.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -32,6 +32,16 @@
 
 #include "util/log.h"
 #include "util/macro.h"
+
+/* The static device build of the CLI has no libcurl (Debian's libcurl.a needs GSSAPI and
+ * LDAP archives that do not exist): it sets AIM_WITH_CURL=0, and http(s) sources are
+ * refused with a hint to pipe the bundle in. Files, stdin and block devices work alike. */
+#ifndef AIM_WITH_CURL
+#define AIM_WITH_CURL 1
+#endif
+#if AIM_WITH_CURL
+#include <curl/curl.h>
+#endif
 
 #define BUF_CAP (1024 * 1024)
 #define CURL_BUFSIZE (128 * 1024)
@@ -59,14 +69,16 @@ struct aim_source {
 	/* SRC_HTTP */
 	struct aim_source_opts opts;
 	char *url;
+#if AIM_WITH_CURL
 	CURL *easy;
 	CURLM *multi;
 	char errbuf[CURL_ERROR_SIZE];
+	CURLcode result;   /* result of the finished attempt */
+#endif
 	uint8_t *buf;
 	size_t buf_off, buf_len, buf_cap;
 	int paused;
 	int running;	   /* the easy handle is in the multi handle */
-	CURLcode result;   /* result of the finished attempt */
 	int attempt_done;
 	unsigned reconnects;
 	unsigned fails_in_row;
@@ -187,6 +199,7 @@ static ssize_t read_file(struct aim_source *s, uint8_t *buf, size_t n)
 }
 
 /* ---- HTTP ---- */
+#if AIM_WITH_CURL
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_result;
@@ -707,6 +720,23 @@ static ssize_t read_http(struct aim_source *s, uint8_t *out, size_t n)
 fail:
 	return s->err;
 }
+#else
+static int open_http(struct aim_source *s, const char *spec)
+{
+	(void)spec;
+	return aim_error_set(-EPROTONOSUPPORT,
+			     "%s: this build of armimmutable has no http(s) support; download "
+			     "the bundle and install the file, or pipe it: curl -fL URL | "
+			     "armimmutable install -",
+			     s->name);
+}
+
+static ssize_t read_http(struct aim_source *s, uint8_t *out, size_t n)
+{
+	(void)s, (void)out, (void)n;
+	return -EPROTONOSUPPORT;
+}
+#endif
 
 /* ---- common ---- */
 
@@ -785,12 +815,14 @@ void aim_source_close(struct aim_source *s)
 		return;
 	if (s->fd >= 0)
 		close(s->fd);
+#if AIM_WITH_CURL
 	if (s->easy) {
 		stop_attempt(s);
 		curl_easy_cleanup(s->easy);
 	}
 	if (s->multi)
 		curl_multi_cleanup(s->multi);
+#endif
 	free(s->buf);
 	free(s->url);
 	free(s->name);

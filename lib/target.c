@@ -6,7 +6,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+/* The device build of the CLI links statically and Debian has no libmount.a: it sets
+ * AIM_WITH_LIBMOUNT=0 and mounts with mount(2) (the same call libmount makes here, with
+ * helpers and mtab disabled). */
+#ifndef AIM_WITH_LIBMOUNT
+#define AIM_WITH_LIBMOUNT 1
+#endif
+#if AIM_WITH_LIBMOUNT
 #include <libmount.h>
+#endif
 #include <limits.h>
 #include <sched.h>
 #include <spawn.h>
@@ -317,8 +325,10 @@ static int mkdir_p(const char *path, mode_t mode)
 
 static int mount_boot(struct aim_target *t, const char *node, const char *fstype)
 {
+#if AIM_WITH_LIBMOUNT
 	struct libmnt_context *cxt;
 	char buf[256] = "";
+#endif
 	int r;
 
 	r = mkdir_p(t->mnt, 0700);
@@ -328,6 +338,14 @@ static int mount_boot(struct aim_target *t, const char *node, const char *fstype
 	 * the process, even when it is killed. Without the privilege, a plain mount. */
 	if (unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		aim_debug("cannot make / private: %s", strerror(errno));
+#if !AIM_WITH_LIBMOUNT
+	if (mount(node, t->mnt, fstype ? fstype : "vfat",
+		  MS_NOSUID | MS_NODEV | MS_NOEXEC | (t->readonly ? MS_RDONLY : 0), NULL) < 0) {
+		r = -errno;
+		return aim_error_set(r, "cannot mount the boot partition %s on %s: %s", node,
+				     t->mnt, strerror(-r));
+	}
+#else
 	cxt = mnt_new_context();
 	if (!cxt)
 		return -ENOMEM;
@@ -348,6 +366,7 @@ static int mount_boot(struct aim_target *t, const char *node, const char *fstype
 				     node, t->mnt, buf[0] ? buf : e ? strerror(e) : "failed");
 	}
 	mnt_free_context(cxt);
+#endif
 	t->mounted = 1;
 	return 0;
 }

@@ -13,8 +13,11 @@ static const struct verb {
 	int (*fn)(int argc, char **argv);
 	const char *help;
 } verbs[] = {
+#ifndef AIM_DEVICE_BUILD
+	/* Not in the static device build (make device): no image libraries there. */
 	{"convert", cmd_convert, "convert an Armbian image into the A/B immutable layout"},
 	{"inspect", cmd_inspect, "show what is inside a disk image"},
+#endif
 	{"keygen", cmd_keygen, "make an ed25519 signing key pair (minisign format)"},
 	{"bundle", cmd_bundle, "create, inspect or verify a signed update bundle"},
 	{"install", cmd_install, "install an update bundle into the inactive slot"},
@@ -28,7 +31,12 @@ static const struct verb {
 static void help(FILE *f)
 {
 	fputs("Usage: armimmutable [-q|-v] VERB [OPTIONS] ARGS...\n"
+#ifdef AIM_DEVICE_BUILD
+	      "Update and manage an immutable A/B Armbian system (device build: no\n"
+	      "convert, inspect, 'bundle create --from-image' or http(s) sources).\n\n"
+#else
 	      "Turn Armbian disk images into immutable A/B systems.\n\n"
+#endif
 	      "Verbs:\n",
 	      f);
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
@@ -67,7 +75,11 @@ int main(int argc, char **argv)
 			help(stdout);
 			return 0;
 		} else if (!strcmp(argv[i], "--version")) {
+#ifdef AIM_DEVICE_BUILD
+			printf("armimmutable %s (device build)\n", AIM_VERSION);
+#else
 			printf("armimmutable %s\n", AIM_VERSION);
+#endif
 			return 0;
 		} else {
 			fprintf(stderr, "armimmutable: unknown option %s (see --help)\n", argv[i]);
@@ -83,6 +95,13 @@ int main(int argc, char **argv)
 			r = verbs[v].fn(argc - i, argv + i);
 			return r == -EINVAL ? 2 : r < 0 ? 1 : 0;
 		}
+#ifdef AIM_DEVICE_BUILD
+	if (!strcmp(argv[i], "convert") || !strcmp(argv[i], "inspect")) {
+		fprintf(stderr, "armimmutable: '%s' is not in this build (the static device build "
+			"has no disk image support); run it on a host\n", argv[i]);
+		return 2;
+	}
+#endif
 	fprintf(stderr, "armimmutable: unknown verb '%s' (see --help)\n", argv[i]);
 	return 2;
 }
