@@ -6,7 +6,10 @@
 #   with --qemu:    also what building and booting the arm64 sample needs.
 # The device-side binaries link statically against the cross toolchains' own libc
 # (libc6-dev-*-cross), so no multiarch :arm64/:armhf install is needed; those
-# installs break whenever the host and the foreign index disagree on a version.
+# installs break whenever the host and the foreign index disagree on a version. With
+# --qemu, the static libraries of the device build of the CLI (libsodium, zlib for arm64
+# and armhf) are unpacked into /var/cache/armimmutable by tools/sysroot.sh (apt-get
+# download + dpkg -x, nothing installed).
 set -eu
 
 host_pkgs="build-essential pkg-config
@@ -28,7 +31,16 @@ for p in $want; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' ||
 		missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
+sysroots() {
+	[ "${1:-}" = "--qemu" ] || return 0
+	for a in arm64 armhf; do
+		sh "$(dirname "$0")/sysroot.sh" "$a"
+	done
+}
+if [ -z "$missing" ]; then
+	sysroots "${1:-}"
+	exit 0
+fi
 
 if [ "$(id -u)" != 0 ]; then
 	echo "deps: missing packages:$missing (run tools/deps.sh as root)" >&2
@@ -44,3 +56,4 @@ if [ $need_update = 1 ] || [ ! -e "$stamp" ] || [ -n "$(find "$stamp" -mmin +720
 fi
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $missing >/dev/null
+sysroots "${1:-}"
