@@ -214,9 +214,25 @@ static void on_progress(void *ud, const char *phase, uint64_t done, uint64_t tot
 	}
 }
 
+/* The source behind the bundle reader; a read error's detail is kept, since it (a cut
+ * download, a changed file on the server) is the cause the user needs to see. */
+struct src {
+	struct aim_source *s;
+	int err;
+	char detail[512];
+};
+
 static ssize_t source_read(void *ud, void *buf, size_t n)
 {
-	return aim_source_read(ud, buf, n);
+	struct src *c = ud;
+	ssize_t k = aim_source_read(c->s, buf, n);
+
+	if (k < 0 && !c->err) {
+		c->err = (int)k;
+		snprintf(c->detail, sizeof(c->detail), "%s",
+			 aim_error_detail() ? aim_error_detail() : aim_strerror((int)k));
+	}
+	return k;
 }
 
 static void json_str(const char *key, const char *v)
@@ -233,15 +249,20 @@ static void json_str(const char *key, const char *v)
 	fputc('"', stderr);
 }
 
+/* Reports r once; what (the source) is left out when the detail names it already. */
 static int fail(int r, const char *what)
 {
+	const char *d = aim_error_detail();
+
 	if (arg_progress == PROG_JSON) {
-		const char *d = aim_error_detail();
 		fputs("{\"phase\":\"error\"", stderr);
 		json_str("message", d ? d : aim_strerror(r));
 		fputs("}\n", stderr);
 	}
-	aim_err(r, "install: %s", what);
+	if (d && !strncmp(d, what, strlen(what)))
+		aim_err(r, "install");
+	else
+		aim_err(r, "install: %s", what);
 	return -1; /* not r: -EINVAL would read as a usage error */
 }
 
@@ -283,9 +304,12 @@ int cmd_install(int argc, char **argv)
 		.progress = on_progress,
 		.progress_ud = &pr,
 	};
-	r = aim_install_run(t, source_read, src, &io, &res);
+	struct src sc = { .s = src };
+	r = aim_install_run(t, source_read, &sc, &io, &res);
 	if (arg_progress == PROG_BAR)
 		progress_end(&pr.bar);
+	if (r < 0 && sc.err)
+		r = aim_error_set(sc.err, "%s", sc.detail);
 	if (r < 0)
 		return fail(r, aim_source_name(src));
 	if (arg_progress == PROG_JSON) {
