@@ -802,6 +802,8 @@ int aim_convert_run(const char *in_path, int in_fd, const struct aim_image_info 
 		.persist = o->persist,
 		.npersist = o->npersist,
 		.trial_timeout = o->trial_timeout,
+		.trust = o->trust,
+		.ntrust = o->ntrust,
 	};
 	struct aim_sqfs_opts sq = o->sqfs;
 	struct sq_progress sp = {fn, ud};

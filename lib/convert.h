@@ -14,6 +14,7 @@
 
 #define AIM_MAX_PERSIST 32
 #define AIM_TRIAL_TIMEOUT_DEFAULT 600
+#define AIM_MAX_TRUST 8
 
 enum aim_overlay_mode { AIM_OVERLAY_PERSISTENT, AIM_OVERLAY_TMPFS };
 
@@ -27,6 +28,10 @@ struct aim_convert_opts {
 	unsigned npersist;
 	int slot_b_empty;
 	unsigned trial_timeout; /* seconds; AIM_TRIAL_TIMEOUT_DEFAULT unless set */
+	/* Public keys (minisign format) the device trusts for updates: copied to
+	 * /etc/armimmutable/keys/<key id>.pub. */
+	const char *trust[AIM_MAX_TRUST];
+	unsigned ntrust;
 	uint32_t epoch;     /* SOURCE_DATE_EPOCH: every timestamp we create */
 	const char *tmpdir; /* staging for the boot partition */
 	/* Where the device side comes from (NULL: not installed, the image will not boot

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Immutable-root transforms (see transform.h and docs/transforms.md). */
 #include "transform.h"
+#include "sign.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -298,6 +299,26 @@ static int disable_resize(struct aim_tree *t, uint32_t epoch)
 	return changes;
 }
 
+/* Each trusted update key, checked, as /etc/armimmutable/keys/<key id>.pub (the
+ * install verb's default keyring). */
+static int install_keys(struct aim_tree *t, const struct aim_transform_opts *o)
+{
+	for (unsigned i = 0; i < o->ntrust; i++) {
+		struct aim_pubkey pk;
+		char id[17], path[64];
+		int r = aim_pubkey_load(o->trust[i], &pk);
+
+		if (r < 0)
+			return aim_error_set(r, "--trust %s: not a minisign public key", o->trust[i]);
+		aim_sign_keyid(pk.keynum, id);
+		snprintf(path, sizeof(path), "/etc/armimmutable/keys/%s.pub", id);
+		r = aim_transform_add_host_file(t, path, 0644, o->trust[i], o->epoch);
+		if (r < 0)
+			return r;
+	}
+	return (int)o->ntrust;
+}
+
 static int write_config(struct aim_tree *t, const struct aim_transform_opts *o)
 {
 	char buf[4096];
@@ -334,6 +355,10 @@ int aim_transform_root(struct aim_tree *t, const struct aim_transform_opts *o)
 	if (r < 0)
 		return r;
 	changes++;
+	r = install_keys(t, o);
+	if (r < 0)
+		return r;
+	changes += r;
 	r = install_device_side(t, o);
 	if (r < 0)
 		return r;

@@ -16,6 +16,8 @@ struct aim_transform_opts {
 	const char *const *persist;
 	unsigned npersist;
 	unsigned trial_timeout; /* TRIAL_TIMEOUT= seconds (0: no trial watchdog) */
+	const char *const *trust; /* minisign public key files -> /etc/armimmutable/keys/ */
+	unsigned ntrust;
 	uint32_t epoch;
 	/* Device side to install (NULL: none): the initramfs helper for the image's
 	 * architecture and the directory holding initramfs-tools/hooks/armimmutable and

@@ -51,8 +51,12 @@ is "$(wc -l <"$TMP/err")" 1 "missing output directory: one line"
 check "missing output directory: names the path" grep -q "no/such/dir" "$TMP/err"
 
 # Options end up in the image.
+"$AIM" -q keygen -p "$TMP/trust.pub" -s "$TMP/trust.sec" --no-password
+chmod 0644 "$TMP/trust.pub"
+keyid=$(sed -n 2p "$TMP/trust.pub" | base64 -d | od -An -tx1 -j2 -N8 | tr -d ' \n' |
+	sed 's/\(..\)\(..\)\(..\)\(..\)\(..\)\(..\)\(..\)\(..\)/\8\7\6\5\4\3\2\1/' | tr a-f A-F)
 as_user "$AIM" -q convert --overlay=tmpfs --persist=/home --persist=/etc/ssh --slot-b=empty \
-	-c xz "$in" "$TMP/k.img"
+	--trial-timeout=45 --trust "$TMP/trust.pub" -c xz "$in" "$TMP/k.img"
 is $? 0 "kiosk options convert"
 p2=$(sfdisk -J "$TMP/k.img" | jq '.partitiontable.partitions[1].start')
 p3=$(sfdisk -J "$TMP/k.img" | jq '.partitiontable.partitions[2].start')
@@ -62,9 +66,19 @@ check "-c xz: slot A is xz-compressed" sh -c "unsquashfs -s '$TMP/k.sqfs' | grep
 unsquashfs -q -n -d "$TMP/ksq" "$TMP/k.sqfs" etc/armimmutable >/dev/null 2>&1
 check "--overlay=tmpfs recorded" grep -q '^OVERLAY=tmpfs' "$TMP/ksq/etc/armimmutable/armimmutable.conf"
 check "--persist paths recorded" grep -q '^PERSIST="/home /etc/ssh"' "$TMP/ksq/etc/armimmutable/armimmutable.conf"
+check "--trial-timeout recorded" grep -q '^TRIAL_TIMEOUT=45$' "$TMP/ksq/etc/armimmutable/armimmutable.conf"
+check "--trust: the key is in the keyring as <key id>.pub ($keyid)" \
+	cmp "$TMP/trust.pub" "$TMP/ksq/etc/armimmutable/keys/$keyid.pub"
 is "$(tail -c +$((p3 * 512 + 1)) "$TMP/k.img" | head -c $((sz * 512)) | tr -d '\0' | wc -c)" 0 \
 	"--slot-b=empty: slot B is all zeros"
 rm -rf "$TMP/k.img" "$TMP/k.sqfs" "$TMP/ksq"
+
+as_user "$AIM" -q convert --trust "$in" "$in" "$TMP/t.img" 2>"$TMP/err"
+is $? 1 "--trust with a file that is no public key: exit 1"
+check "--trust: the message names the file" grep -q "trust $in: not a minisign public key" "$TMP/err"
+check "--trust: nothing left behind" test ! -e "$TMP/t.img"
+as_user "$AIM" -q convert --trial-timeout=99999 "$in" "$TMP/t.img" 2>"$TMP/err"
+is $? 2 "--trial-timeout out of range: usage error"
 
 # Bad inputs: one line, exit 1, nothing left behind.
 for kind in truncated gpt-badcrc overlap pastend badsb xz-cut noroot empty notimage; do

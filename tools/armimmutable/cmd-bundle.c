@@ -42,7 +42,7 @@ static const char *arg_key, *arg_password_file, *arg_out, *arg_image, *arg_rootf
 static const char *arg_version, *arg_board, *arg_family, *arg_linuxfamily, *arg_arch;
 static const char *arg_pub[MAX_KEYS];
 static unsigned arg_npub;
-static int arg_force, arg_json;
+static int arg_force, arg_json, arg_no_trust_signer;
 
 static void help(void)
 {
@@ -61,7 +61,10 @@ static void help(void)
 	     "  -o, --output FILE       the bundle (default BOARD-VERSION.aimb)\n"
 	     "      --from-image IMG    an Armbian image (.img, .img.xz, .img.zst), converted as\n"
 	     "                          `convert` does; -c, -l, -b, -j, --overlay, --persist,\n"
-	     "                          --trial-timeout as for convert\n"
+	     "                          --trial-timeout, --trust as for convert; the signing\n"
+	     "                          key's public half is trusted by the new root too\n"
+	     "                          (so the next update installs), unless\n"
+	     "      --no-trust-signer   is given\n"
 	     "      --rootfs SQUASHFS   a prepared root squashfs, with --boot-dir DIR (the files\n"
 	     "                          of /slot-X/) and --version, --board, --family, --arch\n"
 	     "      --version V ...     override what the image's /etc/armbian-release says\n"
@@ -75,7 +78,7 @@ static void help(void)
 static int parse_argv(int argc, char **argv, const char *sub)
 {
 	enum { O_PW = 256, O_IMG, O_ROOTFS, O_BOOTDIR, O_VER, O_BOARD, O_FAMILY, O_LFAMILY,
-	       O_ARCH, O_OVERLAY, O_PERSIST, O_TMP, O_JSON, O_TRIAL };
+	       O_ARCH, O_OVERLAY, O_PERSIST, O_TMP, O_JSON, O_TRIAL, O_TRUST, O_NOSIGNER };
 	static const struct option opts[] = {
 		{"key", required_argument, NULL, 'k'},
 		{"password-file", required_argument, NULL, O_PW},
@@ -95,6 +98,8 @@ static int parse_argv(int argc, char **argv, const char *sub)
 		{"overlay", required_argument, NULL, O_OVERLAY},
 		{"persist", required_argument, NULL, O_PERSIST},
 		{"trial-timeout", required_argument, NULL, O_TRIAL},
+		{"trust", required_argument, NULL, O_TRUST},
+		{"no-trust-signer", no_argument, NULL, O_NOSIGNER},
 		{"tmpdir", required_argument, NULL, O_TMP},
 		{"public", required_argument, NULL, 'p'},
 		{"json", no_argument, NULL, O_JSON},
@@ -122,6 +127,12 @@ static int parse_argv(int argc, char **argv, const char *sub)
 		case O_ARCH: arg_arch = optarg; break;
 		case O_TMP: conv.tmpdir = optarg; break;
 		case O_JSON: arg_json = 1; break;
+		case O_NOSIGNER: arg_no_trust_signer = 1; break;
+		case O_TRUST:
+			if (conv.ntrust >= AIM_MAX_TRUST - 1)
+				return usage_err(sub, "at most %d --trust keys", AIM_MAX_TRUST - 1);
+			conv.trust[conv.ntrust++] = optarg;
+			break;
 		case 'f': arg_force = 1; break;
 		case 'p':
 			if (arg_npub >= MAX_KEYS)
@@ -445,6 +456,24 @@ static int bundle_create(int argc, char **argv)
 		tmp_dir[0] = 0;
 		r = aim_error_set(-errno, "cannot create a temporary directory in %s: %m", base);
 		goto out;
+	}
+	if (arg_image && !arg_no_trust_signer) {
+		/* The new root must accept the next bundle signed with the same key. */
+		static char signer[4200];
+		struct aim_pubkey pk;
+		char *txt = NULL;
+
+		aim_seckey_pubkey(&sk, &pk);
+		snprintf(signer, sizeof(signer), "%s/signer.pub", tmp_dir);
+		r = aim_pubkey_format(&pk, &txt);
+		if (r == 0)
+			r = aim_write_file_atomic(signer, txt, strlen(txt), 0644);
+		free(txt);
+		if (r < 0) {
+			aim_error_set(r, "cannot write %s", signer);
+			goto out;
+		}
+		conv.trust[conv.ntrust++] = signer;
 	}
 	if (arg_image) {
 		r = convert_image(&fi);

@@ -47,6 +47,8 @@ static void help(void)
 	     "      --persist PATH      keep PATH on the data partition in both modes\n"
 	     "                          (repeatable; e.g. /home, /etc/ssh)\n"
 	     "      --slot-b MODE       copy (default: B starts as a copy of A) or empty\n"
+	     "      --trust KEY.pub     a minisign public key the device accepts update\n"
+	     "                          bundles from (repeatable; /etc/armimmutable/keys/)\n"
 	     "      --trial-timeout SECS  a slot on trial that is not marked good within\n"
 	     "                          SECS of boot is rebooted (default 600; 0: never)\n"
 	     "      --tmpdir DIR        temporary files (default $TMPDIR or /var/tmp)\n"
@@ -71,7 +73,7 @@ static int parse_size_opt(const char *name, const char *s, uint64_t *ret)
 
 static int parse_argv(int argc, char **argv)
 {
-	enum { O_SLOT = 256, O_BOOT, O_DATA, O_OVERLAY, O_PERSIST, O_SLOTB, O_TMP, O_JSON, O_TRIAL };
+	enum { O_SLOT = 256, O_BOOT, O_DATA, O_OVERLAY, O_PERSIST, O_SLOTB, O_TMP, O_JSON, O_TRIAL, O_TRUST };
 	static const struct option opts[] = {
 		{"compressor", required_argument, NULL, 'c'},
 		{"level", required_argument, NULL, 'l'},
@@ -84,6 +86,7 @@ static int parse_argv(int argc, char **argv)
 		{"persist", required_argument, NULL, O_PERSIST},
 		{"slot-b", required_argument, NULL, O_SLOTB},
 		{"trial-timeout", required_argument, NULL, O_TRIAL},
+		{"trust", required_argument, NULL, O_TRUST},
 		{"tmpdir", required_argument, NULL, O_TMP},
 		{"force", no_argument, NULL, 'f'},
 		{"dry-run", no_argument, NULL, 'n'},
@@ -165,6 +168,11 @@ static int parse_argv(int argc, char **argv)
 			break;
 		case O_TMP:
 			arg.tmpdir = optarg;
+			break;
+		case O_TRUST:
+			if (arg.ntrust >= AIM_MAX_TRUST)
+				return usage_err("convert", "at most %d --trust keys", AIM_MAX_TRUST);
+			arg.trust[arg.ntrust++] = optarg;
 			break;
 		case O_TRIAL:
 			if (aim_parse_uint(optarg, 0, 86400, &u) < 0)
