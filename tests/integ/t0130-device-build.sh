@@ -1,0 +1,183 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The device build of the CLI ($B/dev/<arch>/armimmutable, make device): for every arch
+# whose static libraries are there (the host's for x86_64, a tools/sysroot.sh sysroot for
+# arm64 and armhf), the binary exists, is static (no interpreter, no dynamic section), is
+# for the right machine, and runs (arm64/armhf under qemu-user): --help lists the device
+# verbs only; convert, 'bundle create --from-image' and http(s) sources refuse with a clear
+# line; status --image of a converted sample gives the same JSON as the host build;
+# bundle info/verify of a host-made bundle pass, and a tampered bundle or the wrong key
+# fail; install --image (file and stdin) puts the bundle into slot B on trial. Then a
+# conversion with that device dir carries the arm64 binary as /usr/sbin/armimmutable.
+. "$(dirname "$0")/lib.sh"
+export MTOOLS_SKIP_CHECK=1 SOURCE_DATE_EPOCH=1718236800
+DEV="$AIM_TOP/$B/dev"
+CACHE=${SYSROOT_CACHE:-/var/cache/armimmutable}
+cd "$TMP" || exit 1
+
+run() {
+	"$@" >"$TMP/out" 2>"$TMP/err"
+	rc=$?
+}
+# expect RC WORD DESCRIPTION: exit RC, stderr mentions WORD
+expect() {
+	is "$rc" "$1" "$3: exit $1"
+	if grep -q -- "$2" "$TMP/err"; then ok 0 "$3: message says '$2'"; else
+		ok 1 "$3: message says '$2'"
+		sed 's/^/#   /' "$TMP/err" | head -n 5
+	fi
+}
+flip() { # flip FILE OFFSET: xor one byte with 0x01
+	local b
+	b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+	printf "$(printf '\\%03o' $((b ^ 1)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
+# ---- tools/sysroot.sh refuses what it does not know ----
+run sh "$AIM_TOP/tools/sysroot.sh" mips
+is "$rc" 1 "sysroot.sh mips: exit 1"
+check "sysroot.sh mips: message names the architectures" grep -q "arm64|armhf.*got 'mips'" "$TMP/err"
+run sh "$AIM_TOP/tools/sysroot.sh"
+is "$rc" 1 "sysroot.sh without an arch: exit 1"
+
+# ---- fixtures: a converted sample (slot B empty), a key pair, a bundle, with the host build
+if ! "$SAMPLE/mkshape.sh" A in.img >mk.log 2>&1; then
+	ok 1 "sample image built"
+	sed 's/^/#   /' mk.log | tail -n 5
+	done_testing
+	exit
+fi
+chmod 0644 in.img
+check "host: convert the sample with slot B empty" "$AIM" -q convert --slot-b empty in.img base.img
+check "host: keygen" "$AIM" -q keygen -W -p k.pub -s k.key
+check "host: a second key pair" "$AIM" -q keygen -W -p k2.pub -s k2.key
+check "host: bundle create --from-image (version 99.1)" "$AIM" -q bundle create -k k.key \
+	-o v2.aimb --from-image in.img --version 99.1
+if [ ! -f base.img ] || [ ! -f v2.aimb ]; then
+	done_testing
+	exit
+fi
+"$AIM" status --image base.img --json >host-status.json
+"$AIM" bundle info --json v2.aimb >host-info.json
+cp v2.aimb bad.aimb
+flip bad.aimb $(($(stat -c %s v2.aimb) / 2))
+rootfs_sha=$(jq -r '.payloads[] | select(.kind=="rootfs") | .sha256' host-info.json)
+
+machine_arm64="AArch64" class_arm64=ELF64 qemu_arm64=qemu-aarch64-static
+machine_armhf="ARM" class_armhf=ELF32 qemu_armhf=qemu-arm-static
+machine_x86_64="Advanced Micro Devices X86-64" class_x86_64=ELF64 qemu_x86_64=
+built=0
+for a in arm64 armhf x86_64; do
+	if [ $a = x86_64 ]; then
+		have=$(ls /usr/lib/x86_64-linux-gnu/libsodium.a 2>/dev/null)
+	else
+		have=$(ls "$CACHE/sysroot-$a/.done" "$AIM_TOP/$B/sysroot-$a/.done" 2>/dev/null)
+	fi
+	if [ -z "$have" ]; then
+		skip "$a: no static libraries (make device fetches them)"
+		continue
+	fi
+	bin="$DEV/$a/armimmutable"
+	if [ ! -x "$bin" ]; then
+		ok 1 "$a: $bin built"
+		continue
+	fi
+	built=$((built + 1))
+	ok 0 "$a: $bin built ($(stat -c %s "$bin") bytes)"
+	check "$a: file says statically linked" sh -c "file -b '$bin' | grep -q 'statically linked'"
+	check "$a: no program interpreter" sh -c "! readelf -lW '$bin' | grep -q INTERP"
+	check "$a: no dynamic section" sh -c "readelf -d '$bin' | grep -q 'no dynamic section'"
+	m=machine_$a c=class_$a q=qemu_$a
+	is "$(readelf -h "$bin" | sed -n 's/^ *Machine: *//p')" "${!m}" "$a: readelf machine ${!m}"
+	is "$(readelf -h "$bin" | sed -n 's/^ *Class: *//p')" "${!c}" "$a: readelf class ${!c}"
+	if [ $a = armhf ]; then
+		check "armhf: hard-float EABI" sh -c "readelf -h '$bin' | grep -q 'hard-float ABI'"
+	fi
+	runner=()
+	if [ -n "${!q}" ]; then
+		if ! command -v "${!q}" >/dev/null; then
+			skip "$a: ${!q} not installed (tools/deps.sh --qemu), not run"
+			continue
+		fi
+		runner=("${!q}")
+	fi
+	dev() { "${runner[@]}" "$bin" "$@"; }
+
+	run dev --help
+	is "$rc" 0 "$a: --help exit 0"
+	check "$a: --help lists install, status, mark-good, bundle, reset" sh -c \
+		"for v in install status mark-good mark-bad rollback reset bundle keygen; do
+			grep -q \"^  \$v \" '$TMP/out' || exit 1; done"
+	check "$a: --help does not list convert or inspect" sh -c \
+		"! grep -Eq '^  (convert|inspect) ' '$TMP/out'"
+	run dev --version
+	check "$a: --version says device build" grep -q '(device build)' "$TMP/out"
+	run dev convert in.img out.img
+	expect 2 "not in this build" "$a: convert"
+	run dev bundle create -k k.key -o x.aimb --from-image in.img
+	expect 1 "cannot read disk images" "$a: bundle create --from-image"
+	check "$a: no bundle left behind" test ! -e x.aimb
+
+	run dev status --image base.img --json
+	is "$rc" 0 "$a: status --image --json: exit 0"
+	check "$a: status JSON equals the host build's" cmp -s "$TMP/out" host-status.json
+	run dev status --image base.img
+	check "$a: status names slot a good and active" grep -q '^slot a: .*good, active' "$TMP/out"
+
+	run dev bundle info --json v2.aimb
+	check "$a: bundle info --json equals the host build's" cmp -s "$TMP/out" host-info.json
+	run dev bundle verify v2.aimb -p k.pub
+	is "$rc" 0 "$a: bundle verify of the host-made bundle"
+	run dev bundle verify bad.aimb -p k.pub
+	expect 1 "SHA-256" "$a: bundle verify of a tampered payload"
+	run dev bundle verify v2.aimb -p k2.pub
+	expect 1 "not a trusted key" "$a: bundle verify with the wrong key"
+
+	cp --sparse=always base.img w.img
+	sum0=$(sha256sum <w.img)
+	run dev install --image w.img -p k.pub http://127.0.0.1:9/v2.aimb
+	expect 1 "no http(s) support" "$a: install from an http URL"
+	check "$a: the message shows how to pipe it" grep -q 'armimmutable install -' "$TMP/err"
+	is "$(sha256sum <w.img)" "$sum0" "$a: http refused: image unchanged"
+	run dev install --image w.img -p k2.pub v2.aimb
+	expect 1 "not a trusted key" "$a: install with the wrong key"
+	is "$(sha256sum <w.img)" "$sum0" "$a: wrong key: image unchanged"
+
+	run dev install --image w.img -p k.pub v2.aimb
+	is "$rc" 0 "$a: install --image of the bundle file"
+	[ $rc = 0 ] || sed 's/^/#   /' "$TMP/err" | head -n 5
+	"$AIM" status --image w.img --json >st.json
+	is "$(jq -r '[.state.trial_slot, .state.next_boot, .slots[1].version, .slots[0].good] |
+		join(" ")' st.json)" "b b 99.1 true" "$a: host status: B on trial with 99.1, A good"
+	is "$(jq -r '.slots[1].rootfs_sha256' st.json)" "$rootfs_sha" "$a: slot.env rootfs_sha256"
+	off_b=$(jq -r '.slots[1].partition.offset' st.json)
+	size=$(jq -r '.payloads[] | select(.kind=="rootfs") | .size' host-info.json)
+	is "$(sha_range w.img "$off_b" "$size")" "$rootfs_sha" "$a: slot B holds the rootfs"
+
+	cp --sparse=always base.img w.img
+	run sh -c "cat v2.aimb | $(printf '%q ' "${runner[@]}" "$bin") install --image w.img -p k.pub -"
+	is "$rc" 0 "$a: install --image from stdin"
+	is "$(sha_range w.img "$off_b" "$size")" "$rootfs_sha" "$a: stdin: slot B holds the rootfs"
+	rm -f w.img
+done
+
+# ---- convert puts the arm64 device binary into the image ----
+if [ -x "$DEV/arm64/armimmutable" ] && [ -x "$DEV/arm64/aim-boot" ]; then
+	check "host: convert with AIM_DEVICE_DIR=$B/dev" env AIM_DEVICE_DIR="$DEV" "$AIM" -q \
+		convert in.img conv.img
+	p2=$(($(sfdisk -J conv.img | jq -r '.partitiontable.partitions[1].start') * 512))
+	sz=$(($(sfdisk -J conv.img | jq -r '.partitiontable.partitions[1].size') * 512))
+	dd if=conv.img of=a.sqfs bs=1M skip=$((p2 / 1048576)) count=$((sz / 1048576)) status=none
+	unsquashfs -lls a.sqfs >ls.txt 2>&1
+	check "slot A lists /usr/sbin/armimmutable" grep -q ' squashfs-root/usr/sbin/armimmutable$' ls.txt
+	check "it is mode 0755, owned by root" \
+		grep -Eq '^-rwxr-xr-x root/root .* squashfs-root/usr/sbin/armimmutable$' ls.txt
+	is "$(rdsquashfs -c /usr/sbin/armimmutable a.sqfs | sha256sum | cut -d' ' -f1)" \
+		"$(sha256sum <"$DEV/arm64/armimmutable" | cut -d' ' -f1)" \
+		"/usr/sbin/armimmutable is the arm64 device build, byte for byte"
+	check "the sample's aim-boot is there too" grep -q ' squashfs-root/usr/lib/armimmutable/aim-boot$' ls.txt
+else
+	skip "no arm64 device build: the converted image cannot carry it"
+fi
+echo "# device builds checked: $built"
+done_testing
