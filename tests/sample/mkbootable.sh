@@ -4,10 +4,13 @@
 # section 9: MBR, one ext4 root "armbi_root" at 4 MiB, boot.scr + armbianEnv.txt in /boot,
 # fake bootloader bytes in the gap) from Debian bookworm arm64 packages, and caches it.
 #
-# Usage: tests/sample/mkbootable.sh [--out FILE] [--version V] [--marker TEXT]
+# Usage: tests/sample/mkbootable.sh [--out FILE] [--version V] [--marker TEXT] [--break-boot]
 #   --out FILE     copy the finished image to FILE (sparse); without it, nothing is copied
 #   --version V    VERSION= in /etc/armbian-release (default 25.8.0-sample)
 #   --marker TEXT  content of /etc/armimmutable-sample (default "armimmutable sample V")
+#   --break-boot   a userspace that never completes boot: aim-sample-broken.service fails
+#                  and boot-complete.target requires it (the kernel, initramfs and
+#                  multi-user still come up; an update of this must fall back)
 # Prints the path of the cached image on stdout (last line); progress goes to stderr.
 # Next to the image, <img>.info holds shell-style facts: ROOT_UUID, PARTUUID, KVER, ...
 #
@@ -30,11 +33,13 @@ cache=${AIM_CACHE:-/var/cache/armimmutable}
 out=""
 version="25.8.0-sample"
 marker=""
+break_boot=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--out) out=$2; shift 2 ;;
 	--version) version=$2; shift 2 ;;
 	--marker) marker=$2; shift 2 ;;
+	--break-boot) break_boot=1; shift ;;
 	-h|--help) sed -n '3,22p' "$me"; exit 0 ;;
 	*) echo "mkbootable: unknown argument: $1" >&2; exit 2 ;;
 	esac
@@ -81,7 +86,8 @@ rootfs_tar="$cache/rootfs-$rkey.tar"
 
 # ---- the image key ----
 ikey=$( { cat "$me"; find "$files" -type f | LC_ALL=C sort | xargs cat;
-	printf '|%s|%s|%s' "$version" "$marker" "$rkey"; } | sha256sum | cut -c1-16)
+	printf '|%s|%s|%s' "$version" "$marker" "$rkey"
+	[ "$break_boot" = 0 ] || printf '|break-boot'; } | sha256sum | cut -c1-16)
 img="$cache/sample-$ikey.img"
 
 ensure_binfmt() {
@@ -179,6 +185,23 @@ else
 	cp "$files/serial-getty-autologin.conf" \
 		"$R/etc/systemd/system/serial-getty@ttyAMA0.service.d/override.conf"
 	printf '%s\n' "$marker" >"$R/etc/armimmutable-sample"
+	mkdir -p "$R/etc/systemd/system.conf.d"
+	cp "$files/50-sample-timeouts.conf" "$R/etc/systemd/system.conf.d/"
+	if [ "$break_boot" = 1 ]; then
+		cat >"$R/etc/systemd/system/aim-sample-broken.service" <<-EOF
+		[Unit]
+		Description=armimmutable sample: a health check that always fails
+		Before=boot-complete.target
+		[Service]
+		Type=oneshot
+		ExecStart=/bin/false
+		[Install]
+		RequiredBy=boot-complete.target
+		EOF
+		mkdir -p "$R/etc/systemd/system/boot-complete.target.requires"
+		ln -sfn /etc/systemd/system/aim-sample-broken.service \
+			"$R/etc/systemd/system/boot-complete.target.requires/aim-sample-broken.service"
+	fi
 
 	# First-boot resize and the uInitrd hook (Armbian's bsp-cli package).
 	mkdir -p "$R/usr/lib/armbian" "$R/etc/initramfs/post-update.d" \

@@ -1,7 +1,5 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# NOT YET IN make check: written this session, partly run (see docs/boot.md section 8);
-# run with make check-qemu-extra.
 # Survival: a slot on trial that cannot boot falls back to the good slot by itself.
 # The converted bootable sample gets a state with slot b on trial (try=b, tries_b=3,
 # active=a, good_a=1, a higher seq in both copies), then:
