@@ -7,7 +7,10 @@
 # verbs only; convert, 'bundle create --from-image' and http(s) sources refuse with a clear
 # line; status --image of a converted sample gives the same JSON as the host build;
 # bundle info/verify of a host-made bundle pass, and a tampered bundle or the wrong key
-# fail; install --image (file and stdin) puts the bundle into slot B on trial. Then a
+# fail; install --image (file and stdin) puts the bundle into slot B on trial. As root
+# with loop devices, the running-device path too (boot.env, the boot partition mounted
+# with mount(2) in a private namespace: the device build has no libmount): status, install
+# into the slot partition and the mounted boot files, mark-good, a failing mount. Then a
 # conversion with that device dir carries the arm64 binary as /usr/sbin/armimmutable.
 . "$(dirname "$0")/lib.sh"
 export MTOOLS_SKIP_CHECK=1 SOURCE_DATE_EPOCH=1718236800
@@ -40,6 +43,10 @@ check "sysroot.sh mips: message names the architectures" grep -q "arm64|armhf.*g
 run sh "$AIM_TOP/tools/sysroot.sh"
 is "$rc" 1 "sysroot.sh without an arch: exit 1"
 
+L=""
+detach() { [ -n "$L" ] && losetup -d "$L" 2>/dev/null; L=""; }
+trap 'detach; [ "${BASHPID:-$$}" = "$MAINPID" ] && rm -rf "$TMP"' EXIT
+
 # ---- fixtures: a converted sample (slot B empty), a key pair, a bundle, with the host build
 if ! "$SAMPLE/mkshape.sh" A in.img >mk.log 2>&1; then
 	ok 1 "sample image built"
@@ -62,6 +69,82 @@ fi
 cp v2.aimb bad.aimb
 flip bad.aimb $(($(stat -c %s v2.aimb) / 2))
 rootfs_sha=$(jq -r '.payloads[] | select(.kind=="rootfs") | .sha256' host-info.json)
+rootfs_size=$(jq -r '.payloads[] | select(.kind=="rootfs") | .size' host-info.json)
+
+# The running-device layout on a loop device: the converted image with its boot partition
+# as vfat when the kernel has it, else replaced by an ext4 copy of its files (the same
+# mount, namespace, write and unmount code; AIM_BOOT_FSTYPE=ext4).
+R="$TMP/run"
+mkdir -p "$R"
+loop_ok=0
+if [ "$(id -u)" = 0 ] && command -v losetup >/dev/null; then
+	p1=$(($(sfdisk -J base.img | jq -r '.partitiontable.partitions[0].start') * 512))
+	p1size=$(($(sfdisk -J base.img | jq -r '.partitiontable.partitions[0].size') * 512))
+	cp --sparse=always base.img ld0.img
+	if grep -qw vfat /proc/filesystems || modprobe vfat 2>/dev/null; then
+		FST=vfat
+	else
+		FST=ext4
+		mkdir bootfiles
+		mcopy -s -p -n -Q -i "ld0.img@@$p1" '::/*' bootfiles/ &&
+			mke2fs -q -t ext4 -d bootfiles p1.ext4 $((p1size / 1024))k >/dev/null 2>&1 &&
+			dd if=p1.ext4 of=ld0.img bs=1M seek=$((p1 / 1048576)) conv=notrunc status=none
+	fi
+	L=$(losetup -P -f --show ld0.img 2>/dev/null) && loop_ok=1
+	detach
+fi
+loop_attach() { # a fresh loop disk: sets L, n, writes boot.env (booted a)
+	cp --sparse=always ld0.img ld.img
+	L=$(losetup -P -f --show ld.img) || return 1
+	for _ in $(seq 20); do
+		[ -b "${L}p4" ] && break
+		partx -a "$L" 2>/dev/null
+		sleep 0.2
+	done
+	n=${L#/dev/}
+	printf 'slot=a\ntrial=0\nmode=persistent\nreason=\ndisk=%s\nroot_dev=%sp2\nboot_dev=%sp1\ndata_dev=%sp4\nstate_seq=1\n' \
+		"$n" "$n" "$n" "$n" >"$R/boot.env"
+	[ -b "${L}p4" ]
+}
+boot_file() { # boot_file PATH: a file of the mounted-and-unmounted boot partition
+	if [ "$FST" = vfat ]; then
+		mtype -i "${L}p1" ::"$1" 2>/dev/null | tr -d '\r'
+	else
+		debugfs -R "cat $1" "${L}p1" 2>/dev/null
+	fi
+}
+# device_mode ARCH RUNNER... BIN: the device verbs on the running-device layout
+device_mode() {
+	local a=$1
+	shift
+	ldev() { AIM_RUN_DIR="$R" AIM_BOOT_FSTYPE=$FST "$@"; }
+	if ! loop_attach; then
+		detach
+		skip "$a: running-device layout: no partitions on the loop device"
+		return
+	fi
+	run ldev "$@" status --json
+	is "$rc" 0 "$a: device: status on the mounted boot partition ($FST)"
+	is "$(jq -r '[.booted_slot, .state.valid, .slots[1].partition.path] | join(" ")' "$TMP/out")" \
+		"a true ${L}p3" "$a: device: booted a, state valid, slot b is ${L}p3"
+	run ldev "$@" install -p k.pub v2.aimb
+	is "$rc" 0 "$a: device: install into the inactive slot"
+	check "$a: device: install says what it did" grep -q "installed 99.1 into slot b" "$TMP/err"
+	is "$(sha_range "${L}p3" 0 "$rootfs_size")" "$rootfs_sha" "$a: device: ${L}p3 holds the rootfs"
+	is "$(boot_file /slot-b/slot.env | sed -n 's/^version=//p')" 99.1 \
+		"$a: device: /slot-b/slot.env on the boot partition says 99.1"
+	run ldev "$@" status --json
+	is "$(jq -r '[.state.trial_slot, .state.next_boot, .state.active] | join(" ")' "$TMP/out")" \
+		"b b a" "$a: device: B on trial, next boot B, A active"
+	check "$a: device: nothing left mounted" sh -c "! grep -q ' $R/boot-mnt ' /proc/self/mountinfo"
+	run ldev "$@" mark-good --force b
+	is "$rc" 0 "$a: device: mark-good --force b"
+	run ldev "$@" status --json
+	is "$(jq -r .state.active "$TMP/out")" b "$a: device: b active, read back through a new mount"
+	run env AIM_RUN_DIR="$R" AIM_BOOT_FSTYPE=nosuchfs "$@" status
+	expect 1 "cannot mount the boot partition ${L}p1" "$a: device: a mount that fails"
+	detach
+}
 
 machine_arm64="AArch64" class_arm64=ELF64 qemu_arm64=qemu-aarch64-static
 machine_armhf="ARM" class_armhf=ELF32 qemu_armhf=qemu-arm-static
@@ -102,6 +185,7 @@ for a in arm64 armhf x86_64; do
 		runner=("${!q}")
 	fi
 	dev() { "${runner[@]}" "$bin" "$@"; }
+	udev() { as_user "${runner[@]}" "$bin" "$@"; } # as an ordinary user when root
 
 	run dev --help
 	is "$rc" 0 "$a: --help exit 0"
@@ -118,15 +202,15 @@ for a in arm64 armhf x86_64; do
 	expect 1 "cannot read disk images" "$a: bundle create --from-image"
 	check "$a: no bundle left behind" test ! -e x.aimb
 
-	run dev status --image base.img --json
+	run udev status --image base.img --json
 	is "$rc" 0 "$a: status --image --json: exit 0"
 	check "$a: status JSON equals the host build's" cmp -s "$TMP/out" host-status.json
-	run dev status --image base.img
+	run udev status --image base.img
 	check "$a: status names slot a good and active" grep -q '^slot a: .*good, active' "$TMP/out"
 
-	run dev bundle info --json v2.aimb
+	run udev bundle info --json v2.aimb
 	check "$a: bundle info --json equals the host build's" cmp -s "$TMP/out" host-info.json
-	run dev bundle verify v2.aimb -p k.pub
+	run udev bundle verify v2.aimb -p k.pub
 	is "$rc" 0 "$a: bundle verify of the host-made bundle"
 	run dev bundle verify bad.aimb -p k.pub
 	expect 1 "SHA-256" "$a: bundle verify of a tampered payload"
@@ -159,6 +243,12 @@ for a in arm64 armhf x86_64; do
 	is "$rc" 0 "$a: install --image from stdin"
 	is "$(sha_range w.img "$off_b" "$size")" "$rootfs_sha" "$a: stdin: slot B holds the rootfs"
 	rm -f w.img
+
+	if [ $loop_ok = 1 ]; then
+		device_mode $a "${runner[@]}" "$bin"
+	else
+		skip "$a: running-device layout: needs root and a loop device"
+	fi
 done
 
 # ---- convert puts the arm64 device binary into the image ----
