@@ -370,10 +370,15 @@ static int preflight(struct inst *in, const struct aim_bundle_manifest *m,
 	in->slot = aim_slotstate_other(cur);
 	if (in->slot == booted)
 		return aim_error_set(-EBUSY, "slot %c is the booted slot", in->slot);
-	if (in->slot == in->st.active)
+	if (in->slot == in->st.active && in->st.try_slot == cur)
 		return aim_error_set(-EBUSY,
 				     "slot %c is the fallback while slot %c runs on trial: "
 				     "mark-good or rollback first",
+				     in->slot, cur);
+	if (in->slot == in->st.active)
+		return aim_error_set(-EBUSY,
+				     "slot %c is the active slot (the next boot starts it) although "
+				     "slot %c runs now: reboot first",
 				     in->slot, cur);
 	res->slot = in->slot;
 	res->from_slot = cur;

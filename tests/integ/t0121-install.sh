@@ -202,6 +202,15 @@ printf 'slot=b\ntrial=1\nmode=persistent\nreason=\ndisk=mmcblk9\nroot_dev=mmcblk
 run env AIM_RUN_DIR="$R" AIM_BOOT_DIR="$BD" "$AIM" install -p k.pub v2.aimb
 expect 1 "fallback while slot b runs on trial" "device booted on the trial slot B"
 printf 'slot=a\ntrial=0\nmode=persistent\nreason=\ndisk=mmcblk9\nroot_dev=mmcblk9p2\nboot_dev=mmcblk9p1\ndata_dev=mmcblk9p4\nstate_seq=1\n' >"$R/boot.env"
+# booted a, but b made active (mark-good --force b) and not booted yet
+state() { # state FILE SEQ ACTIVE TRY TRIES_A TRIES_B GOOD_A GOOD_B: a record with its CRC32
+	body=$(printf 'aim_seq=%s\naim_active=%s\naim_try=%s\naim_tries_a=%s\naim_tries_b=%s\naim_good_a=%s\naim_good_b=%s\naim_reason=\n' "$2" "$3" "$4" "$5" "$6" "$7" "$8")
+	crc=$(printf '%s\n' "$body" | gzip -c | tail -c 8 | head -c 4 | od -An -tx4 | tr -d ' \n')
+	printf '%s\naim_crc=%s\n' "$body" "$crc" >"$1"
+}
+state "$BD/state-2.txt" 9 b "" 0 0 1 1
+run env AIM_RUN_DIR="$R" AIM_BOOT_DIR="$BD" "$AIM" install -p k.pub v2.aimb
+expect 1 "slot b is the active slot" "device booted on a while b is active"
 run env AIM_RUN_DIR="$TMP/nowhere" "$AIM" install -p k.pub v2.aimb
 expect 1 "boot.env\|aim-boot" "device not booted by aim-boot"
 
