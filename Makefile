@@ -147,7 +147,10 @@ device-bins: $(DEV_BINS) $(DEVCLI_BINS)
 
 # make check: installs what it needs (as root), then every test: unit, integration and
 # the QEMU boot tests, with one summary line at the end.
+# (check-deps may have just fetched the device build's sysroots: device-bins, re-read,
+# builds what 'all' could not know of.)
 check: check-deps all $(UNIT_BIN)
+	$(Q)$(MAKE) --no-print-directory B=$(B) device-bins
 	$(Q)B=$(B) AIM_QEMU=1 tests/run $(T)
 
 # The fast part only (no QEMU): what the sanitizer build runs.
@@ -155,6 +158,7 @@ check-fast: all $(UNIT_BIN)
 	$(Q)B=$(B) tests/run $(T)
 
 check-qemu: check-deps all
+	$(Q)$(MAKE) --no-print-directory B=$(B) device-bins
 	$(Q)B=$(B) tests/run-qemu $(T)
 
 # QEMU tests that are written but not yet reliable (tests/qemu/x-*.sh).
@@ -165,6 +169,7 @@ check-deps:
 	$(Q)if [ "$$(id -u)" = 0 ]; then sh tools/deps.sh --qemu; else sh tools/deps.sh; fi
 
 demo: deps-qemu all
+	$(Q)$(MAKE) --no-print-directory B=$(B) device-bins
 	$(Q)B=$(B) tests/demo.sh
 
 bench: all
