@@ -22,6 +22,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -361,6 +366,291 @@ static void expect_open_error(const char *spec, int want, const char *needle,
 		aim_source_close(s);
 }
 
+
+/*
+ * A scripted HTTP/1.1 server in a child process, for the resume rules nginx cannot be made
+ * to break: connection k of a scenario gets the answer the scenario gives for it (and the
+ * Range start the client asked for). Each connection is closed after one response.
+ */
+#define HTTP_N 300000u
+#define HTTP_CUT 100000u
+
+static unsigned char http_data[HTTP_N], http_data2[HTTP_N];
+
+enum scen {
+	SC_CUT_206,	/* 200 cut at HTTP_CUT, then 206 */
+	SC_BAD_OFFSET,	/* cut, then 206 starting 10 bytes late */
+	SC_SIZE_CHANGED,/* cut, then 206 with another total */
+	SC_LASTMOD_CHANGED, /* cut, then 206 with another Last-Modified */
+	SC_NO_VALIDATORS, /* 200 without ETag/Last-Modified, cut, then 200 again */
+	SC_SKIP_200,	/* 200 with Last-Modified only, cut, then 200 (skipped into) */
+	SC_416,		/* cut, then 416 */
+	SC_503_FIRST,	/* 503, then 200 */
+	SC_DRIP,	/* every connection sends 40000 bytes and is cut */
+	SC_503_FOREVER,	/* cut, then 503 on every later connection */
+	SC_REDIRECT,	/* 302 to /real, cut, (302 again,) 206 */
+	SC_206_FIRST,	/* a 206 to a request without Range */
+	SC_404,
+};
+
+static void send_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+
+	while (n) {
+		ssize_t k = write(fd, c, n);
+		if (k <= 0)
+			return;
+		c += k;
+		n -= (size_t)k;
+	}
+}
+
+__attribute__((format(printf, 2, 3))) static void sendf(int fd, const char *fmt, ...)
+{
+	char b[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(b, sizeof(b), fmt, ap);
+	va_end(ap);
+	send_all(fd, b, (size_t)n);
+}
+
+/* Reads the request head; returns the Range start (0 without Range) and the path. */
+static uint64_t read_request(int fd, char *path, size_t plen)
+{
+	char req[4096];
+	size_t n = 0;
+	const char *r;
+
+	while (n < sizeof(req) - 1) {
+		ssize_t k = read(fd, req + n, sizeof(req) - 1 - n);
+		if (k <= 0)
+			break;
+		n += (size_t)k;
+		req[n] = '\0';
+		if (strstr(req, "\r\n\r\n"))
+			break;
+	}
+	req[n] = '\0';
+	path[0] = '\0';
+	sscanf(req, "GET %255s", path);
+	(void)plen;
+	r = strcasestr(req, "\r\nRange: bytes=");
+	return r ? strtoull(r + 15, NULL, 10) : 0;
+}
+
+static void respond(int fd, enum scen sc, unsigned k, uint64_t start, const char *path)
+{
+	const char *etag = "ETag: \"v1\"\r\n", *lm = "Last-Modified: Mon, 01 Jan 2024 00:00:00 GMT\r\n";
+
+	if (sc == SC_REDIRECT && strcmp(path, "/real")) {
+		sendf(fd, "HTTP/1.1 302 Found\r\nLocation: /real\r\nContent-Length: 0\r\n\r\n");
+		return;
+	}
+	if (sc == SC_404) {
+		sendf(fd, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+		return;
+	}
+	if (sc == SC_206_FIRST) {
+		sendf(fd, "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-%u/%u\r\n"
+			  "Content-Length: %u\r\n\r\n", HTTP_N - 1, HTTP_N, HTTP_N);
+		send_all(fd, http_data, HTTP_N);
+		return;
+	}
+	if (sc == SC_503_FIRST && k == 0) {
+		sendf(fd, "HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n");
+		return;
+	}
+	if (sc == SC_503_FOREVER && k > 0) {
+		sendf(fd, "HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n");
+		return;
+	}
+	if (start == 0) {
+		/* The first answer: a 200, cut at HTTP_CUT (or 40000 for SC_DRIP). */
+		int validators = sc != SC_NO_VALIDATORS;
+		uint32_t upto = sc == SC_503_FIRST ? HTTP_N : sc == SC_DRIP ? 40000 : HTTP_CUT;
+		sendf(fd, "HTTP/1.1 200 OK\r\nContent-Length: %u\r\n%s%s\r\n", HTTP_N,
+		      validators && sc != SC_SKIP_200 ? etag : "", validators ? lm : "");
+		send_all(fd, http_data, upto);
+		return;
+	}
+	switch (sc) {
+	case SC_NO_VALIDATORS:
+		sendf(fd, "HTTP/1.1 200 OK\r\nContent-Length: %u\r\n\r\n", HTTP_N);
+		send_all(fd, http_data, HTTP_N);
+		return;
+	case SC_SKIP_200:
+		sendf(fd, "HTTP/1.1 200 OK\r\nContent-Length: %u\r\n%s\r\n", HTTP_N, lm);
+		send_all(fd, http_data, HTTP_N);
+		return;
+	case SC_416:
+		sendf(fd, "HTTP/1.1 416 Range Not Satisfiable\r\nContent-Length: 0\r\n\r\n");
+		return;
+	default:
+		break;
+	}
+	{
+		uint64_t from = sc == SC_BAD_OFFSET ? start + 10 : start;
+		uint32_t total = sc == SC_SIZE_CHANGED ? HTTP_N + 1 : HTTP_N;
+		uint64_t upto = sc == SC_DRIP ? MIN(from + 40000, (uint64_t)HTTP_N) : HTTP_N;
+		sendf(fd, "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes %llu-%u/%u\r\n"
+			  "Content-Length: %llu\r\n%s%s\r\n",
+		      (unsigned long long)from, HTTP_N - 1, total,
+		      (unsigned long long)(HTTP_N - from), etag,
+		      sc == SC_LASTMOD_CHANGED ? "Last-Modified: Tue, 02 Jan 2024 00:00:00 GMT\r\n" : lm);
+		send_all(fd, (sc == SC_LASTMOD_CHANGED ? http_data2 : http_data) + from, upto - from);
+	}
+}
+
+/* Starts the server for one scenario; returns its port, *pid the child. */
+static int http_start(enum scen sc, pid_t *pid)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof(a);
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(l, 8) < 0 ||
+	    getsockname(l, (struct sockaddr *)&a, &al) < 0)
+		return -1;
+	*pid = fork();
+	if (*pid == 0) {
+		for (unsigned k = 0; k < 40; k++) {
+			char path[256];
+			int c = accept(l, NULL, NULL);
+			if (c < 0)
+				_exit(1);
+			uint64_t start = read_request(c, path, sizeof(path));
+			respond(c, sc, k, start, path);
+			shutdown(c, SHUT_WR);
+			close(c);
+		}
+		_exit(0);
+	}
+	close(l);
+	return ntohs(a.sin_port);
+}
+
+struct http_result {
+	int open_r;
+	ssize_t read_r;
+	size_t got;
+	int same;
+	unsigned reconnects;
+	int64_t size;
+	char detail[600];
+};
+
+static void http_run(enum scen sc, const char *path, unsigned retries, struct http_result *res)
+{
+	static unsigned char back[HTTP_N + 16];
+	struct aim_source_opts o;
+	struct aim_source *s = NULL;
+	char url[128];
+	pid_t pid = -1;
+	int port = http_start(sc, &pid);
+
+	memset(res, 0, sizeof(*res));
+	aim_source_opts_init(&o);
+	o.retry_delay_ms = 10;
+	o.max_retries = retries;
+	o.low_speed_time_s = 5;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
+	aim_error_clear();
+	res->open_r = aim_source_open(url, &o, &s);
+	if (res->open_r == 0) {
+		res->size = aim_source_size(s);
+		for (;;) {
+			/* 1000-byte reads: HTTP_CUT is a multiple, so got shows what was handed
+			 * out before an error. */
+			ssize_t k = aim_source_read(s, back + res->got,
+						    MIN((size_t)1000, sizeof(back) - res->got));
+			if (k <= 0) {
+				res->read_r = k;
+				break;
+			}
+			res->got += (size_t)k;
+		}
+		res->reconnects = aim_source_reconnects(s);
+		aim_source_close(s);
+	}
+	res->same = res->got == HTTP_N && !memcmp(back, http_data, HTTP_N);
+	snprintf(res->detail, sizeof(res->detail), "%s",
+		 aim_error_detail() ? aim_error_detail() : "");
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+}
+
+static void test_http(void)
+{
+	struct http_result r;
+
+	fill(http_data, HTTP_N, 7);
+	fill(http_data2, HTTP_N, 8);
+
+	http_run(SC_CUT_206, "/b", 10, &r);
+	ok(r.open_r == 0 && r.read_r == 0 && r.same, "cut, 206: all bytes, in order");
+	is_int(r.reconnects, 1, "cut, 206: one reconnect");
+	is_int(r.size, HTTP_N, "size from Content-Length");
+
+	http_run(SC_BAD_OFFSET, "/b", 10, &r);
+	is_int(r.read_r, -EBADMSG, "206 at another offset: -EBADMSG");
+	ok(strstr(r.detail, "another range") != NULL, "206 at another offset: says so (%s)",
+	   r.detail);
+	ok(r.got == HTTP_CUT, "206 at another offset: nothing of it handed out (%zu)", r.got);
+
+	http_run(SC_SIZE_CHANGED, "/b", 10, &r);
+	is_int(r.read_r, -ESTALE, "total size changed: -ESTALE");
+	ok(strstr(r.detail, "content changed") && strstr(r.detail, "size"),
+	   "total size changed: says so (%s)", r.detail);
+
+	http_run(SC_LASTMOD_CHANGED, "/b", 10, &r);
+	is_int(r.read_r, -ESTALE, "Last-Modified changed: -ESTALE");
+	ok(strstr(r.detail, "Last-Modified") != NULL, "Last-Modified changed: names it (%s)",
+	   r.detail);
+	ok(r.got == HTTP_CUT, "Last-Modified changed: no byte of the new version handed out");
+
+	http_run(SC_NO_VALIDATORS, "/b", 10, &r);
+	is_int(r.read_r, -EOPNOTSUPP, "200 without validators after a cut: -EOPNOTSUPP");
+	ok(strstr(r.detail, "cannot resume") != NULL, "no validators: says so (%s)", r.detail);
+
+	http_run(SC_SKIP_200, "/b", 10, &r);
+	ok(r.read_r == 0 && r.same, "200 with the same Last-Modified after a cut: skipped into");
+	is_int(r.reconnects, 1, "skip-into: one reconnect");
+
+	http_run(SC_416, "/b", 10, &r);
+	is_int(r.read_r, -ESTALE, "416 on resume: -ESTALE");
+	ok(strstr(r.detail, "416") != NULL, "416: says so (%s)", r.detail);
+
+	http_run(SC_503_FIRST, "/b", 10, &r);
+	ok(r.open_r == 0 && r.read_r == 0 && r.same, "503 first, then 200: all bytes");
+	is_int(r.reconnects, 1, "503 first: one retry");
+
+	http_run(SC_DRIP, "/b", 3, &r);
+	ok(r.read_r == 0 && r.same, "cut every 40000 bytes: all bytes (retries 3, each with progress)");
+	is_int(r.reconnects, (HTTP_N + 39999) / 40000 - 1, "cut every 40000 bytes: one reconnect per cut");
+
+	http_run(SC_503_FOREVER, "/b", 2, &r);
+	is_int(r.read_r, -EIO, "cut, then 503 forever: -EIO");
+	ok(strstr(r.detail, "gave up after 2") && strstr(r.detail, "503"),
+	   "cut, then 503: gave up, names the status (%s)", r.detail);
+
+	http_run(SC_REDIRECT, "/start", 10, &r);
+	ok(r.read_r == 0 && r.same, "redirect, cut, resume through the redirect: all bytes");
+
+	http_run(SC_206_FIRST, "/b", 10, &r);
+	is_int(r.open_r, -EIO, "206 to a request without Range: refused at open");
+	ok(strstr(r.detail, "206") != NULL, "206 first: names the status (%s)", r.detail);
+
+	http_run(SC_404, "/b", 10, &r);
+	is_int(r.open_r, -ENOENT, "404: -ENOENT at open");
+	ok(strstr(r.detail, "HTTP 404") != NULL, "404: says so (%s)", r.detail);
+}
+
 static void test_errors(void)
 {
 	char path[300];
@@ -411,6 +701,7 @@ int main(int argc, char **argv)
 	test_file();
 	test_stdin();
 	test_errors();
+	test_http();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		printf("# cleanup of %s failed\n", dir);
