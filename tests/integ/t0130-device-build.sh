@@ -7,7 +7,8 @@
 # verbs only; convert, 'bundle create --from-image' and http(s) sources refuse with a clear
 # line; status --image of a converted sample gives the same JSON as the host build;
 # bundle info/verify of a host-made bundle pass, and a tampered bundle or the wrong key
-# fail; install --image (file and stdin) puts the bundle into slot B on trial. As root
+# fail; install --image (file and stdin) puts the bundle into slot B on trial, reaches the
+# host build's fault points and survives a cut in the middle. As root
 # with loop devices, the running-device path too (boot.env, the boot partition mounted
 # with mount(2) in a private namespace: the device build has no libmount): status, install
 # into the slot partition and the mounted boot files, mark-good, a failing mount. Then a
@@ -70,6 +71,11 @@ cp v2.aimb bad.aimb
 flip bad.aimb $(($(stat -c %s v2.aimb) / 2))
 rootfs_sha=$(jq -r '.payloads[] | select(.kind=="rootfs") | .sha256' host-info.json)
 rootfs_size=$(jq -r '.payloads[] | select(.kind=="rootfs") | .size' host-info.json)
+cp --sparse=always base.img w.img
+AIM_FAULT_COUNT="$TMP/fc" "$AIM" -q install --image w.img -p k.pub v2.aimb
+host_points=$(cat fc 2>/dev/null)
+ok "$([ "${host_points:-0}" -gt 2 ]; echo $?)" "host: install --image reaches ${host_points:-no} fault points"
+rm -f w.img fc
 
 # The running-device layout on a loop device: the converted image with its boot partition
 # as vfat when the kernel has it, else replaced by an ext4 copy of its files (the same
@@ -242,6 +248,18 @@ for a in arm64 armhf x86_64; do
 	run sh -c "cat v2.aimb | $(printf '%q ' "${runner[@]}" "$bin") install --image w.img -p k.pub -"
 	is "$rc" 0 "$a: install --image from stdin"
 	is "$(sha_range w.img "$off_b" "$size")" "$rootfs_sha" "$a: stdin: slot B holds the rootfs"
+
+	# The fault points are in this build too: the same count as the host build's, and a
+	# cut in the middle leaves slot A the next boot.
+	cp --sparse=always base.img w.img
+	rm -f fc
+	AIM_FAULT_COUNT="$TMP/fc" dev -q install --image w.img -p k.pub v2.aimb 2>/dev/null
+	is "$(cat fc 2>/dev/null)" "$host_points" "$a: install reaches the host build's $host_points fault points"
+	cp --sparse=always base.img w.img
+	AIM_FAULT_AT=$((host_points / 2)) dev -q install --image w.img -p k.pub v2.aimb 2>"$TMP/err"
+	is "$?" 75 "$a: AIM_FAULT_AT=$((host_points / 2)) cuts the install (exit 75)"
+	is "$("$AIM" status --image w.img --json | jq -r '[.state.valid, .state.next_boot] | join(" ")')" \
+		"true a" "$a: after the cut the state is valid and slot A boots next"
 	rm -f w.img
 
 	if [ $loop_ok = 1 ]; then
