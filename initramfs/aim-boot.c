@@ -150,7 +150,11 @@ static int parse_cmdline(const char *path, struct plan *p)
 			p->trial_timeout = (unsigned)v;
 			p->trial_timeout_cmdline = 1;
 		} else if (!strncmp(w, "root=PARTUUID=", 14)) {
+			/* udev's /dev/disk/by-partuuid names are lower case */
 			snprintf(p->root_partuuid, sizeof(p->root_partuuid), "%s", w + 14);
+			for (char *c = p->root_partuuid; *c; c++)
+				if (*c >= 'A' && *c <= 'F')
+					*c = (char)(*c + 32);
 		}
 	}
 	return 0;

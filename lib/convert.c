@@ -8,6 +8,7 @@
 #include "convert.h"
 
 #include <dirent.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -757,7 +758,13 @@ static int write_boot_chain(const struct aim_image_info *ii, const struct aim_co
 		r = aim_read_file(path, 1 << 20, &env, NULL);
 		if (r < 0 && r != -ENOENT)
 			return r;
-		r = aim_bootscript_rewrite_env(env, (char)('a' + s), p->partuuid[1 + s], &out);
+		char uuid[37];
+
+		/* Lower case: initramfs-tools finds root=PARTUUID= in /dev/disk/by-partuuid,
+		 * where udev spells GPT GUIDs in lower case. */
+		for (int k = 0; k < 37; k++)
+			uuid[k] = (char)tolower((unsigned char)p->partuuid[1 + s][k]);
+		r = aim_bootscript_rewrite_env(env, (char)('a' + s), uuid, &out);
 		if (r < 0)
 			return r;
 		r = write_text(dir, "armbianEnv.txt", out, strlen(out), epoch);

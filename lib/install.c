@@ -14,7 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bootscript.h"
 #include "device/slotstate.h"
+#include "ptable.h"
 #include "util/fault.h"
 #include "util/fileio.h"
 #include "util/log.h"
@@ -301,6 +303,97 @@ static int write_rootfs(struct inst *in, const struct aim_bundle_payload *p)
 	return 0;
 }
 
+/* The PARTUUID of the target's slot partition (2 for a, 3 for b), lower case (the form
+ * of /dev/disk/by-partuuid, which initramfs-tools resolves root=PARTUUID= through). */
+static int slot_partuuid(struct inst *in, char ret[37])
+{
+	struct aim_ptable pt;
+	const char *path;
+	char disk[300];
+	uint64_t off, size;
+	struct stat st;
+	int fd, r;
+
+	if (aim_target_is_image(in->t)) {
+		r = aim_target_slot_dev(in->t, in->slot, &path, &off, &size);
+		if (r < 0)
+			return r;
+	} else {
+		const char *d = aim_target_boot_env(in->t, "disk");
+
+		if (!d || !d[0] || strchr(d, '/'))
+			return aim_error_set(-ENODEV, "boot.env names no disk");
+		snprintf(disk, sizeof(disk), "/dev/%s", d);
+		path = disk;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return aim_error_set(-errno, "cannot open %s: %m", path);
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	size = (uint64_t)st.st_size;
+	if (S_ISBLK(st.st_mode)) {
+		off_t end = lseek(fd, 0, SEEK_END);
+		size = end > 0 ? (uint64_t)end : 0;
+	}
+	r = aim_ptable_read(fd, size, &pt);
+	close(fd);
+	if (r < 0)
+		return aim_error_set(r, "cannot read the partition table of %s", path);
+	for (unsigned i = 0; i < pt.nparts; i++) {
+		if (pt.parts[i].num != (unsigned)(in->slot == 'a' ? 2 : 3))
+			continue;
+		for (int k = 0; k < 37; k++)
+			ret[k] = (char)(pt.parts[i].uuid[k] >= 'A' && pt.parts[i].uuid[k] <= 'F'
+						? pt.parts[i].uuid[k] + 32
+						: pt.parts[i].uuid[k]);
+		return 0;
+	}
+	return aim_error_set(-ENODEV, "%s has no partition %d for slot %c", path,
+			     in->slot == 'a' ? 2 : 3, in->slot);
+}
+
+/* armbianEnv.txt names its slot (rootdev=PARTUUID=, armimmutable.slot=): the bundle's
+ * copy was made for the bundle's own image, so it is rewritten for the slot it lands
+ * in, after its SHA-256 checked out. */
+static int write_slot_armbianenv(struct inst *in, const struct aim_bundle_payload *p)
+{
+	char path[AIM_BUNDLE_NAME_MAX + 16], uuid[37];
+	_cleanup_free_ char *txt = NULL, *out = NULL;
+	size_t len = 0;
+	int r;
+
+	if (p->size > (1 << 20))
+		return aim_error_set(-EFBIG, "armbianEnv.txt of %" PRIu64 " bytes", p->size);
+	txt = malloc((size_t)p->size + 1);
+	if (!txt)
+		return -ENOMEM;
+	for (;;) {
+		ssize_t n = aim_bundle_read(in->br, txt + len, (size_t)p->size + 1 - len);
+		if (n < 0)
+			return (int)n;
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > p->size)
+			return aim_error_set(-EBADMSG, "armbianEnv.txt longer than its manifest size");
+	}
+	txt[len] = 0;
+	r = slot_partuuid(in, uuid);
+	if (r < 0)
+		return r;
+	r = aim_bootscript_rewrite_env(txt, in->slot, uuid, &out);
+	if (r < 0)
+		return r;
+	snprintf(path, sizeof(path), "/slot-%c/%s", in->slot, p->name);
+	r = aim_target_write_file(in->t, path, out, strlen(out));
+	progress(in, "boot");
+	return r;
+}
+
 static int write_boot_file(struct inst *in, const struct aim_bundle_payload *p)
 {
 	struct aim_target_file *f = NULL;
@@ -456,7 +549,8 @@ static int run(struct inst *in, aim_bundle_read_fn fn, void *ud, struct aim_inst
 		} else if (!strcmp(p->kind, AIM_BUNDLE_KIND_BOOT)) {
 			if (!strcmp(p->name, AIM_SLOT_ENV))
 				continue; /* written below from the manifest */
-			r = write_boot_file(in, p);
+			r = strcmp(p->name, "armbianEnv.txt") ? write_boot_file(in, p)
+							       : write_slot_armbianenv(in, p);
 			res->boot_files++;
 		} else {
 			continue; /* a later kind: skipped, still hashed by aim_bundle_next() */

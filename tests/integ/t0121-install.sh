@@ -85,10 +85,19 @@ is "$(js '.slots[1].board')" "$(jq -r .board v2.json)" "slot.env: board"
 bad=0 nboot=0
 while read -r name sha; do
 	nboot=$((nboot + 1))
+	# armbianEnv.txt names the slot: rewritten for the slot it lands in (below)
+	[ "$name" = armbianEnv.txt ] && continue
 	got=$(m mtype ::"/slot-b/$name" 2>/dev/null | sha256sum | cut -d' ' -f1)
 	[ "$got" = "$sha" ] || { bad=$((bad + 1)); echo "# $name: $got != $sha"; }
 done < <(jq -r '.payloads[] | select(.kind=="boot") | "\(.name) \(.sha256)"' v2.json)
-is "$bad" 0 "all $nboot boot files in /slot-b/ match their payloads"
+is "$bad" 0 "all $nboot boot files in /slot-b/ match their payloads (armbianEnv.txt aside)"
+uuid_b=$(sfdisk -J "$W" | jq -r '.partitiontable.partitions[2] | .uuid // empty' | tr A-F a-f)
+[ -n "$uuid_b" ] || uuid_b=$(sfdisk -J "$W" | jq -r .partitiontable.id | sed 's/^0x//')-03
+m mtype ::/slot-b/armbianEnv.txt 2>/dev/null | tr -d '\r' >"$TMP/envb"
+check "slot-b/armbianEnv.txt: rootdev is slot B's partition (PARTUUID=$uuid_b)" \
+	grep -qx "rootdev=PARTUUID=$uuid_b" "$TMP/envb"
+check "slot-b/armbianEnv.txt: armimmutable.slot=b" grep -q '^extraargs=.*armimmutable.slot=b' "$TMP/envb"
+check "slot-b/armbianEnv.txt: no armimmutable.slot=a left" sh -c "! grep -q 'armimmutable.slot=a' '$TMP/envb'"
 is "$(m mdir -/ -b ::/slot-b 2>/dev/null | grep -vc '/$')" "$((nboot + 1))" \
 	"/slot-b/ holds the boot files and slot.env, nothing else"
 run aim install --image "$W" -p k.pub v2.aimb
