@@ -7,7 +7,8 @@
 # (206 resume; and a location with Range disabled, where the 200 is skipped into), its worker
 # is frozen (low-speed timeout), the file is replaced between attempts (refused), a location
 # without Range or validators cannot be resumed (refused); 404, 503, connection refused, DNS
-# failure and an untrusted TLS certificate give one-line errors; HTTPS with the right CA works.
+# failure, an untrusted TLS certificate and a missing CA file give one-line errors; HTTPS with
+# the right CA works; http_proxy and no_proxy are honoured.
 . "$(dirname "$0")/lib.sh"
 
 . "$(dirname "$0")/nginx.sh"
@@ -196,6 +197,22 @@ if [ $have_tls = 1 ]; then
 	is "$(field sha256 "$TMP/o")" "$want_small" "HTTPS with insecure opt-in: works"
 else
 	skip "openssl could not make a test certificate"
+fi
+
+# libcurl's standard proxy variables apply: a host that does not resolve is reached
+# through the proxy (nginx answers absolute-URI requests from its default server).
+as_user env http_proxy="$URL" "$HELPER" --fetch "http://update.example.invalid/small.bin" \
+	>"$TMP/o" 2>"$TMP/e"
+is "$(field sha256 "$TMP/o")" "$want_small" "http_proxy is honoured (an unresolvable host through it)"
+check "the proxy saw the absolute URI" grep -q '"GET http://update.example.invalid/small.bin' "$NG/access.log"
+as_user env http_proxy="$URL" no_proxy="update.example.invalid" "$HELPER" \
+	--fetch "http://update.example.invalid/small.bin" >"$TMP/o" 2>"$TMP/e"
+check "no_proxy is honoured (the host is then resolved itself: fails)" grep -q "cannot resolve host" "$TMP/e"
+
+if [ $have_tls = 1 ]; then
+	fetch "$TMP/o" "$TMP/e" "https://127.0.0.1:$TLSPORT/small.bin" --cafile "$TMP/no-such-ca.pem"
+	is "$rc" 1 "a missing CA file: exit 1"
+	check "a missing CA file: says so ($(head -c 200 "$TMP/e"))" grep -q "CA bundle" "$TMP/e"
 fi
 
 stop_nginx
