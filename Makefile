@@ -89,8 +89,8 @@ DEVCLI_CFLAGS := -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -MMD -MP -Ilib 
 # The sysroot of an arch ("" when there is none yet); x86_64 uses the host's libraries.
 devcli_sysroot = $(patsubst %/.done,%,$(firstword $(wildcard \
 	$(SYSROOT_CACHE)/sysroot-$(1)/.done $(B)/sysroot-$(1)/.done)))
-devcli_have = $(strip $(if $(filter x86_64,$(1)),$(wildcard /usr/lib/x86_64-linux-gnu/libsodium.a), \
-	$(call devcli_sysroot,$(1))))
+devcli_have = $(strip $(if $(filter x86_64,$(1)), \
+	$(wildcard /usr/lib/x86_64-linux-gnu/libsodium.a),$(call devcli_sysroot,$(1))))
 devcli_flags = $(if $(filter x86_64,$(1)),,-I$(call devcli_sysroot,$(1))/usr/include)
 devcli_libdir = $(if $(filter x86_64,$(1)),,-L$(call devcli_sysroot,$(1))/usr/lib/$(TRIPLET_$(1)))
 DEVCLI_BINS := $(foreach a,$(DEVCLI_ARCHES), \

@@ -4,9 +4,9 @@
  * x86_64) leaves out what only a host needs: reading and converting disk images
  * (lib/input, lib/image, lib/convert and their libsquashfs, libext2fs, libblkid, liblzma
  * and libzstd). The verbs convert and inspect are not in its verb table (main.c under
- * AIM_DEVICE_BUILD); 'bundle create --from-image' reaches the functions below, which refuse. The
- * other bundle create form (a prepared squashfs plus boot files) works on a device.
- * Only this build links this file.
+ * AIM_DEVICE_BUILD); 'bundle create --from-image' reaches the functions below, which
+ * refuse. The other bundle create form (a prepared squashfs plus boot files) works on a
+ * device. Only this build links this file.
  */
 #include <errno.h>
 
