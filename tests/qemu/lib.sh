@@ -19,7 +19,10 @@
 #   qemu_poweroff TIMEOUT                 poweroff in the guest, wait for QEMU to exit
 #   qemu_stop                             kill QEMU (by its PID) and clean up; idempotent
 #   qemu_elapsed                          seconds since QEMU started (one decimal)
-# Settings: QEMU_MEM (1024), QEMU_SMP (2), QEMU_BIOS (Debian's qemu_arm64 u-boot.bin).
+# Settings: QEMU_MEM (1024), QEMU_SMP (2), QEMU_BIOS (Debian's qemu_arm64 u-boot.bin),
+# QEMU_PRE_DEVICES: further QEMU arguments placed before the boot disk. On -M virt the
+# virtio-mmio devices are numbered in reverse: a disk given after the boot disk would
+# become virtio 0, which is the only one U-Boot's distro boot scans.
 # Tests must `trap qemu_stop EXIT` so that a failing test never leaves a QEMU behind.
 
 QEMU_PID=""
@@ -63,6 +66,7 @@ qemu_boot() {
 	qemu-system-aarch64 -M virt,acpi=off -cpu cortex-a57 -m "$QEMU_MEM" -smp "$QEMU_SMP" \
 		-bios "$QEMU_BIOS" -display none -monitor none -nic none \
 		-chardev "pipe,id=ser0,path=$QEMU_DIR/serial" -serial chardev:ser0 \
+		${QEMU_PRE_DEVICES:-} \
 		-drive "if=none,file=$_img,format=raw,id=hd0" -device virtio-blk-device,drive=hd0 \
 		"$@" </dev/null >"$QEMU_DIR/qemu.stderr" 2>&1 &
 	QEMU_PID=$!

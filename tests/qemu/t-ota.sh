@@ -65,16 +65,16 @@ tap_ok $? "bundle create v2 ($(($(stat -c %s "$tmp/bundles/v2.aimb" 2>/dev/null 
 tap_ok $? "bundle create v3 (--trial-timeout 60)"
 [ -s "$tmp/err" ] && tap_diag "$(cat "$tmp/err")"
 size=$(du -sm "$tmp/bundles" | cut -f1)
-mke2fs -q -t ext4 -L aimbundles -d "$tmp/bundles" "$tmp/bundles.img" "$((size + 64))M"
+mke2fs -q -t ext4 -L aimbundles -d "$tmp/bundles" "$tmp/bundles.img" "$((size + 64))M" >/dev/null
 tap_ok $? "the bundle disk (ext4, ${size} MiB of bundles)"
 rm -rf "$tmp/bundles"
-DISK2="-drive if=none,file=$tmp/bundles.img,format=raw,id=hd1,readonly=on -device virtio-blk-device,drive=hd1"
+# before the boot disk on the command line: see QEMU_PRE_DEVICES in lib.sh
+QEMU_PRE_DEVICES="-drive if=none,file=$tmp/bundles.img,format=raw,id=hd1,readonly=on -device virtio-blk-device,drive=hd1"
 
 boot() { # boot LOG WHAT: boot v1.img with the bundle disk, wait for multi-user and a shell
 	local _t0 _rc
 	_t0=$(date +%s)
-	# shellcheck disable=SC2086
-	qemu_boot "$tmp/v1.img" "$tmp/$1" $DISK2
+	qemu_boot "$tmp/v1.img" "$tmp/$1"
 	qemu_wait_multiuser 900
 	_rc=$?
 	tap_ok $_rc "$2: multi-user.target ($(( $(date +%s) - _t0 )) s host time)"
@@ -143,8 +143,7 @@ fail_tail v2.log
 
 # ---- boots 3..: v3 never completes boot; the watchdog reboots; U-Boot falls back ----
 t0=$(date +%s)
-# shellcheck disable=SC2086
-qemu_boot "$tmp/v1.img" "$tmp/v3.log" $DISK2
+qemu_boot "$tmp/v1.img" "$tmp/v3.log"
 qemu_wait 'armimmutable: slot b \(fallback\)' 1500
 r=$?
 trials=$(qemu_text | grep -c '^armimmutable: slot a (trial)')
