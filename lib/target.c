@@ -567,10 +567,13 @@ static int make_parents(struct aim_target *t, const char *path)
 				if (r == 0)
 					r = fsync_dir_of(hp);
 			}
-			if (r < 0)
-				return aim_error_set(r, "cannot create %s on the boot partition%s%s",
-						     p, aim_error_detail() ? ": " : "",
-						     aim_error_detail() ? aim_error_detail() : "");
+			if (r < 0) {
+				const char *d = aim_error_detail();
+
+				return aim_error_set(r, "cannot create %s on the boot "
+							"partition%s%s",
+						     p, d ? ": " : "", d ? d : "");
+			}
 			aim_fault_point("boot directory created");
 		}
 		*s = '/';
@@ -1164,11 +1167,16 @@ int aim_slot_info_parse(const char *buf, size_t len, struct aim_slot_info *ret)
 			r = set_str(si.bundle, sizeof(si.bundle), eq + 1, vl, "bundle");
 		else if (KEY("rootfs_size") || KEY("installed")) {
 			uint64_t v = 0;
+			int bad = vl >= sizeof(num);
 
-			if (vl && (vl >= sizeof(num) ||
-				   (memcpy(num, eq + 1, vl), num[vl] = 0, aim_parse_u64(num, &v) < 0)))
-				return aim_error_set(-EBADMSG, "slot.env line %d: bad number for %.*s",
-						     lineno, (int)kl, l);
+			if (vl && !bad) {
+				memcpy(num, eq + 1, vl);
+				num[vl] = 0;
+				bad = aim_parse_u64(num, &v) < 0;
+			}
+			if (bad)
+				return aim_error_set(-EBADMSG, "slot.env line %d: bad number "
+							"for %.*s", lineno, (int)kl, l);
 			if (KEY("rootfs_size"))
 				si.rootfs_size = v;
 			else if (v > INT64_MAX)

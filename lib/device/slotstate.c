@@ -403,8 +403,9 @@ int aim_slotstate_rollback(struct aim_slotstate *st, char from, char *why, size_
 	if (check(st))
 		return refuse(-EINVAL, why, whylen, "inconsistent slot state");
 	if (!st->good[t])
-		return refuse(-ENOENT, why, whylen, "slot %c is not good%s: nothing to roll back to",
-			      to, st->try_slot == to ? " (it is on trial)" : "");
+		return refuse(-ENOENT, why, whylen,
+			      "slot %c is not good%s: nothing to roll back to", to,
+			      st->try_slot == to ? " (it is on trial)" : "");
 	if (st->active == to && !st->try_slot)
 		return 0;
 	if (st->try_slot)

@@ -534,17 +534,19 @@ static void test_fault(const char *self)
 			continue;
 		}
 		if (aim_slotstate_load(dir, &got, &copy) == 0 &&
-		    (got.seq == seq0 || got.seq == seq0 + 1) && got.good[0] == 1 && got.active == 'a')
+		    (got.seq == seq0 || got.seq == seq0 + 1) && got.good[0] == 1 &&
+		    got.active == 'a')
 			recovered++;
 		else
 			printf("# cut at %u: no valid state (%s)\n", at, got.reason);
-		if (run_child(self, dir, 0, NULL) == 0 && aim_slotstate_load(dir, &got, &copy) == 0 &&
-		    got.good[1] == 1)
+		if (run_child(self, dir, 0, NULL) == 0 &&
+		    aim_slotstate_load(dir, &got, &copy) == 0 && got.good[1] == 1)
 			rerun_ok++;
 		else
 			printf("# cut at %u: the rerun failed\n", at);
 	}
-	is_int(recovered, count, "fault: cut at every point 1..%u, a valid state after each", count);
+	is_int(recovered, count, "fault: cut at every point 1..%u, a valid state after each",
+	       count);
 	is_int(rerun_ok, count, "fault: the store succeeds when rerun after each of the %u cuts",
 	       count);
 	snprintf(cf, sizeof(cf), "rm -rf '%s'", dir);

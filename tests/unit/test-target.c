@@ -103,8 +103,9 @@ static int make_image(const char *img, int nparts)
 		fclose(f);
 	return sh("cd '%s' && printf '%%s' '%s' > state.txt && "
 		  "MTOOLS_SKIP_CHECK=1 mcopy -i '%s@@1048576' state.txt ::state-1.txt && "
-		  "MTOOLS_SKIP_CHECK=1 mmd -i '%s@@1048576' ::slot-a ::slot-a/dtb ::slot-a/dtb/x && "
-		  "echo k > Image && MTOOLS_SKIP_CHECK=1 mcopy -i '%s@@1048576' Image ::slot-a/Image && "
+		  "MTOOLS_SKIP_CHECK=1 mmd -i '%s@@1048576' ::slot-a ::slot-a/dtb "
+		  "::slot-a/dtb/x && echo k > Image && "
+		  "MTOOLS_SKIP_CHECK=1 mcopy -i '%s@@1048576' Image ::slot-a/Image && "
 		  "MTOOLS_SKIP_CHECK=1 mcopy -i '%s@@1048576' Image ::slot-a/dtb/x/b.dtb",
 		  dir, rec, img, img, img, img);
 }

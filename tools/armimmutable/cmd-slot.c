@@ -196,9 +196,10 @@ static int slot_op(int argc, char **argv, enum op op)
 		r = slot_empty(t, to);
 		if (r < 0)
 			return fail(verb, r, "cannot list the boot partition");
-		if (r > 0)
-			return fail(verb, aim_error_set(-ENOENT, "slot %c is empty: nothing to roll "
-								 "back to", to), NULL);
+		if (r > 0) {
+			aim_error_set(-ENOENT, "slot %c is empty: nothing to roll back to", to);
+			return fail(verb, -ENOENT, NULL);
+		}
 		r = aim_slotstate_rollback(&st, from, why, sizeof(why));
 		if (r < 0)
 			return fail(verb, aim_error_set(r, "%s", why), NULL);
@@ -214,10 +215,11 @@ static int slot_op(int argc, char **argv, enum op op)
 		       aim_target_state_copy(t));
 		return 0;
 	}
-	if (op == OP_GOOD && booted && slot != booted && !a.force)
-		return fail(verb, aim_error_set(-EPERM, "slot %c is not the booted slot (%c): "
-							"use --force to mark it anyway", slot, booted),
-			    NULL);
+	if (op == OP_GOOD && booted && slot != booted && !a.force) {
+		aim_error_set(-EPERM, "slot %c is not the booted slot (%c): use --force to mark it "
+				      "anyway", slot, booted);
+		return fail(verb, -EPERM, NULL);
+	}
 	if (op == OP_GOOD) {
 		r = slot_empty(t, slot);
 		if (r < 0)
