@@ -165,12 +165,26 @@ device_mode() {
 machine_arm64="AArch64" class_arm64=ELF64 qemu_arm64=qemu-aarch64-static
 machine_armhf="ARM" class_armhf=ELF32 qemu_armhf=qemu-arm-static
 machine_x86_64="Advanced Micro Devices X86-64" class_x86_64=ELF64 qemu_x86_64=
+# The static archives the device build links: tools/sysroot.sh's list.
+LIBS=$(sed -n 's/^LIBS="\(.*\)"$/\1/p' "$AIM_TOP/tools/sysroot.sh")
+LIBS=${LIBS:-libsodium.a libz.a}
+triplet_arm64=aarch64-linux-gnu triplet_armhf=arm-linux-gnueabihf triplet_x86_64=x86_64-linux-gnu
+has_libs() { # has_libs ROOT TRIPLET: every archive of LIBS under ROOT/usr/lib/TRIPLET
+	local l
+	for l in $LIBS; do
+		[ -e "$1/usr/lib/$2/$l" ] || return 1
+	done
+}
 built=0
 for a in arm64 armhf x86_64; do
+	t=triplet_$a
+	have=""
 	if [ $a = x86_64 ]; then
-		have=$(ls /usr/lib/x86_64-linux-gnu/libsodium.a 2>/dev/null)
+		has_libs "" "${!t}" && have=host
 	else
-		have=$(ls "$CACHE/sysroot-$a/.done" "$AIM_TOP/$B/sysroot-$a/.done" 2>/dev/null)
+		for d in "$CACHE/sysroot-$a" "$AIM_TOP/$B/sysroot-$a"; do
+			[ -e "$d/.done" ] && has_libs "$d" "${!t}" && have=$d && break
+		done
 	fi
 	if [ -z "$have" ]; then
 		skip "$a: no static libraries (make device fetches them)"
