@@ -86,6 +86,8 @@ DEVCLI_CFLAGS := -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -MMD -MP -Ilib 
 	-DAIM_VERSION='"$(VERSION)"' -DAIM_LIBEXECDIR='"$(LIBEXECDIR)/armimmutable"' \
 	-DAIM_HOOKSDIR='"$(DATADIR)/armimmutable/hooks"' -DAIM_DEVICE_BUILD \
 	-DAIM_WITH_CURL=0 -DAIM_WITH_LIBMOUNT=0 $(WARN) -Os -ffunction-sections -fdata-sections
+# armhf: a 64-bit time_t (glibc 2.34+), so that 'installed=' and the like survive 2038.
+DEVCLI_CFLAGS_armhf := -D_TIME_BITS=64
 # The sysroot of an arch ("" when there is none yet); x86_64 uses the host's libraries.
 devcli_sysroot = $(patsubst %/.done,%,$(firstword $(wildcard \
 	$(SYSROOT_CACHE)/sysroot-$(1)/.done $(B)/sysroot-$(1)/.done)))
@@ -128,7 +130,8 @@ define devcli_rules
 $(B)/dev/$(1)/obj/%.o: %.c
 	@mkdir -p $$(dir $$@)
 	@[ -n "$(Q)" ] && echo "  CC      $$@" || true
-	$(Q)$(CROSS_$(1))gcc $(DEVCLI_CFLAGS) $(call devcli_flags,$(1)) -c -o $$@ $$<
+	$(Q)$(CROSS_$(1))gcc $(DEVCLI_CFLAGS) $(DEVCLI_CFLAGS_$(1)) $(call devcli_flags,$(1)) \
+		-c -o $$@ $$<
 
 $(B)/dev/$(1)/armimmutable: $(DEVCLI_SRC:%.c=$(B)/dev/$(1)/obj/%.o)
 	@[ -n "$(Q)" ] && echo "  LD      $$@" || true
