@@ -152,6 +152,22 @@ static const char help_rollback[] =
 	"  -h, --help       this help\n\n"
 	"Exit status: 0 rolled back (or already so), 1 refused or failed, 2 usage error.\n";
 
+/* The booted slot was marked good on a running device: the trial watchdog
+ * (aim-boot trial-watch, docs/boot.md 6.3b) stops waiting when this file appears. */
+static void note_good(char slot)
+{
+	const char *dir = getenv("AIM_RUN_DIR") ? getenv("AIM_RUN_DIR") : "/run/armimmutable";
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/good", dir);
+	f = fopen(path, "we");
+	if (f) {
+		fprintf(f, "%c\n", slot);
+		fclose(f);
+	}
+}
+
 static int slot_op(int argc, char **argv, enum op op)
 {
 	static const char *const help[] = {help_good, help_bad, help_rollback};
@@ -235,10 +251,14 @@ static int slot_op(int argc, char **argv, enum op op)
 	if (r == 0 && !fresh) {
 		printf("slot %c already %s (state seq %u)\n", slot, op == OP_GOOD ? "good" : "bad",
 		       (unsigned)st.seq);
+		if (op == OP_GOOD && booted == slot)
+			note_good(slot);
 		return 0;
 	}
 	if (store(verb, t, &st) < 0)
 		return -1;
+	if (op == OP_GOOD && booted == slot)
+		note_good(slot);
 	printf("slot %c marked %s (state seq %u, state-%d.txt)%s\n", slot,
 	       op == OP_GOOD ? "good" : "bad", (unsigned)st.seq, aim_target_state_copy(t),
 	       op == OP_BAD ? (booted == slot ? ": the next boot falls back"
