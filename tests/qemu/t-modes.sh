@@ -121,7 +121,7 @@ if boot_to_shell "$tmp/p.img" "$tmp/p1.log" "GPT boot 1"; then
 	case " $out " in *" root=PARTUUID=$partuuid_a "*" armimmutable.slot=a "*) r=0 ;; *) r=1 ;; esac
 	tap_ok $r "GPT: the kernel command line names slot a and its PARTUUID"
 	[ $r = 0 ] || tap_diag "cmdline: $out"
-	out=$(qemu_run 'findmnt -n -o FSTYPE,OPTIONS /; findmnt -n -o SOURCE,FSTYPE /run/aim/lower' 30)
+	out=$(qemu_run 'grep "^overlay / " /proc/mounts; findmnt -rn -o SOURCE,FSTYPE /run/aim/lower' 30)
 	case "$out" in overlay*lowerdir=/run/aim/lower*upperdir=/run/aim/data/overlay/a/upper*"/dev/vda2 squashfs"*) r=0 ;; *) r=1 ;; esac
 	tap_ok $r "GPT: / is an overlay over slot A's squashfs, upper on the data partition"
 	[ $r = 0 ] || tap_diag "mounts: $out"
