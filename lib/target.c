@@ -18,6 +18,7 @@
 #include <limits.h>
 #include <sched.h>
 #include <spawn.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +105,22 @@ static int check_path(const char *path)
 		p += n;
 	}
 	return 0;
+}
+
+/* Sets "msg: <the detail recorded so far>" (copied first: the detail buffer is the
+ * destination too). */
+__attribute__((format(printf, 2, 3))) static int with_detail(int r, const char *fmt, ...)
+{
+	char old[512] = "", msg[512];
+	const char *d = aim_error_detail();
+	va_list ap;
+
+	if (d)
+		snprintf(old, sizeof(old), "%s", d);
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return aim_error_set(r, "%s%s%s", msg, old[0] ? ": " : "", old);
 }
 
 /* ---- helper programs (mtools) ---- */
@@ -239,9 +256,7 @@ static int open_image(struct aim_target *t, const char *image)
 		return aim_error_set(-EINVAL, "%s is not a file", image);
 	r = aim_ptable_read(t->fd, (uint64_t)sb.st_size, pt);
 	if (r < 0)
-		return aim_error_set(r, "%s: no usable partition table%s%s", image,
-				     aim_error_detail() ? ": " : "",
-				     aim_error_detail() ? aim_error_detail() : "");
+		return with_detail(r, "%s: no usable partition table", image);
 	for (unsigned i = 0; i < pt->nparts; i++) {
 		const struct aim_part *p = &pt->parts[i];
 
@@ -486,9 +501,8 @@ int aim_target_read_file(struct aim_target *t, const char *path, size_t max, cha
 	if (t->is_image) {
 		r = aim_fat_read(t->fd, t->boot_off, t->boot_size, path, max, ret, ret_len);
 		if (r < 0 && r != -ENOENT)
-			return aim_error_set(r, "cannot read %s from the boot partition of %s%s%s",
-					     path, t->image, aim_error_detail() ? ": " : "",
-					     aim_error_detail() ? aim_error_detail() : "");
+			return with_detail(r, "cannot read %s from the boot partition of %s", path,
+					   t->image);
 		return r;
 	}
 	hp = host_path(t, path);
@@ -567,13 +581,8 @@ static int make_parents(struct aim_target *t, const char *path)
 				if (r == 0)
 					r = fsync_dir_of(hp);
 			}
-			if (r < 0) {
-				const char *d = aim_error_detail();
-
-				return aim_error_set(r, "cannot create %s on the boot "
-							"partition%s%s",
-						     p, d ? ": " : "", d ? d : "");
-			}
+			if (r < 0)
+				return with_detail(r, "cannot create %s on the boot partition", p);
 			aim_fault_point("boot directory created");
 		}
 		*s = '/';
@@ -1054,8 +1063,7 @@ int aim_target_state_store(struct aim_target *t, const struct aim_slotstate *st)
 			r = mtool(argv);
 		}
 		if (r < 0)
-			return aim_error_set(r, "cannot write state-%d.txt: %s", copy,
-					     aim_error_detail() ? aim_error_detail() : "mcopy");
+			return with_detail(r, "cannot write state-%d.txt", copy);
 		aim_fault_point("state written (mcopy)");
 	} else {
 		r = aim_slotstate_store(t->mnt, st, copy);

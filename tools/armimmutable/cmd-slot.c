@@ -43,7 +43,8 @@ int cli_target_open(const char *verb, const char *image, int readonly, struct ai
 	aim_error_clear();
 	r = aim_target_open(&o, ret);
 	if (r < 0) {
-		aim_err(r, "%s: %s", verb, image ? image : "the running device");
+		/* the detail names the image or the device file */
+		aim_err(r, "%s%s", verb, image ? "" : ": the running device");
 		return -1;
 	}
 	return 0;
