@@ -275,6 +275,16 @@ cut_all() {
 	echo "# fault injection: $name: $n points cut, $good recovered"
 }
 
+# the injector itself: a point past the count, or garbage, cuts nothing
+fresh
+AIM_FAULT_AT=99 AIM_FAULT_COUNT="$TMP/count" "$AIM" mark-good --image "$W" b >/dev/null 2>&1
+is "$?" 0 "AIM_FAULT_AT beyond the count: no cut"
+is "$(cat "$TMP/count")" 1 "AIM_FAULT_COUNT written at exit (1 point)"
+AIM_FAULT_AT=x1 "$AIM" rollback --image "$W" >/dev/null 2>&1
+is "$?" 0 "AIM_FAULT_AT not a number: ignored"
+AIM_FAULT_COUNT="$TMP/count" "$AIM" status --image "$W" >/dev/null 2>&1
+is "$(cat "$TMP/count")" 0 "status reaches no fault point (it writes nothing)"
+
 # image: mtools writes (the older copy only)
 img_setup_b_good() { fresh; "$AIM" -q mark-good --image "$W" b >/dev/null; }
 STATUS="$AIM status --image $W" PLAN="plan_image"
