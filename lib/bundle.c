@@ -24,6 +24,7 @@
 #include "util/log.h"
 #include "util/macro.h"
 #include "util/parse.h"
+#include "util/sha256.h"
 
 #define PAYLOAD_SIZE_MAX (1ULL << 44) /* 16 TiB: anything larger is a corrupt field */
 #define VALUE_MAX 255
@@ -528,13 +529,14 @@ static char *format_manifest(const struct aim_bundle_writer *w, uint64_t total)
 
 /* Copies one payload to out at off, hashing it. */
 static int copy_payload(struct wpayload *p, int out, uint64_t off, uint8_t *buf, uint64_t *done,
-			uint64_t total, aim_bundle_progress_fn fn, void *ud)
+			uint64_t total, aim_bundle_progress_fn fn, void *ud, struct aim_sha256 *hs)
 {
-	crypto_hash_sha256_state hs;
 	uint64_t left = p->size, pos = p->src_off;
 	int r;
 
-	crypto_hash_sha256_init(&hs);
+	r = aim_sha256_init(hs);
+	if (r < 0)
+		return r;
 	while (left) {
 		size_t want = (size_t)MIN(left, (uint64_t)BUF_SIZE);
 		ssize_t n = pread(p->fd, buf, want, (off_t)pos);
@@ -545,7 +547,9 @@ static int copy_payload(struct wpayload *p, int out, uint64_t off, uint8_t *buf,
 		if (n == 0)
 			return aim_error_set(-EBADMSG, "payload '%s': the source ended %" PRIu64
 						       " bytes early", p->name, left);
-		crypto_hash_sha256_update(&hs, buf, (size_t)n);
+		r = aim_sha256_update(hs, buf, (size_t)n);
+		if (r < 0)
+			return r;
 		r = aim_pwrite_full(out, buf, (size_t)n, off);
 		if (r < 0)
 			return aim_error_set(r, "cannot write the bundle: %s", strerror(-r));
@@ -554,8 +558,7 @@ static int copy_payload(struct wpayload *p, int out, uint64_t off, uint8_t *buf,
 		if (fn)
 			fn(ud, *done, total);
 	}
-	crypto_hash_sha256_final(&hs, p->sha256);
-	return 0;
+	return aim_sha256_final(hs, p->sha256);
 }
 
 int aim_bundle_write(struct aim_bundle_writer *w, const struct aim_seckey *sk, int out_fd,
@@ -563,6 +566,7 @@ int aim_bundle_write(struct aim_bundle_writer *w, const struct aim_seckey *sk, i
 {
 	_cleanup_free_ char *m0 = NULL, *s0 = NULL, *m = NULL, *s = NULL;
 	_cleanup_free_ uint8_t *buf = NULL;
+	_cleanup_(aim_sha256_done) struct aim_sha256 hs = {0};
 	uint8_t hdr[AIM_BUNDLE_HEADER_SIZE] = {0};
 	uint64_t end = 0, area, done = 0, sum = 0, head;
 	int r;
@@ -594,7 +598,8 @@ int aim_bundle_write(struct aim_bundle_writer *w, const struct aim_seckey *sk, i
 	if (!buf)
 		return -ENOMEM;
 	for (size_t i = 0; i < w->n; i++) {
-		r = copy_payload(&w->p[i], out_fd, area + w->p[i].offset, buf, &done, sum, fn, ud);
+		r = copy_payload(&w->p[i], out_fd, area + w->p[i].offset, buf, &done, sum, fn, ud,
+				 &hs);
 		if (r < 0)
 			return r;
 	}
@@ -640,7 +645,7 @@ struct aim_bundle_reader {
 	struct aim_bundle_payload *cur;
 	uint64_t cur_done;
 	int cur_checked;
-	crypto_hash_sha256_state hs;
+	struct aim_sha256 hs;
 	int failed;       /* sticky error */
 	uint8_t *scratch; /* BUF_SIZE, for skipping */
 };
@@ -683,6 +688,7 @@ struct aim_bundle_reader *aim_bundle_close(struct aim_bundle_reader *r)
 	aim_bundle_manifest_free(r->m);
 	free(r->text);
 	free(r->scratch);
+	aim_sha256_done(&r->hs);
 	free(r);
 	return NULL;
 }
@@ -802,7 +808,9 @@ int aim_bundle_open(aim_bundle_read_fn fn, void *ud, const struct aim_pubkey *ke
 	} else if (aim_sig_parse(sigtext, slen, &r->sig) < 0) {
 		memset(&r->sig, 0, sizeof(r->sig));
 	}
-	crypto_hash_sha256(sha, (const uint8_t *)r->text, mlen);
+	rc = aim_sha256_oneshot(r->text, mlen, sha);
+	if (rc < 0)
+		return rc;
 	hex(sha, 32, r->sha_hex);
 	if (memchr(r->text, 0, mlen))
 		return aim_error_set(-EBADMSG, "manifest: contains a NUL byte");
@@ -852,6 +860,7 @@ ssize_t aim_bundle_read(struct aim_bundle_reader *r, void *buf, size_t n)
 	uint64_t left;
 	ssize_t k;
 	uint8_t sha[32];
+	int rc;
 
 	if (r->failed)
 		return r->failed;
@@ -861,7 +870,9 @@ ssize_t aim_bundle_read(struct aim_bundle_reader *r, void *buf, size_t n)
 	if (left == 0) {
 		if (r->cur_checked)
 			return 0;
-		crypto_hash_sha256_final(&r->hs, sha);
+		rc = aim_sha256_final(&r->hs, sha);
+		if (rc < 0)
+			return r->failed = rc;
 		r->cur_checked = 1;
 		if (sodium_memcmp(sha, p->sha256, 32)) {
 			char h[65];
@@ -887,9 +898,10 @@ ssize_t aim_bundle_read(struct aim_bundle_reader *r, void *buf, size_t n)
 							   "byte %" PRIu64 " inside payload '%s' "
 							   "(%" PRIu64 " of %" PRIu64 " bytes)",
 						 r->pos, p->name, r->cur_done, p->size);
-	crypto_hash_sha256_update(&r->hs, buf, (size_t)k);
 	r->cur_done += (uint64_t)k;
 	r->pos += (uint64_t)k;
+	if ((rc = aim_sha256_update(&r->hs, buf, (size_t)k)) < 0)
+		return r->failed = rc;
 	return k;
 }
 
@@ -923,11 +935,13 @@ int aim_bundle_next(struct aim_bundle_reader *r, const struct aim_bundle_payload
 	rc = skip_zeros(r, r->area + p->offset, "before a payload starts");
 	if (rc < 0)
 		return r->failed = rc;
+	rc = aim_sha256_init(&r->hs);
+	if (rc < 0)
+		return r->failed = rc;
 	r->next++;
 	r->cur = p;
 	r->cur_done = 0;
 	r->cur_checked = 0;
-	crypto_hash_sha256_init(&r->hs);
 	*ret = p;
 	return 1;
 }

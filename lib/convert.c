@@ -30,6 +30,7 @@
 #include "util/fileio.h"
 #include "util/log.h"
 #include "util/macro.h"
+#include "util/sha256.h"
 #include "util/spawn.h"
 
 #define MiB (1024ULL * 1024)
@@ -117,7 +118,7 @@ static void layout(const struct aim_image_info *ii, const struct aim_convert_opt
 /* Copies len bytes, skipping all-zero 4 KiB blocks (the output is sparse). With
  * out_fd < 0 it only reads; h (may be NULL) hashes every byte read. */
 static int copy_sparse_hash(int in_fd, uint64_t from, int out_fd, uint64_t to, uint64_t len,
-			    aim_convert_progress_fn fn, void *ud, crypto_hash_sha256_state *h)
+			    aim_convert_progress_fn fn, void *ud, struct aim_sha256 *h)
 {
 	_cleanup_free_ uint8_t *buf = malloc(MiB);
 	static const uint8_t zero[4096];
@@ -129,8 +130,8 @@ static int copy_sparse_hash(int in_fd, uint64_t from, int out_fd, uint64_t to, u
 		int r = aim_pread_full(in_fd, buf, n, from + off);
 		if (r < 0)
 			return r;
-		if (h)
-			crypto_hash_sha256_update(h, buf, n);
+		if (h && (r = aim_sha256_update(h, buf, n)) < 0)
+			return r;
 		for (size_t b = 0; out_fd >= 0 && b < n; b += 4096) {
 			size_t l = MIN((size_t)4096, n - b);
 			if (memcmp(buf + b, zero, l)) {
@@ -886,17 +887,20 @@ int aim_convert_run(const char *in_path, int in_fd, const struct aim_image_info 
 		}
 	}
 	{
-		crypto_hash_sha256_state h;
-		uint8_t md[crypto_hash_sha256_BYTES];
-		char hex[2 * crypto_hash_sha256_BYTES + 1];
+		_cleanup_(aim_sha256_done) struct aim_sha256 h = {0};
+		uint8_t md[AIM_SHA256_BYTES];
+		char hex[2 * AIM_SHA256_BYTES + 1];
 
 		/* Slot B is a copy of A; the copy also hashes it for slot.env. */
-		crypto_hash_sha256_init(&h);
-		r = copy_sparse_hash(out_fd, ret->slot_a_start, o->slot_b_empty ? -1 : out_fd,
-				     ret->slot_b_start, ret->sqfs_size, fn, ud, &h);
+		r = aim_sha256_init(&h);
+		if (r == 0)
+			r = copy_sparse_hash(out_fd, ret->slot_a_start,
+					     o->slot_b_empty ? -1 : out_fd, ret->slot_b_start,
+					     ret->sqfs_size, fn, ud, &h);
+		if (r == 0)
+			r = aim_sha256_final(&h, md);
 		if (r < 0)
 			goto out;
-		crypto_hash_sha256_final(&h, md);
 		sodium_bin2hex(hex, sizeof(hex), md, sizeof(md));
 		r = write_slot_env(stage, 'a', ii, ret, hex, to.epoch);
 		if (r == 0 && !o->slot_b_empty)

@@ -5,8 +5,8 @@
 #   tools/sysroot.sh [--print] ARCH [DIR]     ARCH: arm64 | armhf
 #
 # Downloads the Debian -dev packages that hold the static archives the device build links
-# (libsodium.a, libz.a) with 'apt-get download PKG:ARCH' and unpacks them with 'dpkg -x'
-# into DIR. Default DIR: $SYSROOT_CACHE/sysroot-ARCH (SYSROOT_CACHE defaults to
+# (libsodium.a, libz.a, libcrypto.a) with 'apt-get download PKG:ARCH' and unpacks them
+# with 'dpkg -x' into DIR. Default DIR: $SYSROOT_CACHE/sysroot-ARCH (SYSROOT_CACHE defaults to
 # /var/cache/armimmutable) when that is writable, else $B/sysroot-ARCH (B: the build
 # directory, 'build' when unset); the Makefile looks in the same two places.
 # Nothing of the foreign architecture is installed: a multiarch install breaks whenever the
@@ -14,13 +14,15 @@
 # index; as root the script adds it (dpkg --add-architecture, apt-get update) when it is
 # missing. No version is pinned: whatever the archive has is taken and recorded in
 # DIR/VERSIONS ("package:arch version" lines). DIR/.done marks a complete sysroot; a second
-# run with one present does nothing.
+# run with one present (and every archive of LIBS in it) does nothing; one made before a
+# library was added to the list is fetched again.
 #
 # --print: only print the directory the sysroot would go to (or is in), create nothing.
 # Exit status: 0 done (or already there), 1 failure (the reason on stderr).
 set -eu
 
-PKGS="libsodium-dev zlib1g-dev"
+PKGS="libsodium-dev zlib1g-dev libssl-dev"
+LIBS="libsodium.a libz.a libcrypto.a"
 CACHE=${SYSROOT_CACHE:-/var/cache/armimmutable}
 
 print=0
@@ -51,7 +53,13 @@ if [ $print = 1 ]; then
 	echo "$dir"
 	exit 0
 fi
-[ -e "$dir/.done" ] && exit 0
+complete() {
+	[ -e "$1/.done" ] || return 1
+	for a in $LIBS; do
+		[ -e "$1/usr/lib/$triplet/$a" ] || return 1
+	done
+}
+complete "$dir" && exit 0
 
 if ! dpkg --print-foreign-architectures | grep -qx "$arch"; then
 	if [ "$(id -u)" != 0 ]; then
@@ -94,7 +102,7 @@ for deb in "$tmp"/*.deb; do
 		awk '/^Package:/ {p=$2} /^Version:/ {v=$2} /^Architecture:/ {a=$2}
 		     END {print p ":" a, v}' >>"$tmp/root/VERSIONS"
 done
-for a in libsodium.a libz.a; do
+for a in $LIBS; do
 	if [ ! -e "$tmp/root/usr/lib/$triplet/$a" ]; then
 		echo "sysroot: $a for $arch is not in the packages$list" >&2
 		exit 1
