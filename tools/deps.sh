@@ -7,15 +7,15 @@
 # The device-side binaries link statically against the cross toolchains' own libc
 # (libc6-dev-*-cross), so no multiarch :arm64/:armhf install is needed; those
 # installs break whenever the host and the foreign index disagree on a version. With
-# --qemu, the static libraries of the device build of the CLI (libsodium, zlib for arm64
-# and armhf) are unpacked into /var/cache/armimmutable by tools/sysroot.sh (apt-get
+# --qemu, the static libraries of the device build of the CLI (libsodium, zlib, OpenSSL's
+# libcrypto for arm64 and armhf) are unpacked into /var/cache/armimmutable by tools/sysroot.sh (apt-get
 # download + dpkg -x, nothing installed).
 set -eu
 
 host_pkgs="build-essential pkg-config
  libsquashfs-dev libext2fs-dev comerr-dev liblzma-dev libzstd-dev
  libcryptsetup-dev libmount-dev libblkid-dev libfdisk-dev libsodium-dev
- libcurl4-openssl-dev zlib1g-dev
+ libcurl4-openssl-dev zlib1g-dev libssl-dev
  gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf libc6-dev-arm64-cross libc6-dev-armhf-cross
  e2fsprogs fdisk gdisk dosfstools mtools squashfs-tools squashfs-tools-ng
  xz-utils zstd u-boot-tools cpio jq file binutils perl attr time bc kmod lz4 bzip2
