@@ -3,7 +3,7 @@
  * lib/util/sha256.c (OpenSSL EVP): the FIPS 180-2 vectors, incremental hashing in odd splits
  * equal to one shot, against libsodium's portable SHA-256 on random buffers up to 3 MiB, one
  * context reused for several hashes, and the misuse errors (update/final without init, final
- * twice, a NULL context) with their messages. Also a rough speed line (not a test).
+ * twice, a NULL context) with their messages. Also a speed line in CPU time (not a test).
  */
 #include "util/sha256.h"
 
@@ -34,7 +34,7 @@ static double now(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -128,17 +128,17 @@ int main(void)
 		crypto_hash_sha256_state st;
 		double t0 = now(), t1, t2;
 
-		for (int i = 0; i < 16; i++)
+		for (int i = 0; i < 64; i++)
 			aim_sha256_oneshot(buf, 1 << 20, md);
 		t1 = now();
-		for (int i = 0; i < 16; i++) {
+		for (int i = 0; i < 64; i++) {
 			crypto_hash_sha256_init(&st);
 			crypto_hash_sha256_update(&st, buf, 1 << 20);
 			crypto_hash_sha256_final(&st, md2);
 		}
 		t2 = now();
-		printf("# SHA-256 of 16 MiB: OpenSSL %.0f MiB/s, libsodium %.0f MiB/s\n",
-		       16 / (t1 - t0), 16 / (t2 - t1));
+		printf("# SHA-256 of 64 MiB, per CPU second: OpenSSL %.0f MiB/s, libsodium %.0f "
+		       "MiB/s\n", 64 / (t1 - t0), 64 / (t2 - t1));
 	}
 	free(buf);
 	return done_testing();
