@@ -952,6 +952,10 @@ static int remove_empty_dirs(struct aim_target *t, const char *dir, char **files
 
 				r = !hp ? -ENOMEM : rmdir(hp) < 0 ? -errno : fsync_dir_of(hp);
 			}
+			/* The list holds files only: a directory whose files are gone may still
+			 * hold empty subdirectories that a later file's walk removes. */
+			if (r == -ENOTEMPTY || r == -EEXIST)
+				break;
 			if (r < 0)
 				return r;
 			aim_fault_point("boot directory removed");

@@ -340,6 +340,20 @@ static void test_device(void)
 		snprintf(p, sizeof(p), "%s/slot-b/dtb", boot);
 		ok(access(p, F_OK) != 0, "directories gone");
 	}
+	/* Sibling subdirectories (dtb/allwinner, dtb/rockchip, ...), as a real slot has:
+	 * the parent is emptied of files before its last subdirectory goes. */
+	is_int(aim_target_write_file(t, "/slot-b/dtb/allwinner/a.dtb", "x", 1) |
+		       aim_target_write_file(t, "/slot-b/dtb/allwinner/b.dtb", "x", 1) |
+		       aim_target_write_file(t, "/slot-b/dtb/rockchip/c.dtb", "x", 1) |
+		       aim_target_write_file(t, "/slot-b/Image", "x", 1),
+	       0, "a nested dtb tree written");
+	{
+		const char *keep[] = {NULL};
+
+		is_int(aim_target_prune_slot(t, 'b', keep), 4, "prune a nested tree: 4 files");
+		snprintf(p, sizeof(p), "%s/slot-b/dtb", boot);
+		ok(access(p, F_OK) != 0, "nested directories gone");
+	}
 	aim_target_free(t);
 	t = NULL;
 	snprintf(p, sizeof(p), "%s/boot.env", run);
