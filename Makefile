@@ -14,6 +14,7 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 LIBEXECDIR ?= $(PREFIX)/libexec
 DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
 INITRAMFS_TOOLS_DIR ?= /usr/share/initramfs-tools
 PKG_CONFIG ?= pkg-config
 CC ?= cc
@@ -197,6 +198,7 @@ deps-qemu:
 
 install: all
 	install -D -m 0755 $(B)/armimmutable $(DESTDIR)$(BINDIR)/armimmutable
+	install -D -m 0644 docs/armimmutable.1 $(DESTDIR)$(MANDIR)/man1/armimmutable.1
 	for a in $(DEV_ARCHES); do for f in $(notdir $(DEV_BINS)); do \
 		install -D -m 0755 $(B)/dev/$$a/$$f $(DESTDIR)$(LIBEXECDIR)/armimmutable/$$a/$$f; done; done
 	for f in $(DEVCLI_BINS); do a=$${f%/*}; a=$${a##*/}; \
@@ -211,7 +213,8 @@ install: all
 		$(DESTDIR)$(INITRAMFS_TOOLS_DIR)/scripts/local-bottom/armimmutable
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/armimmutable $(DESTDIR)$(INITRAMFS_TOOLS_DIR)/hooks/armimmutable \
+	rm -f $(DESTDIR)$(BINDIR)/armimmutable $(DESTDIR)$(MANDIR)/man1/armimmutable.1 \
+		$(DESTDIR)$(INITRAMFS_TOOLS_DIR)/hooks/armimmutable \
 		$(DESTDIR)$(INITRAMFS_TOOLS_DIR)/scripts/local-bottom/armimmutable
 	rm -rf $(DESTDIR)$(LIBEXECDIR)/armimmutable $(DESTDIR)$(DATADIR)/armimmutable
 
