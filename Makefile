@@ -71,11 +71,12 @@ DEV_BINS := $(foreach a,$(DEV_ARCHES),$(patsubst initramfs/%.c,$(B)/dev/$(a)/%,$
 # device verbs only (-DAIM_DEVICE_BUILD: no convert/inspect, 'bundle create --from-image'
 # refuses, tools/device/host-only.c), no libcurl (Debian has no usable static one:
 # AIM_WITH_CURL=0 refuses http(s)), no libmount (Debian ships no libmount.a:
-# AIM_WITH_LIBMOUNT=0 calls mount(2)). Links libsodium.a, libz.a and libcrypto.a (OpenSSL,
-# for SHA-256): the host's for x86_64, for arm64/armhf those tools/sysroot.sh unpacks from
-# Debian's -dev packages into $(SYSROOT_CACHE)/sysroot-<arch> (as root) or
-# $(B)/sysroot-<arch>. 'make' builds an arch only when its libraries are there (a sysroot
-# without libcrypto.a, from before it was added, counts as none); 'make device' fetches them.
+# AIM_WITH_LIBMOUNT=0 calls mount(2)). Links libsodium.a, libz.a and libcrypto.a (only
+# OpenSSL's low-level SHA-256, see lib/util/sha256.c: no EVP, no providers, under 25 KB):
+# the host's for x86_64, for arm64/armhf those tools/sysroot.sh unpacks from Debian's -dev
+# packages into $(SYSROOT_CACHE)/sysroot-<arch> (as root) or $(B)/sysroot-<arch>. 'make'
+# builds an arch only when its libraries are there (a sysroot without libcrypto.a, from
+# before it was added, counts as none); 'make device' fetches them.
 SYSROOT_CACHE ?= /var/cache/armimmutable
 DEVCLI_ARCHES := arm64 armhf x86_64
 TRIPLET_arm64 := aarch64-linux-gnu
@@ -100,12 +101,6 @@ devcli_have = $(strip $(if $(filter x86_64,$(1)), \
 devcli_flags = $(if $(filter x86_64,$(1)),,-I$(call devcli_sysroot,$(1))/usr/include \
 	-I$(call devcli_sysroot,$(1))/usr/include/$(TRIPLET_$(1)))
 devcli_libdir = $(if $(filter x86_64,$(1)),,-L$(call devcli_sysroot,$(1))/usr/lib/$(TRIPLET_$(1)))
-# A static libcrypto.a makes ld warn that dlopen (provider/engine modules), getaddrinfo and
-# gethostbyname (BIO sockets) need the build's glibc at run time: the device CLI calls none
-# of them (SHA-256 only, the config file is not read). Those three warnings are dropped.
-DEVCLI_LDFILTER := awk '/libcrypto\.a\(.*in function/ { h = $$0; next } \
-	h && /Using .(dlopen|getaddrinfo|gethostbyname). in statically linked/ { h = ""; next } \
-	h { print h; h = "" } { print } END { if (h) print h }' >&2
 DEVCLI_BINS := $(foreach a,$(DEVCLI_ARCHES), \
 	$(if $(call devcli_have,$(a)),$(B)/dev/$(a)/armimmutable))
 
@@ -147,8 +142,7 @@ $(B)/dev/$(1)/obj/%.o: %.c
 $(B)/dev/$(1)/armimmutable: $(DEVCLI_SRC:%.c=$(B)/dev/$(1)/obj/%.o)
 	@[ -n "$(Q)" ] && echo "  LD      $$@" || true
 	$(Q)$(CROSS_$(1))gcc -static -s -Wl,--gc-sections -o $$@ $$^ $(call devcli_libdir,$(1)) \
-		-l:libsodium.a -l:libcrypto.a -l:libz.a -ldl -pthread 2>$$@.ldlog; \
-		r=$$$$?; $$(DEVCLI_LDFILTER) <$$@.ldlog; rm -f $$@.ldlog; exit $$$$r
+		-l:libsodium.a -l:libcrypto.a -l:libz.a
 endef
 $(foreach a,$(DEVCLI_ARCHES),$(eval $(call devcli_rules,$(a))))
 

@@ -1,16 +1,30 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* SHA-256 over OpenSSL's EVP interface; see sha256.h. */
+/* SHA-256 over OpenSSL's EVP interface (its low-level one in the device build); see sha256.h. */
+#ifdef AIM_DEVICE_BUILD
+/* SHA256_Init & co. are deprecated in OpenSSL 3.0 in favour of EVP, which is what the host
+ * build uses; statically linked, EVP costs 3 MB of providers for one hash. */
+#define OPENSSL_SUPPRESS_DEPRECATED
+#endif
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 
 #include "util/log.h"
 #include "util/sha256.h"
 
+#ifdef AIM_DEVICE_BUILD
+/* The low-level calls fail on no input (they cannot, in practice); OpenSSL's error queue is
+ * left out: ERR_* would link the EVP machinery back in. */
+static int ossl_fail(int r, const char *what)
+{
+	return aim_error_set(r, "SHA-256: %s failed", what);
+}
+#else
 /* The first queued OpenSSL error as "lib:func:reason" text (the queue is cleared), or a
  * generic phrase when OpenSSL left none. */
 static int ossl_fail(int r, const char *what)
@@ -24,19 +38,63 @@ static int ossl_fail(int r, const char *what)
 	ERR_error_string_n(e, buf, sizeof(buf));
 	return aim_error_set(r, "SHA-256: %s failed: %s", what, buf);
 }
+#endif
 
 #ifdef AIM_DEVICE_BUILD
-/* The static device binary hashes only: it has no use for the system's openssl.cnf, whose
- * providers (modules) it could not load anyway. */
-static int ossl_setup(void)
+static void *ctx_new(void)
 {
-	if (!OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL))
-		return ossl_fail(-EIO, "initialising OpenSSL");
-	return 0;
+	return malloc(sizeof(SHA256_CTX));
+}
+
+static void ctx_free(void *ctx)
+{
+	free(ctx);
+}
+
+static int ctx_init(void *ctx)
+{
+	return SHA256_Init(ctx) ? 0 : ossl_fail(-EIO, "SHA256_Init");
+}
+
+static int ctx_update(void *ctx, const void *data, size_t len)
+{
+	return SHA256_Update(ctx, data, len) ? 0 : ossl_fail(-EIO, "SHA256_Update");
+}
+
+static int ctx_final(void *ctx, uint8_t out[AIM_SHA256_BYTES])
+{
+	return SHA256_Final(out, ctx) ? 0 : ossl_fail(-EIO, "SHA256_Final");
 }
 #else
-static int ossl_setup(void)
+static void *ctx_new(void)
 {
+	return EVP_MD_CTX_new();
+}
+
+static void ctx_free(void *ctx)
+{
+	EVP_MD_CTX_free(ctx);
+}
+
+static int ctx_init(void *ctx)
+{
+	return EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) ? 0
+		: ossl_fail(-EIO, "EVP_DigestInit_ex(sha256)");
+}
+
+static int ctx_update(void *ctx, const void *data, size_t len)
+{
+	return EVP_DigestUpdate(ctx, data, len) ? 0 : ossl_fail(-EIO, "EVP_DigestUpdate");
+}
+
+static int ctx_final(void *ctx, uint8_t out[AIM_SHA256_BYTES])
+{
+	unsigned int n = 0;
+
+	if (!EVP_DigestFinal_ex(ctx, out, &n))
+		return ossl_fail(-EIO, "EVP_DigestFinal_ex");
+	if (n != AIM_SHA256_BYTES)
+		return aim_error_set(-EIO, "SHA-256: OpenSSL gave a %u-byte digest", n);
 	return 0;
 }
 #endif
@@ -48,52 +106,45 @@ int aim_sha256_init(struct aim_sha256 *h)
 	if (!h)
 		return aim_error_set(-EINVAL, "SHA-256: no context");
 	if (!h->ctx) {
-		r = ossl_setup();
-		if (r < 0)
-			return r;
-		h->ctx = EVP_MD_CTX_new();
+		h->ctx = ctx_new();
 		if (!h->ctx)
 			return aim_error_set(-ENOMEM, "SHA-256: cannot allocate an OpenSSL context");
 	}
 	h->started = 0;
-	if (!EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL))
-		return ossl_fail(-EIO, "EVP_DigestInit_ex(sha256)");
+	r = ctx_init(h->ctx);
+	if (r < 0)
+		return r;
 	h->started = 1;
 	return 0;
 }
 
 int aim_sha256_update(struct aim_sha256 *h, const void *data, size_t len)
 {
+	int r;
+
 	if (!h || !h->ctx || !h->started)
 		return aim_error_set(-EINVAL, "SHA-256: update without init");
 	if (len == 0)
 		return 0;
-	if (!EVP_DigestUpdate(h->ctx, data, len)) {
+	r = ctx_update(h->ctx, data, len);
+	if (r < 0)
 		h->started = 0;
-		return ossl_fail(-EIO, "EVP_DigestUpdate");
-	}
-	return 0;
+	return r;
 }
 
 int aim_sha256_final(struct aim_sha256 *h, uint8_t out[AIM_SHA256_BYTES])
 {
-	unsigned int n = 0;
-
 	if (!h || !h->ctx || !h->started)
 		return aim_error_set(-EINVAL, "SHA-256: final without init");
 	h->started = 0;
-	if (!EVP_DigestFinal_ex(h->ctx, out, &n))
-		return ossl_fail(-EIO, "EVP_DigestFinal_ex");
-	if (n != AIM_SHA256_BYTES)
-		return aim_error_set(-EIO, "SHA-256: OpenSSL gave a %u-byte digest", n);
-	return 0;
+	return ctx_final(h->ctx, out);
 }
 
 void aim_sha256_done(struct aim_sha256 *h)
 {
 	if (!h)
 		return;
-	EVP_MD_CTX_free(h->ctx);
+	ctx_free(h->ctx);
 	h->ctx = NULL;
 	h->started = 0;
 }

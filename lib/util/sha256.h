@@ -14,6 +14,10 @@
  *	aim_sha256_done(&h);
  *
  * Every function returns 0 or -Exxx with a detail in aim_error_set() ("SHA-256: ...").
+ *
+ * The static device build (AIM_DEVICE_BUILD) uses OpenSSL's low-level SHA256_Init/Update/
+ * Final instead: the same assembly, without the EVP/provider machinery that static linking
+ * would otherwise pull in (the arm64 device CLI: 0.93 MB instead of 4.2 MB).
  */
 #ifndef AIM_UTIL_SHA256_H
 #define AIM_UTIL_SHA256_H
@@ -23,10 +27,8 @@
 
 #define AIM_SHA256_BYTES 32
 
-struct evp_md_ctx_st; /* OpenSSL's EVP_MD_CTX */
-
 struct aim_sha256 {
-	struct evp_md_ctx_st *ctx;
+	void *ctx;   /* OpenSSL's EVP_MD_CTX (SHA256_CTX in the device build) */
 	int started; /* init'ed and not yet final'ed */
 };
 
