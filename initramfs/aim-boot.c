@@ -1185,6 +1185,16 @@ static int cmd_trial_watch(void)
 		return 0;
 	say("trial boot not marked good within %u s: rebooting (the next boot counts a try)",
 	    timeout);
+	{
+		/* on the console too: kmsg errors may be filtered there (quiet) */
+		int fd = open("/dev/console", O_WRONLY | O_NOCTTY | O_CLOEXEC);
+
+		if (fd >= 0) {
+			dprintf(fd, "\r\narmimmutable: trial boot not marked good within %u s: "
+				    "rebooting\r\n", timeout);
+			close(fd);
+		}
+	}
 	pid_t pid = fork();
 	if (pid == 0) {
 		execl("/bin/systemctl", "systemctl", "reboot", (char *)NULL);
