@@ -7,7 +7,7 @@
 #   make check-qemu   the QEMU boot tests (slow; needs tools/deps.sh --qemu)
 #   make SANITIZE=1   ASan+UBSan build (objects under build-san/)
 #   make demo         build, make the bootable sample, convert it, boot it
-#   make bench        conversion benchmark against loop-mount + mksquashfs
+#   make bench        conversion (vs loop-mount + mksquashfs) and install (vs dd) benchmarks
 #   make deps         install the Debian packages (root)
 
 PREFIX ?= /usr/local
@@ -183,6 +183,7 @@ demo: deps-qemu all
 
 bench: all
 	$(Q)B=$(B) bench/convert.sh
+	$(Q)B=$(B) bench/install.sh
 
 deps:
 	sh tools/deps.sh
