@@ -1,19 +1,14 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Overlay modes, first-boot growth and factory reset of converted images, on real U-Boot
-# in QEMU:
-#  (a) the sample turned into a GPT image (sgdisk -g), converted (persistent, /home
-#      declared persistent), on a disk 1 GiB larger than the image, slot a not yet good:
-#      boot 1: slot a, / is an overlay over slot A's squashfs with the upper on the data
-#      partition, aim-boot grew the GPT data partition entry (backup header moved),
-#      armimmutable-grow-data.service grew its ext4 online (both fill the disk),
-#      armimmutable-mark-good.service marked slot a good; files written to /etc and /home;
-#      boot 2: both files are still there (persistent);
-#      the host drops /factory-reset on the boot partition; boot 3: both files are gone,
-#      boot.env says factory_reset=done, the flag is gone from the boot partition;
-#  (b) kiosk image (MBR, --overlay=tmpfs --persist=/home): a file written to /etc is gone
-#      after a reboot, a file in /home survives.
-# Five boots in all, every wait time-bound.
+# A converted GPT image on real U-Boot in QEMU, with first-boot growth:
+#   the sample turned into a GPT image (sgdisk -g), converted (persistent, /home declared
+#   persistent), on a disk 1 GiB larger than the image, slot a not yet good:
+#   boot 1: slot a with root=PARTUUID=<p2>, / is an overlay over slot A's squashfs with the
+#   upper on the data partition, aim-boot grew the GPT data partition entry (backup header
+#   moved), armimmutable-grow-data.service grew its ext4 online (both fill the disk),
+#   armimmutable-mark-good.service marked slot a good; files written to /etc and /home;
+#   boot 2: both files are still there (persistent), nothing left to grow.
+# Factory reset and kiosk mode: t-reset-kiosk.sh.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 B=${B:-build}
@@ -169,50 +164,5 @@ qemu_poweroff 120
 tap_ok $? "GPT boot 2: clean poweroff"
 fail_tail "$tmp/p2.log"
 
-: >"$tmp/empty"
-mt "$tmp/p.img" mcopy -o "$tmp/empty" ::factory-reset
-tap_ok $? "host: /factory-reset dropped on the boot partition"
-if boot_to_shell "$tmp/p.img" "$tmp/p3.log" "factory reset boot"; then
-	qemu_run 'test ! -e /etc/aim-persist-etc && test ! -e /home/aim-persist-home' 30
-	tap_ok $? "factory reset: the files in /etc and /home are gone"
-	out=$(qemu_run 'grep ^factory_reset= /run/armimmutable/boot.env; ls -A /run/aim/data' 30)
-	case "$out" in factory_reset=done:2*) r=0 ;; *) r=1 ;; esac
-	tap_ok $r "boot.env says factory_reset=done:2 ($(echo $out))"
-	case "$out" in *.aim-trash*) r=1 ;; *) r=0 ;; esac
-	tap_ok $r "nothing of the old writable layer is left on the data partition"
-	qemu_run 'test -d /etc/ssh && test -x /bin/sh' 30
-	tap_ok $? "factory reset: the system itself is intact (from the slot)"
-fi
-qemu_poweroff 120
-tap_ok $? "factory reset boot: clean poweroff"
-fail_tail "$tmp/p3.log"
-mt "$tmp/p.img" mdir -b ::/ 2>/dev/null | grep -q factory-reset
-[ $? = 1 ]
-tap_ok $? "host: the flag is gone from the boot partition"
 rm -f "$tmp/p.img"
-
-# ---- (b) kiosk: tmpfs overlay, /home persistent ----
-convert "$tmp/k.img" --overlay=tmpfs --persist=/home
-tap_ok $? "convert (kiosk: --overlay=tmpfs --persist=/home)"
-[ -f "$tmp/k.img" ] || { tap_diag "$(cat "$tmp/conv.err")"; tap_done; exit 1; }
-if boot_to_shell "$tmp/k.img" "$tmp/k1.log" "kiosk boot 1"; then
-	out=$(qemu_run 'grep ^mode= /run/armimmutable/boot.env' 30)
-	[ "$out" = mode=tmpfs ]
-	tap_ok $? "kiosk boot.env says mode=tmpfs (got '$out')"
-	qemu_run 'echo gone-1 >/etc/aim-kiosk-etc && echo kept-2 >/home/aim-kiosk-home && sync' 30
-	tap_ok $? "wrote /etc/aim-kiosk-etc and /home/aim-kiosk-home"
-fi
-qemu_poweroff 120
-tap_ok $? "kiosk boot 1: clean poweroff"
-fail_tail "$tmp/k1.log"
-if boot_to_shell "$tmp/k.img" "$tmp/k2.log" "kiosk boot 2"; then
-	qemu_run 'test ! -e /etc/aim-kiosk-etc' 30
-	tap_ok $? "the file written to /etc is gone after the reboot"
-	out=$(qemu_run 'cat /home/aim-kiosk-home' 30)
-	[ "$out" = kept-2 ]
-	tap_ok $? "the file written to /home survived the reboot (got '$out')"
-fi
-qemu_poweroff 120
-tap_ok $? "kiosk boot 2: clean poweroff"
-fail_tail "$tmp/k2.log"
 tap_done
