@@ -112,7 +112,7 @@ if boot_to_shell "$tmp/p.img" "$tmp/p3.log" "factory reset boot"; then
 	tap_ok $r "boot.env says factory_reset=done:2 ($(echo $out))"
 	case "$out" in *.aim-trash*) r=1 ;; *) r=0 ;; esac
 	tap_ok $r "nothing of the old writable layer is left on the data partition"
-	qemu_run 'test -d /etc/ssh && test -x /bin/sh' 30
+	qemu_run 'test -x /bin/sh && test -s /etc/armbian-release && test -s /etc/armimmutable-sample' 30
 	tap_ok $? "factory reset: the system itself is intact (from the slot)"
 fi
 qemu_poweroff 120
