@@ -209,33 +209,12 @@ static void tmp_cleanup(void)
 	tmp_dir[0] = 0;
 }
 
-/* Interrupts: a thread of their own removes the temporary image and the partial output. */
-static void *signal_thread(void *ud)
+/* What an interrupt removes: the temporary image and the partial output. */
+static void interrupt_cleanup(void)
 {
-	sigset_t *set = ud;
-	int sig = 0;
-
-	sigwait(set, &sig);
 	tmp_cleanup();
 	if (tmp_out[0])
 		unlink(tmp_out);
-	fprintf(stderr, "\narmimmutable: interrupted by %s; no bundle was written\n",
-		strsignal(sig));
-	_exit(1);
-}
-
-static void watch_signals(void)
-{
-	static sigset_t set;
-	pthread_t th;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	if (pthread_create(&th, NULL, signal_thread, &set) == 0)
-		pthread_detach(th);
 }
 
 static int load_seckey(struct aim_seckey *ret)
@@ -449,7 +428,7 @@ static int bundle_create(int argc, char **argv)
 	r = load_seckey(&sk);
 	if (r < 0)
 		return aim_err(r, "bundle create");
-	watch_signals();
+	watch_signals(interrupt_cleanup, "no bundle was written");
 	base = conv.tmpdir ? conv.tmpdir : getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp";
 	snprintf(tmp_dir, sizeof(tmp_dir), "%s/armimmutable-bundle-XXXXXX", base);
 	if (!mkdtemp(tmp_dir)) {

@@ -223,32 +223,6 @@ static void cleanup(void)
 		nftw(cleanup_dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* Interrupts are taken by a thread of their own, so the cleanup runs in normal context. */
-static void *signal_thread(void *ud)
-{
-	sigset_t *set = ud;
-	int sig = 0;
-
-	sigwait(set, &sig);
-	cleanup();
-	fprintf(stderr, "\narmimmutable: interrupted by %s; nothing was written\n",
-		strsignal(sig));
-	_exit(1);
-}
-
-static void watch_signals(void)
-{
-	static sigset_t set;
-	pthread_t th;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	pthread_create(&th, NULL, signal_thread, &set);
-	pthread_detach(th);
-}
 
 /* The device side shipped with this binary: next to it in a build tree (build/dev/,
  * hooks/), else where `make install` put it; AIM_DEVICE_DIR and AIM_HOOKS_DIR override. */
@@ -368,7 +342,7 @@ int cmd_convert(int argc, char **argv)
 	in_path = argv[optind];
 	out_path = argv[optind + 1];
 	find_device_side();
-	watch_signals();
+	watch_signals(cleanup, "nothing was written");
 
 	if (!arg_dry_run) {
 		r = aim_outfile_open(&out, out_path, arg_force);

@@ -18,6 +18,10 @@ int cmd_mark_bad(int argc, char **argv);
 int cmd_rollback(int argc, char **argv);
 int cmd_reset(int argc, char **argv);
 
+/* SIGINT/SIGTERM/SIGHUP: cleanup() runs in a thread of its own, then "interrupted by
+ * SIG; what" and exit 1 (signals.c). */
+void watch_signals(void (*cleanup)(void), const char *what);
+
 /* Usage error: prints "armimmutable VERB: msg" and returns -EINVAL. */
 int usage_err(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
