@@ -1026,7 +1026,7 @@ static void mark_good_done(char slot)
 
 static int cmd_mark_good(void)
 {
-	char env[4096], slot[8], boot[64], node[PATH_MAX];
+	char env[4096], slot[8], boot[64], node[PATH_MAX], why[160];
 	struct aim_slotstate st;
 	struct stat sm, sp;
 	int copy, r, mounted = 0, ret = 1;
@@ -1059,16 +1059,17 @@ static int cmd_mark_good(void)
 		say("mark-good: cannot read the slot state in " BOOTMNT ": %s", strerror(-r));
 		goto out;
 	}
-	if (r == 0 && st.good[slot[0] - 'a'] && st.active == slot[0] && !st.try_slot) {
+	r = aim_slotstate_mark_good(&st, slot[0], why, sizeof(why));
+	if (r < 0) {
+		say("mark-good: %s", why);
+		goto out;
+	}
+	if (r == 0) {
 		printf("slot %c already good (state seq %u)\n", slot[0], (unsigned)st.seq);
 		ret = 0;
 		mark_good_done(slot[0]);
 		goto out;
 	}
-	st.good[slot[0] - 'a'] = 1;
-	st.active = slot[0];
-	st.try_slot = 0;
-	st.seq++;
 	r = aim_slotstate_store(BOOTMNT, &st, 3 - copy);
 	if (r < 0) {
 		say("mark-good: cannot write the slot state: %s", strerror(-r));
