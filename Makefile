@@ -104,9 +104,15 @@ devcli_libdir = $(if $(filter x86_64,$(1)),,-L$(call devcli_sysroot,$(1))/usr/li
 DEVCLI_BINS := $(foreach a,$(DEVCLI_ARCHES), \
 	$(if $(call devcli_have,$(a)),$(B)/dev/$(a)/armimmutable))
 
-all: $(B)/armimmutable $(DEV_BINS) $(DEVCLI_BINS)
+all: have-deps $(B)/armimmutable $(DEV_BINS) $(DEVCLI_BINS)
 
-$(B)/%.o: %.c
+# A plain 'make' on a machine without the -dev packages: one clear line, not a missing header.
+have-deps:
+	@$(PKG_CONFIG) --exists $(DEPS) 2>/dev/null || { echo "make: the build needs Debian \
+packages that are missing: run 'make deps' (as root) first, or 'make demo'/'make check', \
+which install them" >&2; exit 1; }
+
+$(B)/%.o: %.c | have-deps
 	@mkdir -p $(dir $@)
 	@[ -n "$(Q)" ] && echo "  CC      $<" || true
 	$(Q)$(CC) $(AIM_CFLAGS) $(DEP_CFLAGS) $(CFLAGS) -c -o $@ $<
@@ -154,34 +160,48 @@ device:
 
 device-bins: $(DEV_BINS) $(DEVCLI_BINS)
 
-# make check: installs what it needs (as root), then every test: unit, integration and
-# the QEMU boot tests, with one summary line at the end.
-# (check-deps may have just fetched the device build's sysroots: device-bins, re-read,
-# builds what 'all' could not know of.)
-check: check-deps all $(UNIT_BIN)
-	$(Q)$(MAKE) --no-print-directory B=$(B) device-bins
+# make check and make demo work as the very first command on a fresh machine: they install
+# the packages first (check-deps/deps-qemu), then run the rest in a new make, whose
+# $(shell pkg-config ...) above sees the just-installed libraries (this make evaluated it
+# before any package was there). The new make also sees the sysroots check-deps may have
+# just fetched, so it builds the device CLIs for them.
+check: check-deps
+	$(Q)$(MAKE) --no-print-directory B=$(B) check-run
+
+check-run: all $(UNIT_BIN)
 	$(Q)B=$(B) AIM_QEMU=1 tests/run $(T)
 
 # The fast part only (no QEMU): what the sanitizer build runs.
-check-fast: all $(UNIT_BIN)
+check-fast: deps
+	$(Q)$(MAKE) --no-print-directory B=$(B) check-fast-run
+
+check-fast-run: all $(UNIT_BIN)
 	$(Q)B=$(B) tests/run $(T)
 
-check-qemu: check-deps all
-	$(Q)$(MAKE) --no-print-directory B=$(B) device-bins
-	$(Q)B=$(B) tests/run-qemu $(T)
+check-qemu: check-deps
+	$(Q)$(MAKE) --no-print-directory B=$(B) check-qemu-run
+
+check-qemu-run: all
+	$(Q)B=$(B) AIM_QEMU=1 AIM_QEMU_ONLY=1 tests/run $(T)
 
 # QEMU tests that are written but not yet reliable (tests/qemu/x-*.sh).
-check-qemu-extra: check-deps all
+check-qemu-extra: check-deps
+	$(Q)$(MAKE) --no-print-directory B=$(B) all
 	$(Q)B=$(B) AIM_QEMU_EXTRA=1 tests/run x- $(T)
 
 check-deps:
 	$(Q)if [ "$$(id -u)" = 0 ]; then sh tools/deps.sh --qemu; else sh tools/deps.sh; fi
 
-demo: deps-qemu all
-	$(Q)$(MAKE) --no-print-directory B=$(B) device-bins
+demo: deps-qemu
+	$(Q)$(MAKE) --no-print-directory B=$(B) demo-run
+
+demo-run: all
 	$(Q)B=$(B) tests/demo.sh
 
-bench: all
+bench: deps
+	$(Q)$(MAKE) --no-print-directory B=$(B) bench-run
+
+bench-run: all
 	$(Q)B=$(B) bench/convert.sh
 	$(Q)B=$(B) bench/install.sh
 
@@ -219,6 +239,7 @@ format:
 clean:
 	rm -rf build build-san
 
-.PHONY: all device device-bins check check-fast check-deps check-qemu check-qemu-extra demo bench deps deps-qemu install uninstall format clean
+.PHONY: all have-deps device device-bins check check-run check-fast check-fast-run check-deps check-qemu check-qemu-run \
+	check-qemu-extra demo demo-run bench bench-run deps deps-qemu install uninstall format clean
 .SECONDARY:
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
