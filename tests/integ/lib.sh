@@ -6,42 +6,13 @@ AIM_TOP=${AIM_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 B=${B:-build}
 AIM="$AIM_TOP/$B/armimmutable"
 SAMPLE="$AIM_TOP/tests/sample"
-T_N=0
-T_FAIL=0
+# shellcheck source=tests/tap.sh
+. "$AIM_TOP/tests/tap.sh"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/aimtest.XXXXXX")
 chmod 0777 "$TMP"
 MAINPID=$$
 # Only the test's own shell cleans up, not subshells (background jobs) on their exit.
 trap '[ "${BASHPID:-$$}" = "$MAINPID" ] && rm -rf "$TMP"' EXIT
-
-ok() { # ok STATUS DESCRIPTION
-	T_N=$((T_N + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $T_N - $2"
-	else
-		echo "not ok $T_N - $2"
-		T_FAIL=$((T_FAIL + 1))
-	fi
-}
-check() { # check DESCRIPTION CMD...: passes when CMD exits 0
-	d=$1
-	shift
-	if "$@" >"$TMP/.check.out" 2>&1; then ok 0 "$d"; else
-		ok 1 "$d"
-		sed 's/^/#   /' "$TMP/.check.out" | head -n 20
-	fi
-}
-is() { # is GOT WANT DESCRIPTION
-	if [ "$1" = "$2" ]; then ok 0 "$3"; else
-		ok 1 "$3"
-		echo "#   got '$1', want '$2'"
-	fi
-}
-skip() { T_N=$((T_N + 1)); echo "ok $T_N # SKIP $1"; }
-done_testing() {
-	echo "1..$T_N"
-	[ "$T_FAIL" = 0 ]
-}
 
 # Runs a command as an ordinary user (nobody) when we are root, as the tools must work
 # without privileges; as ourselves otherwise.

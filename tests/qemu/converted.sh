@@ -3,21 +3,21 @@
 # with T_NAME set): skips when QEMU or mtools are missing, makes $tmp (removed at exit,
 # QEMU stopped), copies the cached sample to $IN, and defines convert (as an ordinary user
 # when root), mt (mtools on p1), state_record, newest_state, boot_to_shell and fail_tail.
-qemu_available || tap_skip_all "qemu-system-aarch64 or U-Boot missing (tools/deps.sh --qemu)"
-command -v mtype >/dev/null 2>&1 || tap_skip_all "mtools missing"
+qemu_available || skip_all "qemu-system-aarch64 or U-Boot missing (tools/deps.sh --qemu)"
+command -v mtype >/dev/null 2>&1 || skip_all "mtools missing"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/aim-t-$T_NAME.XXXXXX")
 chmod 0777 "$tmp"
 cleanup() { qemu_stop; rm -rf "$tmp"; }
 trap cleanup EXIT
-trap 'exit 143' TERM INT HUP
+trap 'qemu_stopped_by_signal; exit 143' TERM INT HUP
 
 src=$("$top/tests/sample/mkbootable.sh" 2>"$tmp/mk.err" | tail -n 1) || src=""
 if [ -z "$src" ] && [ "$(id -u)" != 0 ]; then
-	tap_skip_all "no cached sample and building it needs root"
+	skip_all "no cached sample and building it needs root"
 fi
 [ -n "$src" ] && [ -f "$src" ]
-tap_ok $? "sample image available"
-[ -f "$src" ] || { cat "$tmp/mk.err" >&2; tap_done; exit 1; }
+ok $? "sample image available"
+[ -f "$src" ] || { cat "$tmp/mk.err" >&2; done_testing; exit 1; }
 cp --sparse=always "$src" "$tmp/sample.img"
 chmod 0644 "$tmp/sample.img"
 IN=$tmp/sample.img
@@ -68,13 +68,13 @@ boot_to_shell() { # boot_to_shell IMG LOG WHAT
 	qemu_boot "$1" "$2"
 	qemu_wait_multiuser 600
 	_rc=$?
-	tap_ok $_rc "$3: systemd reached multi-user.target ($(( $(date +%s) - _t0 )) s host time)"
+	ok $_rc "$3: systemd reached multi-user.target ($(( $(date +%s) - _t0 )) s host time)"
 	[ $_rc = 0 ]
 }
 
 fail_tail() { # the console log tail when something failed so far
-	[ $TAP_FAIL = 0 ] && return 0
-	tap_diag "console log tail ($1):"
+	[ $T_FAIL = 0 ] && return 0
+	diag "console log tail ($1):"
 	tail -n 50 "$1" | tr -d '\r' | sed 's/^/#   /'
 }
 

@@ -19,6 +19,7 @@
 #   qemu_poweroff TIMEOUT                 poweroff in the guest, wait for QEMU to exit
 #   qemu_stop                             kill QEMU (by its PID) and clean up; idempotent
 #   qemu_elapsed                          seconds since QEMU started (one decimal)
+#   qemu_stopped_by_signal                for the TERM trap: the console's last lines
 # Settings: QEMU_MEM (1024), QEMU_SMP (2), QEMU_BIOS (Debian's qemu_arm64 u-boot.bin),
 # QEMU_PRE_DEVICES: further QEMU arguments placed before the boot disk. On -M virt the
 # virtio-mmio devices are numbered in reverse: a disk given after the boot disk would
@@ -209,6 +210,16 @@ qemu_poweroff() {
 	return 0
 }
 
+# qemu_stopped_by_signal: for a test's TERM trap (the runner's time limit, ^C): says so
+# and shows the tail of the current console log, which the test's cleanup then removes.
+qemu_stopped_by_signal() {
+	echo "# stopped by a signal after $(qemu_elapsed 2>/dev/null || echo ?) s of QEMU run time"
+	if [ -n "$QEMU_LOG" ] && [ -f "$QEMU_LOG" ]; then
+		echo "# the last lines of its console ($QEMU_LOG):"
+		qemu_text | tail -n 30 | sed 's/^/#   /'
+	fi
+}
+
 qemu_stop() {
 	local _i
 	if qemu_alive; then
@@ -230,18 +241,6 @@ qemu_stop() {
 	return 0
 }
 
-# ---- minimal TAP for shell tests ----
-TAP_N=0
-TAP_FAIL=0
-tap_ok() { # tap_ok STATUS DESCRIPTION  (STATUS 0 = pass)
-	TAP_N=$((TAP_N + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $TAP_N - $2"
-	else
-		echo "not ok $TAP_N - $2"
-		TAP_FAIL=$((TAP_FAIL + 1))
-	fi
-}
-tap_diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
-tap_done() { echo "1..$TAP_N"; [ $TAP_FAIL = 0 ]; }
-tap_skip_all() { echo "1..0 # SKIP $*"; exit 0; }
+# ---- TAP: the helpers every shell test shares ----
+# shellcheck source=tests/tap.sh
+. "$top/tests/tap.sh"

@@ -11,20 +11,20 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 B=${B:-build}
 . "$top/tests/qemu/lib.sh"
 
-qemu_available || tap_skip_all "qemu-system-aarch64 or U-Boot missing (tools/deps.sh --qemu)"
-[ -r "$top/$B/libarmimmutable.a" ] || tap_skip_all "no $B/libarmimmutable.a (run make)"
+qemu_available || skip_all "qemu-system-aarch64 or U-Boot missing (tools/deps.sh --qemu)"
+[ -r "$top/$B/libarmimmutable.a" ] || skip_all "no $B/libarmimmutable.a (run make)"
 for c in sfdisk mkfs.vfat mcopy mtype gzip; do
-	command -v $c >/dev/null || tap_skip_all "$c missing"
+	command -v $c >/dev/null || skip_all "$c missing"
 done
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/aim-t-ab.XXXXXX")
 cleanup() { qemu_stop; rm -rf "$tmp"; }
 trap cleanup EXIT
-trap 'exit 143' TERM INT HUP
+trap 'qemu_stopped_by_signal; exit 143' TERM INT HUP
 
 cc -std=gnu11 -D_GNU_SOURCE -I"$top/lib" -o "$tmp/aim-mkscr" "$top/tests/qemu/aim-mkscr.c" \
 	"$top/$B/libarmimmutable.a"
-tap_ok $? "test helper built against $B/libarmimmutable.a"
+ok $? "test helper built against $B/libarmimmutable.a"
 
 cat >"$tmp/body.cmd" <<'EOS'
 echo "AIMTEST slot=${aim_slot} mode=${aim_mode} prefix=${prefix} bc=${aim_bc}"
@@ -34,7 +34,7 @@ poweroff
 EOS
 "$tmp/aim-mkscr" "$tmp/body.cmd" "$tmp/count.scr" && \
 	"$tmp/aim-mkscr" "$tmp/body.cmd" "$tmp/nocount.scr" no-count
-tap_ok $? "boot scripts generated and compiled"
+ok $? "boot scripts generated and compiled"
 
 D=$tmp/disk.img
 M="-i $D@@1M"
@@ -65,16 +65,16 @@ expect() { # expect SLOT MODE BC MARKER DESCRIPTION
 	grep -q "^AIMTEST slot=$1 mode=$2 prefix=/slot-$1/ bc=$3\$" "$tmp/got" &&
 		grep -q "^AIMTEST marker=$4\$" "$tmp/got"
 	r=$?
-	tap_ok $r "$5"
+	ok $r "$5"
 	[ $r = 0 ] || sed 's/^/#   /' "$tmp/got"
 }
 
 mkdisk "$tmp/count.scr"
 boot
-tap_ok $? "U-Boot ran the script"
+ok $? "U-Boot ran the script"
 expect a good "" A "no state: slot a, files from /slot-a/"
 grep -q 'no slot state' "$tmp/got"
-tap_ok $? "no state: says so"
+ok $? "no state: says so"
 
 state 1 1 a "" 0
 state 2 2 b "" 0
@@ -92,12 +92,12 @@ boot && expect b trial 1 B "trial: boots b, count 1"
 mtype $M ::/bootcount.txt | tr -d '\0' >"$tmp/bc"
 grep -qx 'aim_bc=1' "$tmp/bc" && grep -qx 'aim_bc_seq=21' "$tmp/bc"
 r=$?
-tap_ok $r "fatwrite wrote bootcount.txt (aim_bc=1, aim_bc_seq=21)"
+ok $r "fatwrite wrote bootcount.txt (aim_bc=1, aim_bc_seq=21)"
 [ $r = 0 ] || sed 's/^/#   /' "$tmp/bc"
 boot && expect b trial 2 B "second trial boot: count 2"
 boot && expect a fallback 2 A "tries used up: back to a"
 grep -q 'slot b has no tries left (2 of 2), booting a' "$tmp/got"
-tap_ok $? "fallback says why"
+ok $? "fallback says why"
 state 2 22 a b 2
 boot && expect b trial 1 B "a new seq resets U-Boot's count"
 
@@ -106,5 +106,5 @@ state 1 30 a b 3
 boot && expect b trial 0 B "no-count script: trial without bootcount"
 mtype $M ::/bootcount.txt >/dev/null 2>&1
 [ $? != 0 ]
-tap_ok $? "no-count script writes no bootcount.txt"
-tap_done
+ok $? "no-count script writes no bootcount.txt"
+done_testing

@@ -9,34 +9,39 @@
 #           makes it reboot by itself.
 # The board is modelled honestly: U-Boot's own count (fatwrite bootcount.txt) is the only
 # counter a broken slot ever reaches; QEMU's in-guest reboots are kept (no -no-reboot); a
-# console silent for STALL seconds with no kernel started (or KSTALL once one started) is
-# a watchdog reset: QEMU is restarted. Expected: 3 trial boots of b, then U-Boot picks a
+# console silent for STALL seconds with no kernel started (KSTALL once one started, PSTALL
+# once U-Boot sits at its "=>" prompt, having given up) is a watchdog reset: QEMU is
+# restarted. Expected: 3 trial boots of b, then U-Boot picks a
 # (fallback), Linux comes up on a, boot.env and the state say why.
+# The image is a kiosk one (--overlay=tmpfs --persist=/home), so the two fallback boots
+# also show kiosk mode: a file written to /etc in case 1 is gone in case 2, one written to
+# the persistent /home is kept.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 B=${B:-build}
 AIM="$top/$B/armimmutable"
 # shellcheck source=tests/qemu/lib.sh
 . "$top/tests/qemu/lib.sh"
-: "${STALL:=25}" "${KSTALL:=120}" "${CASE_DEADLINE:=600}"
+: "${STALL:=25}" "${KSTALL:=120}" "${PSTALL:=3}" "${CASE_DEADLINE:=600}"
 
-qemu_available || tap_skip_all "qemu-system-aarch64 or U-Boot missing (tools/deps.sh --qemu)"
+qemu_available || skip_all "qemu-system-aarch64 or U-Boot missing (tools/deps.sh --qemu)"
 for c in mcopy mtype mdel sfdisk jq gzip; do
-	command -v $c >/dev/null || tap_skip_all "$c missing"
+	command -v $c >/dev/null || skip_all "$c missing"
 done
-[ -x "$AIM" ] || tap_skip_all "no $AIM (run make B=$B)"
+[ -x "$AIM" ] || skip_all "no $AIM (run make B=$B)"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/aim-t-fallback.XXXXXX")
 chmod 0777 "$tmp"
 cleanup() { qemu_stop; rm -rf "$tmp"; }
 trap cleanup EXIT
-trap 'exit 143' TERM INT HUP
+trap 'qemu_stopped_by_signal; exit 143' TERM INT HUP
 
 src=$("$top/tests/sample/mkbootable.sh" 2>"$tmp/mk.err" | tail -n 1) || src=""
-[ -n "$src" ] && [ -f "$src" ] || tap_skip_all "no cached bootable sample (tests/sample/mkbootable.sh)"
+[ -n "$src" ] && [ -f "$src" ] || skip_all "no cached bootable sample (tests/sample/mkbootable.sh)"
 cp --sparse=always "$src" "$tmp/sample.img"
-"$AIM" -q convert --persist=/home "$tmp/sample.img" "$tmp/conv.img" 2>"$tmp/conv.err"
-tap_ok $? "convert succeeds"
-[ -f "$tmp/conv.img" ] || { tap_diag "$(cat "$tmp/conv.err")"; tap_done; exit 1; }
+"$AIM" -q convert --overlay=tmpfs --persist=/home "$tmp/sample.img" "$tmp/conv.img" \
+	2>"$tmp/conv.err"
+ok $? "convert succeeds (kiosk: --overlay=tmpfs --persist=/home)"
+[ -f "$tmp/conv.img" ] || { diag "$(cat "$tmp/conv.err")"; done_testing; exit 1; }
 rm -f "$tmp/sample.img"
 truncate -s +512M "$tmp/conv.img"
 IMG=$tmp/conv.img
@@ -47,7 +52,7 @@ M="-i $IMG@@$P1"
 
 # shellcheck disable=SC2086
 mtype $M ::/slot-b/armbianEnv.txt | grep -q '^extraargs=.*panic=10'
-tap_ok $? "slot b's armbianEnv.txt carries panic=10 (unattended reboot after a panic)"
+ok $? "slot b's armbianEnv.txt carries panic=10 (unattended reboot after a panic)"
 
 state() { # state COPY SEQ ACTIVE TRY TRIES_B
 	body=$(printf 'aim_seq=%s\naim_active=%s\naim_try=%s\naim_tries_a=0\naim_tries_b=%s\naim_good_a=1\naim_good_b=0\naim_reason=\n' "$2" "$3" "$4" "$5")
@@ -97,11 +102,14 @@ boot_until_fallback() {
 			if qemu_text | sed -n '/^U-Boot 20/h; /^U-Boot 20/!H; ${x;p}' |
 				grep -q 'Starting kernel'; then
 				lim=$KSTALL
+			elif qemu_text | tail -n 1 | grep -q '^=> *$'; then
+				# U-Boot gave up and sits at its prompt: nothing more will come
+				lim=$PSTALL
 			else
 				lim=$STALL
 			fi
 			if [ $((now - since)) -ge "$lim" ]; then
-				tap_diag "$1: QEMU run $k silent for $lim s: watchdog reset (restart QEMU)"
+				diag "$1: QEMU run $k silent for $lim s: watchdog reset (restart QEMU)"
 				qemu_stop
 				break
 			fi
@@ -122,43 +130,56 @@ check_slot_a() { # check_slot_a NAME: Linux on slot a, boot.env says why
 	local out
 	# the sample's console does not always print "Reached target Multi-User": the shell
 	qemu_shell 500
-	tap_ok $? "$1: fallback boot gives a root shell ($(qemu_elapsed) s)"
+	ok $? "$1: fallback boot gives a root shell ($(qemu_elapsed) s)"
 	out=$(qemu_run 'cat /proc/cmdline' 30)
 	case " $out " in *" armimmutable.slot=a "*) r=0 ;; *) r=1 ;; esac
-	tap_ok $r "$1: kernel command line names slot a"
+	ok $r "$1: kernel command line names slot a"
 	out=$(qemu_run 'findmnt -n -o SOURCE /run/aim/lower' 30)
 	[ "$out" = /dev/vda2 ]
-	tap_ok $? "$1: the lower layer is slot A (got '$out')"
+	ok $? "$1: the lower layer is slot A (got '$out')"
 	out=$(qemu_run 'cat /run/armimmutable/boot.env' 30)
-	tap_diag "$1: boot.env:" "$out"
+	diag "$1: boot.env:" "$out"
 	case "$out" in *"reason=slot b ran out of tries"*"back to a"*) r=0 ;; *) r=1 ;; esac
-	tap_ok $r "$1: boot.env gives the fallback reason"
+	ok $r "$1: boot.env gives the fallback reason"
+	case "$out" in *mode=tmpfs*) r=0 ;; *) r=1 ;; esac
+	ok $r "$1: kiosk: boot.env says mode=tmpfs"
+	case "$1" in
+	"case 1")
+		qemu_run 'echo gone-1 >/etc/aim-kiosk-etc && echo kept-2 >/home/aim-kiosk-home && sync' 30
+		ok $? "kiosk: wrote /etc/aim-kiosk-etc and /home/aim-kiosk-home" ;;
+	"case 2")
+		qemu_run 'test ! -e /etc/aim-kiosk-etc' 30
+		ok $? "kiosk: the file written to /etc in case 1 is gone after the reboots"
+		out=$(qemu_run 'cat /home/aim-kiosk-home' 30)
+		[ "$out" = kept-2 ]
+		ok $? "kiosk: the file written to /home in case 1 survived (got '$out')" ;;
+	esac
 	qemu_poweroff 120
-	tap_ok $? "$1: clean poweroff"
+	ok $? "$1: clean poweroff"
 	qemu_stop
 	out=$(newest_state)
-	tap_diag "$1: newest state copy after the fallback:" "$out"
+	diag "$1: newest state copy after the fallback:" "$out"
 	printf '%s\n' "$out" | grep -qx 'aim_try=' && printf '%s\n' "$out" | grep -qx 'aim_active=a' &&
 		printf '%s\n' "$out" | grep -qx 'aim_tries_b=0' &&
 		printf '%s\n' "$out" | grep -q '^aim_reason=slot b ran out of tries.*back to a$'
-	tap_ok $? "$1: state: trial cancelled, active a, aim_reason says why"
+	ok $? "$1: state: trial cancelled, active a, aim_reason says why"
 }
 
 # ---- case 1: garbage kernel in slot b ----
 head -c 1048576 /dev/urandom >"$tmp/garbage"
 # shellcheck disable=SC2086
 mcopy -o $M "$tmp/garbage" ::/slot-b/Image && trial_b 10
-tap_ok $? "case 1: /slot-b/Image overwritten with garbage, state: b on trial, 3 tries"
+ok $? "case 1: /slot-b/Image overwritten with garbage, state: b on trial, 3 tries"
 t0=$(date +%s)
 boot_until_fallback kernel
-tap_ok $? "case 1: U-Boot fell back to slot a by itself (${FB_SECS:-?} s, ${FB_RUNS:-?} QEMU runs)"
+ok $? "case 1: U-Boot fell back to slot a by itself (${FB_SECS:-?} s, ${FB_RUNS:-?} QEMU runs)"
 report kernel
 [ "$TRIALS" = 3 ]
-tap_ok $? "case 1: exactly 3 trial boots of b were counted before the fallback (got $TRIALS)"
+ok $? "case 1: exactly 3 trial boots of b were counted before the fallback (got $TRIALS)"
 grep -q '^armimmutable: slot b has no tries left (3 of 3), booting a' "$tmp/kernel.events"
-tap_ok $? "case 1: U-Boot says slot b has no tries left"
+ok $? "case 1: U-Boot says slot b has no tries left"
 check_slot_a "case 1"
-tap_diag "case 1 total: $(( $(date +%s) - t0 )) s"
+diag "case 1 total: $(( $(date +%s) - t0 )) s"
 
 # ---- case 2: broken root (squashfs) in slot b, good kernel ----
 # shellcheck disable=SC2086
@@ -167,22 +188,22 @@ mcopy -o $M "::/slot-a/Image" "$tmp/Image" 2>/dev/null || mtype $M ::/slot-a/Ima
 mcopy -o $M "$tmp/Image" ::/slot-b/Image &&
 	dd if=/dev/zero of="$IMG" bs=1M count=1 seek=$((P3 / 1048576)) conv=notrunc status=none &&
 	trial_b 20
-tap_ok $? "case 2: slot b kernel restored, first MiB of p3 zeroed, state: b on trial, 3 tries"
+ok $? "case 2: slot b kernel restored, first MiB of p3 zeroed, state: b on trial, 3 tries"
 t0=$(date +%s)
 boot_until_fallback root
-tap_ok $? "case 2: U-Boot fell back to slot a by itself (${FB_SECS:-?} s, ${FB_RUNS:-?} QEMU runs)"
+ok $? "case 2: U-Boot fell back to slot a by itself (${FB_SECS:-?} s, ${FB_RUNS:-?} QEMU runs)"
 report root
 [ "$TRIALS" = 3 ]
-tap_ok $? "case 2: exactly 3 trial boots of b were counted before the fallback (got $TRIALS)"
+ok $? "case 2: exactly 3 trial boots of b were counted before the fallback (got $TRIALS)"
 n=$(grep -c 'Rebooting automatically' "$tmp/root.events")
 [ "$n" -ge 1 ]
-tap_ok $? "case 2: initramfs-tools rebooted by itself (panic=10) $n times"
+ok $? "case 2: initramfs-tools rebooted by itself (panic=10) $n times"
 check_slot_a "case 2"
-tap_diag "case 2 total: $(( $(date +%s) - t0 )) s"
-if [ $TAP_FAIL != 0 ]; then
+diag "case 2 total: $(( $(date +%s) - t0 )) s"
+if [ $T_FAIL != 0 ]; then
 	for f in "$tmp"/*.log; do
-		tap_diag "---- tail of $f"
+		diag "---- tail of $f"
 		tail -n 40 "$f" | tr -d '\r' | sed 's/^/#   /'
 	done
 fi
-tap_done
+done_testing

@@ -4,7 +4,7 @@
 #   v1: the bootable sample, converted with our key trusted (--trust), boots on slot a;
 #   v2: a second sample (other VERSION and /etc/armimmutable-sample), bundled on the host;
 #   v3: a third sample whose userspace never completes boot (a unit boot-complete.target
-#       requires fails), bundled with --trial-timeout 60.
+#       requires fails), bundled with --trial-timeout 20.
 # The bundles reach the guest on a second virtio disk (ext4, label aimbundles; the guest
 # has no network). In the guest, `armimmutable install` (the static device build that
 # convert put in /usr/sbin) writes the inactive slot:
@@ -23,17 +23,17 @@ AIM="$top/$B/armimmutable"
 # shellcheck source=tests/qemu/lib.sh
 . "$top/tests/qemu/lib.sh"
 
-qemu_available || tap_skip_all "qemu-system-aarch64 or U-Boot missing (tools/deps.sh --qemu)"
+qemu_available || skip_all "qemu-system-aarch64 or U-Boot missing (tools/deps.sh --qemu)"
 [ -x "$top/$B/dev/arm64/armimmutable" ] ||
-	tap_skip_all "no device build of the CLI ($B/dev/arm64/armimmutable: make device)"
+	skip_all "no device build of the CLI ($B/dev/arm64/armimmutable: make device)"
 for c in mke2fs jq sfdisk mtype; do
-	command -v $c >/dev/null 2>&1 || tap_skip_all "$c missing"
+	command -v $c >/dev/null 2>&1 || skip_all "$c missing"
 done
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/aim-t-ota.XXXXXX")
 chmod 0777 "$tmp"
 cleanup() { qemu_stop; rm -rf "$tmp"; }
 trap cleanup EXIT
-trap 'exit 143' TERM INT HUP
+trap 'qemu_stopped_by_signal; exit 143' TERM INT HUP
 
 sample() { # sample OPTIONS...: path of the cached bootable sample
 	"$top/tests/sample/mkbootable.sh" "$@" 2>>"$tmp/mk.err" | tail -n 1
@@ -41,32 +41,32 @@ sample() { # sample OPTIONS...: path of the cached bootable sample
 v1=$(sample) v2=$(sample --version 25.11.0-v2 --marker "armimmutable sample v2")
 v3=$(sample --version 25.11.1-v3 --marker "armimmutable sample v3" --break-boot)
 if [ ! -f "$v1" ] || [ ! -f "$v2" ] || [ ! -f "$v3" ]; then
-	[ "$(id -u)" != 0 ] && tap_skip_all "samples not cached and building them needs root"
-	tap_ok 1 "samples v1, v2, v3 available"
+	[ "$(id -u)" != 0 ] && skip_all "samples not cached and building them needs root"
+	ok 1 "samples v1, v2, v3 available"
 	tail -n 20 "$tmp/mk.err" | sed 's/^/# /'
-	tap_done
+	done_testing
 	exit 1
 fi
-tap_ok 0 "samples v1, v2, v3 available"
+ok 0 "samples v1, v2, v3 available"
 
 # ---- host: key, v1 image, v2/v3 bundles, the bundle disk ----
 "$AIM" -q keygen --no-password -p "$tmp/k.pub" -s "$tmp/k.key"
-tap_ok $? "keygen"
+ok $? "keygen"
 "$AIM" -q convert --trust "$tmp/k.pub" --persist=/home "$v1" "$tmp/v1.img" 2>"$tmp/err"
-tap_ok $? "convert v1 with the key trusted"
-[ -f "$tmp/v1.img" ] || { tap_diag "$(cat "$tmp/err")"; tap_done; exit 1; }
+ok $? "convert v1 with the key trusted"
+[ -f "$tmp/v1.img" ] || { diag "$(cat "$tmp/err")"; done_testing; exit 1; }
 truncate -s +256M "$tmp/v1.img"
 mkdir "$tmp/bundles"
 "$AIM" -q bundle create -k "$tmp/k.key" -o "$tmp/bundles/v2.aimb" --persist=/home \
 	--from-image "$v2" 2>"$tmp/err"
-tap_ok $? "bundle create v2 ($(($(stat -c %s "$tmp/bundles/v2.aimb" 2>/dev/null || echo 0) >> 20)) MiB)"
+ok $? "bundle create v2 ($(($(stat -c %s "$tmp/bundles/v2.aimb" 2>/dev/null || echo 0) >> 20)) MiB)"
 "$AIM" -q bundle create -k "$tmp/k.key" -o "$tmp/bundles/v3.aimb" --persist=/home \
-	--trial-timeout 60 --from-image "$v3" 2>>"$tmp/err"
-tap_ok $? "bundle create v3 (--trial-timeout 60)"
-[ -s "$tmp/err" ] && tap_diag "$(cat "$tmp/err")"
+	--trial-timeout 20 --from-image "$v3" 2>>"$tmp/err"
+ok $? "bundle create v3 (--trial-timeout 20)"
+[ -s "$tmp/err" ] && diag "$(cat "$tmp/err")"
 size=$(du -sm "$tmp/bundles" | cut -f1)
 mke2fs -q -t ext4 -L aimbundles -d "$tmp/bundles" "$tmp/bundles.img" "$((size + 64))M" >/dev/null
-tap_ok $? "the bundle disk (ext4, ${size} MiB of bundles)"
+ok $? "the bundle disk (ext4, ${size} MiB of bundles)"
 rm -rf "$tmp/bundles"
 # before the boot disk on the command line: see QEMU_PRE_DEVICES in lib.sh
 QEMU_PRE_DEVICES="-drive if=none,file=$tmp/bundles.img,format=raw,id=hd1,readonly=on -device virtio-blk-device,drive=hd1"
@@ -77,15 +77,15 @@ boot() { # boot LOG WHAT: boot v1.img with the bundle disk, wait for multi-user 
 	qemu_boot "$tmp/v1.img" "$tmp/$1"
 	qemu_wait_multiuser 900
 	_rc=$?
-	tap_ok $_rc "$2: multi-user.target ($(( $(date +%s) - _t0 )) s host time)"
+	ok $_rc "$2: multi-user.target ($(( $(date +%s) - _t0 )) s host time)"
 	[ $_rc = 0 ] && qemu_run 'mkdir -p /mnt/b && mount -o ro LABEL=aimbundles /mnt/b' 60
 }
 status() { qemu_run 'armimmutable status --json' 60 >"$tmp/status.json"; }
 jqs() { jq -r "$1" "$tmp/status.json" 2>/dev/null; }
 slot() { jqs ".slots[] | select(.name == \"$1\") | $2"; }
 fail_tail() {
-	[ $TAP_FAIL = 0 ] && return 0
-	tap_diag "console log tail ($1):"
+	[ $T_FAIL = 0 ] && return 0
+	diag "console log tail ($1):"
 	tail -n 40 "$tmp/$1" | tr -d '\r' | sed 's/^/#   /'
 }
 install() { # install BUNDLE: in the guest, exit status returned, JSON progress in $tmp/prog
@@ -96,49 +96,49 @@ install() { # install BUNDLE: in the guest, exit status returned, JSON progress 
 if boot v1.log "boot 1 (v1)"; then
 	status
 	[ "$(jqs .booted_slot)" = a ] && [ "$(slot a .version)" = 25.8.0-sample ]
-	tap_ok $? "status: booted a, running 25.8.0-sample"
-	[ $? = 0 ] || tap_diag "$(cat "$tmp/status.json")"
+	ok $? "status: booted a, running 25.8.0-sample"
+	[ $? = 0 ] || diag "$(cat "$tmp/status.json")"
 	t0=$(date +%s)
 	install v2.aimb
 	r=$?
-	tap_ok $r "install v2 in the guest ($(( $(date +%s) - t0 )) s)"
-	[ $r = 0 ] || tap_diag "$(cat "$tmp/prog")"
+	ok $r "install v2 in the guest ($(( $(date +%s) - t0 )) s)"
+	[ $r = 0 ] || diag "$(cat "$tmp/prog")"
 	status
 	[ "$(slot b .version)" = 25.11.0-v2 ] && [ "$(slot b .on_trial)" = true ] &&
 		[ "$(jqs .state.next_boot)" = b ] && [ "$(jqs .booted_slot)" = a ]
-	tap_ok $? "status: slot b holds v2, on trial, next boot b"
-	[ $? = 0 ] || tap_diag "$(cat "$tmp/status.json")"
+	ok $? "status: slot b holds v2, on trial, next boot b"
+	[ $? = 0 ] || diag "$(cat "$tmp/status.json")"
 fi
 qemu_poweroff 180
-tap_ok $? "boot 1: clean poweroff"
+ok $? "boot 1: clean poweroff"
 fail_tail v1.log
 
 # ---- boot 2: v2 on b (trial), marked good; install v3 into a ----
 if boot v2.log "boot 2 (v2 on trial)"; then
 	qemu_text | grep -q 'armimmutable: slot b (trial)'
-	tap_ok $? "U-Boot booted slot b on trial"
+	ok $? "U-Boot booted slot b on trial"
 	out=$(qemu_run 'cat /etc/armimmutable-sample; sed -n "s/^VERSION=//p" /etc/armbian-release' 30)
 	[ "$out" = "armimmutable sample v2
 25.11.0-v2" ]
-	tap_ok $? "v2 runs (marker and VERSION: $(echo $out))"
+	ok $? "v2 runs (marker and VERSION: $(echo $out))"
 	out=$(qemu_run 'for i in $(seq 120); do systemctl is-active -q armimmutable-mark-good.service && break; sleep 1; done; systemctl is-active armimmutable-mark-good.service' 150)
 	[ "$out" = active ]
-	tap_ok $? "armimmutable-mark-good.service ran after boot-complete.target"
+	ok $? "armimmutable-mark-good.service ran after boot-complete.target"
 	status
 	[ "$(jqs .booted_slot)" = b ] && [ "$(slot b .good)" = true ] &&
 		[ "$(slot b .active)" = true ] && [ "$(slot b .on_trial)" = false ]
-	tap_ok $? "status: booted b, b good and active, no trial"
-	[ $? = 0 ] || tap_diag "$(cat "$tmp/status.json")"
+	ok $? "status: booted b, b good and active, no trial"
+	[ $? = 0 ] || diag "$(cat "$tmp/status.json")"
 	install v3.aimb
 	r=$?
-	tap_ok $r "install v3 into slot a"
-	[ $r = 0 ] || tap_diag "$(cat "$tmp/prog")"
+	ok $r "install v3 into slot a"
+	[ $r = 0 ] || diag "$(cat "$tmp/prog")"
 	status
 	[ "$(slot a .version)" = 25.11.1-v3 ] && [ "$(slot a .on_trial)" = true ]
-	tap_ok $? "status: slot a holds v3, on trial"
+	ok $? "status: slot a holds v3, on trial"
 fi
 qemu_poweroff 180
-tap_ok $? "boot 2: clean poweroff"
+ok $? "boot 2: clean poweroff"
 fail_tail v2.log
 
 # ---- boots 3..: v3 never completes boot; the watchdog reboots; U-Boot falls back ----
@@ -147,22 +147,22 @@ qemu_boot "$tmp/v1.img" "$tmp/v3.log"
 qemu_wait 'armimmutable: slot b \(fallback\)' 1500
 r=$?
 trials=$(qemu_text | grep -c '^armimmutable: slot a (trial)')
-tap_ok $r "v3 was rebooted by the trial watchdog and U-Boot fell back to b ($trials trial boots of a, $(( $(date +%s) - t0 )) s)"
-n=$(qemu_text | grep -c 'trial boot not marked good within 60 s')
-tap_diag "the trial watchdog said why it rebooted on the console $n times"
+ok $r "v3 was rebooted by the trial watchdog and U-Boot fell back to b ($trials trial boots of a, $(( $(date +%s) - t0 )) s)"
+n=$(qemu_text | grep -c 'trial boot not marked good within 20 s')
+diag "the trial watchdog said why it rebooted on the console $n times"
 qemu_shell 900
-tap_ok $? "fallback boot: shell"
+ok $? "fallback boot: shell"
 out=$(qemu_run 'cat /etc/armimmutable-sample' 30)
 [ "$out" = "armimmutable sample v2" ]
-tap_ok $? "v2 runs again (got '$out')"
+ok $? "v2 runs again (got '$out')"
 qemu_run 'for i in $(seq 120); do systemctl is-active -q multi-user.target && break; sleep 1; done; mkdir -p /mnt/b && mount -o ro LABEL=aimbundles /mnt/b' 150 >/dev/null
 status
 [ "$(jqs .booted_slot)" = b ] && [ "$(slot a .good)" = false ] && [ "$(slot a .on_trial)" = false ] &&
 	[ "$(slot b .active)" = true ]
-tap_ok $? "status: booted b, slot a not good and off trial, b active"
+ok $? "status: booted b, slot a not good and off trial, b active"
 reason=$(jqs .state.reason)
 case "$reason" in *"slot a ran out of tries"*) r=0 ;; *) r=1 ;; esac
-tap_ok $r "status: the state says why ($reason)"
+ok $r "status: the state says why ($reason)"
 
 # ---- an install cut by a power loss ----
 qemu_send "armimmutable install --progress=json /mnt/b/v3.aimb 2>/tmp/cut.json &"
@@ -178,22 +178,22 @@ for _ in $(seq 600); do
 done
 qemu_stop
 [ "$cut" -gt 0 ]
-tap_ok $? "QEMU killed during the install of v3 (at ${cut}% of a payload)"
+ok $? "QEMU killed during the install of v3 (at ${cut}% of a payload)"
 fail_tail v3.log
 if boot cut.log "boot after the cut"; then
 	out=$(qemu_run 'cat /etc/armimmutable-sample' 30)
 	[ "$out" = "armimmutable sample v2" ]
-	tap_ok $? "after the cut the good slot b (v2) boots"
+	ok $? "after the cut the good slot b (v2) boots"
 	install v3.aimb
 	r=$?
-	tap_ok $r "the install then succeeds"
-	[ $r = 0 ] || tap_diag "$(cat "$tmp/prog")"
+	ok $r "the install then succeeds"
+	[ $r = 0 ] || diag "$(cat "$tmp/prog")"
 	status
 	[ "$(slot a .version)" = 25.11.1-v3 ] && [ "$(slot a .on_trial)" = true ] &&
 		[ "$(jqs .booted_slot)" = b ]
-	tap_ok $? "status: slot a holds v3 on trial again, b booted"
+	ok $? "status: slot a holds v3 on trial again, b booted"
 fi
 qemu_poweroff 180
-tap_ok $? "last boot: clean poweroff"
+ok $? "last boot: clean poweroff"
 fail_tail cut.log
-tap_done
+done_testing

@@ -13,20 +13,20 @@ AIM="$top/$B/armimmutable"
 # shellcheck source=tests/qemu/lib.sh
 . "$top/tests/qemu/lib.sh"
 
-qemu_available || tap_skip_all "qemu-system-aarch64 or U-Boot missing (tools/deps.sh --qemu)"
+qemu_available || skip_all "qemu-system-aarch64 or U-Boot missing (tools/deps.sh --qemu)"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/aim-t-convert.XXXXXX")
 chmod 0777 "$tmp"
 cleanup() { qemu_stop; rm -rf "$tmp"; }
 trap cleanup EXIT
-trap 'exit 143' TERM INT HUP
+trap 'qemu_stopped_by_signal; exit 143' TERM INT HUP
 
 src=$("$top/tests/sample/mkbootable.sh" 2>"$tmp/mk.err" | tail -n 1) || src=""
 if [ -z "$src" ] && [ "$(id -u)" != 0 ]; then
-	tap_skip_all "no cached sample and building it needs root"
+	skip_all "no cached sample and building it needs root"
 fi
 [ -n "$src" ] && [ -f "$src" ]
-tap_ok $? "sample image available"
-[ -f "$src" ] || { cat "$tmp/mk.err" >&2; tap_done; exit 1; }
+ok $? "sample image available"
+[ -f "$src" ] || { cat "$tmp/mk.err" >&2; done_testing; exit 1; }
 cp --sparse=always "$src" "$tmp/sample.img"
 chmod 0644 "$tmp/sample.img"
 
@@ -37,69 +37,69 @@ if [ "$(id -u)" = 0 ]; then
 else
 	"$AIM" -q convert --persist=/home "$tmp/sample.img" "$tmp/conv.img" 2>"$tmp/conv.err"
 fi
-tap_ok $? "convert succeeds"
-[ -f "$tmp/conv.img" ] || { tap_diag "$(cat "$tmp/conv.err")"; tap_done; exit 1; }
+ok $? "convert succeeds"
+[ -f "$tmp/conv.img" ] || { diag "$(cat "$tmp/conv.err")"; done_testing; exit 1; }
 partuuid_a=$(sfdisk -J "$tmp/conv.img" | jq -r '.partitiontable.id' | sed 's/^0x//')-02
 truncate -s +512M "$tmp/conv.img"
 
 # 2. first boot
 qemu_boot "$tmp/conv.img" "$tmp/console.log"
-tap_ok $? "QEMU started"
+ok $? "QEMU started"
 qemu_wait 'armimmutable: slot a' 120
-tap_ok $? "U-Boot ran the A/B boot.scr and picked slot a"
+ok $? "U-Boot ran the A/B boot.scr and picked slot a"
 qemu_wait_multiuser 600
-tap_ok $? "systemd reached multi-user.target on the converted image (root shell)"
+ok $? "systemd reached multi-user.target on the converted image (root shell)"
 conv_guest=$(qemu_guest_multiuser) || conv_guest=""
 
 cmdline=$(qemu_run 'cat /proc/cmdline' 30)
 case " $cmdline " in *" armimmutable.slot=a "*) r=0 ;; *) r=1 ;; esac
-tap_ok $r "kernel command line names slot a"
+ok $r "kernel command line names slot a"
 case " $cmdline " in *" root=PARTUUID=$partuuid_a "*) r=0 ;; *) r=1 ;; esac
-tap_ok $r "kernel command line has root=PARTUUID=$partuuid_a"
-[ $r = 0 ] || tap_diag "cmdline: $cmdline"
+ok $r "kernel command line has root=PARTUUID=$partuuid_a"
+[ $r = 0 ] || diag "cmdline: $cmdline"
 out=$(qemu_run 'findmnt -n -o FSTYPE /' 30)
 [ "$out" = overlay ]
-tap_ok $? "/ is an overlay (got '$out')"
+ok $? "/ is an overlay (got '$out')"
 out=$(qemu_run 'findmnt -n -o SOURCE,FSTYPE /run/aim/lower | tr -s " "' 30)
 [ "$out" = "/dev/vda2 squashfs" ]
-tap_ok $? "the lower layer is slot A's squashfs on /dev/vda2 (got '$out')"
+ok $? "the lower layer is slot A's squashfs on /dev/vda2 (got '$out')"
 out=$(qemu_run 'cat /run/armimmutable/boot.env' 30)
 case "$out" in *slot=a*) r=0 ;; *) r=1 ;; esac
-tap_ok $r "/run/armimmutable/boot.env records slot a"
-[ $r = 0 ] || tap_diag "boot.env: $out"
+ok $r "/run/armimmutable/boot.env records slot a"
+[ $r = 0 ] || diag "boot.env: $out"
 out=$(qemu_run 'systemctl is-active multi-user.target' 30)
 [ "$out" = active ]
-tap_ok $? "multi-user.target active (got '$out')"
+ok $? "multi-user.target active (got '$out')"
 out=$(qemu_run 'cat /etc/armimmutable-sample' 30)
 [ -n "$out" ]
-tap_ok $? "the sample's marker file is readable (got '$out')"
+ok $? "the sample's marker file is readable (got '$out')"
 qemu_run 'echo persisted-42 >/etc/aim-persist-test; sync' 30 >/dev/null
 out=$(qemu_run 'systemctl --failed --no-legend --plain' 30)
-tap_diag "failed units: ${out:-none}"
+diag "failed units: ${out:-none}"
 
 # 3. reboot: the file written to /etc is still there (persistent overlay)
 qemu_poweroff 120
-tap_ok $? "clean poweroff"
+ok $? "clean poweroff"
 qemu_boot "$tmp/conv.img" "$tmp/console2.log"
 qemu_wait_multiuser 600
-tap_ok $? "second boot reaches multi-user.target"
+ok $? "second boot reaches multi-user.target"
 out=$(qemu_run 'cat /etc/aim-persist-test' 30)
 [ "$out" = persisted-42 ]
-tap_ok $? "a file written to /etc survived the reboot (got '$out')"
+ok $? "a file written to /etc survived the reboot (got '$out')"
 qemu_poweroff 120
 
 # Boot time (guest clock, kernel start to multi-user.target) against the unconverted
 # sample booted by t-sample-boot.sh in the same run (AIM_BOOTTIME_FILE), if it was.
-tap_diag "boot time to multi-user (converted, guest clock): ${conv_guest:-?} s"
+diag "boot time to multi-user (converted, guest clock): ${conv_guest:-?} s"
 if [ -n "${AIM_BOOTTIME_FILE:-}" ] && [ -f "$AIM_BOOTTIME_FILE" ] && [ -n "$conv_guest" ]; then
 	s=$(awk '$1 == "sample" {v = $3} END {print v}' "$AIM_BOOTTIME_FILE")
 	case "$s" in '' | '?') ;; *)
-		tap_diag "boot time ratio converted/sample (guest clock): $conv_guest / $s = $(echo "$conv_guest / $s" | bc -l | cut -c1-5)"
+		diag "boot time ratio converted/sample (guest clock): $conv_guest / $s = $(echo "$conv_guest / $s" | bc -l | cut -c1-5)"
 		echo "converted $conv_guest" >>"$AIM_BOOTTIME_FILE" ;;
 	esac
 fi
-if [ $TAP_FAIL != 0 ]; then
-	tap_diag "console log tail:"
+if [ $T_FAIL != 0 ]; then
+	diag "console log tail:"
 	tail -n 60 "$tmp/console.log" | tr -d '\r' | sed 's/^/#   /'
 fi
-tap_done
+done_testing
