@@ -160,28 +160,31 @@ device:
 
 device-bins: $(DEV_BINS) $(DEVCLI_BINS)
 
+# timed_build: the binaries and unit tests in a new make (see below), in parallel unless
+# -j was given, and a timing line.
+NPROC := $(shell nproc 2>/dev/null || echo 2)
+define timed_build
+t0=$$(date +%s); $(MAKE) --no-print-directory B=$(B) \
+	$(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC)) all $(UNIT_BIN) && \
+	echo "timing: build ($(B)) $$(( $$(date +%s) - t0 )) s"
+endef
+
 # make check and make demo work as the very first command on a fresh machine: they install
 # the packages first (check-deps/deps-qemu), then run the rest in a new make, whose
 # $(shell pkg-config ...) above sees the just-installed libraries (this make evaluated it
 # before any package was there). The new make also sees the sysroots check-deps may have
 # just fetched, so it builds the device CLIs for them.
 check: check-deps
-	$(Q)$(MAKE) --no-print-directory B=$(B) check-run
-
-check-run: all $(UNIT_BIN)
+	$(Q)$(call timed_build)
 	$(Q)B=$(B) AIM_QEMU=1 tests/run $(T)
 
 # The fast part only (no QEMU): what the sanitizer build runs.
 check-fast: deps
-	$(Q)$(MAKE) --no-print-directory B=$(B) check-fast-run
-
-check-fast-run: all $(UNIT_BIN)
+	$(Q)$(call timed_build)
 	$(Q)B=$(B) tests/run $(T)
 
 check-qemu: check-deps
-	$(Q)$(MAKE) --no-print-directory B=$(B) check-qemu-run
-
-check-qemu-run: all
+	$(Q)$(call timed_build)
 	$(Q)B=$(B) AIM_QEMU=1 AIM_QEMU_ONLY=1 tests/run $(T)
 
 # QEMU tests that are written but not yet reliable (tests/qemu/x-*.sh).
@@ -193,15 +196,11 @@ check-deps:
 	$(Q)if [ "$$(id -u)" = 0 ]; then sh tools/deps.sh --qemu; else sh tools/deps.sh; fi
 
 demo: deps-qemu
-	$(Q)$(MAKE) --no-print-directory B=$(B) demo-run
-
-demo-run: all
+	$(Q)$(call timed_build)
 	$(Q)B=$(B) tests/demo.sh
 
 bench: deps
-	$(Q)$(MAKE) --no-print-directory B=$(B) bench-run
-
-bench-run: all
+	$(Q)$(MAKE) --no-print-directory B=$(B) all
 	$(Q)B=$(B) bench/convert.sh
 	$(Q)B=$(B) bench/install.sh
 
@@ -239,7 +238,7 @@ format:
 clean:
 	rm -rf build build-san
 
-.PHONY: all have-deps device device-bins check check-run check-fast check-fast-run check-deps check-qemu check-qemu-run \
-	check-qemu-extra demo demo-run bench bench-run deps deps-qemu install uninstall format clean
+.PHONY: all have-deps device device-bins check check-fast check-deps check-qemu \
+	check-qemu-extra demo bench deps deps-qemu install uninstall format clean
 .SECONDARY:
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -11,6 +11,7 @@
 # libcrypto for arm64 and armhf) are unpacked into /var/cache/armimmutable by tools/sysroot.sh (apt-get
 # download + dpkg -x, nothing installed).
 set -eu
+t0=$(date +%s)
 
 host_pkgs="build-essential pkg-config
  libsquashfs-dev libext2fs-dev comerr-dev liblzma-dev libzstd-dev
@@ -39,6 +40,7 @@ sysroots() {
 }
 if [ -z "$missing" ]; then
 	sysroots "${1:-}"
+	echo "timing: packages $(( $(date +%s) - t0 )) s (all there)"
 	exit 0
 fi
 
@@ -54,6 +56,8 @@ if [ $need_update = 1 ] || [ ! -e "$stamp" ] || [ -n "$(find "$stamp" -mmin +720
 	apt-get update -q >/dev/null 2>&1 || { sleep 5; apt-get update -q >/dev/null 2>&1; } || true
 	mkdir -p "${stamp%/*}" && touch "$stamp"
 fi
+echo "deps: installing$missing"
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $missing >/dev/null
 sysroots "${1:-}"
+echo "timing: packages $(( $(date +%s) - t0 )) s ($(echo $missing | wc -w) installed)"
