@@ -69,6 +69,7 @@ struct aim_source {
 	/* SRC_HTTP */
 	struct aim_source_opts opts;
 	char *url;
+	int tls; /* an https:// source: every redirect must stay https */
 #if AIM_WITH_CURL
 	CURL *easy;
 	CURLM *multi;
@@ -540,8 +541,18 @@ static int attempt_error(struct aim_source *s, long code)
 				     e);
 	case CURLE_SSL_CACERT_BADFILE:
 		return aim_error_set(-ENOENT, "%s: cannot read the CA bundle: %s", s->name, e);
-	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_UNSUPPORTED_PROTOCOL: {
+		const char *to = NULL;
+		_cleanup_free_ char *shown = NULL;
+
+		curl_easy_getinfo(s->easy, CURLINFO_EFFECTIVE_URL, &to);
+		if (s->tls && to && strncasecmp(to, "https://", 8) && (shown = redact(to)))
+			return aim_error_set(-EPROTONOSUPPORT,
+					     "%s: redirected to %s: refused, an https source is "
+					     "only followed to https URLs",
+					     s->name, shown);
 		return aim_error_set(-EPROTONOSUPPORT, "%s: %s", s->name, e);
+	}
 	case CURLE_OPERATION_TIMEDOUT:
 		return aim_error_set(-ETIMEDOUT, "%s: %s", s->name, e);
 	default:
@@ -628,8 +639,11 @@ static int open_http(struct aim_source *s, const char *spec)
 	s->buf_cap = BUF_CAP;
 
 	curl_easy_setopt(e, CURLOPT_URL, s->url);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	/* An https source is never downgraded: a redirect to http:// would let anyone on that
+	 * leg see, block or replay the transfer (an older validly signed bundle). */
+	s->tls = !strncasecmp(spec, "https://", 8);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, s->tls ? "https" : "http,https");
+	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, s->tls ? "https" : "http,https");
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
 	curl_easy_setopt(e, CURLOPT_MAXREDIRS, 8L);
 	curl_easy_setopt(e, CURLOPT_FAILONERROR, 1L);

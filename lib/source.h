@@ -42,7 +42,9 @@ struct aim_source;
  * (defaults); it is copied, but ca_file must stay valid until aim_source_close().
  * For HTTP the request is started and its response headers checked before this returns.
  * Errors (with a detail naming the source): -ENOENT (no such file, HTTP 404/410),
- * -EACCES (permission, HTTP 401/403), -EISDIR, -EPROTONOSUPPORT (other URL schemes),
+ * -EACCES (permission, HTTP 401/403), -EISDIR, -EPROTONOSUPPORT (other URL schemes; an
+ * https source redirected to anything but https: redirects of an http source may go to
+ * http or https, those of an https source only to https),
  * -EHOSTUNREACH (cannot resolve host), -ECONNREFUSED (cannot connect), -EKEYREJECTED
  * (TLS certificate not trusted), -EIO (other HTTP errors).
  */

@@ -4,11 +4,14 @@
 # on a free port, its config, pid file and logs under $TMP/nginx, stopped by its PID.
 #   ng_init            sets NG, WWW, PORT, TLSPORT, have_tls (self-signed cert for 127.0.0.1)
 #   NG_LOCATIONS       extra location blocks for the plain HTTP server (set before ng_start)
+#   NG_TLS_LOCATIONS   the same for the HTTPS server; in both, @PORT@ and @TLSPORT@ become
+#                      the ports chosen (they may change while ng_start looks for free ones)
 #   ng_start / ng_stop start (writes the config) / stop by PID (SIGTERM: connections close)
 # Returns 1 from ng_init when nginx is missing (the caller skips).
 NGINX=${NGINX:-/usr/sbin/nginx}
 NGPID=""
 NG_LOCATIONS=${NG_LOCATIONS:-}
+NG_TLS_LOCATIONS=${NG_TLS_LOCATIONS:-}
 # The loopback server must be reached directly whatever proxies the environment names.
 export no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
 
@@ -46,6 +49,11 @@ ng_init() {
 	TLSPORT=$(ng_free_port)
 }
 
+ng_ports() { # ng_ports TEXT: TEXT with @PORT@ and @TLSPORT@ replaced
+	local t=${1//@PORT@/$PORT}
+	echo "${t//@TLSPORT@/$TLSPORT}"
+}
+
 ng_conf() {
 	local tls=""
 	[ "$have_tls" = 1 ] && tls="
@@ -54,6 +62,7 @@ ng_conf() {
 		ssl_certificate $NG/cert.pem;
 		ssl_certificate_key $NG/key.pem;
 		root $WWW;
+		$(ng_ports "$NG_TLS_LOCATIONS")
 	}"
 	cat >"$NG/nginx.conf" <<EOF
 daemon off;
@@ -72,7 +81,7 @@ http {
 	server {
 		listen 127.0.0.1:$PORT;
 		root $WWW;
-		$NG_LOCATIONS
+		$(ng_ports "$NG_LOCATIONS")
 	}$tls
 }
 EOF

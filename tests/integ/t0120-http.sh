@@ -8,7 +8,8 @@
 # is frozen (low-speed timeout), the file is replaced between attempts (refused), a location
 # without Range or validators cannot be resumed (refused); 404, 503, connection refused, DNS
 # failure, an untrusted TLS certificate and a missing CA file give one-line errors; HTTPS with
-# the right CA works; http_proxy and no_proxy are honoured.
+# the right CA works; an https source redirected to http:// is refused (https to https and
+# http to https are followed); http_proxy and no_proxy are honoured.
 . "$(dirname "$0")/lib.sh"
 
 . "$(dirname "$0")/nginx.sh"
@@ -31,7 +32,12 @@ NG_LOCATIONS="
 			sub_filter 'zzAIMNEVERzz' 'x'; sub_filter_types *;
 		}
 		location = /err503 { return 503; }
-		location = /redirect { return 302 /data.bin; }"
+		location = /redirect { return 302 /data.bin; }
+		location /clear/ { alias $WWW/; }
+		location = /to-tls { return 302 https://127.0.0.1:@TLSPORT@/small.bin; }"
+NG_TLS_LOCATIONS="
+		location = /to-http { return 302 http://127.0.0.1:@PORT@/clear/small.bin; }
+		location = /to-https { return 302 /small.bin; }"
 
 head -c $((64 * 1024 * 1024)) /dev/urandom >"$WWW/data.bin"
 head -c $((4 * 1024 * 1024)) /dev/urandom >"$WWW/small.bin"
@@ -195,6 +201,20 @@ if [ $have_tls = 1 ]; then
 	is "$(field sha256 "$TMP/o")" "$want_small" "HTTPS with the CA file: SHA-256 matches"
 	fetch "$TMP/o" "$TMP/e" "https://127.0.0.1:$TLSPORT/small.bin" --insecure
 	is "$(field sha256 "$TMP/o")" "$want_small" "HTTPS with insecure opt-in: works"
+
+	# Redirects: https stays https (never downgraded to cleartext); http may go to https.
+	fetch "$TMP/o" "$TMP/e" "https://127.0.0.1:$TLSPORT/to-http" --cafile "$NG/cert.pem"
+	is "$rc" 1 "https redirected to http://: refused (exit 1)"
+	check "https to http: says so ($(head -c 300 "$TMP/e"))" grep -q \
+		"to-http: redirected to http://127.0.0.1:$PORT/clear/small.bin: refused, an https source is only followed to https" "$TMP/e"
+	is "$(wc -l <"$TMP/e")" 1 "https to http: one line"
+	check "https to http: nothing printed as a result" test ! -s "$TMP/o"
+	check "https to http: the cleartext URL was never requested" \
+		sh -c "! grep -q 'GET /clear/' '$NG/access.log'"
+	fetch "$TMP/o" "$TMP/e" "https://127.0.0.1:$TLSPORT/to-https" --cafile "$NG/cert.pem"
+	is "$(field sha256 "$TMP/o")" "$want_small" "https redirected to https: followed"
+	fetch "$TMP/o" "$TMP/e" "$URL/to-tls" --cafile "$NG/cert.pem"
+	is "$(field sha256 "$TMP/o")" "$want_small" "http redirected to https: followed"
 else
 	skip "openssl could not make a test certificate"
 fi
