@@ -1012,14 +1012,19 @@ int aim_target_state_load(struct aim_target *t, struct aim_slotstate *st)
 	if (t->is_image) {
 		_cleanup_free_ char *b1 = NULL, *b2 = NULL, *bc = NULL;
 		size_t n1 = 0, n2 = 0, nb = 0;
+		int r1, r2;
 
-		r = aim_target_read_file(t, "/" AIM_STATE_FILE_1, AIM_SLOTSTATE_MAX + 1, &b1, &n1);
-		if (r < 0 && r != -ENOENT && r != -EFBIG)
-			return r;
-		r = aim_target_read_file(t, "/" AIM_STATE_FILE_2, AIM_SLOTSTATE_MAX + 1, &b2, &n2);
-		if (r < 0 && r != -ENOENT && r != -EFBIG)
-			return r;
+		/* A copy that cannot be read (a directory in its place, a bad cluster chain)
+		 * is an invalid copy: the other one decides, the next store rewrites it. */
+		r1 = aim_target_read_file(t, "/" AIM_STATE_FILE_1, AIM_SLOTSTATE_MAX + 1, &b1, &n1);
+		r2 = aim_target_read_file(t, "/" AIM_STATE_FILE_2, AIM_SLOTSTATE_MAX + 1, &b2, &n2);
+		if (r1 == -ENOMEM || r2 == -ENOMEM)
+			return -ENOMEM;
 		r = aim_slotstate_pick(b1, b1 ? n1 : 0, b2, b2 ? n2 : 0, st, &copy);
+		if (r < 0 && r1 < 0 && r1 != -ENOENT && r1 != -EFBIG)
+			r = r1;
+		else if (r < 0 && r2 < 0 && r2 != -ENOENT && r2 != -EFBIG)
+			r = r2;
 		if (r == 0 && aim_target_read_file(t, "/" AIM_BOOTCOUNT_FILE, 256, &bc, &nb) == 0)
 			(void)aim_slotstate_apply_bootcount(bc, nb, st);
 	} else {
@@ -1037,6 +1042,16 @@ int aim_target_state_load(struct aim_target *t, struct aim_slotstate *st)
 int aim_target_state_copy(const struct aim_target *t)
 {
 	return t->last_copy;
+}
+
+static int fat_is_dir(struct aim_target *t, const char *name)
+{
+	_cleanup_free_ char *buf = NULL;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/%s", name);
+	return aim_fat_read(t->fd, t->boot_off, t->boot_size, path, AIM_SLOTSTATE_MAX + 1, &buf,
+			    NULL) == -EISDIR;
 }
 
 int aim_target_state_store(struct aim_target *t, const struct aim_slotstate *st)
@@ -1061,6 +1076,15 @@ int aim_target_state_store(struct aim_target *t, const struct aim_slotstate *st)
 			return r;
 		snprintf(src, sizeof(src), "/proc/self/fd/%d", fd);
 		snprintf(dst, sizeof(dst), "::state-%d.txt", copy);
+		if (fat_is_dir(t, dst + 2)) {
+			/* A directory in the copy's place (it read as invalid): mcopy would put
+			 * the file inside it. */
+			const char *argv[] = {"mdeltree", "-i", t->where, dst, NULL};
+
+			r = mtool(argv);
+			if (r < 0)
+				return with_detail(r, "cannot remove the directory state-%d.txt", copy);
+		}
 		{
 			const char *argv[] = {"mcopy", "-o", "-i", t->where, src, dst, NULL};
 

@@ -65,15 +65,18 @@ char aim_target_booted_slot(const struct aim_target *t);
  * Valid until aim_target_free(). */
 const char *aim_target_boot_env(const struct aim_target *t, const char *key);
 
-/* The newest valid copy of the slot state. -ENOENT when none is valid (st->reason says
- * why). Remembers which copy it came from for aim_target_state_store(). */
+/* The newest valid copy of the slot state; a copy that cannot be read (a directory in its
+ * place, an I/O error) counts as invalid. -ENOENT when none is valid (st->reason says
+ * why), or the read error of a copy that could not be read. Remembers which copy it came
+ * from for aim_target_state_store(). */
 int aim_target_state_load(struct aim_target *t, struct aim_slotstate *st);
 
 /* The copy (1 or 2) the last load returned or the last store wrote, 0 before either. */
 int aim_target_state_copy(const struct aim_target *t);
 
 /* Writes st into the older copy (the one the last load did not return; copy 2 when no
- * load succeeded). After a successful store, the stored copy is the newer one. */
+ * load succeeded), removing a directory in its place first. After a successful store, the
+ * stored copy is the newer one. */
 int aim_target_state_store(struct aim_target *t, const struct aim_slotstate *st);
 
 /* Reads a file of the boot partition (at most max bytes, else -EFBIG), NUL-terminated.

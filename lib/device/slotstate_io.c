@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* Slot state files: read both copies, write one power-safely. libc only. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -47,14 +48,19 @@ int aim_slotstate_load(const char *dir, struct aim_slotstate *st, int *ret_copy)
 	ssize_t nb;
 	int r;
 
-	if (n1 < 0 && n1 != -ENOENT)
-		return (int)n1;
-	if (n2 < 0 && n2 != -ENOENT)
-		return (int)n2;
+	/* A copy that cannot be read (EIO, a directory in its place) is an invalid copy: the
+	 * other one decides, and the next store rewrites this one. */
 	r = aim_slotstate_pick(n1 > 0 ? b1 : NULL, n1 > 0 ? (size_t)n1 : 0, n2 > 0 ? b2 : NULL,
 			       n2 > 0 ? (size_t)n2 : 0, st, ret_copy);
-	if (r < 0)
+	if (r < 0) {
+		/* Neither is valid: a read error says more than "no state" (and -ENOENT would
+		 * let aim-boot write a fresh state over copies a retry might still read). */
+		if (n1 < 0 && n1 != -ENOENT)
+			return (int)n1;
+		if (n2 < 0 && n2 != -ENOENT)
+			return (int)n2;
 		return r;
+	}
 	nb = read_small(dir, AIM_BOOTCOUNT_FILE, bc, sizeof(bc) - 1);
 	if (nb > 0)
 		(void)aim_slotstate_apply_bootcount(bc, (size_t)nb, st);
@@ -74,6 +80,37 @@ static int write_all(int fd, const char *p, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+/* Removes what is at dirfd/name, a directory tree included (depth bounded). */
+static int remove_tree(int dirfd, const char *name, unsigned depth)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd, r = 0;
+
+	if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM)
+		return -errno;
+	if (depth == 0)
+		return -ELOOP;
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	while (r == 0 && (de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			r = remove_tree(fd, de->d_name, depth - 1);
+	closedir(d);
+	if (r == 0 && unlinkat(dirfd, name, AT_REMOVEDIR) < 0)
+		r = -errno;
+	return r;
 }
 
 int aim_slotstate_store(const char *dir, const struct aim_slotstate *st, int copy)
@@ -101,8 +138,19 @@ int aim_slotstate_store(const char *dir, const struct aim_slotstate *st, int cop
 		aim_fault_point("state temp file fsync");
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
+	if (r == 0 && rename(tmp, path) < 0) {
 		r = -errno;
+		/* A directory where the copy belongs (it read as invalid): it goes. */
+		if (r == -EISDIR) {
+			int dfd2 = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+			r = dfd2 < 0 ? -errno : remove_tree(dfd2, strrchr(path, '/') + 1, 8);
+			if (dfd2 >= 0)
+				close(dfd2);
+			if (r == 0 && rename(tmp, path) < 0)
+				r = -errno;
+		}
+	}
 	if (r < 0) {
 		unlink(tmp);
 		return r;

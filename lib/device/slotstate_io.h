@@ -10,12 +10,15 @@
 #define AIM_BOOTCOUNT_FILE "bootcount.txt"
 
 /* Reads state-1.txt and state-2.txt in dir, takes the newest valid copy (see
- * aim_slotstate_pick) and applies bootcount.txt if present. -ENOENT when no copy is
- * valid (st->reason says why), other -errno on read errors. */
+ * aim_slotstate_pick) and applies bootcount.txt if present. A copy that cannot be read
+ * (-EIO, a directory in its place) counts as an invalid copy: the other one decides.
+ * When neither is valid: the read error of a copy that exists but cannot be read, else
+ * -ENOENT (st->reason says why). */
 int aim_slotstate_load(const char *dir, struct aim_slotstate *st, int *ret_copy);
 
 /* Writes st as copy 1 or 2: a temporary file, fsync, rename, fsync of dir. The other
- * copy is untouched, so a power cut leaves at least one valid copy. */
+ * copy is untouched, so a power cut leaves at least one valid copy. A directory in the
+ * place of the copy (unreadable, so invalid) is removed before the rename. */
 int aim_slotstate_store(const char *dir, const struct aim_slotstate *st, int copy);
 
 #endif

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* Slot state record: format/parse round trip, strict rejection, newest-copy pick, seq
- * wrap, boot decisions (trial, U-Boot counts, exhausted tries -> fallback), file I/O. */
+ * wrap, boot decisions (trial, U-Boot counts, exhausted tries -> fallback), file I/O
+ * (an unreadable copy counts as invalid and is rewritten by the next store). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -330,6 +332,55 @@ static void test_io(void)
 	ok(rmdir(dir) == 0, "no temporary files left behind");
 }
 
+/* A copy that cannot be read (a directory in place of state-1.txt) is an invalid copy: the
+ * valid one decides and the next store replaces the directory with a valid file. */
+static void test_unreadable_copy(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	char dir[200], p1[256], inner[300], cmd[300];
+	struct aim_slotstate st, got;
+	struct stat sb;
+	int copy = 0, fd;
+
+	snprintf(dir, sizeof(dir), "%s/test-slotstate-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(dir)) {
+		ok(0, "mkdtemp");
+		return;
+	}
+	snprintf(p1, sizeof(p1), "%s/state-1.txt", dir);
+	snprintf(inner, sizeof(inner), "%s/state-1.txt/junk", dir);
+	aim_slotstate_init(&st);
+	st.seq = 5;
+	st.good[1] = 1;
+	is_int(aim_slotstate_store(dir, &st, 2), 0, "unreadable: valid copy 2 (seq 5)");
+	ok(mkdir(p1, 0755) == 0, "unreadable: a directory in place of state-1.txt");
+	fd = open(inner, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	ok(fd >= 0 && write(fd, "x", 1) == 1, "unreadable: with a file in it");
+	if (fd >= 0)
+		close(fd);
+	is_int(aim_slotstate_load(dir, &got, &copy), 0, "unreadable copy 1: load succeeds");
+	is_int(copy, 2, "unreadable copy 1: copy 2 decides");
+	is_int(got.seq, 5, "unreadable copy 1: seq 5");
+	is_int(got.good[1], 1, "unreadable copy 1: copy 2's fields");
+	got.seq++;
+	is_int(aim_slotstate_store(dir, &got, 3 - copy), 0, "store into copy 1 succeeds");
+	ok(stat(p1, &sb) == 0 && S_ISREG(sb.st_mode), "state-1.txt is a file again");
+	is_int(aim_slotstate_load(dir, &st, &copy), 0, "reload");
+	is_int(copy, 1, "copy 1 is valid and newest");
+	is_int(st.seq, 6, "seq 6");
+
+	/* Neither copy valid and one unreadable: its error, not "no state" (-ENOENT would
+	 * make aim-boot write a fresh state). */
+	snprintf(cmd, sizeof(cmd), "%s/state-2.txt", dir);
+	unlink(cmd);
+	unlink(p1);
+	ok(mkdir(p1, 0755) == 0, "a directory again, copy 2 gone");
+	is_int(aim_slotstate_load(dir, &got, &copy), -EISDIR,
+	       "no valid copy, one unreadable: -EISDIR");
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ok(system(cmd) == 0, "unreadable: cleanup");
+}
+
 /* A state with b installed on trial: seq 10, a active and good. */
 static void trial_state(struct aim_slotstate *st)
 {
@@ -564,6 +615,7 @@ int main(int argc, char **argv)
 	test_choose();
 	test_bootcount();
 	test_io();
+	test_unreadable_copy();
 	test_transitions();
 	test_fault(argv[0]);
 	return done_testing();

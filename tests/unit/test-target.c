@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* lib/target: slot.env parse/format; an image target on a real fixture (sfdisk, mkfs.vfat)
  * with state load/store, boot file write/read/list/prune, slot partitions; a device target
- * on a fake boot.env + boot directory + sysfs; the errors of each. */
+ * on a fake boot.env + boot directory + sysfs; the errors of each; on both, a directory in
+ * place of state-1.txt counts as an invalid copy and the next store replaces it. */
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
@@ -79,6 +80,16 @@ static void test_slot_info(void)
 	memset(&si, 0, sizeof(si));
 	strcpy(si.version, "1\nboard=evil");
 	is_int(aim_slot_info_format(&si, &txt), -EINVAL, "value with a newline refused");
+}
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
 }
 
 /* A 64 MiB MBR image: p1 FAT 16 MiB, p2/p3 16 MiB, p4 8 MiB; state-1.txt from init. */
@@ -237,6 +248,42 @@ static void test_image(void)
 	aim_target_free(t);
 	t = NULL;
 
+	/* A directory in place of state-1.txt, state-2.txt valid: copy 2 decides, the store
+	 * replaces the directory with a valid state-1.txt. */
+	{
+		char rec[AIM_SLOTSTATE_MAX], rp[400];
+
+		aim_slotstate_init(&st);
+		st.seq = 7;
+		snprintf(rp, sizeof(rp), "%s/rec.txt", dir);
+		write_text(rp, aim_slotstate_format(&st, rec) > 0 ? rec : "");
+		sh("cd '%s' && export MTOOLS_SKIP_CHECK=1 && mdel -i '%s@@1048576' ::state-1.txt && "
+		   "mmd -i '%s@@1048576' ::state-1.txt && mcopy -i '%s@@1048576' g "
+		   "::state-1.txt/junk && mcopy -o -i '%s@@1048576' rec.txt ::state-2.txt",
+		   dir, img, img, img, img);
+	}
+	is_int(aim_target_open(&o, &t), 0, "reopen (state-1.txt a directory)");
+	aim_error_clear();
+	is_int(aim_target_state_load(t, &st), 0, "directory copy 1: state loads");
+	is_int(aim_target_state_copy(t), 2, "directory copy 1: copy 2 decides");
+	is_int(st.seq, 7, "directory copy 1: seq 7");
+	st.seq++;
+	is_int(aim_target_state_store(t, &st), 0, "store over the directory copy");
+	is_int(aim_target_state_copy(t), 1, "went to copy 1");
+	is_int(aim_target_read_file(t, "/state-1.txt", AIM_SLOTSTATE_MAX, &buf, &len), 0,
+	       "state-1.txt is a file again");
+	free(buf);
+	buf = NULL;
+	is_int(aim_target_exists(t, "/state-1.txt/junk"), 0, "the directory's content is gone");
+	aim_target_free(t);
+	t = NULL;
+	is_int(aim_target_open(&o, &t), 0, "reopen");
+	is_int(aim_target_state_load(t, &got), 0, "reload");
+	is_int(aim_target_state_copy(t), 1, "copy 1 is valid and newest");
+	is_int(got.seq, 8, "seq 8");
+	aim_target_free(t);
+	t = NULL;
+
 	o.readonly = 1;
 	is_int(aim_target_open(&o, &t), 0, "read-only open");
 	aim_error_clear();
@@ -263,16 +310,6 @@ static void test_image(void)
 	aim_error_clear();
 	ok(aim_target_open(&o, &t) < 0, "no partition table refused");
 	ok(has_detail("no usable partition table"), "detail says so");
-}
-
-static void write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	if (f) {
-		fputs(text, f);
-		fclose(f);
-	}
 }
 
 static void test_device(void)
@@ -328,6 +365,21 @@ static void test_device(void)
 	is_int(aim_target_state_copy(t), 2, "copy 2");
 	snprintf(p, sizeof(p), "%s/state-2.txt", boot);
 	ok(access(p, F_OK) == 0, "state-2.txt in the boot dir");
+	/* state-1.txt a directory (EISDIR on read) while state-2.txt is valid. */
+	snprintf(p, sizeof(p), "%s/state-1.txt", boot);
+	ok(mkdir(p, 0755) == 0, "device: a directory in place of state-1.txt");
+	is_int(aim_target_state_load(t, &st), 0, "device: directory copy 1: state loads");
+	is_int(aim_target_state_copy(t), 2, "device: copy 2 decides");
+	st.seq++;
+	is_int(aim_target_state_store(t, &st), 0, "device: store over the directory copy");
+	is_int(aim_target_state_copy(t), 1, "device: went to copy 1");
+	{
+		struct stat sb;
+
+		ok(stat(p, &sb) == 0 && S_ISREG(sb.st_mode), "device: state-1.txt is a file again");
+	}
+	is_int(aim_target_state_load(t, &st), 0, "device: reload");
+	is_int(aim_target_state_copy(t), 1, "device: copy 1 is valid and newest");
 	is_int(aim_target_write_file(t, "/slot-b/dtb/a/b.dtb", "x", 1), 0, "write with parents");
 	snprintf(p, sizeof(p), "%s/slot-b/dtb/a/b.dtb", boot);
 	ok(access(p, F_OK) == 0, "file in place");
