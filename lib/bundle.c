@@ -25,6 +25,7 @@
 #include "util/macro.h"
 #include "util/parse.h"
 #include "util/sha256.h"
+#include "util/text.h"
 
 #define PAYLOAD_SIZE_MAX (1ULL << 44) /* 16 TiB: anything larger is a corrupt field */
 #define VALUE_MAX 255
@@ -47,11 +48,10 @@ static int name_ok(const char *s, char *why, size_t whylen)
 		snprintf(why, whylen, "starts or ends with '/'");
 		return 0;
 	}
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f || s[i] == '\\') {
-			snprintf(why, whylen, "has a control character or backslash");
-			return 0;
-		}
+	if (!aim_text_valid(s, n) || strchr(s, '\\')) {
+		snprintf(why, whylen, "has a control character, a backslash or invalid UTF-8");
+		return 0;
+	}
 	/* Components: no "", ".", "..". */
 	while (*c) {
 		const char *e = strchr(c, '/');
@@ -152,8 +152,13 @@ static int set_u64(uint64_t *field, int *seen, const char *val, unsigned line, c
 	return 0;
 }
 
+/* Numeric keys seen so far (a repeat is an error; offset and size are required). */
 struct pseen {
 	int offset, size;
+};
+
+struct mseen {
+	int created, payload_bytes;
 };
 
 static int payload_key(struct aim_bundle_payload *p, struct pseen *s, const char *key,
@@ -182,11 +187,9 @@ static int payload_key(struct aim_bundle_payload *p, struct pseen *s, const char
 	return 0; /* a key of a later revision of format 1 */
 }
 
-static int bundle_key(struct aim_bundle_manifest *m, int *seen_pb, const char *key,
+static int bundle_key(struct aim_bundle_manifest *m, struct mseen *ms, const char *key,
 		      const char *val, unsigned line)
 {
-	int dummy = 0;
-
 	if (!strcmp(key, "version"))
 		return set_str(&m->version, val, line, key);
 	if (!strcmp(key, "board"))
@@ -200,9 +203,18 @@ static int bundle_key(struct aim_bundle_manifest *m, int *seen_pb, const char *k
 	if (!strcmp(key, "generator"))
 		return set_str(&m->generator, val, line, key);
 	if (!strcmp(key, "created"))
-		return set_u64(&m->created, &dummy, val, line, key);
+		return set_u64(&m->created, &ms->created, val, line, key);
 	if (!strcmp(key, "payload_bytes"))
-		return set_u64(&m->payload_bytes, seen_pb, val, line, key);
+		return set_u64(&m->payload_bytes, &ms->payload_bytes, val, line, key);
+	return 0;
+}
+
+/* The end of a [payload] section (the next one, or the end of the manifest). */
+static int payload_end(const struct aim_bundle_manifest *m, const struct pseen *ps)
+{
+	if (m->npayloads && (!ps->offset || !ps->size))
+		return aim_error_set(-EBADMSG, "manifest: payload %zu lacks %s", m->npayloads,
+				     !ps->offset ? "offset" : "size");
 	return 0;
 }
 
@@ -274,11 +286,13 @@ static int parse_first_line(const char *l, size_t n, unsigned *ret)
 				     manifest_magic);
 	memcpy(buf, l + sizeof(manifest_magic), n - sizeof(manifest_magic));
 	buf[n - sizeof(manifest_magic)] = 0;
-	if (aim_parse_uint(buf, 1, 1000000, &v) < 0)
+	/* Canonical decimal only: digits, no leading zero, no sign, no "0x". */
+	if (strspn(buf, "0123456789") != strlen(buf) || (buf[0] == '0' && buf[1]))
 		return aim_error_set(-EBADMSG, "manifest: bad format number '%s'", buf);
-	if (v != AIM_BUNDLE_FORMAT)
-		return aim_error_set(-EOPNOTSUPP, "manifest format %u is not supported (this "
-						  "armimmutable reads format %d)", v,
+	if (strlen(buf) > 9 || aim_parse_uint(buf, 0, UINT32_MAX, &v) < 0 ||
+	    v != AIM_BUNDLE_FORMAT)
+		return aim_error_set(-EOPNOTSUPP, "manifest format %s is not supported (this "
+						  "armimmutable reads format %d)", buf,
 				     AIM_BUNDLE_FORMAT);
 	*ret = v;
 	return 0;
@@ -289,8 +303,9 @@ int aim_bundle_manifest_parse(const char *text, size_t len, struct aim_bundle_ma
 	_cleanup_(manifest_freep) struct aim_bundle_manifest *m = calloc(1, sizeof(*m));
 	const char *p = text, *end = text + len;
 	struct pseen ps = {0};
-	int seen_pb = 0, r;
+	struct mseen ms = {0};
 	unsigned line = 0;
+	int r;
 
 	if (!m)
 		return -ENOMEM;
@@ -302,16 +317,18 @@ int aim_bundle_manifest_parse(const char *text, size_t len, struct aim_bundle_ma
 		char key[64], val[VALUE_MAX + 1];
 
 		line++;
-		for (size_t i = 0; i < n; i++)
-			if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
-				return aim_error_set(-EBADMSG, "manifest line %u: control character",
-						     line);
+		if (!aim_text_valid(p, n))
+			return aim_error_set(-EBADMSG, "manifest line %u: control character or "
+						       "invalid UTF-8", line);
 		if (line == 1) {
 			r = parse_first_line(p, n, &m->format);
 		} else if (n == 0) {
 			r = 0;
 		} else if (n == 9 && !memcmp(p, "[payload]", 9)) {
 			struct aim_bundle_payload *np;
+			r = payload_end(m, &ps);
+			if (r < 0)
+				return r;
 			if (m->npayloads >= AIM_BUNDLE_PAYLOADS_MAX)
 				return aim_error_set(-EBADMSG, "manifest: more than %d payloads",
 						     AIM_BUNDLE_PAYLOADS_MAX);
@@ -324,12 +341,17 @@ int aim_bundle_manifest_parse(const char *text, size_t len, struct aim_bundle_ma
 			r = 0;
 		} else {
 			eq = memchr(p, '=', n);
-			if (!eq || eq == p || (size_t)(eq - p) >= sizeof(key))
+			if (!eq || eq == p)
 				return aim_error_set(-EBADMSG, "manifest line %u: not key=value",
 						     line);
 			if (n - (size_t)(eq - p) - 1 > VALUE_MAX)
 				return aim_error_set(-EBADMSG, "manifest line %u: value longer than "
 							       "%d bytes", line, VALUE_MAX);
+			/* A key longer than any known one is an unknown key: ignored. */
+			if ((size_t)(eq - p) >= sizeof(key)) {
+				p = nl + 1;
+				continue;
+			}
 			memcpy(key, p, (size_t)(eq - p));
 			key[eq - p] = 0;
 			memcpy(val, eq + 1, n - (size_t)(eq - p) - 1);
@@ -337,13 +359,16 @@ int aim_bundle_manifest_parse(const char *text, size_t len, struct aim_bundle_ma
 			if (m->npayloads)
 				r = payload_key(&m->payloads[m->npayloads - 1], &ps, key, val, line);
 			else
-				r = bundle_key(m, &seen_pb, key, val, line);
+				r = bundle_key(m, &ms, key, val, line);
 		}
 		if (r < 0)
 			return r;
 		p = nl + 1;
 	}
-	r = manifest_check(m, seen_pb);
+	r = payload_end(m, &ps);
+	if (r < 0)
+		return r;
+	r = manifest_check(m, ms.payload_bytes);
 	if (r < 0)
 		return r;
 	*ret = TAKE_PTR(m);
@@ -392,9 +417,8 @@ static int value_ok(const char *v, const char *what)
 	if (!v || strlen(v) > VALUE_MAX)
 		return aim_error_set(-EINVAL, "%s is missing or longer than %d bytes", what,
 				     VALUE_MAX);
-	for (const char *c = v; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			return aim_error_set(-EINVAL, "%s has a control character", what);
+	if (!aim_text_valid(v, strlen(v)))
+		return aim_error_set(-EINVAL, "%s has a control character or is not UTF-8", what);
 	return 0;
 }
 

@@ -3,7 +3,9 @@
  * lib/bundle.c: write a bundle, read it back through the streaming reader (whole reads
  * and 1..7 byte dribbles), then tamper with every part: header fields, manifest,
  * signature, payload bytes, padding, truncation at each region, trailing data, wrong key;
- * and the manifest parser's bounds (names, offsets, sizes, counts, numbers).
+ * and the manifest parser's bounds (names, offsets, sizes, counts, numbers), exactly as
+ * docs/ota.md section 3 says (keys once, offset/size required, canonical format number,
+ * UTF-8 without C0/DEL/C1 controls, unknown keys of any length ignored).
  */
 #include "bundle.h"
 
@@ -122,6 +124,10 @@ static void test_write_read(void)
 	is_int(aim_bundle_writer_add_file(w, "r2", "rootfs", p1), -EINVAL,
 	       "writer refuses a second rootfs");
 	is_int(aim_bundle_writer_add_file(w, "x", "Boot!", p1), -EINVAL, "writer refuses a bad kind");
+	is_int(aim_bundle_writer_add_file(w, "a\x9b[2J", "boot", p2), -EINVAL,
+	       "writer refuses a name that is not UTF-8 (a raw C1 byte)");
+	is_int(aim_bundle_writer_add_file(w, "a\xc2\x9b", "boot", p2), -EINVAL,
+	       "writer refuses a name with a C1 control (U+009B)");
 	snprintf(out, sizeof(out), "%s/b.aimb", dir);
 	fd = open(out, O_RDWR | O_CREAT | O_TRUNC, 0644);
 	is_int(aim_bundle_write(w, &sec, fd, NULL, NULL), 0, "bundle written");
@@ -291,6 +297,17 @@ static void test_tamper(void)
 	}
 }
 
+static int parse_text(const char *text)
+{
+	struct aim_bundle_manifest *m = NULL;
+	int r;
+
+	aim_error_clear();
+	r = aim_bundle_manifest_parse(text, strlen(text), &m);
+	aim_bundle_manifest_free(m);
+	return r;
+}
+
 static int parse(const char *payloads)
 {
 	char text[65536];
@@ -306,6 +323,90 @@ static int parse(const char *payloads)
 }
 
 #define H "0000000000000000000000000000000000000000000000000000000000000000"
+
+#define P1 "[payload]\nname=r\nkind=rootfs\noffset=0\nsize=10\nsha256=" H "\n"
+#define TOP "version=1\nboard=b\nfamily=f\narch=arm64\n"
+
+/* The parser is exactly docs/ota.md section 3: nothing it leaves open is accepted. */
+static void test_manifest_exact(void)
+{
+	char longkey[200];
+
+	/* A known key twice, created= included (its repeat check used to be reset). */
+	is_int(parse("created=1\ncreated=2\npayload_bytes=4096\n" P1), -EBADMSG,
+	       "created= twice refused");
+	ok(has(aim_error_detail(), "'created' given twice"), "message: 'created' given twice");
+	is_int(parse("created=1\npayload_bytes=4096\n" P1), 0, "created= once accepted");
+
+	/* offset= and size= are required, like name, kind and sha256. */
+	is_int(parse("payload_bytes=4096\n[payload]\nname=r\nkind=rootfs\nsize=10\nsha256=" H
+		     "\n"), -EBADMSG, "payload without offset= refused");
+	ok(has(aim_error_detail(), "payload 1 lacks offset"), "message: payload 1 lacks offset");
+	is_int(parse("payload_bytes=4096\n[payload]\nname=r\nkind=rootfs\noffset=0\nsha256=" H
+		     "\n"), -EBADMSG, "payload without size= refused");
+	ok(has(aim_error_detail(), "payload 1 lacks size"), "message: payload 1 lacks size");
+	is_int(parse("payload_bytes=4096\n[payload]\nname=r\nkind=rootfs\nsha256=" H "\n"),
+	       -EBADMSG, "payload with neither refused");
+	is_int(parse("payload_bytes=4096\n[payload]\nname=e\nkind=boot\nsha256=" H "\n" P1),
+	       -EBADMSG, "a first payload without offset/size refused (not only the last)");
+	ok(has(aim_error_detail(), "payload 1 lacks offset"), "message names payload 1");
+
+	/* The format number: canonical decimal only. */
+	is_int(parse_text("armimmutable-bundle 1\n" TOP "payload_bytes=4096\n" P1), 0,
+	       "format 1");
+	is_int(parse_text("armimmutable-bundle 0x1\n" TOP "payload_bytes=4096\n" P1), -EBADMSG,
+	       "format 0x1 refused");
+	ok(has(aim_error_detail(), "bad format number '0x1'"), "message: bad format number");
+	is_int(parse_text("armimmutable-bundle 01\n" TOP "payload_bytes=4096\n" P1), -EBADMSG,
+	       "format 01 refused");
+	is_int(parse_text("armimmutable-bundle +1\n" TOP "payload_bytes=4096\n" P1), -EBADMSG,
+	       "format +1 refused");
+	is_int(parse_text("armimmutable-bundle 1 \n" TOP "payload_bytes=4096\n" P1), -EBADMSG,
+	       "format '1 ' refused");
+	is_int(parse_text("armimmutable-bundle  1\n" TOP "payload_bytes=4096\n" P1), -EBADMSG,
+	       "format ' 1' refused");
+	is_int(parse_text("armimmutable-bundle 0\n" TOP), -EOPNOTSUPP, "format 0 unsupported");
+	is_int(parse_text("armimmutable-bundle 99999999999999999999999\n" TOP), -EOPNOTSUPP,
+	       "a huge format number is unsupported, not corrupt");
+	ok(has(aim_error_detail(), "format 99999999999999999999999 is not"),
+	   "message names it as written");
+
+	/* UTF-8 text without control characters (C0, DEL, C1). */
+	is_int(parse("generator=caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\npayload_bytes=4096\n"
+		     P1), 0, "UTF-8 (2, 3 and 4 byte sequences) accepted");
+	is_int(parse("generator=a\x9b[2J\npayload_bytes=4096\n" P1), -EBADMSG,
+	       "a raw C1 byte (not UTF-8) refused");
+	ok(has(aim_error_detail(), "line 6: control character or invalid UTF-8"),
+	   "message names the line");
+	is_int(parse("generator=a\xc2\x9b[2J\npayload_bytes=4096\n" P1), -EBADMSG,
+	       "U+009B (C1 control, CSI) refused");
+	is_int(parse("generator=a\xc2\x85\npayload_bytes=4096\n" P1), -EBADMSG,
+	       "U+0085 (C1 control, NEL) refused");
+	is_int(parse("generator=a\tb\npayload_bytes=4096\n" P1), -EBADMSG, "tab refused");
+	is_int(parse("generator=a\x7f\npayload_bytes=4096\n" P1), -EBADMSG, "DEL refused");
+	is_int(parse("generator=\xc0\xaf\npayload_bytes=4096\n" P1), -EBADMSG,
+	       "overlong '/' refused");
+	is_int(parse("generator=\xe0\x80\xaf\npayload_bytes=4096\n" P1), -EBADMSG,
+	       "overlong 3-byte form refused");
+	is_int(parse("generator=\xed\xa0\x80\npayload_bytes=4096\n" P1), -EBADMSG,
+	       "UTF-16 surrogate refused");
+	is_int(parse("generator=\xf4\x90\x80\x80\npayload_bytes=4096\n" P1), -EBADMSG,
+	       "above U+10FFFF refused");
+	is_int(parse("generator=\xe2\x82\npayload_bytes=4096\n" P1), -EBADMSG,
+	       "truncated sequence refused");
+	is_int(parse("payload_bytes=4096\n[payload]\nname=r\xff\nkind=rootfs\noffset=0\n"
+		     "size=10\nsha256=" H "\n"), -EBADMSG, "a name that is not UTF-8 refused");
+
+	/* Unknown keys are ignored whatever their length. */
+	memset(longkey, 'k', 150);
+	snprintf(longkey + 150, sizeof(longkey) - 150, "=v\n");
+	{
+		char t[1024];
+
+		snprintf(t, sizeof(t), "%spayload_bytes=4096\n" P1, longkey);
+		is_int(parse(t), 0, "an unknown key of 150 bytes is ignored");
+	}
+}
 
 static void test_manifest(void)
 {
@@ -367,6 +468,7 @@ static void test_manifest(void)
 		t = "armimmutable-bundle 1\nversion=1";
 		is_int(aim_bundle_manifest_parse(t, strlen(t), &m), -EBADMSG, "no final newline");
 	}
+	test_manifest_exact();
 	/* AIM_BUNDLE_PAYLOADS_MAX + 1 payloads. */
 	big = malloc(1 << 21);
 	n += (size_t)sprintf(big + n, "payload_bytes=0\n");
