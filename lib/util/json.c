@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* A tiny streaming JSON writer (RFC 8259 string escaping). */
+/* A tiny streaming JSON writer (RFC 8259 string escaping, UTF-8 output). */
 #include "util/json.h"
 
 #include <inttypes.h>
+#include <string.h>
+
+#include "util/text.h"
 
 void aim_json_init(struct aim_json *j, FILE *f, int pretty)
 {
@@ -12,11 +15,23 @@ void aim_json_init(struct aim_json *j, FILE *f, int pretty)
 	j->pretty = pretty;
 }
 
+/* JSON text is UTF-8 (RFC 8259 section 8.1): a byte that is not UTF-8 becomes U+FFFD.
+ * Control characters, C1 included (a terminal acts on them), are escaped. */
 static void put_escaped(FILE *f, const char *s)
 {
+	size_t n = strlen(s);
+
 	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
+	for (size_t i = 0; i < n;) {
+		uint32_t cp = 0;
+		size_t l = aim_text_utf8_next(s + i, n - i, &cp);
+
+		if (!l) {
+			fputs("\\ufffd", f);
+			i++;
+			continue;
+		}
+		switch (cp) {
 		case '"':
 			fputs("\\\"", f);
 			break;
@@ -33,11 +48,12 @@ static void put_escaped(FILE *f, const char *s)
 			fputs("\\r", f);
 			break;
 		default:
-			if (*p < 0x20 || *p == 0x7f)
-				fprintf(f, "\\u%04x", *p);
+			if (aim_text_is_control(cp))
+				fprintf(f, "\\u%04x", (unsigned)cp);
 			else
-				fputc(*p, f);
+				fwrite(s + i, 1, l, f);
 		}
+		i += l;
 	}
 	fputc('"', f);
 }

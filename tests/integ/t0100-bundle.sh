@@ -4,7 +4,9 @@
 # our keys and signatures checked by `minisign -V`, keys made by `minisign -G` (plain and
 # password-protected) used by us; bundles from sample shape A (the same squashfs and boot
 # files as convert makes) and from --rootfs; every kind of damage refused with a clear
-# message and exit 1: manifest, payload byte, signature, wrong key, truncation.
+# message and exit 1: manifest, payload byte, signature, wrong key, truncation; bundle info
+# escapes what it shows (C1 bytes in a trusted comment signed by minisign, in text and
+# JSON) and refuses a manifest that is not UTF-8 without echoing the byte.
 . "$(dirname "$0")/lib.sh"
 
 cd "$TMP" || exit 1
@@ -191,4 +193,43 @@ aim bundle create -k mw.key --rootfs root.sqfs >/dev/null 2>&1
 is "$?" 2 "--rootfs without --boot-dir/--version...: usage error (exit 2)"
 fails_with "not an image" "root.sqfs" aim bundle create -k mw.key -o n.aimb --from-image root.sqfs
 check "no temporary directories left" sh -c '! ls -d "${TMPDIR:-/var/tmp}"/armimmutable-bundle-* 2>/dev/null | grep -q .'
+
+# --- bundle info shows nothing a terminal would act on ---
+# r.aimb re-signed by minisign with a trusted comment holding a raw C1 byte (0x9b, CSI in
+# 8-bit terminals), U+009B encoded in UTF-8 and a tab; the header's signature length and
+# the padding follow the new signature.
+le32() { printf "$(printf '\\%03o\\%03o\\%03o\\%03o' $(($1 & 255)) $(($1 >> 8 & 255)) \
+	$(($1 >> 16 & 255)) $(($1 >> 24 & 255)))"; }
+# no_c1 FILE...: no byte ESC or 0x80-0x9f (raw C1, or the second byte of an encoded one)
+no_c1() { ! cat "$@" | od -An -tx1 -v | grep -qE '(^| )(1b|8[0-9a-f]|9[0-9a-f])( |$)'; }
+rml=$(u32 r.aimb 16)
+rsl=$(u32 r.aimb 20)
+rarea=$(( (64 + rml + rsl + 4095) / 4096 * 4096 ))
+tail -c +65 r.aimb | head -c "$rml" >r.manifest
+minisign -S -s mw.key -m r.manifest -x r.sig -t "$(printf 'evil\x9b[31mraw\xc2\x9b[32mutf8\tend')" \
+	>/dev/null 2>&1
+rsl2=$(stat -c %s r.sig 2>/dev/null || echo 0)
+rarea2=$(( (64 + rml + rsl2 + 4095) / 4096 * 4096 ))
+{ head -c 20 r.aimb; le32 "$rsl2"; head -c 64 r.aimb | tail -c 40; cat r.manifest r.sig
+  head -c $((rarea2 - 64 - rml - rsl2)) /dev/zero; tail -c +$((rarea + 1)) r.aimb; } >tc.aimb
+check "re-signed bundle with C1 bytes in its trusted comment verifies" aim -q bundle verify tc.aimb -p mw.pub
+aim bundle info tc.aimb -p mw.pub >tc.out 2>tc.err
+is "$?" 0 "bundle info -p of it: exit 0"
+check "the trusted comment is shown escaped" \
+	grep -qF 'Trusted:     evil\x9b[31mraw\xc2\x9b[32mutf8\tend' tc.out
+check "no ESC, C1 or raw 0x80-0x9f byte reaches the terminal" no_c1 tc.out tc.err
+"$AIM" bundle info --json tc.aimb -p mw.pub >tc.json
+check "--json: valid JSON" jq -e . tc.json
+check "--json: U+009B as \\u009b, the raw byte as U+FFFD" \
+	grep -qF '"trusted_comment": "evil\ufffd[31mraw\u009b[32mutf8\tend"' tc.json
+check "--json: no ESC, C1 or raw 0x80-0x9f byte" no_c1 tc.json
+# An unverified manifest with a raw C1 byte in the version (same length, so the header
+# stays): refused as not UTF-8, and the message does not echo the byte.
+cp r.aimb c1.aimb
+v=$(grep -boa "^version=2.0" r.manifest | head -n 1 | cut -d: -f1)
+printf '2\2330' | dd of=c1.aimb bs=1 seek=$((64 + v + 8)) conv=notrunc status=none
+fails_with "bundle info of a manifest with a C1 byte" "control character or invalid UTF-8" \
+	aim bundle info c1.aimb
+is "$(wc -l <"$TMP/err")" 1 "its error is one line"
+check "the byte is not echoed" no_c1 "$TMP/err" "$TMP/out"
 done_testing

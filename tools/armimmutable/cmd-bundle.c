@@ -32,6 +32,7 @@
 #include "util/macro.h"
 #include "util/parse.h"
 #include "util/spawn.h"
+#include "util/text.h"
 
 #define MAX_KEYS 16
 
@@ -597,31 +598,52 @@ static void print_json(const struct aim_bundle_reader *b, const char *path)
 	aim_json_end(&j);
 }
 
-static void print_text(const struct aim_bundle_reader *b, const char *path)
+/* Every string from the bundle is escaped (lib/util/text.h): the manifest is not verified
+ * without -p, and even a signed trusted comment may hold bytes a terminal acts on. */
+static int print_text(const struct aim_bundle_reader *b, const char *path)
 {
 	const struct aim_bundle_manifest *m = aim_bundle_get_manifest(b);
 	const struct aim_sig *s = aim_bundle_signature(b);
-	char id[17];
+	enum { PATH, VERSION, BOARD, FAMILY, LFAMILY, ARCH, GENERATOR, TRUSTED, NSTR };
+	const char *raw[NSTR] = {path, m->version, m->board, m->family, m->linuxfamily,
+				 m->arch, m->generator, s ? s->trusted_comment : ""};
+	char *e[NSTR] = {NULL}, id[17];
+	int r = 0;
 
-	printf("Bundle:      %s (%" PRIu64 " bytes, format %u)\n", path, aim_bundle_total_size(b),
-	       m->format);
+	for (size_t i = 0; i < NSTR; i++)
+		if (!(e[i] = aim_text_escape(raw[i])))
+			r = -ENOMEM;
+	if (r < 0)
+		goto out;
+	printf("Bundle:      %s (%" PRIu64 " bytes, format %u)\n", e[PATH],
+	       aim_bundle_total_size(b), m->format);
 	printf("Version:     %s\nBoard:       %s\nFamily:      %s%s%s%s\nArch:        %s\n",
-	       m->version, m->board, m->family, m->linuxfamily[0] ? " (" : "", m->linuxfamily,
-	       m->linuxfamily[0] ? ")" : "", m->arch);
+	       e[VERSION], e[BOARD], e[FAMILY], m->linuxfamily[0] ? " (" : "", e[LFAMILY],
+	       m->linuxfamily[0] ? ")" : "", e[ARCH]);
 	printf("Created:     %" PRIu64 "\nGenerator:   %s\nManifest:    sha256 %s\n", m->created,
-	       m->generator, aim_bundle_manifest_sha256(b));
+	       e[GENERATOR], aim_bundle_manifest_sha256(b));
 	if (s) {
 		aim_sign_keyid(s->keynum, id);
-		printf("Signature:   good, key %s\nTrusted:     %s\n", id, s->trusted_comment);
+		printf("Signature:   good, key %s\nTrusted:     %s\n", id, e[TRUSTED]);
 	} else {
 		printf("Signature:   not checked (no -p PUBKEY)\n");
 	}
 	printf("Payloads:    %zu\n", m->npayloads);
-	for (size_t i = 0; i < m->npayloads; i++) {
+	for (size_t i = 0; i < m->npayloads && r == 0; i++) {
 		const struct aim_bundle_payload *p = &m->payloads[i];
-		printf("  %-6s %12" PRIu64 "  %.16s  %s\n", p->kind, p->size, p->sha256_hex,
-		       p->name);
+		_cleanup_free_ char *kind = aim_text_escape(p->kind);
+		_cleanup_free_ char *name = aim_text_escape(p->name);
+
+		if (!kind || !name)
+			r = -ENOMEM;
+		else
+			printf("  %-6s %12" PRIu64 "  %.16s  %s\n", kind, p->size, p->sha256_hex,
+			       name);
 	}
+out:
+	for (size_t i = 0; i < NSTR; i++)
+		free(e[i]);
+	return r;
 }
 
 static int bundle_info(int argc, char **argv)
@@ -641,9 +663,9 @@ static int bundle_info(int argc, char **argv)
 	if (arg_json)
 		print_json(b, argv[optind]);
 	else
-		print_text(b, argv[optind]);
+		r = print_text(b, argv[optind]);
 	aim_bundle_close(b);
-	return 0;
+	return r < 0 ? aim_err(r, "bundle info") : 0;
 }
 
 static int bundle_verify(int argc, char **argv)
