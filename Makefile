@@ -56,6 +56,8 @@ CLI_SRC := $(wildcard tools/armimmutable/*.c)
 CLI_OBJ := $(CLI_SRC:%.c=$(B)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+# Helpers of the QEMU tests, built like the unit tests (sanitized under SANITIZE=1).
+QEMU_HELPERS := $(B)/tests/aim-mkscr
 
 # Device side: static, libc only, one per architecture.
 DEV_ARCHES := arm64 armhf x86_64
@@ -129,6 +131,11 @@ $(B)/tests/%: tests/unit/%.c $(B)/libarmimmutable.a tests/tap.h
 	@[ -n "$(Q)" ] && echo "  CC      $<" || true
 	$(Q)$(CC) $(AIM_CFLAGS) -Itests $(DEP_CFLAGS) $(CFLAGS) -o $@ $< $(B)/libarmimmutable.a $(DEP_LIBS)
 
+$(B)/tests/aim-mkscr: tests/qemu/aim-mkscr.c $(B)/libarmimmutable.a
+	@mkdir -p $(dir $@)
+	@[ -n "$(Q)" ] && echo "  CC      $<" || true
+	$(Q)$(CC) $(AIM_CFLAGS) $(DEP_CFLAGS) $(CFLAGS) -o $@ $< $(B)/libarmimmutable.a $(DEP_LIBS)
+
 define dev_rules
 $(B)/dev/$(1)/%: initramfs/%.c $(DEV_LIB_SRC) $(wildcard lib/device/*.h lib/util/*.h)
 	@mkdir -p $$(dir $$@)
@@ -165,7 +172,7 @@ device-bins: $(DEV_BINS) $(DEVCLI_BINS)
 NPROC := $(shell nproc 2>/dev/null || echo 2)
 define timed_build
 t0=$$(date +%s); $(MAKE) --no-print-directory B=$(B) \
-	$(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC)) all $(UNIT_BIN) && \
+	$(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC)) all $(UNIT_BIN) $(QEMU_HELPERS) && \
 	echo "timing: build ($(B)) $$(( $$(date +%s) - t0 )) s"
 endef
 
