@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -441,6 +442,116 @@ static int write_slot_env(struct inst *in, const struct aim_bundle_manifest *m,
 	return aim_target_slot_info_write(in->t, in->slot, &si);
 }
 
+/* ---- boot file names on FAT ---- */
+
+struct fatname {
+	char *folded;	  /* the name as FAT compares it */
+	const char *name; /* as the manifest spells it */
+};
+
+/* ASCII letters folded, trailing dots and spaces of each component dropped; -EBADMSG for
+ * a component left empty. */
+static int fat_fold(const char *name, char **ret)
+{
+	size_t o = 0;
+	char *out = malloc(strlen(name) + 1);
+
+	if (!out)
+		return -ENOMEM;
+	for (const char *c = name;;) {
+		size_t l = strcspn(c, "/"), k = l;
+
+		while (k && (c[k - 1] == '.' || c[k - 1] == ' '))
+			k--;
+		if (!k) {
+			free(out);
+			return aim_error_set(-EBADMSG,
+					     "boot file '%s': a component of only dots or spaces "
+					     "has no name on FAT",
+					     name);
+		}
+		for (size_t i = 0; i < k; i++)
+			out[o++] = c[i] >= 'A' && c[i] <= 'Z' ? (char)(c[i] - 'A' + 'a') : c[i];
+		if (!c[l])
+			break;
+		out[o++] = '/';
+		c += l + 1;
+	}
+	out[o] = 0;
+	*ret = out;
+	return 0;
+}
+
+/* The end of a name first, then '/', then every other byte: the names under a directory
+ * "d/" come right after a file "d" (and "d-x", "d.x" after them). */
+static int fat_order(unsigned char c)
+{
+	return !c ? 0 : c == '/' ? 1 : c + 1;
+}
+
+static int fatname_cmp(const void *a, const void *b)
+{
+	const unsigned char *x = (const unsigned char *)((const struct fatname *)a)->folded;
+	const unsigned char *y = (const unsigned char *)((const struct fatname *)b)->folded;
+
+	for (; *x && *x == *y; x++, y++)
+		;
+	return fat_order(*x) - fat_order(*y);
+}
+
+static int fatname_clash(const struct fatname *a, const struct fatname *b)
+{
+	size_t l = strlen(a->folded);
+
+	if (!strcmp(a->folded, b->folded))
+		return aim_error_set(-EBADMSG,
+				     "boot files '%s' and '%s' are one file on FAT (names that "
+				     "differ only in case or trailing dots and spaces)",
+				     a->name, b->name);
+	if (!strncmp(a->folded, b->folded, l) && b->folded[l] == '/')
+		return aim_error_set(-EBADMSG,
+				     "boot file '%s' is a directory of '%s' on FAT (names that "
+				     "differ only in case or trailing dots and spaces)",
+				     a->name, b->name);
+	return 0;
+}
+
+int aim_install_check_boot_names(const struct aim_bundle_manifest *m)
+{
+	static const char *const special[] = {AIM_SLOT_ENV, "armbianEnv.txt"};
+	struct fatname *v = calloc(m->npayloads + 1, sizeof(*v));
+	size_t n = 0;
+	int r = 0;
+
+	if (!v)
+		return -ENOMEM;
+	/* install writes slot.env itself (a payload of that exact name is skipped) */
+	v[n].name = AIM_SLOT_ENV;
+	r = fat_fold(AIM_SLOT_ENV, &v[n++].folded);
+	for (size_t i = 0; i < m->npayloads && r == 0; i++) {
+		const struct aim_bundle_payload *p = &m->payloads[i];
+
+		if (strcmp(p->kind, AIM_BUNDLE_KIND_BOOT) || !strcmp(p->name, AIM_SLOT_ENV))
+			continue;
+		v[n].name = p->name;
+		r = fat_fold(p->name, &v[n++].folded);
+		for (size_t k = 0; k < ARRAY_SIZE(special) && r == 0; k++)
+			if (!strcasecmp(v[n - 1].folded, special[k]) && strcmp(p->name, special[k]))
+				r = aim_error_set(-EBADMSG,
+						  "boot file '%s' is '%s' on FAT, which install "
+						  "only handles under its exact name",
+						  p->name, special[k]);
+	}
+	if (r == 0)
+		qsort(v, n, sizeof(*v), fatname_cmp);
+	for (size_t i = 1; i < n && r == 0; i++)
+		r = fatname_clash(&v[i - 1], &v[i]);
+	for (size_t i = 0; i < n; i++)
+		free(v[i].folded);
+	free(v);
+	return r;
+}
+
 /* Everything checked before the first write. */
 static int preflight(struct inst *in, const struct aim_bundle_manifest *m,
 		     struct aim_install_result *res)
@@ -454,6 +565,9 @@ static int preflight(struct inst *in, const struct aim_bundle_manifest *m,
 
 	if (!rootfs)
 		return aim_error_set(-ENOENT, "the bundle has no rootfs payload");
+	r = aim_install_check_boot_names(m);
+	if (r < 0)
+		return r;
 	r = aim_target_state_load(in->t, &in->st);
 	if (r < 0)
 		return aim_error_set(r, "no valid slot state (%s): boot the system once or repair "

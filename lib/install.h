@@ -5,10 +5,10 @@
  *
  * Order (each step power-safe; a cut anywhere leaves the old good slot booting):
  *   1. open the bundle: header, manifest, signature verified before anything else;
- *   2. checks, all before the first write: the slot state is valid, the target slot is
- *      not the booted one nor the fallback of a running trial, board/family/arch match
- *      the current slot's slot.env, no downgrade (unless allowed), the rootfs payload fits
- *      the slot partition;
+ *   2. checks, all before the first write: no two boot file names are one name on FAT,
+ *      the slot state is valid, the target slot is not the booted one nor the fallback of
+ *      a running trial, board/family/arch match the current slot's slot.env, no downgrade
+ *      (unless allowed), the rootfs payload fits the slot partition;
  *   3. the target slot is marked bad in the state (so a half-written slot is never
  *      booted), and its /slot-X/ files (slot.env too) are removed;
  *   4. the payloads in stream order: the rootfs into the slot partition, the boot files
@@ -61,11 +61,26 @@ struct aim_install_result {
  * format); -EMEDIUMTYPE wrong board/family/arch; -EPERM downgrade; -EFBIG payload larger
  * than the slot; -EBUSY target slot booted, the fallback of a trial, or its partition in
  * use; -ENOENT no valid slot state, no slot.env to check against, no rootfs payload;
- * -EBADMSG a payload's SHA-256 differs or the stream ends early (the slot stays marked
- * bad: the old slot keeps booting); I/O errors.
+ * -EBADMSG boot file names that collide on FAT (aim_install_check_boot_names), a
+ * payload's SHA-256 differs or the stream ends early (the slot stays marked bad: the old
+ * slot keeps booting); I/O errors.
  */
 int aim_install_run(struct aim_target *t, aim_bundle_read_fn fn, void *ud,
 		    const struct aim_install_opts *o, struct aim_install_result *ret);
+
+/*
+ * The boot payloads become files under /slot-X/ of a FAT partition, which compares names
+ * folded: ASCII letters without case (U-Boot, the Linux vfat driver, mtools), each path
+ * component without its trailing dots (vfat) and spaces (other implementations); other
+ * bytes compare exactly here.
+ * Refused with -EBADMSG (the detail names both): two boot payloads that fold to the same
+ * name; a file whose folded name is a directory of another; a component that folds to
+ * nothing (only dots and spaces); and a name that folds onto one install treats by its
+ * exact spelling but is spelled otherwise (slot.env, which install writes itself;
+ * armbianEnv.txt, which it rewrites for the slot). 0 when the names are distinct on FAT;
+ * -ENOMEM.
+ */
+int aim_install_check_boot_names(const struct aim_bundle_manifest *m);
 
 /* dpkg's version order ([epoch:]upstream[-revision], '~' sorts first): <0, 0, >0. */
 int aim_version_compare(const char *a, const char *b);

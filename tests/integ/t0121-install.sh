@@ -4,7 +4,8 @@
 # converted image (slot B converted empty): the slot's bytes, the boot files, slot.env and
 # the state (B on trial, A still the good fallback) are checked; every refusal exits 1 with
 # one line naming the problem and leaves the image as it was (or with the target slot
-# marked bad: never booted); --progress=json; stdin. Then fault injection: the install is
+# marked bad: never booted), boot file names that collide on FAT included; --progress=json;
+# stdin. Then fault injection: the install is
 # cut at every one of its write/fsync points in turn; after each cut the image still boots
 # the good slot A (status and aim-boot plan agree) and a new install succeeds.
 . "$(dirname "$0")/lib.sh"
@@ -181,6 +182,23 @@ slot_size=$(js '.slots[1].partition.size')
 truncate -s $((slot_size + 4096)) big.sqfs
 check "bundle with a rootfs larger than the slot" mkb big.aimb 99.1 "$board" "$family" arm64 big.sqfs
 refused "larger than slot b" "oversized rootfs" -p k.pub big.aimb
+# boot file names that are one name on FAT (case, a trailing dot, armbianEnv.txt spelled
+# otherwise, which would not be rewritten for the slot): refused before any write
+mkfat() { # mkfat OUT: a bundle of bootdir/c
+	aim -q bundle create -k k.key -o "$1" --rootfs rootfs.sqfs --boot-dir bootdir/c \
+		--version 99.1 --board "$board" --family "$family" --arch arm64
+}
+rm -rf bootdir/c && cp -a bootdir/s bootdir/c && echo a >bootdir/c/fat-a.txt &&
+	echo b >bootdir/c/FAT-A.TXT
+check "bundle with boot files fat-a.txt and FAT-A.TXT" mkfat fatcase.aimb
+refused "one file on FAT" "boot names differing in case" -p k.pub fatcase.aimb
+rm -rf bootdir/c && cp -a bootdir/s bootdir/c && echo a >bootdir/c/fat-b.txt &&
+	echo b >bootdir/c/fat-b.txt.
+check "bundle with boot files fat-b.txt and fat-b.txt." mkfat fatdot.aimb
+refused "one file on FAT" "boot names differing in a trailing dot" -p k.pub fatdot.aimb
+rm -rf bootdir/c && cp -a bootdir/s bootdir/c && mv bootdir/c/armbianEnv.txt bootdir/c/ARMBIANENV.TXT
+check "bundle with ARMBIANENV.TXT" mkfat fatenv.aimb
+refused "is 'armbianEnv.txt' on FAT" "armbianEnv.txt spelled otherwise" -p k.pub fatenv.aimb
 run aim install --image "$W" -p k.pub --allow-downgrade old.aimb
 is "$rc" 0 "--allow-downgrade installs the older version"
 is "$(js '.slots[1].version')" 1.0 "downgraded slot B says 1.0"
