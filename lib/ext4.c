@@ -753,10 +753,10 @@ static int load_tree_locked(struct aim_ext4 *e, struct aim_tree *t)
 		goto out;
 	}
 	stack[0].node = t->root;
+	depth = 1; /* before read_dir(): on its failure, out frees paths[0] and the frame */
 	r = read_dir(e, EXT2_ROOT_INO, &stack[0], "/");
 	if (r < 0)
 		goto out;
-	depth = 1;
 
 	while (depth > 0) {
 		struct dir_frame *f = &stack[depth - 1];
