@@ -147,7 +147,7 @@ int aim_pubkey_parse(const char *text, size_t len, struct aim_pubkey *ret)
 	l = next_line(&p, end, &n);
 	if (l && has_prefix(l, n, untrusted_prefix))
 		l = next_line(&p, end, &n);
-	else if (l && n > 0 && !strncmp(l, "untrusted", 9))
+	else if (l && has_prefix(l, n, "untrusted"))
 		return aim_error_set(-EBADMSG, "public key: the first line should start with "
 					       "\"untrusted comment: \"");
 	if (!l || n == 0)

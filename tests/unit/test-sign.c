@@ -233,6 +233,24 @@ static void test_minisign_keys(void)
 	aim_seckey_wipe(&sec);
 }
 
+/* A key file text is (buf, len), not a C string: a short first line at the very end of the
+ * buffer must not be compared past len (tests/fuzz found "untrust" read 2 bytes over). */
+static void test_pubkey_bounds(void)
+{
+	static const char *const texts[] = {"untrust", "untrusted", "u"};
+	struct aim_pubkey pk;
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		size_t n = strlen(texts[i]);
+		char *b = malloc(n);
+
+		memcpy(b, texts[i], n); /* no NUL after it */
+		is_int(aim_pubkey_parse(b, n, &pk), -EBADMSG, "public key '%s' without a NUL",
+		       texts[i]);
+		free(b);
+	}
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "%s/test-sign.XXXXXX",
@@ -243,6 +261,7 @@ int main(void)
 	}
 	test_roundtrip();
 	test_minisign_keys();
+	test_pubkey_bounds();
 	sh("rm -rf %s", dir);
 	return done_testing();
 }
