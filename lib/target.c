@@ -666,33 +666,28 @@ int aim_target_file_write(struct aim_target_file *f, const void *buf, size_t len
 	return 0;
 }
 
+/* On an image the file goes to its name in one mcopy, not to a temp name renamed by mmove:
+ * mmove keeps the temp entry's case byte (offset 12), so a lower-case 8.3 name such as
+ * boot.scr, stored without a long name, came out as BOOT.SCR. The rename bought nothing
+ * here: install writes only into a slot marked bad, reset writes an empty flag. */
 static int commit_image(struct aim_target_file *f)
 {
 	struct aim_target *t = f->t;
-	_cleanup_free_ char *src = NULL, *tmp = NULL, *dst = NULL;
+	_cleanup_free_ char *src = NULL, *dst = NULL;
 	int r;
 
 	r = make_parents(t, f->path);
 	if (r < 0)
 		return r;
-	if (asprintf(&src, "/proc/self/fd/%d", f->fd) < 0 ||
-	    asprintf(&tmp, "::%s" TMP_SUFFIX, f->path) < 0 || !(dst = mpath(f->path)))
+	if (asprintf(&src, "/proc/self/fd/%d", f->fd) < 0 || !(dst = mpath(f->path)))
 		return -ENOMEM;
 	{
-		const char *argv[] = {"mcopy", "-o", "-i", t->where, src, tmp, NULL};
+		const char *argv[] = {"mcopy", "-o", "-i", t->where, src, dst, NULL};
 
 		r = mtool(argv);
 		if (r < 0)
 			return r;
-		aim_fault_point("boot file temp written (mcopy)");
-	}
-	{
-		const char *argv[] = {"mmove", "-o", "-i", t->where, tmp, dst, NULL};
-
-		r = mtool(argv);
-		if (r < 0)
-			return r;
-		aim_fault_point("boot file renamed (mmove)");
+		aim_fault_point("boot file written (mcopy)");
 	}
 	return 0;
 }

@@ -10,7 +10,7 @@
  * and unmounted by aim_target_free(). Writes: temp file, fsync, rename, fsync(dir).
  *
  * Image file: the partition table (lib/ptable) gives p1..p4; FAT reads go through
- * lib/fat, writes through mtools (mcopy/mmove/mmd/mdel -i IMG@@OFFSET), rootless.
+ * lib/fat, writes through mtools (mcopy/mmd/mdel -i IMG@@OFFSET), rootless.
  *
  * Paths on the boot partition are absolute ("/slot-b/Image", "/factory-reset"), '/'
  * separated, without "." or ".." components. Every call that changes the boot partition
@@ -88,7 +88,7 @@ int aim_target_read_file(struct aim_target *t, const char *path, size_t max, cha
 int aim_target_exists(struct aim_target *t, const char *path);
 
 /* Writes a whole file power-safely: parents created, temp name beside it, fsync, rename
- * over path, fsync(dir) (image: mcopy to the temp name, then mmove -o). */
+ * over path, fsync(dir) (image: one mcopy -o to path, not atomic: see commit_image()). */
 int aim_target_write_file(struct aim_target *t, const char *path, const void *buf, size_t len);
 
 /* The same, streamed: begin, write chunks, commit (or abort: the temp file goes). */

@@ -101,6 +101,12 @@ check "slot-b/armbianEnv.txt: armimmutable.slot=b" grep -q '^extraargs=.*armimmu
 check "slot-b/armbianEnv.txt: no armimmutable.slot=a left" sh -c "! grep -q 'armimmutable.slot=a' '$TMP/envb'"
 is "$(m mdir -/ -b ::/slot-b 2>/dev/null | grep -vc '/$')" "$((nboot + 1))" \
 	"/slot-b/ holds the boot files and slot.env, nothing else"
+# names as the bundle spells them: a lower-case 8.3 name (boot.scr) is stored with FAT's
+# lower-case flags, not as BOOT.SCR (the temp name renamed by mmove lost them)
+m mdir -/ -b ::/slot-b 2>/dev/null | grep -v '/$' | sed 's|^::/slot-b/||' | sort >names.got
+{ jq -r '.payloads[] | select(.kind=="boot") | .name' v2.json; echo slot.env; } | sort >names.want
+check "/slot-b/ names match the bundle's, case included (boot.scr, not BOOT.SCR)" \
+	diff names.want names.got
 run aim install --image "$W" -p k.pub v2.aimb
 is "$rc" 0 "installing the same version again (into B again: A is still active)"
 
