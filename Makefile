@@ -7,6 +7,8 @@
 #   make check-qemu   the QEMU boot tests (slow; needs tools/deps.sh --qemu)
 #   make SANITIZE=1   ASan+UBSan build (objects under build-san/)
 #   make demo         build, make the bootable sample, convert it, boot it
+#   make fuzz         libFuzzer harnesses, FUZZ_TIME s each (make check replays the corpus)
+#   make soak         update soak: SOAK_CYCLES cycles cut at random points (SEED= to replay)
 #   make bench        conversion (vs loop-mount + mksquashfs) and install (vs dd) benchmarks
 #   make deps         install the Debian packages (root)
 
@@ -206,10 +208,20 @@ demo: deps-qemu
 	$(Q)$(call timed_build)
 	$(Q)B=$(B) tests/demo.sh
 
-bench: deps
+bench: check-deps
 	$(Q)$(MAKE) --no-print-directory B=$(B) all
 	$(Q)B=$(B) bench/convert.sh
 	$(Q)B=$(B) bench/install.sh
+
+# Fuzzing (tests/fuzz/README.md) and the update soak (docs/soak.md), longer than make check.
+FUZZ_TIME ?= 120
+fuzz: deps
+	$(Q)B=build-fuzz tests/fuzz/run.sh --time $(FUZZ_TIME)
+
+SOAK_CYCLES ?= 300
+soak: deps
+	$(Q)$(call timed_build)
+	$(Q)B=$(B) tests/soak/soak.sh --cycles $(SOAK_CYCLES) $(if $(SEED),--seed $(SEED))
 
 deps:
 	sh tools/deps.sh
@@ -243,9 +255,9 @@ format:
 	clang-format -i $(LIB_SRC) $(CLI_SRC) $(wildcard lib/*.h lib/util/*.h tools/armimmutable/*.h)
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 .PHONY: all have-deps device device-bins check check-fast check-deps check-qemu \
-	check-qemu-extra demo bench deps deps-qemu install uninstall format clean
+	check-qemu-extra demo bench fuzz soak deps deps-qemu install uninstall format clean
 .SECONDARY:
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

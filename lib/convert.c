@@ -714,7 +714,7 @@ static int patch_initrds(const struct aim_tree *t, const struct aim_tree *bt,
 static int write_boot_chain(const struct aim_image_info *ii, const struct aim_convert_opts *o,
 			    const char *stage, struct aim_convert_plan *p, uint32_t epoch)
 {
-	_cleanup_free_ char *orig = NULL, *scr_text = NULL, *gen = NULL;
+	_cleanup_free_ char *orig = NULL, *gen = NULL;
 	_cleanup_free_ uint8_t *scr = NULL;
 	struct aim_slotstate st;
 	char path[4300];
