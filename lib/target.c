@@ -1175,6 +1175,10 @@ int aim_slot_info_parse(const char *buf, size_t len, struct aim_slot_info *ret)
 			n--;
 		if (n == 0 || l[0] == '#')
 			continue;
+		/* Only a CRLF line end is tolerated: what parses must format back the same. */
+		if (memchr(l, '\r', n))
+			return aim_error_set(-EBADMSG, "slot.env line %d has a carriage return "
+						"inside", lineno);
 		eq = memchr(l, '=', n);
 		if (!eq)
 			return aim_error_set(-EBADMSG, "slot.env line %d has no '='", lineno);

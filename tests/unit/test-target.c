@@ -62,6 +62,10 @@ static void test_slot_info(void)
 	ok(strstr(txt, "future_key") == NULL, "unknown keys are not written back");
 	free(txt);
 	is_int(aim_slot_info_parse("version=1\r\nboard=x\r\n", 20, &si), 0, "CRLF accepted");
+	is_int(aim_slot_info_parse("version=1\rx\nboard=x\n", 20, &si), -EBADMSG,
+	       "a carriage return inside a value is refused (the formatter refuses it too)");
+	is_int(aim_slot_info_parse("version=1\r\r\n", 13, &si), -EBADMSG,
+	       "two carriage returns before the newline are refused");
 	is_str(si.board, "x", "CR stripped");
 
 	aim_error_clear();
