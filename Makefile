@@ -18,7 +18,6 @@ LIBEXECDIR ?= $(PREFIX)/libexec
 DATADIR ?= $(PREFIX)/share
 MANDIR ?= $(DATADIR)/man
 INITRAMFS_TOOLS_DIR ?= /usr/share/initramfs-tools
-PKG_CONFIG ?= pkg-config
 CC ?= cc
 CFLAGS ?= -O2 -g
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
@@ -42,17 +41,13 @@ AIM_CFLAGS := -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -MMD -MP -Ilib \
 	-DAIM_VERSION='"$(VERSION)"' -DAIM_LIBEXECDIR='"$(LIBEXECDIR)/armimmutable"' \
 	-DAIM_HOOKSDIR='"$(DATADIR)/armimmutable/hooks"' $(WARN) $(SAN)
 
-DEPS := libsquashfs1 ext2fs e2p com_err liblzma libzstd libcryptsetup mount blkid libsodium \
-	libcrypto zlib libcurl
-DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(DEPS) 2>/dev/null)
-DEP_LIBS := $(shell $(PKG_CONFIG) --libs $(DEPS) 2>/dev/null) -lpthread
+include tools/deps.mk
 
 Q := @
 ifeq ($(V),1)
 Q :=
 endif
 
-LIB_SRC := $(wildcard lib/*.c lib/util/*.c lib/device/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 CLI_SRC := $(wildcard tools/armimmutable/*.c)
 CLI_OBJ := $(CLI_SRC:%.c=$(B)/%.o)

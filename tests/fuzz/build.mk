@@ -1,23 +1,18 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The libFuzzer harnesses (run by tests/fuzz/run.sh, which sets B and CC): the library
 # built once with ASan+UBSan and coverage into $(B)/libarmimmutable-fuzz.a, each
-# tests/fuzz/fuzz-NAME.c linked against it as $(B)/fuzz-NAME. Flags as the top Makefile's
-# (pkg-config for the dependencies), warnings -Wall -Wextra.
+# tests/fuzz/fuzz-NAME.c linked against it as $(B)/fuzz-NAME. The sources and dependency
+# flags are the top Makefile's (tools/deps.mk), warnings -Wall -Wextra.
 B ?= build-fuzz
 ifeq ($(origin CC),default)
 CC := clang-14
 endif
-PKG_CONFIG ?= pkg-config
-DEPS := libsquashfs1 ext2fs e2p com_err liblzma libzstd libcryptsetup mount blkid libsodium \
-	libcrypto zlib libcurl
-DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(DEPS))
-DEP_LIBS := $(shell $(PKG_CONFIG) --libs $(DEPS)) -lpthread
+include tools/deps.mk
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -MMD -MP -Ilib \
 	-DAIM_VERSION='"fuzz"' -DAIM_LIBEXECDIR='"/usr/libexec/armimmutable"' \
 	-DAIM_HOOKSDIR='"/usr/share/armimmutable/hooks"' -Wall -Wextra -O1 -g $(SAN)
 
-LIB_SRC := $(wildcard lib/*.c lib/util/*.c lib/device/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz-*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/%)
