@@ -62,7 +62,7 @@ CROSS_arm64 := aarch64-linux-gnu-
 CROSS_armhf := arm-linux-gnueabihf-
 CROSS_x86_64 :=
 DEV_SRC := $(wildcard initramfs/*.c)
-DEV_LIB_SRC := $(wildcard lib/device/*.c)
+DEV_LIB_SRC := $(wildcard lib/base/*.c)
 DEV_BINS := $(foreach a,$(DEV_ARCHES),$(patsubst initramfs/%.c,$(B)/dev/$(a)/%,$(DEV_SRC)))
 
 # Device build of the CLI: $(B)/dev/<arch>/armimmutable, static, so that it runs on any
@@ -84,7 +84,7 @@ TRIPLET_x86_64 := x86_64-linux-gnu
 DEVCLI_SRC := $(filter-out tools/armimmutable/cmd-convert.c tools/armimmutable/cmd-inspect.c, \
 	$(CLI_SRC)) tools/device/host-only.c \
 	$(addprefix lib/,sign.c bundle.c install.c target.c source.c ptable.c fat.c bootscript.c) \
-	$(wildcard lib/util/*.c lib/device/*.c)
+	$(wildcard lib/util/*.c lib/base/*.c)
 DEVCLI_CFLAGS := -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -MMD -MP -Ilib \
 	-DAIM_VERSION='"$(VERSION)"' -DAIM_LIBEXECDIR='"$(LIBEXECDIR)/armimmutable"' \
 	-DAIM_HOOKSDIR='"$(DATADIR)/armimmutable/hooks"' -DAIM_DEVICE_BUILD \
@@ -134,7 +134,7 @@ $(B)/tests/aim-mkscr: tests/qemu/aim-mkscr.c $(B)/libarmimmutable.a
 	$(Q)$(CC) $(AIM_CFLAGS) $(DEP_CFLAGS) $(CFLAGS) -o $@ $< $(B)/libarmimmutable.a $(DEP_LIBS)
 
 define dev_rules
-$(B)/dev/$(1)/%: initramfs/%.c $(DEV_LIB_SRC) $(wildcard lib/device/*.h lib/util/*.h)
+$(B)/dev/$(1)/%: initramfs/%.c $(DEV_LIB_SRC) $(wildcard lib/base/*.h)
 	@mkdir -p $$(dir $$@)
 	@[ -n "$(Q)" ] && echo "  CC      $$@" || true
 	$(Q)$(CROSS_$(1))gcc -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Ilib $(WARN) \
@@ -247,7 +247,7 @@ uninstall:
 	rm -rf $(DESTDIR)$(LIBEXECDIR)/armimmutable $(DESTDIR)$(DATADIR)/armimmutable
 
 format:
-	clang-format -i $(LIB_SRC) $(CLI_SRC) $(wildcard lib/*.h lib/util/*.h tools/armimmutable/*.h)
+	clang-format -i $(LIB_SRC) $(CLI_SRC) $(wildcard lib/*.h lib/base/*.h lib/util/*.h tools/armimmutable/*.h)
 
 clean:
 	rm -rf build build-san build-fuzz

@@ -42,8 +42,8 @@
 
 #include <linux/blkpg.h>
 
-#include "device/slotstate.h"
-#include "device/slotstate_io.h"
+#include "base/slotstate.h"
+#include "base/slotstate_io.h"
 
 #define RUN_AIM "/run/aim"
 #define LOWER RUN_AIM "/lower"

@@ -7,9 +7,9 @@
 #include <string.h>
 
 #include "bootscript.h"
-#include "device/slotstate.h"
-#include "util/log.h"
-#include "util/macro.h"
+#include "base/slotstate.h"
+#include "base/log.h"
+#include "base/macro.h"
 
 /*
  * U-Boot hush, run before the original body. It cannot check our CRC: it takes the copy

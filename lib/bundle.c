@@ -19,13 +19,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "util/endian.h"
-#include "util/fileio.h"
-#include "util/log.h"
-#include "util/macro.h"
-#include "util/parse.h"
+#include "base/endian.h"
+#include "base/fileio.h"
+#include "base/log.h"
+#include "base/macro.h"
+#include "base/parse.h"
 #include "util/sha256.h"
-#include "util/text.h"
+#include "base/text.h"
 
 #define PAYLOAD_SIZE_MAX (1ULL << 44) /* 16 TiB: anything larger is a corrupt field */
 #define VALUE_MAX 255

@@ -27,11 +27,11 @@
 #include "transform.h"
 #include "tree.h"
 #include "treeio.h"
-#include "util/fileio.h"
-#include "util/log.h"
-#include "util/macro.h"
+#include "base/fileio.h"
+#include "base/log.h"
+#include "base/macro.h"
 #include "util/sha256.h"
-#include "util/spawn.h"
+#include "base/spawn.h"
 
 #define MiB (1024ULL * 1024)
 #define ALIGN4M(x) ALIGN_UP((x), 4 * MiB)

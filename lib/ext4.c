@@ -24,10 +24,10 @@
 #include <ext2fs/ext2_fs.h>
 #include <ext2fs/ext2fs.h>
 
-#include "util/endian.h"
-#include "util/fileio.h"
-#include "util/log.h"
-#include "util/macro.h"
+#include "base/endian.h"
+#include "base/fileio.h"
+#include "base/log.h"
+#include "base/macro.h"
 
 #define EXT4_SB_OFFSET 1024
 #define EXT4_SB_MAGIC 0xEF53

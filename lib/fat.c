@@ -8,10 +8,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "util/endian.h"
-#include "util/fileio.h"
-#include "util/log.h"
-#include "util/macro.h"
+#include "base/endian.h"
+#include "base/fileio.h"
+#include "base/log.h"
+#include "base/macro.h"
 
 struct fat {
 	int fd;

@@ -17,10 +17,10 @@
 #include "ext4.h"
 #include "fat.h"
 #include "tree.h"
-#include "util/endian.h"
-#include "util/fileio.h"
-#include "util/log.h"
-#include "util/macro.h"
+#include "base/endian.h"
+#include "base/fileio.h"
+#include "base/log.h"
+#include "base/macro.h"
 
 #define MiB (1024ULL * 1024)
 

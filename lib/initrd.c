@@ -20,8 +20,8 @@
 #include <zstd.h>
 
 #include "initrd.h"
-#include "util/log.h"
-#include "util/macro.h"
+#include "base/log.h"
+#include "base/macro.h"
 
 #define UIMAGE_MAGIC 0x27051956u
 #define UIMAGE_HDR 64

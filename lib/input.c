@@ -20,10 +20,10 @@
 #include <unistd.h>
 #include <zstd.h>
 
-#include "util/endian.h"
-#include "util/fileio.h"
-#include "util/log.h"
-#include "util/macro.h"
+#include "base/endian.h"
+#include "base/fileio.h"
+#include "base/log.h"
+#include "base/macro.h"
 
 #define IN_BUF (1024 * 1024)
 #define OUT_BUF (4 * 1024 * 1024)

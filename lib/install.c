@@ -16,12 +16,12 @@
 #include <unistd.h>
 
 #include "bootscript.h"
-#include "device/slotstate.h"
+#include "base/slotstate.h"
 #include "ptable.h"
-#include "util/fault.h"
-#include "util/fileio.h"
-#include "util/log.h"
-#include "util/macro.h"
+#include "base/fault.h"
+#include "base/fileio.h"
+#include "base/log.h"
+#include "base/macro.h"
 
 #define CHUNK (1024 * 1024)
 

@@ -14,10 +14,10 @@
 #include <strings.h>
 #include <zlib.h>
 
-#include "util/endian.h"
-#include "util/fileio.h"
-#include "util/log.h"
-#include "util/macro.h"
+#include "base/endian.h"
+#include "base/fileio.h"
+#include "base/log.h"
+#include "base/macro.h"
 
 #define MBR_SIZE 512
 #define MBR_DISK_ID 440

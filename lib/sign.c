@@ -19,10 +19,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "util/endian.h"
-#include "util/fileio.h"
-#include "util/log.h"
-#include "util/macro.h"
+#include "base/endian.h"
+#include "base/fileio.h"
+#include "base/log.h"
+#include "base/macro.h"
 
 #define PUB_BIN 42  /* 2 + 8 + 32 */
 #define SEC_BIN 158 /* 2 + 2 + 2 + 32 + 8 + 8 + (8 + 64 + 32) */

@@ -30,8 +30,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "util/log.h"
-#include "util/macro.h"
+#include "base/log.h"
+#include "base/macro.h"
 
 /* The static device build of the CLI has no libcurl (Debian's libcurl.a needs GSSAPI and
  * LDAP archives that do not exist): it sets AIM_WITH_CURL=0, and http(s) sources are

@@ -28,9 +28,9 @@
 #include <sqfs/xattr.h>
 #include <sqfs/xattr_writer.h>
 
-#include "util/fileio.h"
-#include "util/log.h"
-#include "util/macro.h"
+#include "base/fileio.h"
+#include "base/log.h"
+#include "base/macro.h"
 
 #define MAX_BLOCK (1u << 20)
 #define PAD 4096u

@@ -28,14 +28,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "device/fault.h"
-#include "device/slotstate_io.h"
+#include "base/fault.h"
+#include "base/slotstate_io.h"
 #include "fat.h"
 #include "ptable.h"
-#include "util/fileio.h"
-#include "util/log.h"
-#include "util/macro.h"
-#include "util/parse.h"
+#include "base/fileio.h"
+#include "base/log.h"
+#include "base/macro.h"
+#include "base/parse.h"
 
 #define BOOT_ENV_MAX (64 * 1024)
 #define MAX_ENV 64

@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "device/slotstate.h"
+#include "base/slotstate.h"
 
 #define AIM_TARGET_RUN_DIR "/run/armimmutable"
 #define AIM_SLOT_ENV "slot.env"

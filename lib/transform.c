@@ -12,9 +12,9 @@
 #include <sys/stat.h>
 
 #include "treeio.h"
-#include "util/fileio.h"
-#include "util/log.h"
-#include "util/macro.h"
+#include "base/fileio.h"
+#include "base/log.h"
+#include "base/macro.h"
 
 #define RESIZE_UNIT "armbian-resize-filesystem.service"
 

@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include "ext4.h"
-#include "util/log.h"
-#include "util/macro.h"
+#include "base/log.h"
+#include "base/macro.h"
 
 #define HOST_CHUNK (1u << 20)
 

@@ -11,9 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "util/fileio.h"
-#include "util/log.h"
-#include "util/macro.h"
+#include "base/fileio.h"
+#include "base/log.h"
+#include "base/macro.h"
 
 struct membuf {
 	char *p;

@@ -14,7 +14,7 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
-#include "util/log.h"
+#include "base/log.h"
 #include "util/sha256.h"
 
 #ifdef AIM_DEVICE_BUILD

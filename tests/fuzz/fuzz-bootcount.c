@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * U-Boot's bootcount.txt (lib/device/slotstate.c aim_slotstate_apply_bootcount), then the
+ * U-Boot's bootcount.txt (lib/base/slotstate.c aim_slotstate_apply_bootcount), then the
  * boot decision with that count on a valid state: it must still format and parse.
  */
 #include "fuzz.h"
 
-#include "device/slotstate.h"
+#include "base/slotstate.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The slot state record (lib/device/slotstate.c): the input is two copies separated by a
+ * The slot state record (lib/base/slotstate.c): the input is two copies separated by a
  * NUL byte (state-1.txt, state-2.txt) for aim_slotstate_pick; a parsed copy must format,
  * reparse and format again to the same text, and the boot decision and the state changes
  * must keep it valid.
  */
 #include "fuzz.h"
 
-#include "device/slotstate.h"
+#include "base/slotstate.h"
 
 static void check_roundtrip(const struct aim_slotstate *st)
 {

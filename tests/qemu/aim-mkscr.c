@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "bootscript.h"
-#include "util/log.h"
+#include "base/log.h"
 
 int main(int argc, char **argv)
 {

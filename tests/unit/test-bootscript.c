@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "bootscript.h"
-#include "util/log.h"
+#include "base/log.h"
 #include "tap.h"
 
 static char tmpdir[256];

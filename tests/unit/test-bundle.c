@@ -18,9 +18,9 @@
 #include <unistd.h>
 
 #include "tap.h"
-#include "util/endian.h"
-#include "util/fileio.h"
-#include "util/log.h"
+#include "base/endian.h"
+#include "base/fileio.h"
+#include "base/log.h"
 
 static char dir[256];
 static struct aim_pubkey pub, other_pub;

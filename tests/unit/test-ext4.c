@@ -20,8 +20,8 @@
 #include "ext4.h"
 #include "tap.h"
 #include "tree.h"
-#include "util/fileio.h"
-#include "util/log.h"
+#include "base/fileio.h"
+#include "base/log.h"
 
 static char tmp[1024];
 static const char *top;

@@ -20,8 +20,8 @@
 
 #include "initrd.h"
 #include "tap.h"
-#include "util/log.h"
-#include "util/macro.h"
+#include "base/log.h"
+#include "base/macro.h"
 
 #define KVER "6.1.0-test"
 #define EPOCH 1700000000u

@@ -17,7 +17,7 @@
 
 #include "input.h"
 #include "tap.h"
-#include "util/log.h"
+#include "base/log.h"
 
 #define MiB (1024ull * 1024)
 

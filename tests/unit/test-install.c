@@ -16,8 +16,8 @@
 
 #include "install.h"
 #include "tap.h"
-#include "util/log.h"
-#include "util/macro.h"
+#include "base/log.h"
+#include "base/macro.h"
 
 static const struct {
 	const char *a, *b;

@@ -18,8 +18,8 @@
 
 #include "ptable.h"
 #include "tap.h"
-#include "util/endian.h"
-#include "util/log.h"
+#include "base/endian.h"
+#include "base/log.h"
 
 #define MiB (1024ull * 1024)
 

@@ -15,7 +15,7 @@
 #include <time.h>
 
 #include "tap.h"
-#include "util/log.h"
+#include "base/log.h"
 
 static int has(const char *s, const char *sub)
 {

@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include "tap.h"
-#include "util/fileio.h"
-#include "util/log.h"
+#include "base/fileio.h"
+#include "base/log.h"
 
 static char dir[256];
 

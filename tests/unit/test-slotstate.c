@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "slotstate.h"
-#include "util/fault.h"
+#include "base/fault.h"
 #include "tap.h"
 
 static char sbuf[AIM_SLOTSTATE_MAX];

@@ -32,8 +32,8 @@
 
 #include "source.h"
 #include "tap.h"
-#include "util/log.h"
-#include "util/macro.h"
+#include "base/log.h"
+#include "base/macro.h"
 
 #define MiB (1024u * 1024u)
 

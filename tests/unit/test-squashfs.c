@@ -19,8 +19,8 @@
 #include "squashfs.h"
 #include "tap.h"
 #include "tree.h"
-#include "util/fileio.h"
-#include "util/log.h"
+#include "base/fileio.h"
+#include "base/log.h"
 
 #define MiB (1024 * 1024ull)
 #define IMG_OFF (1 * MiB)

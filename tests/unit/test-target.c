@@ -14,7 +14,7 @@
 
 #include "tap.h"
 #include "target.h"
-#include "util/log.h"
+#include "base/log.h"
 
 static char dir[256];
 

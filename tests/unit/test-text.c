@@ -1,18 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * lib/util/text.c: UTF-8 validation (RFC 3629 section 3: overlong forms, surrogates, above
+ * lib/base/text.c: UTF-8 validation (RFC 3629 section 3: overlong forms, surrogates, above
  * U+10FFFF, truncated sequences) and the terminal escaping of text from a bundle: ESC, C1
  * controls raw and UTF-8 encoded, DEL, tab and backslash escaped, other UTF-8 as it is;
- * and lib/util/json.c's strings (C1 escaped, bytes that are not UTF-8 become U+FFFD).
+ * and lib/base/json.c's strings (C1 escaped, bytes that are not UTF-8 become U+FFFD).
  */
-#include "util/text.h"
+#include "base/text.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tap.h"
-#include "util/json.h"
+#include "base/json.h"
 
 static void esc(const char *in, const char *want, const char *what)
 {

@@ -13,7 +13,7 @@
 
 #include "tap.h"
 #include "tree.h"
-#include "util/log.h"
+#include "base/log.h"
 
 struct walk_rec {
 	char buf[4096];

@@ -26,13 +26,13 @@
 #include "input.h"
 #include "password.h"
 #include "sign.h"
-#include "util/fileio.h"
-#include "util/json.h"
-#include "util/log.h"
-#include "util/macro.h"
-#include "util/parse.h"
-#include "util/spawn.h"
-#include "util/text.h"
+#include "base/fileio.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "base/macro.h"
+#include "base/parse.h"
+#include "base/spawn.h"
+#include "base/text.h"
 
 #define MAX_KEYS 16
 
@@ -598,7 +598,7 @@ static void print_json(const struct aim_bundle_reader *b, const char *path)
 	aim_json_end(&j);
 }
 
-/* Every string from the bundle is escaped (lib/util/text.h): the manifest is not verified
+/* Every string from the bundle is escaped (lib/base/text.h): the manifest is not verified
  * without -p, and even a signed trusted comment may hold bytes a terminal acts on. */
 static int print_text(const struct aim_bundle_reader *b, const char *path)
 {

@@ -15,10 +15,10 @@
 #include "cmd.h"
 #include "convert.h"
 #include "input.h"
-#include "util/fileio.h"
-#include "util/json.h"
-#include "util/log.h"
-#include "util/parse.h"
+#include "base/fileio.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "base/parse.h"
 
 static struct aim_convert_opts arg = {.sqfs = {.comp = "zstd"},
 				       .trial_timeout = AIM_TRIAL_TIMEOUT_DEFAULT};

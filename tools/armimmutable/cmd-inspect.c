@@ -9,8 +9,8 @@
 #include "cmd.h"
 #include "image.h"
 #include "input.h"
-#include "util/json.h"
-#include "util/log.h"
+#include "base/json.h"
+#include "base/log.h"
 
 static int arg_json;
 static const char *arg_tmpdir;

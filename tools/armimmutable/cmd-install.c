@@ -14,9 +14,9 @@
 #include "cmd.h"
 #include "install.h"
 #include "source.h"
-#include "util/log.h"
-#include "util/macro.h"
-#include "util/parse.h"
+#include "base/log.h"
+#include "base/macro.h"
+#include "base/parse.h"
 
 #define MAX_KEYS 16
 #define DEFAULT_KEYRING "/etc/armimmutable/keys"

@@ -13,9 +13,9 @@
 #include "cmd.h"
 #include "password.h"
 #include "sign.h"
-#include "util/fileio.h"
-#include "util/log.h"
-#include "util/macro.h"
+#include "base/fileio.h"
+#include "base/log.h"
+#include "base/macro.h"
 
 static const char *arg_pub = "armimmutable.pub", *arg_sec = "armimmutable.key";
 static const char *arg_password_file;

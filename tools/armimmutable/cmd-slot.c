@@ -9,8 +9,8 @@
 
 #include "cmd-target.h"
 #include "cmd.h"
-#include "util/log.h"
-#include "util/macro.h"
+#include "base/log.h"
+#include "base/macro.h"
 
 struct args {
 	const char *image;

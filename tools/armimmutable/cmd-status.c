@@ -11,9 +11,9 @@
 
 #include "cmd-target.h"
 #include "cmd.h"
-#include "util/json.h"
-#include "util/log.h"
-#include "util/macro.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "base/macro.h"
 
 static void help(void)
 {

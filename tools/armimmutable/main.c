@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "util/log.h"
+#include "base/log.h"
 
 static const struct verb {
 	const char *name;

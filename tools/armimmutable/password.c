@@ -11,7 +11,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "util/log.h"
+#include "base/log.h"
 
 #define PASSWORD_MAX 1024 /* minisign PASSWORDMAXBYTES */
 

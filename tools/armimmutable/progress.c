@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "util/log.h"
+#include "base/log.h"
 
 static double now(void)
 {

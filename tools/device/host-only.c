@@ -13,7 +13,7 @@
 #include "convert.h"
 #include "image.h"
 #include "input.h"
-#include "util/log.h"
+#include "base/log.h"
 
 int aim_input_open(const char *path, const char *tmpdir, unsigned threads, aim_progress_fn fn,
 		   void *ud, struct aim_input **ret)

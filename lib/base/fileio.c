@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Full reads and writes, and atomic output files. */
-#include "util/fileio.h"
+#include "base/fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "util/log.h"
-#include "util/macro.h"
+#include "base/log.h"
+#include "base/macro.h"
 
 int aim_pread_full(int fd, void *buf, size_t len, uint64_t off)
 {

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "device/fault.h"
+#include "base/fault.h"
 
 static unsigned reached;
 static unsigned long cut_at; /* 0: never */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A tiny streaming JSON writer: objects, arrays, escaped strings, integers, booleans. */
-#ifndef AIM_UTIL_JSON_H
-#define AIM_UTIL_JSON_H
+#ifndef AIM_BASE_JSON_H
+#define AIM_BASE_JSON_H
 
 #include <stdint.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Error detail recording (library side) and the single message helper (tool side). */
-#include "util/log.h"
+#include "base/log.h"
 
 #include <errno.h>
 #include <stdio.h>

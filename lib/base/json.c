@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A tiny streaming JSON writer (RFC 8259 string escaping, UTF-8 output). */
-#include "util/json.h"
+#include "base/json.h"
 
 #include <inttypes.h>
 #include <string.h>
 
-#include "util/text.h"
+#include "base/text.h"
 
 void aim_json_init(struct aim_json *j, FILE *f, int pretty)
 {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Full reads and writes, and the write-temp/fsync/rename pattern for every output. */
-#ifndef AIM_UTIL_FILEIO_H
-#define AIM_UTIL_FILEIO_H
+#ifndef AIM_BASE_FILEIO_H
+#define AIM_BASE_FILEIO_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "device/fault.h"
-#include "device/slotstate_io.h"
+#include "base/fault.h"
+#include "base/slotstate_io.h"
 
 /* Reads up to cap bytes; a larger file reads as cap + 1 bytes so that parse rejects it. */
 static ssize_t read_small(const char *dir, const char *name, char *buf, size_t cap)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Checked number parsing for options and text files: no strtol/atoi elsewhere. */
-#ifndef AIM_UTIL_PARSE_H
-#define AIM_UTIL_PARSE_H
+#ifndef AIM_BASE_PARSE_H
+#define AIM_BASE_PARSE_H
 
 #include <stdint.h>
 

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Slot state files in a directory (the mounted boot partition, or a staging dir). */
-#ifndef AIM_DEVICE_SLOTSTATE_IO_H
-#define AIM_DEVICE_SLOTSTATE_IO_H
+#ifndef AIM_BASE_SLOTSTATE_IO_H
+#define AIM_BASE_SLOTSTATE_IO_H
 
-#include "device/slotstate.h"
+#include "base/slotstate.h"
 
 #define AIM_STATE_FILE_1 "state-1.txt"
 #define AIM_STATE_FILE_2 "state-2.txt"

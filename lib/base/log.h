@@ -4,8 +4,8 @@
  * and may leave a one-line detail with aim_error_set() ("GPT header CRC mismatch").
  * Tools print once, through aim_err(), which adds that detail.
  */
-#ifndef AIM_UTIL_LOG_H
-#define AIM_UTIL_LOG_H
+#ifndef AIM_BASE_LOG_H
+#define AIM_BASE_LOG_H
 
 #include <stdarg.h>
 

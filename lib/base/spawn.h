@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Running a helper program (mke2fs, mformat, mcopy) and waiting for it. */
-#ifndef AIM_UTIL_SPAWN_H
-#define AIM_UTIL_SPAWN_H
+#ifndef AIM_BASE_SPAWN_H
+#define AIM_BASE_SPAWN_H
 
 /* Runs argv (PATH lookup) with the extra "NAME=value" strings added to the environment
  * (NULL-terminated, may be NULL), stdout to /dev/null, stderr captured: on failure the

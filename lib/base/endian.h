@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Little/big-endian field access for on-disk structures: never cast a buffer in place. */
-#ifndef AIM_UTIL_ENDIAN_H
-#define AIM_UTIL_ENDIAN_H
+#ifndef AIM_BASE_ENDIAN_H
+#define AIM_BASE_ENDIAN_H
 
 #include <stdint.h>
 

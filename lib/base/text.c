@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* UTF-8 validation (RFC 3629 section 3) and terminal escaping of outside text. */
-#include "util/text.h"
+#include "base/text.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -6,8 +6,8 @@
  * (U+0080-U+009F): a terminal acts on them (ESC and CSI sequences), so they are never
  * shown raw.
  */
-#ifndef AIM_UTIL_TEXT_H
-#define AIM_UTIL_TEXT_H
+#ifndef AIM_BASE_TEXT_H
+#define AIM_BASE_TEXT_H
 
 #include <stddef.h>
 #include <stdint.h>

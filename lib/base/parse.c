@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Checked number parsing. */
-#include "util/parse.h"
+#include "base/parse.h"
 
 #include <ctype.h>
 #include <errno.h>

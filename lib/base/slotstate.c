@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "device/slotstate.h"
+#include "base/slotstate.h"
 
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 

@@ -21,8 +21,8 @@
  * Pure functions on buffers, libc only: shared by the host library and the static
  * initramfs helper.
  */
-#ifndef AIM_DEVICE_SLOTSTATE_H
-#define AIM_DEVICE_SLOTSTATE_H
+#ifndef AIM_BASE_SLOTSTATE_H
+#define AIM_BASE_SLOTSTATE_H
 
 #include <stddef.h>
 #include <stdint.h>

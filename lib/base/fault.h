@@ -15,8 +15,8 @@
  * This is the one place where the library reads the environment (on purpose: the points
  * sit deep in write paths). libc only: the static initramfs helper links it too.
  */
-#ifndef AIM_DEVICE_FAULT_H
-#define AIM_DEVICE_FAULT_H
+#ifndef AIM_BASE_FAULT_H
+#define AIM_BASE_FAULT_H
 
 #define AIM_FAULT_EXIT 75
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Small helpers every module uses: cleanup attributes, ownership transfer, sizes. */
-#ifndef AIM_UTIL_MACRO_H
-#define AIM_UTIL_MACRO_H
+#ifndef AIM_BASE_MACRO_H
+#define AIM_BASE_MACRO_H
 
 #include <errno.h>
 #include <stdlib.h>
