@@ -17,7 +17,7 @@
 
 #include "squashfs.h"
 #include "tree.h"
-#include "util/log.h"
+#include "base/log.h"
 
 struct seen {
 	dev_t dev;
