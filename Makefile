@@ -70,7 +70,7 @@ DEV_BINS := $(foreach a,$(DEV_ARCHES),$(patsubst initramfs/%.c,$(B)/dev/$(a)/%,$
 # device verbs only (-DAIM_DEVICE_BUILD: no convert/inspect, 'bundle create --from-image'
 # refuses, tools/device/host-only.c), no libcurl (Debian has no usable static one:
 # AIM_WITH_CURL=0 refuses http(s)), no libmount (Debian ships no libmount.a:
-# AIM_WITH_LIBMOUNT=0 calls mount(2)). Links libsodium.a, libz.a and libcrypto.a (only
+# AIM_WITH_LIBMOUNT=0 calls mount(2)). Links libsodium.a and libcrypto.a (only
 # OpenSSL's low-level SHA-256, see lib/util/sha256.c: no EVP, no providers, under 25 KB):
 # the host's for x86_64, for arm64/armhf those tools/sysroot.sh unpacks from Debian's -dev
 # packages into $(SYSROOT_CACHE)/sysroot-<arch> (as root) or $(B)/sysroot-<arch>. 'make'
@@ -152,7 +152,7 @@ $(B)/dev/$(1)/obj/%.o: %.c
 $(B)/dev/$(1)/armimmutable: $(DEVCLI_SRC:%.c=$(B)/dev/$(1)/obj/%.o)
 	@[ -n "$(Q)" ] && echo "  LD      $$@" || true
 	$(Q)$(CROSS_$(1))gcc -static -s -Wl,--gc-sections -o $$@ $$^ $(call devcli_libdir,$(1)) \
-		-l:libsodium.a -l:libcrypto.a -l:libz.a
+		-l:libsodium.a -l:libcrypto.a
 endef
 $(foreach a,$(DEVCLI_ARCHES),$(eval $(call devcli_rules,$(a))))
 

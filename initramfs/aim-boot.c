@@ -42,6 +42,7 @@
 
 #include <linux/blkpg.h>
 
+#include "base/crc32.h"
 #include "base/slotstate.h"
 #include "base/slotstate_io.h"
 
@@ -571,7 +572,7 @@ static int gpt_header_ok(unsigned char *h, unsigned lbs)
 	if (memcmp(h, "EFI PART", 8) || hsize < 92 || hsize > lbs)
 		return 0;
 	put32(h + 16, 0);
-	ok = aim_slotstate_crc32(0, h, hsize) == crc;
+	ok = aim_crc32(0, h, hsize) == crc;
 	put32(h + 16, crc);
 	return ok;
 }
@@ -579,7 +580,7 @@ static int gpt_header_ok(unsigned char *h, unsigned lbs)
 static void gpt_header_crc(unsigned char *h)
 {
 	put32(h + 16, 0);
-	put32(h + 16, aim_slotstate_crc32(0, h, get32(h + 12)));
+	put32(h + 16, aim_crc32(0, h, get32(h + 12)));
 }
 
 /* GPT: the backup array and header at the new end first, then the primary ones, each
@@ -620,7 +621,7 @@ static int grow_gpt(int fd, unsigned char *mbr, struct grow *g)
 	r = pread_all(fd, arr, alen, get64(h + 72) * lbs);
 	if (r < 0)
 		goto out;
-	if (aim_slotstate_crc32(0, arr, alen) != get32(h + 88)) {
+	if (aim_crc32(0, arr, alen) != get32(h + 88)) {
 		snprintf(g->msg, sizeof(g->msg), "failed:GPT partition array CRC mismatch");
 		r = -EBADMSG;
 		goto out;
@@ -659,7 +660,7 @@ static int grow_gpt(int fd, unsigned char *mbr, struct grow *g)
 	g->new_len = new_last - first + 1;
 	put64(h + 32, g->disk_lbas - 1);
 	put64(h + 48, new_last);
-	put32(h + 88, aim_slotstate_crc32(0, arr, alen));
+	put32(h + 88, aim_crc32(0, arr, alen));
 	gpt_header_crc(h);
 	bentries = g->disk_lbas - 1 - asec;
 	memcpy(bh, h, lbs);

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "bootscript.h"
-#include "base/slotstate.h"
+#include "base/crc32.h"
 #include "base/log.h"
 #include "base/macro.h"
 
@@ -310,14 +310,14 @@ int aim_bootscript_compile(const char *text, size_t len, uint32_t epoch, const c
 	put_be32(b + 0, 0x27051956);     /* ih_magic */
 	put_be32(b + 8, epoch);          /* ih_time */
 	put_be32(b + 12, (uint32_t)dlen); /* ih_size */
-	put_be32(b + 24, aim_slotstate_crc32(0, b + 64, dlen)); /* ih_dcrc */
+	put_be32(b + 24, aim_crc32(0, b + 64, dlen)); /* ih_dcrc */
 	b[28] = 5;                       /* IH_OS_LINUX */
 	b[29] = 2;                       /* IH_ARCH_ARM */
 	b[30] = 6;                       /* IH_TYPE_SCRIPT */
 	b[31] = 0;                       /* IH_COMP_NONE */
 	if (name)
 		memcpy(b + 32, name, strlen(name));
-	put_be32(b + 4, aim_slotstate_crc32(0, b, 64)); /* ih_hcrc, computed with hcrc = 0 */
+	put_be32(b + 4, aim_crc32(0, b, 64)); /* ih_hcrc, computed with hcrc = 0 */
 	*ret_buf = b;
 	*ret_len = 64 + dlen;
 	return 0;

@@ -12,8 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <zlib.h>
 
+#include "base/crc32.h"
 #include "base/endian.h"
 #include "base/fileio.h"
 #include "base/log.h"
@@ -257,11 +257,6 @@ struct gpt_hdr {
 	uint8_t disk_guid[16];
 };
 
-static uint32_t crc32_buf(const void *buf, size_t len)
-{
-	return (uint32_t)crc32(crc32(0L, Z_NULL, 0), buf, (uInt)len);
-}
-
 static uint64_t array_sectors(uint32_t nentries, uint32_t entry_size, uint32_t ss)
 {
 	return ((uint64_t)nentries * entry_size + ss - 1) / ss;
@@ -323,7 +318,7 @@ static int gpt_header_parse(const uint8_t *s, uint32_t ss, uint64_t lba, uint64_
 	memcpy(tmp, s, hsize);
 	memset(tmp + 16, 0, 4);
 	crc = aim_get_le32(s + 16);
-	want = crc32_buf(tmp, hsize);
+	want = aim_crc32(0, tmp, hsize);
 	if (crc != want)
 		return aim_error_set(-EBADMSG,
 				     "%s GPT header CRC mismatch (stored 0x%08x, computed 0x%08x)",
@@ -439,7 +434,7 @@ static int gpt_try(int fd, uint32_t ss, uint64_t lba, uint64_t nsect, uint64_t d
 	r = aim_pread_full(fd, arr, alen, h->entries_lba * ss);
 	if (r < 0)
 		return r;
-	crc = crc32_buf(arr, alen);
+	crc = aim_crc32(0, arr, alen);
 	if (crc != h->array_crc)
 		return aim_error_set(-EBADMSG,
 				     "%s GPT entry array CRC mismatch (stored 0x%08x, computed 0x%08x)",
@@ -828,7 +823,7 @@ static void gpt_header_build(uint8_t *s, const struct gpt_geom *g, const uint8_t
 	aim_put_le32(s + 80, g->n);
 	aim_put_le32(s + 84, g->es);
 	aim_put_le32(s + 88, array_crc);
-	aim_put_le32(s + 16, crc32_buf(s, GPT_HEADER_SIZE));
+	aim_put_le32(s + 16, aim_crc32(0, s, GPT_HEADER_SIZE));
 }
 
 static int gpt_write(int fd, const struct aim_ptable *pt)
@@ -855,7 +850,7 @@ static int gpt_write(int fd, const struct aim_ptable *pt)
 	r = gpt_fill_entries(pt, &g, arr);
 	if (r < 0)
 		return r;
-	crc = crc32_buf(arr, alen);
+	crc = aim_crc32(0, arr, alen);
 
 	/* protective MBR as libfdisk writes it: one 0xEE entry from LBA 1, CHS 0/0/2-FF FF FF */
 	r = read_sector0(fd, mbr);

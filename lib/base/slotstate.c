@@ -5,22 +5,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/crc32.h"
 #include "base/slotstate.h"
 
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
-
-uint32_t aim_slotstate_crc32(uint32_t crc, const void *buf, size_t len)
-{
-	const unsigned char *p = buf;
-
-	crc = ~crc;
-	while (len--) {
-		crc ^= *p++;
-		for (int k = 0; k < 8; k++)
-			crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1)));
-	}
-	return ~crc;
-}
 
 void aim_slotstate_init(struct aim_slotstate *st)
 {
@@ -178,9 +166,9 @@ int aim_slotstate_parse(const char *buf, size_t len, struct aim_slotstate *st)
 	for (int k = 0; k < K_N; k++)
 		if (!(seen & (1u << k)))
 			return bad(st, "%s missing", keys[k]);
-	if (aim_slotstate_crc32(0, buf, crc_at) != crc)
+	if (aim_crc32(0, buf, crc_at) != crc)
 		return bad(st, "CRC mismatch (stored %08x, computed %08x)", crc,
-			   aim_slotstate_crc32(0, buf, crc_at));
+			   aim_crc32(0, buf, crc_at));
 	if (st->try_slot && st->try_slot == st->active)
 		return bad(st, "aim_try equals aim_active");
 	return 0;
@@ -210,7 +198,7 @@ int aim_slotstate_format(const struct aim_slotstate *st, char *buf)
 	if (n < 0 || n >= AIM_SLOTSTATE_MAX - 18)
 		return -EINVAL;
 	m = snprintf(buf + n, (size_t)(AIM_SLOTSTATE_MAX - n), "aim_crc=%08x\n",
-		     (unsigned)aim_slotstate_crc32(0, buf, (size_t)n));
+		     (unsigned)aim_crc32(0, buf, (size_t)n));
 	return n + m;
 }
 

@@ -44,9 +44,6 @@ struct aim_slotstate {
 	char reason[AIM_SLOTSTATE_REASON_MAX];
 };
 
-/* CRC-32 (IEEE 802.3, as zlib's crc32()), continuing from crc (start with 0). */
-uint32_t aim_slotstate_crc32(uint32_t crc, const void *buf, size_t len);
-
 /* The state of a freshly converted image: slot a active and good, nothing on trial. */
 void aim_slotstate_init(struct aim_slotstate *st);
 
