@@ -43,6 +43,7 @@
 #include <linux/blkpg.h>
 
 #include "base/crc32.h"
+#include "base/fileio.h"
 #include "base/slotstate.h"
 #include "base/slotstate_io.h"
 
@@ -121,26 +122,12 @@ __attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
 int aim_boot_main(int argc, char **argv);
 #endif
 
-static ssize_t read_file(const char *path, char *buf, size_t cap)
-{
-	ssize_t n, got = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	while ((size_t)got < cap - 1 && (n = read(fd, buf + got, cap - 1 - (size_t)got)) > 0)
-		got += n;
-	close(fd);
-	buf[got] = 0;
-	return got;
-}
-
 /* Kernel command line words: armimmutable.slot=, armimmutable.overlay=, root=. */
 static int parse_cmdline(const char *path, struct plan *p)
 {
 	char buf[4096], *save = NULL, *w;
 
-	if (read_file(path, buf, sizeof(buf)) < 0)
+	if (aim_read_text(path, buf, sizeof(buf)) < 0)
 		return fail("cannot read %s: %s", path, strerror(errno));
 	for (w = strtok_r(buf, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save)) {
 		if (!strncmp(w, "armimmutable.slot=", 18)) {
@@ -178,7 +165,7 @@ static int parse_conf(const char *path, struct plan *p)
 {
 	char buf[8192], *save = NULL, *line;
 
-	if (read_file(path, buf, sizeof(buf)) < 0) {
+	if (aim_read_text(path, buf, sizeof(buf)) < 0) {
 		say("no %s: persistent overlay, nothing persisted", path);
 		return 0;
 	}
@@ -237,7 +224,7 @@ static int part_info(const char *sysfs, const char *name, int *ret_partn, char *
 	char path[PATH_MAX], real[PATH_MAX], buf[32], *slash;
 
 	snprintf(path, sizeof(path), "%s/class/block/%s/partition", sysfs, name);
-	if (read_file(path, buf, sizeof(buf)) <= 0)
+	if (aim_read_text(path, buf, sizeof(buf)) <= 0)
 		return -ENOENT;
 	*ret_partn = atoi(buf);
 	snprintf(path, sizeof(path), "%s/class/block/%s", sysfs, name);
@@ -284,7 +271,7 @@ static int dev_node(const char *sysfs, const char *name, char *ret, size_t retsz
 	if (access(ret, F_OK) == 0)
 		return 0;
 	snprintf(path, sizeof(path), "%s/class/block/%s/dev", sysfs, name);
-	if (read_file(path, buf, sizeof(buf)) <= 0 || sscanf(buf, "%u:%u", &ma, &mi) != 2)
+	if (aim_read_text(path, buf, sizeof(buf)) <= 0 || sscanf(buf, "%u:%u", &ma, &mi) != 2)
 		return -ENOENT;
 	mkdir(RUN_AIM, 0755);
 	snprintf(ret, retsz, RUN_AIM "/dev-%s", name);
@@ -408,29 +395,11 @@ static int commit_state(const char *dir, struct plan *p)
 	return r;
 }
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char tmp[PATH_MAX];
-
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	for (char *s = tmp + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = 0;
-		if (mkdir(tmp, mode) < 0 && errno != EEXIST)
-			return -errno;
-		*s = '/';
-	}
-	if (mkdir(tmp, mode) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 static int write_boot_env(const struct plan *p)
 {
 	FILE *f;
 
-	mkdir_p(BOOT_ENV_DIR, 0755);
+	aim_mkdir_p(BOOT_ENV_DIR, 0755);
 	f = fopen(BOOT_ENV_DIR "/boot.env", "we");
 	if (!f)
 		return fail("cannot write " BOOT_ENV_DIR "/boot.env: %s", strerror(errno));
@@ -443,7 +412,7 @@ static int have_fs(const char *fs)
 {
 	char buf[4096], *save = NULL, *line;
 
-	if (read_file("/proc/filesystems", buf, sizeof(buf)) < 0)
+	if (aim_read_text("/proc/filesystems", buf, sizeof(buf)) < 0)
 		return 1; /* cannot tell: let mount(2) decide */
 	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *t = strrchr(line, '\t');
@@ -500,7 +469,7 @@ static void count_boot(const char *sysfs, struct plan *p)
 	char node[PATH_MAX];
 
 	load_fs_modules("vfat", vfat_mods);
-	if (dev_node(sysfs, p->boot_dev, node, sizeof(node)) < 0 || mkdir_p(BOOTMNT, 0755) < 0 ||
+	if (dev_node(sysfs, p->boot_dev, node, sizeof(node)) < 0 || aim_mkdir_p(BOOTMNT, 0755) < 0 ||
 	    mount(node, BOOTMNT, "vfat", MS_NOSUID | MS_NODEV | MS_NOEXEC, "") < 0) {
 		say("cannot mount the boot partition %s: %s; slot state not read", p->boot_dev,
 		    strerror(errno));
@@ -875,7 +844,7 @@ static void factory_reset(const char *sysfs, struct plan *p, int data_mounted)
 	int moved = 0;
 
 	if (data_mounted) {
-		if (mkdir_p(TRASH, 0700) < 0) {
+		if (aim_mkdir_p(TRASH, 0700) < 0) {
 			snprintf(p->reset, sizeof(p->reset), "failed: cannot create " TRASH);
 			say("factory reset failed: cannot create " TRASH ": %s", strerror(errno));
 			return;
@@ -920,7 +889,7 @@ static int setup_root(const char *newroot, const char *sysfs, struct plan *p)
 		return 1;
 	if (p->overlay_cmdline >= 0)
 		p->overlay_tmpfs = p->overlay_cmdline;
-	if (mkdir_p(DATA, 0755) < 0)
+	if (aim_mkdir_p(DATA, 0755) < 0)
 		return fail("cannot create " DATA ": %s", strerror(errno));
 	if (dev_node(sysfs, p->data_dev, node, sizeof(node)) < 0)
 		return fail("no device node for the data partition %s", p->data_dev);
@@ -942,7 +911,7 @@ static int setup_root(const char *newroot, const char *sysfs, struct plan *p)
 		sync_dir(DATA);
 	}
 	if (p->overlay_tmpfs) {
-		if (mkdir_p(TMPFS, 0755) < 0 ||
+		if (aim_mkdir_p(TMPFS, 0755) < 0 ||
 		    mount("aim-overlay", TMPFS, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
 			return fail("cannot mount tmpfs on " TMPFS ": %s", strerror(errno));
 		snprintf(upper, sizeof(upper), TMPFS "/upper");
@@ -951,7 +920,7 @@ static int setup_root(const char *newroot, const char *sysfs, struct plan *p)
 		snprintf(upper, sizeof(upper), DATA "/overlay/%c/upper", p->slot);
 		snprintf(work, sizeof(work), DATA "/overlay/%c/work", p->slot);
 	}
-	if (mkdir_p(upper, 0755) < 0 || mkdir_p(work, 0755) < 0)
+	if (aim_mkdir_p(upper, 0755) < 0 || aim_mkdir_p(work, 0755) < 0)
 		return fail("cannot create the overlay directories %s: %s", upper, strerror(errno));
 	snprintf(opts, sizeof(opts), "lowerdir=" LOWER ",upperdir=%s,workdir=%s", upper, work);
 	if (mount("overlay", newroot, "overlay", 0, opts) < 0)
@@ -962,7 +931,7 @@ static int setup_root(const char *newroot, const char *sysfs, struct plan *p)
 
 		snprintf(src, sizeof(src), DATA "/persist%s", p->persist[i]);
 		snprintf(dst, sizeof(dst), "%s%s", newroot, p->persist[i]);
-		if (mkdir_p(src, 0755) < 0 || mkdir_p(dst, 0755) < 0 ||
+		if (aim_mkdir_p(src, 0755) < 0 || aim_mkdir_p(dst, 0755) < 0 ||
 		    mount(src, dst, NULL, MS_BIND, NULL) < 0)
 			return fail("cannot bind %s on %s: %s", src, dst, strerror(errno));
 	}
@@ -978,7 +947,7 @@ static int cmd_overlay(const char *newroot, int mount_it)
 
 	if (parse_cmdline("/proc/cmdline", &p))
 		return 1;
-	if (mkdir_p(LOWER, 0755) < 0)
+	if (aim_mkdir_p(LOWER, 0755) < 0)
 		return fail("cannot create " LOWER ": %s", strerror(errno));
 	if (mount_it) {
 		char dev[PATH_MAX];
@@ -1044,7 +1013,7 @@ static int cmd_mark_good(void)
 	struct stat sm, sp;
 	int copy, r, mounted = 0, ret = 1;
 
-	if (read_file(BOOT_ENV_DIR "/boot.env", env, sizeof(env)) < 0)
+	if (aim_read_text(BOOT_ENV_DIR "/boot.env", env, sizeof(env)) < 0)
 		return fail("mark-good: cannot read " BOOT_ENV_DIR "/boot.env: %s",
 			    strerror(errno));
 	if (env_get(env, "slot", slot, sizeof(slot)) < 0 || (strcmp(slot, "a") && strcmp(slot, "b")))
@@ -1053,7 +1022,7 @@ static int cmd_mark_good(void)
 		return fail("mark-good: no boot_dev= in " BOOT_ENV_DIR "/boot.env");
 	if (dev_node("/sys", boot, node, sizeof(node)) < 0)
 		return fail("mark-good: no device node for the boot partition %s", boot);
-	if (mkdir_p(BOOTMNT, 0755) < 0)
+	if (aim_mkdir_p(BOOTMNT, 0755) < 0)
 		return fail("mark-good: cannot create " BOOTMNT ": %s", strerror(errno));
 	load_fs_modules("vfat", vfat_mods);
 	if (mount(node, BOOTMNT, "vfat", MS_NOSUID | MS_NODEV | MS_NOEXEC, "") == 0) {
@@ -1172,7 +1141,7 @@ static int cmd_trial_watch(void)
 	char env[4096], v[32];
 	unsigned timeout;
 
-	if (read_file(BOOT_ENV_DIR "/boot.env", env, sizeof(env)) < 0)
+	if (aim_read_text(BOOT_ENV_DIR "/boot.env", env, sizeof(env)) < 0)
 		return fail("trial-watch: cannot read " BOOT_ENV_DIR "/boot.env: %s",
 			    strerror(errno));
 	if (env_get(env, "trial", v, sizeof(v)) < 0 || strcmp(v, "1")) {

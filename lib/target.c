@@ -318,26 +318,6 @@ static int find_partition(struct aim_target *t, const char *disk, int n, char *r
 	return 0;
 }
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char tmp[PATH_MAX];
-
-	if (strlen(path) >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	strcpy(tmp, path);
-	for (char *s = tmp + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = 0;
-		if (mkdir(tmp, mode) < 0 && errno != EEXIST)
-			return -errno;
-		*s = '/';
-	}
-	if (mkdir(tmp, mode) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 static int mount_boot(struct aim_target *t, const char *node, const char *fstype)
 {
 #if AIM_WITH_LIBMOUNT
@@ -346,7 +326,7 @@ static int mount_boot(struct aim_target *t, const char *node, const char *fstype
 #endif
 	int r;
 
-	r = mkdir_p(t->mnt, 0700);
+	r = aim_mkdir_p(t->mnt, 0700);
 	if (r < 0)
 		return aim_error_set(r, "cannot create %s: %s", t->mnt, strerror(-r));
 	/* A mount namespace of our own: the mount is invisible elsewhere and goes away with

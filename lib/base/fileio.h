@@ -16,6 +16,14 @@ int aim_write_full(int fd, const void *buf, size_t len);
 /* Reads a whole small file (at most max bytes, else -EFBIG), NUL-terminated. */
 int aim_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
 
+/* Reads at most cap-1 bytes of a small file (/proc, sysfs, boot.env) into buf,
+ * NUL-terminated; the byte count or -errno (errno set too). Longer files are cut. */
+ssize_t aim_read_text(const char *path, char *buf, size_t cap);
+
+/* mkdir -p: creates path and its missing parents with mode; 0 when it exists. -errno,
+ * with errno set, for the first component that fails (-ENAMETOOLONG past PATH_MAX). */
+int aim_mkdir_p(const char *path, mode_t mode);
+
 /* Atomic replace: writes path.tmp.XXXXXX, fsyncs it, renames it over path and
  * fsyncs the directory. Nothing half-written is ever visible under path. */
 int aim_write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode);

@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (parse_conf(path, &p) == 0 && (p.npersist > MAX_PERSIST || p.trial_timeout > 86400))
 		abort();
-	if (read_file(path, env, sizeof(env)) >= 0)
+	if (aim_read_text(path, env, sizeof(env)) >= 0)
 		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 			if (env_get(env, keys[i], val, sizeof(val)) == 0 && strlen(val) >= sizeof(val))
 				abort();
