@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-#include "ptable.h"
+#include "base/ptable.h"
 
 struct aim_ext4;
 struct aim_tree;

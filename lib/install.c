@@ -17,7 +17,7 @@
 
 #include "bootscript.h"
 #include "base/slotstate.h"
-#include "ptable.h"
+#include "base/ptable.h"
 #include "base/fault.h"
 #include "base/fileio.h"
 #include "base/log.h"

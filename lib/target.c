@@ -31,7 +31,7 @@
 #include "base/fault.h"
 #include "base/slotstate_io.h"
 #include "fat.h"
-#include "ptable.h"
+#include "base/ptable.h"
 #include "base/fileio.h"
 #include "base/log.h"
 #include "base/macro.h"

@@ -5,7 +5,7 @@
  */
 #include "fuzz.h"
 
-#include "ptable.h"
+#include "base/ptable.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -16,7 +16,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "ptable.h"
+#include "base/ptable.h"
 #include "tap.h"
 #include "base/endian.h"
 #include "base/log.h"

@@ -5,8 +5,8 @@
  * backup header), and write a new table while keeping every other byte of the
  * bootloader region (MBR boot code bytes 0-445 included).
  */
-#ifndef AIM_PTABLE_H
-#define AIM_PTABLE_H
+#ifndef AIM_BASE_PTABLE_H
+#define AIM_BASE_PTABLE_H
 
 #include <stdint.h>
 
