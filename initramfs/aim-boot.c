@@ -44,6 +44,7 @@
 
 #include "base/crc32.h"
 #include "base/fileio.h"
+#include "base/ptgrow.h"
 #include "base/slotstate.h"
 #include "base/slotstate_io.h"
 
@@ -486,271 +487,12 @@ static void count_boot(const char *sysfs, struct plan *p)
 
 /* ---- first boot: the data partition grows to the end of the medium ---- */
 
-#define GROW_MIN (16ULL << 20) /* grow only when more than this lies beyond the end */
-
-static uint32_t get32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const unsigned char *p)
-{
-	return get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-
-static void put32(unsigned char *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void put64(unsigned char *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
-
-static int pread_all(int fd, void *buf, size_t len, uint64_t off)
-{
-	ssize_t n = pread(fd, buf, len, (off_t)off);
-
-	return n < 0 ? -errno : (size_t)n == len ? 0 : -EIO;
-}
-
-static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
-{
-	ssize_t n = pwrite(fd, buf, len, (off_t)off);
-
-	return n < 0 ? -errno : (size_t)n == len ? 0 : -EIO;
-}
-
-struct grow {
-	unsigned lbs;        /* logical sector size */
-	uint64_t disk_lbas;  /* sectors on the medium */
-	int partn;           /* the data partition: the last one */
-	uint64_t start, old_len, new_len; /* in sectors */
-	char msg[160];       /* for boot.env: grown:..., full, not-last, failed:... */
-};
-
-/* The GPT header at lba (already read into h, one sector): valid signature and CRC? */
-static int gpt_header_ok(unsigned char *h, unsigned lbs)
-{
-	uint32_t hsize = get32(h + 12), crc = get32(h + 16);
-	int ok;
-
-	if (memcmp(h, "EFI PART", 8) || hsize < 92 || hsize > lbs)
-		return 0;
-	put32(h + 16, 0);
-	ok = aim_crc32(0, h, hsize) == crc;
-	put32(h + 16, crc);
-	return ok;
-}
-
-static void gpt_header_crc(unsigned char *h)
-{
-	put32(h + 16, 0);
-	put32(h + 16, aim_crc32(0, h, get32(h + 12)));
-}
-
-/* GPT: the backup array and header at the new end first, then the primary ones, each
- * fsynced: a power cut in between leaves the old primary (pointing at the old backup,
- * which nothing overwrote) valid. Last, the protective MBR's size. */
-static int grow_gpt(int fd, unsigned char *mbr, struct grow *g)
-{
-	unsigned lbs = g->lbs;
-	unsigned char *h = NULL, *bh = NULL, *arr = NULL, *e;
-	uint64_t alen, asec, new_last, last, first, bentries;
-	uint32_t nent, esz;
-	int r = -EINVAL;
-
-	h = malloc(lbs);
-	bh = malloc(lbs);
-	if (!h || !bh)
-		goto nomem;
-	r = pread_all(fd, h, lbs, lbs);
-	if (r < 0)
-		goto out;
-	if (!gpt_header_ok(h, lbs)) {
-		snprintf(g->msg, sizeof(g->msg), "failed:primary GPT header invalid");
-		r = -EBADMSG;
-		goto out;
-	}
-	nent = get32(h + 80);
-	esz = get32(h + 84);
-	if (esz < 128 || esz > 4096 || nent < (uint32_t)g->partn || nent > 4096) {
-		snprintf(g->msg, sizeof(g->msg), "failed:GPT array of %u x %u bytes", nent, esz);
-		r = -EBADMSG;
-		goto out;
-	}
-	alen = (uint64_t)nent * esz;
-	asec = (alen + lbs - 1) / lbs;
-	arr = calloc(1, asec * lbs);
-	if (!arr)
-		goto nomem;
-	r = pread_all(fd, arr, alen, get64(h + 72) * lbs);
-	if (r < 0)
-		goto out;
-	if (aim_crc32(0, arr, alen) != get32(h + 88)) {
-		snprintf(g->msg, sizeof(g->msg), "failed:GPT partition array CRC mismatch");
-		r = -EBADMSG;
-		goto out;
-	}
-	e = arr + (size_t)(g->partn - 1) * esz;
-	first = get64(e + 32);
-	last = get64(e + 40);
-	if (!memcmp(e, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16) || last < first) {
-		snprintf(g->msg, sizeof(g->msg), "failed:no GPT entry %d", g->partn);
-		r = -ENOENT;
-		goto out;
-	}
-	g->start = first;
-	g->old_len = last - first + 1;
-	for (uint32_t i = 0; i < nent; i++) {
-		const unsigned char *o = arr + (size_t)i * esz;
-
-		if (i != (uint32_t)g->partn - 1 && get64(o + 40) > last &&
-		    memcmp(o, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16)) {
-			snprintf(g->msg, sizeof(g->msg), "not-last");
-			r = 0;
-			goto out;
-		}
-	}
-	if (g->disk_lbas < asec + 3) {
-		r = -EINVAL;
-		goto out;
-	}
-	new_last = g->disk_lbas - 2 - asec;
-	if (new_last <= last || (new_last - last) * lbs <= GROW_MIN) {
-		snprintf(g->msg, sizeof(g->msg), "full");
-		r = 0;
-		goto out;
-	}
-	put64(e + 40, new_last);
-	g->new_len = new_last - first + 1;
-	put64(h + 32, g->disk_lbas - 1);
-	put64(h + 48, new_last);
-	put32(h + 88, aim_crc32(0, arr, alen));
-	gpt_header_crc(h);
-	bentries = g->disk_lbas - 1 - asec;
-	memcpy(bh, h, lbs);
-	put64(bh + 24, g->disk_lbas - 1);
-	put64(bh + 32, 1);
-	put64(bh + 72, bentries);
-	gpt_header_crc(bh);
-	if ((r = pwrite_all(fd, arr, asec * lbs, bentries * lbs)) < 0 ||
-	    (r = pwrite_all(fd, bh, lbs, (g->disk_lbas - 1) * lbs)) < 0 ||
-	    (fsync(fd) < 0 && (r = -errno) < 0) ||
-	    (r = pwrite_all(fd, arr, asec * lbs, get64(h + 72) * lbs)) < 0 ||
-	    (r = pwrite_all(fd, h, lbs, lbs)) < 0 || (fsync(fd) < 0 && (r = -errno) < 0)) {
-		snprintf(g->msg, sizeof(g->msg), "failed:writing the GPT: %s", strerror(-r));
-		goto out;
-	}
-	/* the protective MBR covers the whole disk (kernel ignores it, fdisk warns) */
-	for (int i = 0; i < 4; i++) {
-		unsigned char *m = mbr + 446 + 16 * i;
-
-		if (m[4] == 0xee) {
-			uint64_t n = g->disk_lbas - 1;
-
-			put32(m + 12, n > 0xffffffffULL ? 0xffffffffU : (uint32_t)n);
-			if (pwrite_all(fd, mbr, 512, 0) == 0)
-				(void)fsync(fd);
-		}
-	}
-	r = 1;
-	goto out;
-nomem:
-	r = -ENOMEM;
-	snprintf(g->msg, sizeof(g->msg), "failed:out of memory");
-out:
-	free(h);
-	free(bh);
-	free(arr);
-	return r;
-}
-
-/* MBR: the one 16-byte entry of the partition, in one sector write + fsync. */
-static int grow_mbr(int fd, unsigned char *mbr, struct grow *g)
-{
-	unsigned char *e = mbr + 446 + 16 * (g->partn - 1);
-	uint64_t end, limit;
-	int r;
-
-	if (e[4] == 0 || e[4] == 0x05 || e[4] == 0x0f || e[4] == 0x85) {
-		snprintf(g->msg, sizeof(g->msg), "failed:MBR entry %d is %s", g->partn,
-			 e[4] ? "an extended partition" : "empty");
-		return -ENOENT;
-	}
-	g->start = get32(e + 8);
-	g->old_len = get32(e + 12);
-	end = g->start + g->old_len;
-	for (int i = 0; i < 4; i++) {
-		const unsigned char *o = mbr + 446 + 16 * i;
-
-		if (i != g->partn - 1 && o[4] && (uint64_t)get32(o + 8) + get32(o + 12) > end) {
-			snprintf(g->msg, sizeof(g->msg), "not-last");
-			return 0;
-		}
-	}
-	limit = g->disk_lbas < 0xffffffffULL ? g->disk_lbas : 0xffffffffULL;
-	if (limit <= end || (limit - end) * g->lbs <= GROW_MIN) {
-		snprintf(g->msg, sizeof(g->msg), "full");
-		return 0;
-	}
-	g->new_len = limit - g->start;
-	e[5] = 0xfe;
-	e[6] = 0xff;
-	e[7] = 0xff;
-	put32(e + 12, (uint32_t)g->new_len);
-	r = pwrite_all(fd, mbr, g->lbs, 0);
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	if (r < 0) {
-		snprintf(g->msg, sizeof(g->msg), "failed:writing the MBR: %s", strerror(-r));
-		return r;
-	}
-	return 1;
-}
-
-/* Grows partition g->partn of the table on fd to the end of the medium (g->disk_lbas).
- * 1 grown, 0 nothing to do, -errno; g->msg says which. */
-static int grow_table(int fd, struct grow *g)
-{
-	unsigned char *mbr;
-	int r, gpt = 0;
-
-	if (g->lbs < 512 || g->lbs > 65536 || (g->lbs & (g->lbs - 1))) {
-		snprintf(g->msg, sizeof(g->msg), "failed:sector size %u", g->lbs);
-		return -EINVAL;
-	}
-	mbr = malloc(g->lbs);
-	if (!mbr)
-		return -ENOMEM;
-	r = pread_all(fd, mbr, g->lbs, 0);
-	if (r < 0) {
-		snprintf(g->msg, sizeof(g->msg), "failed:reading sector 0: %s", strerror(-r));
-	} else if (mbr[510] != 0x55 || mbr[511] != 0xaa) {
-		snprintf(g->msg, sizeof(g->msg), "failed:no partition table signature");
-		r = -EBADMSG;
-	} else {
-		for (int i = 0; i < 4; i++)
-			gpt |= mbr[446 + 16 * i + 4] == 0xee;
-		r = gpt ? grow_gpt(fd, mbr, g) : grow_mbr(fd, mbr, g);
-	}
-	free(mbr);
-	if (r > 0)
-		snprintf(g->msg, sizeof(g->msg), "grown:%s p%d %llu->%llu MiB", gpt ? "gpt" : "mbr",
-			 g->partn, (unsigned long long)(g->old_len * g->lbs >> 20),
-			 (unsigned long long)(g->new_len * g->lbs >> 20));
-	return r;
-}
-
 /* Before the data partition is mounted: grow its table entry, tell the kernel (BLKPG:
  * BLKRRPART fails while the slot is mounted). The file system grows later, online
  * (armimmutable-grow-data.service). Never fatal: the boot goes on with the old size. */
 static void grow_data(const char *sysfs, struct plan *p)
 {
-	struct grow g = {.partn = 4};
+	struct aim_grow g = {.partn = 4};
 	char node[PATH_MAX];
 	uint64_t bytes = 0;
 	int fd, r, ss = 512;
@@ -771,7 +513,7 @@ static void grow_data(const char *sysfs, struct plan *p)
 	}
 	g.lbs = (unsigned)ss;
 	g.disk_lbas = bytes / g.lbs;
-	r = grow_table(fd, &g);
+	r = aim_ptable_grow(fd, &g);
 	if (r > 0) {
 		struct blkpg_partition bp = {.pno = g.partn,
 					     .start = (long long)(g.start * g.lbs),
@@ -795,7 +537,7 @@ static void grow_data(const char *sysfs, struct plan *p)
 /* aim-boot grow-table FILE [SECTOR_SIZE]: the same on a disk image file (tests). */
 static int cmd_grow_table(int argc, char **argv)
 {
-	struct grow g = {.partn = 4, .lbs = argc > 3 ? (unsigned)atoi(argv[3]) : 512};
+	struct aim_grow g = {.partn = 4, .lbs = argc > 3 ? (unsigned)atoi(argv[3]) : 512};
 	struct stat s;
 	int fd, r;
 
@@ -803,7 +545,7 @@ static int cmd_grow_table(int argc, char **argv)
 	if (fd < 0 || fstat(fd, &s) < 0)
 		return fail("grow-table: cannot open %s: %s", argv[2], strerror(errno));
 	g.disk_lbas = g.lbs ? (uint64_t)s.st_size / g.lbs : 0;
-	r = grow_table(fd, &g);
+	r = aim_ptable_grow(fd, &g);
 	close(fd);
 	printf("grow=%s\n", g.msg);
 	return r < 0;
