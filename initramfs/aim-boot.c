@@ -42,7 +42,7 @@
 
 #include <linux/blkpg.h>
 
-#include "base/crc32.h"
+#include "base/bootenv.h"
 #include "base/fileio.h"
 #include "base/ptgrow.h"
 #include "base/slotstate.h"
@@ -53,7 +53,6 @@
 #define DATA RUN_AIM "/data"
 #define BOOTMNT RUN_AIM "/boot"
 #define TMPFS RUN_AIM "/tmpfs"
-#define BOOT_ENV_DIR "/run/armimmutable"
 #define RESET_FLAG "factory-reset" /* on the boot partition: wipe the writable layer */
 #define TRASH DATA "/.aim-trash"  /* what a factory reset removes, until it is gone */
 #define MAX_PERSIST 32
@@ -364,23 +363,37 @@ static void decide(const char *dir, struct plan *p)
 	}
 }
 
+/* The boot.env record of the plan; persist: room for MAX_PERSIST pointers. */
+static struct aim_bootenv_rec plan_record(const struct plan *p, const char **persist)
+{
+	for (int i = 0; i < p->npersist; i++)
+		persist[i] = p->persist[i];
+	return (struct aim_bootenv_rec){
+		.slot = p->slot, .trial = p->trial, .reason = p->reason,
+		.mode = p->overlay_tmpfs ? "tmpfs" : "persistent", .cmdline_slot = p->cmdline_slot,
+		.disk = p->disk, .root_dev = p->root_dev, .boot_dev = p->boot_dev,
+		.data_dev = p->data_dev, .state_seq = (unsigned)p->st.seq,
+		.state_write = p->state_changed ? (p->copy == 1 ? "state-2.txt" : "state-1.txt")
+						: "none",
+		.persist = persist, .npersist = p->npersist, .grow = p->grow,
+		.factory_reset = p->reset, .trial_timeout = p->trial_timeout};
+}
+
 static void print_plan(FILE *f, const struct plan *p)
 {
-	fprintf(f, "slot=%c\ntrial=%d\nmode=%s\n", p->slot, p->trial,
-		p->overlay_tmpfs ? "tmpfs" : "persistent");
-	fprintf(f, "reason=%s\n", p->reason);
-	fprintf(f, "cmdline_slot=%c\n", p->cmdline_slot ? p->cmdline_slot : '-');
-	if (p->root_dev[0])
-		fprintf(f, "disk=%s\nroot_dev=%s\nboot_dev=%s\ndata_dev=%s\n", p->disk, p->root_dev,
-			p->boot_dev, p->data_dev);
-	fprintf(f, "state_seq=%u\nstate_write=%s\n", (unsigned)p->st.seq,
-		p->state_changed ? (p->copy == 1 ? "state-2.txt" : "state-1.txt") : "none");
-	for (int i = 0; i < p->npersist; i++)
-		fprintf(f, "persist=%s\n", p->persist[i]);
-	if (p->grow[0])
-		fprintf(f, "grow=%s\n", p->grow);
-	fprintf(f, "factory_reset=%s\n", p->reset[0] ? p->reset : "none");
-	fprintf(f, "trial_timeout=%u\n", p->trial_timeout);
+	const char *persist[MAX_PERSIST];
+	struct aim_bootenv_rec r = plan_record(p, persist);
+
+	aim_bootenv_format(f, &r);
+}
+
+static int write_boot_env(const struct plan *p)
+{
+	const char *persist[MAX_PERSIST];
+	struct aim_bootenv_rec rec = plan_record(p, persist);
+	int r = aim_bootenv_write(AIM_RUN_DIR, &rec);
+
+	return r < 0 ? fail("cannot write " AIM_BOOT_ENV ": %s", strerror(-r)) : 0;
 }
 
 static int commit_state(const char *dir, struct plan *p)
@@ -394,18 +407,6 @@ static int commit_state(const char *dir, struct plan *p)
 		say("cannot write the slot state to %s: %s (this trial boot is not counted)", dir,
 		    strerror(-r));
 	return r;
-}
-
-static int write_boot_env(const struct plan *p)
-{
-	FILE *f;
-
-	aim_mkdir_p(BOOT_ENV_DIR, 0755);
-	f = fopen(BOOT_ENV_DIR "/boot.env", "we");
-	if (!f)
-		return fail("cannot write " BOOT_ENV_DIR "/boot.env: %s", strerror(errno));
-	print_plan(f, p);
-	return fclose(f) ? fail("cannot write " BOOT_ENV_DIR "/boot.env") : 0;
 }
 
 /* Is file system type fs known to the kernel (/proc/filesystems)? */
@@ -715,39 +716,9 @@ static int cmd_overlay(const char *newroot, int mount_it)
 
 /* ---- after boot-complete.target: the booted slot is good ---- */
 
-/* Value of key in the key=value text buf (boot.env), into ret. */
-static int env_get(const char *buf, const char *key, char *ret, size_t retsz)
-{
-	size_t kl = strlen(key);
-
-	for (const char *l = buf; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
-		if (!strncmp(l, key, kl) && l[kl] == '=') {
-			size_t n = strcspn(l + kl + 1, "\n");
-
-			if (n >= retsz)
-				return -ENAMETOOLONG;
-			memcpy(ret, l + kl + 1, n);
-			ret[n] = 0;
-			return 0;
-		}
-	}
-	return -ENOENT;
-}
-
 /* aim-boot mark-good: boot.env names the slot and the boot partition; the state record
  * gets good[slot]=1, active=slot, no trial, written to the older copy with seq+1. Nothing
  * is written when the state already says so. */
-/* /run/armimmutable/good: this boot's slot is marked good (the trial watchdog stops). */
-static void mark_good_done(char slot)
-{
-	int fd = open(BOOT_ENV_DIR "/good", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-	if (fd >= 0) {
-		dprintf(fd, "%c\n", slot);
-		close(fd);
-	}
-}
-
 static int cmd_mark_good(void)
 {
 	char env[4096], slot[8], boot[64], node[PATH_MAX], why[160];
@@ -755,13 +726,14 @@ static int cmd_mark_good(void)
 	struct stat sm, sp;
 	int copy, r, mounted = 0, ret = 1;
 
-	if (aim_read_text(BOOT_ENV_DIR "/boot.env", env, sizeof(env)) < 0)
-		return fail("mark-good: cannot read " BOOT_ENV_DIR "/boot.env: %s",
-			    strerror(errno));
-	if (env_get(env, "slot", slot, sizeof(slot)) < 0 || (strcmp(slot, "a") && strcmp(slot, "b")))
-		return fail("mark-good: no slot=a|b in " BOOT_ENV_DIR "/boot.env");
-	if (env_get(env, "boot_dev", boot, sizeof(boot)) < 0 || !boot[0] || strchr(boot, '/'))
-		return fail("mark-good: no boot_dev= in " BOOT_ENV_DIR "/boot.env");
+	if (aim_read_text(AIM_BOOT_ENV, env, sizeof(env)) < 0)
+		return fail("mark-good: cannot read " AIM_BOOT_ENV ": %s", strerror(errno));
+	if (aim_bootenv_get(env, AIM_BOOTENV_SLOT, slot, sizeof(slot)) < 0 ||
+	    (strcmp(slot, "a") && strcmp(slot, "b")))
+		return fail("mark-good: no slot=a|b in " AIM_BOOT_ENV);
+	if (aim_bootenv_get(env, AIM_BOOTENV_BOOT_DEV, boot, sizeof(boot)) < 0 || !boot[0] ||
+	    strchr(boot, '/'))
+		return fail("mark-good: no boot_dev= in " AIM_BOOT_ENV);
 	if (dev_node("/sys", boot, node, sizeof(node)) < 0)
 		return fail("mark-good: no device node for the boot partition %s", boot);
 	if (aim_mkdir_p(BOOTMNT, 0755) < 0)
@@ -791,7 +763,7 @@ static int cmd_mark_good(void)
 	if (r == 0) {
 		printf("slot %c already good (state seq %u)\n", slot[0], (unsigned)st.seq);
 		ret = 0;
-		mark_good_done(slot[0]);
+		aim_bootenv_note_good(AIM_RUN_DIR, slot[0]);
 		goto out;
 	}
 	r = aim_slotstate_store(BOOTMNT, &st, 3 - copy);
@@ -802,7 +774,7 @@ static int cmd_mark_good(void)
 	printf("slot %c marked good (state seq %u, state-%d.txt)\n", slot[0], (unsigned)st.seq,
 	       3 - copy);
 	ret = 0;
-	mark_good_done(slot[0]);
+	aim_bootenv_note_good(AIM_RUN_DIR, slot[0]);
 out:
 	if (mounted && umount(BOOTMNT) < 0) {
 		say("mark-good: cannot unmount " BOOTMNT ": %s", strerror(errno));
@@ -883,15 +855,15 @@ static int cmd_trial_watch(void)
 	char env[4096], v[32];
 	unsigned timeout;
 
-	if (aim_read_text(BOOT_ENV_DIR "/boot.env", env, sizeof(env)) < 0)
-		return fail("trial-watch: cannot read " BOOT_ENV_DIR "/boot.env: %s",
+	if (aim_read_text(AIM_BOOT_ENV, env, sizeof(env)) < 0)
+		return fail("trial-watch: cannot read " AIM_BOOT_ENV ": %s",
 			    strerror(errno));
-	if (env_get(env, "trial", v, sizeof(v)) < 0 || strcmp(v, "1")) {
+	if (aim_bootenv_get(env, AIM_BOOTENV_TRIAL, v, sizeof(v)) < 0 || strcmp(v, "1")) {
 		printf("not a trial boot: nothing to watch\n");
 		return 0;
 	}
 	timeout = TRIAL_TIMEOUT_DEFAULT;
-	if (env_get(env, "trial_timeout", v, sizeof(v)) == 0 && v[0])
+	if (aim_bootenv_get(env, AIM_BOOTENV_TRIAL_TIMEOUT, v, sizeof(v)) == 0 && v[0])
 		timeout = (unsigned)strtoul(v, NULL, 10);
 	if (!timeout) {
 		printf("trial boot, watchdog disabled (trial_timeout=0)\n");
@@ -900,13 +872,13 @@ static int cmd_trial_watch(void)
 	printf("trial boot: rebooting unless the slot is marked good within %u s\n", timeout);
 	fflush(stdout);
 	for (unsigned t = 0; t < timeout; t++) {
-		if (access(BOOT_ENV_DIR "/good", F_OK) == 0) {
+		if (access(AIM_BOOT_GOOD, F_OK) == 0) {
 			printf("slot marked good after %u s\n", t);
 			return 0;
 		}
 		sleep(1);
 	}
-	if (access(BOOT_ENV_DIR "/good", F_OK) == 0)
+	if (access(AIM_BOOT_GOOD, F_OK) == 0)
 		return 0;
 	say("trial boot not marked good within %u s: rebooting (the next boot counts a try)",
 	    timeout);

@@ -32,6 +32,7 @@
 #include "base/slotstate_io.h"
 #include "fat.h"
 #include "base/ptable.h"
+#include "base/bootenv.h"
 #include "base/fileio.h"
 #include "base/log.h"
 #include "base/macro.h"
@@ -212,22 +213,7 @@ static char *mpath(const char *path)
 
 static int parse_boot_env(struct aim_target *t)
 {
-	char *p = t->env_text;
-
-	while (p && *p) {
-		char *nl = strchr(p, '\n'), *eq;
-
-		if (nl)
-			*nl = 0;
-		eq = strchr(p, '=');
-		if (eq && eq != p && t->nenv < MAX_ENV) {
-			*eq = 0;
-			t->env_key[t->nenv] = p;
-			t->env_val[t->nenv] = eq + 1;
-			t->nenv++;
-		}
-		p = nl ? nl + 1 : NULL;
-	}
+	t->nenv = aim_bootenv_parse(t->env_text, t->env_key, t->env_val, MAX_ENV);
 	return 0;
 }
 
@@ -378,7 +364,7 @@ static int open_device(struct aim_target *t, const struct aim_target_opts *o)
 	t->dev_dir = strdup(o && o->dev_dir ? o->dev_dir : "/dev");
 	if (!t->run_dir || !t->sysfs || !t->dev_dir)
 		return -ENOMEM;
-	snprintf(path, sizeof(path), "%s/boot.env", t->run_dir);
+	snprintf(path, sizeof(path), "%s/" AIM_BOOT_ENV_NAME, t->run_dir);
 	r = aim_read_file(path, BOOT_ENV_MAX, &t->env_text, NULL);
 	if (r == -ENOENT)
 		return aim_error_set(r, "no %s: this system was not booted by aim-boot "

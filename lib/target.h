@@ -22,9 +22,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/bootenv.h"
 #include "base/slotstate.h"
 
-#define AIM_TARGET_RUN_DIR "/run/armimmutable"
+#define AIM_TARGET_RUN_DIR AIM_RUN_DIR
 #define AIM_SLOT_ENV "slot.env"
 #define AIM_FACTORY_RESET "/factory-reset"
 

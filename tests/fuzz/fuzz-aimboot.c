@@ -3,7 +3,7 @@
  * The parsers of the initramfs helper (initramfs/aim-boot.c, built here with
  * -DAIM_BOOT_FUZZ, which renames its main and keeps its messages off stderr and
  * /dev/kmsg): the kernel command line (parse_cmdline), armimmutable.conf (parse_conf) and
- * boot.env (env_get, as mark-good reads it). The same input goes to all three.
+ * boot.env (aim_bootenv_get, as mark-good reads it). The same input goes to all three.
  */
 #include "../../initramfs/aim-boot.c"
 
@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (aim_read_text(path, env, sizeof(env)) >= 0)
 		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-			if (env_get(env, keys[i], val, sizeof(val)) == 0 && strlen(val) >= sizeof(val))
+			if (aim_bootenv_get(env, keys[i], val, sizeof(val)) == 0 && strlen(val) >= sizeof(val))
 				abort();
 	close(fd);
 	return 0;

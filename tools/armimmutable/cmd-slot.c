@@ -9,6 +9,7 @@
 
 #include "cmd-target.h"
 #include "cmd.h"
+#include "base/bootenv.h"
 #include "base/log.h"
 #include "base/macro.h"
 
@@ -157,16 +158,7 @@ static const char help_rollback[] =
  * (aim-boot trial-watch, docs/boot.md 6.3b) stops waiting when this file appears. */
 static void note_good(char slot)
 {
-	const char *dir = getenv("AIM_RUN_DIR") ? getenv("AIM_RUN_DIR") : "/run/armimmutable";
-	char path[4096];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/good", dir);
-	f = fopen(path, "we");
-	if (f) {
-		fprintf(f, "%c\n", slot);
-		fclose(f);
-	}
+	aim_bootenv_note_good(getenv("AIM_RUN_DIR") ? getenv("AIM_RUN_DIR") : AIM_RUN_DIR, slot);
 }
 
 static int slot_op(int argc, char **argv, enum op op)
