@@ -20,7 +20,6 @@
  * Every failure is printed to stderr and /dev/kmsg and exits non-zero, so the calling
  * script drops to a shell instead of continuing into a broken root.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -30,23 +29,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include <linux/blkpg.h>
-
 #include "base/bootenv.h"
 #include "base/fileio.h"
+#include "base/kmod.h"
 #include "base/ptgrow.h"
 #include "base/slotstate.h"
 #include "base/slotstate_io.h"
+#include "base/sysblock.h"
 
 #define RUN_AIM "/run/aim"
 #define LOWER RUN_AIM "/lower"
@@ -57,14 +53,6 @@
 #define TRASH DATA "/.aim-trash"  /* what a factory reset removes, until it is gone */
 #define MAX_PERSIST 32
 #define TRIAL_TIMEOUT_DEFAULT 600 /* seconds a trial boot has to be marked good */
-
-/* <linux/fs.h> clashes with <sys/mount.h> on glibc 2.36 */
-#ifndef BLKSSZGET
-#define BLKSSZGET _IO(0x12, 104)
-#endif
-#ifndef BLKGETSIZE64
-#define BLKGETSIZE64 _IOR(0x12, 114, size_t)
-#endif
 
 struct plan {
 	char cmdline_slot; /* armimmutable.slot= */
@@ -206,102 +194,17 @@ static int parse_conf(const char *path, struct plan *p)
 	return 0;
 }
 
-/* Copies a name; -ENAMETOOLONG when it does not fit (never truncates silently). */
-static int copy_name(char *dst, size_t dstsz, const char *src)
-{
-	size_t n = strlen(src);
-
-	if (n >= dstsz)
-		return -ENAMETOOLONG;
-	memcpy(dst, src, n + 1);
-	return 0;
-}
-
-/* The block device name and partition number of sysfs entry name, and its disk. */
-static int part_info(const char *sysfs, const char *name, int *ret_partn, char *disk,
-		     size_t disksz)
-{
-	char path[PATH_MAX], real[PATH_MAX], buf[32], *slash;
-
-	snprintf(path, sizeof(path), "%s/class/block/%s/partition", sysfs, name);
-	if (aim_read_text(path, buf, sizeof(buf)) <= 0)
-		return -ENOENT;
-	*ret_partn = atoi(buf);
-	snprintf(path, sizeof(path), "%s/class/block/%s", sysfs, name);
-	if (!realpath(path, real))
-		return -errno;
-	slash = strrchr(real, '/');
-	if (!slash)
-		return -EINVAL;
-	*slash = 0;
-	slash = strrchr(real, '/');
-	return copy_name(disk, disksz, slash ? slash + 1 : real);
-}
-
-/* Partition partn of disk, by scanning <sysfs>/class/block/. */
-static int find_part(const char *sysfs, const char *disk, int partn, char *ret, size_t retsz)
-{
-	char path[PATH_MAX], d[64];
-	struct dirent *de;
-	DIR *dir;
-	int n, found = 0;
-
-	snprintf(path, sizeof(path), "%s/class/block", sysfs);
-	dir = opendir(path);
-	if (!dir)
-		return -errno;
-	while (!found && (de = readdir(dir))) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (part_info(sysfs, de->d_name, &n, d, sizeof(d)) == 0 && n == partn &&
-		    !strcmp(d, disk) && copy_name(ret, retsz, de->d_name) == 0)
-			found = 1;
-	}
-	closedir(dir);
-	return found ? 0 : -ENOENT;
-}
-
-/* A device node for sysfs block name: /dev/<name>, or one made under /run/aim. */
-static int dev_node(const char *sysfs, const char *name, char *ret, size_t retsz)
-{
-	char path[PATH_MAX], buf[32];
-	unsigned ma, mi;
-
-	snprintf(ret, retsz, "/dev/%s", name);
-	if (access(ret, F_OK) == 0)
-		return 0;
-	snprintf(path, sizeof(path), "%s/class/block/%s/dev", sysfs, name);
-	if (aim_read_text(path, buf, sizeof(buf)) <= 0 || sscanf(buf, "%u:%u", &ma, &mi) != 2)
-		return -ENOENT;
-	mkdir(RUN_AIM, 0755);
-	snprintf(ret, retsz, RUN_AIM "/dev-%s", name);
-	if (mknod(ret, S_IFBLK | 0600, makedev(ma, mi)) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
-/* The sysfs name of the block device st_dev. */
-static int name_of_dev(const char *sysfs, dev_t dev, char *ret, size_t retsz)
-{
-	char path[PATH_MAX], real[PATH_MAX], *slash;
-
-	snprintf(path, sizeof(path), "%s/dev/block/%u:%u", sysfs, major(dev), minor(dev));
-	if (!realpath(path, real))
-		return -errno;
-	slash = strrchr(real, '/');
-	return copy_name(ret, retsz, slash ? slash + 1 : real);
-}
-
 static int resolve_devices(const char *sysfs, struct plan *p)
 {
-	if (part_info(sysfs, p->root_dev, &p->root_partn, p->disk, sizeof(p->disk)) < 0)
+	if (aim_sysblock_part_info(sysfs, p->root_dev, &p->root_partn, p->disk,
+				   sizeof(p->disk)) < 0)
 		return fail("root device %s is not a partition", p->root_dev);
 	if (p->root_partn != 2 && p->root_partn != 3)
 		return fail("root device %s is partition %d, not a slot (2 or 3)", p->root_dev,
 			    p->root_partn);
-	if (find_part(sysfs, p->disk, 1, p->boot_dev, sizeof(p->boot_dev)) < 0)
+	if (aim_sysblock_find_part(sysfs, p->disk, 1, p->boot_dev, sizeof(p->boot_dev)) < 0)
 		return fail("no partition 1 (boot) on %s", p->disk);
-	if (find_part(sysfs, p->disk, 4, p->data_dev, sizeof(p->data_dev)) < 0)
+	if (aim_sysblock_find_part(sysfs, p->disk, 4, p->data_dev, sizeof(p->data_dev)) < 0)
 		return fail("no partition 4 (data) on %s", p->disk);
 	return 0;
 }
@@ -409,22 +312,6 @@ static int commit_state(const char *dir, struct plan *p)
 	return r;
 }
 
-/* Is file system type fs known to the kernel (/proc/filesystems)? */
-static int have_fs(const char *fs)
-{
-	char buf[4096], *save = NULL, *line;
-
-	if (aim_read_text("/proc/filesystems", buf, sizeof(buf)) < 0)
-		return 1; /* cannot tell: let mount(2) decide */
-	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *t = strrchr(line, '\t');
-
-		if (!strcmp(t ? t + 1 : line, fs))
-			return 1;
-	}
-	return 0;
-}
-
 /*
  * When fs is missing (a module the initramfs lacks, e.g. overlay on boards with
  * MODULES=list), loads the modules from the slot's own squashfs: same kernel, same slot.
@@ -432,29 +319,17 @@ static int have_fs(const char *fs)
  */
 static void load_fs_modules(const char *fs, const char *const *paths)
 {
-	static const char *const sfx[] = {"", ".xz", ".zst", ".gz"};
+	char dir[PATH_MAX], path[PATH_MAX];
 	struct utsname u;
 
-	if (have_fs(fs) || uname(&u) < 0)
+	if (aim_kmod_have_fs(fs) || uname(&u) < 0)
 		return;
+	snprintf(dir, sizeof(dir), LOWER "/lib/modules/%s/kernel", u.release);
 	for (; *paths; paths++) {
-		for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
-			char path[PATH_MAX];
-			int fd;
-			long r;
+		int r = aim_kmod_load(dir, *paths, path, sizeof(path));
 
-			snprintf(path, sizeof(path), LOWER "/lib/modules/%s/kernel/%s%s", u.release,
-				 *paths, sfx[i]);
-			fd = open(path, O_RDONLY | O_CLOEXEC);
-			if (fd < 0)
-				continue;
-			/* MODULE_INIT_COMPRESSED_FILE (4): the kernel decompresses */
-			r = syscall(SYS_finit_module, fd, "", i ? 4 : 0);
-			if (r < 0 && errno != EEXIST)
-				say("cannot load %s: %s", path, strerror(errno));
-			close(fd);
-			break;
-		}
+		if (r < 0 && r != -ENOENT)
+			say("cannot load %s: %s", path, strerror(-r));
 	}
 }
 
@@ -471,7 +346,8 @@ static void count_boot(const char *sysfs, struct plan *p)
 	char node[PATH_MAX];
 
 	load_fs_modules("vfat", vfat_mods);
-	if (dev_node(sysfs, p->boot_dev, node, sizeof(node)) < 0 || aim_mkdir_p(BOOTMNT, 0755) < 0 ||
+	if (aim_sysblock_dev_node(sysfs, p->boot_dev, RUN_AIM, node, sizeof(node)) < 0 ||
+	    aim_mkdir_p(BOOTMNT, 0755) < 0 ||
 	    mount(node, BOOTMNT, "vfat", MS_NOSUID | MS_NODEV | MS_NOEXEC, "") < 0) {
 		say("cannot mount the boot partition %s: %s; slot state not read", p->boot_dev,
 		    strerror(errno));
@@ -495,37 +371,29 @@ static void grow_data(const char *sysfs, struct plan *p)
 {
 	struct aim_grow g = {.partn = 4};
 	char node[PATH_MAX];
-	uint64_t bytes = 0;
-	int fd, r, ss = 512;
+	int fd, r;
 
-	if (dev_node(sysfs, p->disk, node, sizeof(node)) < 0) {
+	if (aim_sysblock_dev_node(sysfs, p->disk, RUN_AIM, node, sizeof(node)) < 0) {
 		snprintf(p->grow, sizeof(p->grow), "failed:no device node for %s", p->disk);
 		say("%s", p->grow);
 		return;
 	}
 	fd = open(node, O_RDWR | O_CLOEXEC);
-	if (fd < 0 || ioctl(fd, BLKGETSIZE64, &bytes) < 0 || ioctl(fd, BLKSSZGET, &ss) < 0) {
-		snprintf(p->grow, sizeof(p->grow), "failed:/dev/%s: %s", p->disk,
-			 strerror(errno));
+	r = fd < 0 ? -errno : aim_blockdev_geometry(fd, &g.lbs, &g.disk_lbas);
+	if (r < 0) {
+		snprintf(p->grow, sizeof(p->grow), "failed:/dev/%s: %s", p->disk, strerror(-r));
 		say("cannot grow the data partition: %s", p->grow + 7);
 		if (fd >= 0)
 			close(fd);
 		return;
 	}
-	g.lbs = (unsigned)ss;
-	g.disk_lbas = bytes / g.lbs;
 	r = aim_ptable_grow(fd, &g);
 	if (r > 0) {
-		struct blkpg_partition bp = {.pno = g.partn,
-					     .start = (long long)(g.start * g.lbs),
-					     .length = (long long)(g.new_len * g.lbs)};
-		struct blkpg_ioctl_arg a = {.op = BLKPG_RESIZE_PARTITION,
-					    .datalen = sizeof(bp),
-					    .data = &bp};
+		int k = aim_blockdev_resize_part(fd, g.partn, g.start * g.lbs, g.new_len * g.lbs);
 
-		if (ioctl(fd, BLKPG, &a) < 0) {
+		if (k < 0) {
 			say("data partition entry grown, but the kernel refused the new size (%s): "
-			    "it takes effect at the next boot", strerror(errno));
+			    "it takes effect at the next boot", strerror(-k));
 			strncat(g.msg, " (next boot)", sizeof(g.msg) - strlen(g.msg) - 1);
 		}
 	}
@@ -607,7 +475,7 @@ static void factory_reset(const char *sysfs, struct plan *p, int data_mounted)
 		sync_dir(TRASH);
 		sync_dir(DATA);
 	}
-	if (dev_node(sysfs, p->boot_dev, node, sizeof(node)) < 0 ||
+	if (aim_sysblock_dev_node(sysfs, p->boot_dev, RUN_AIM, node, sizeof(node)) < 0 ||
 	    mount(node, BOOTMNT, "vfat", MS_NOSUID | MS_NODEV | MS_NOEXEC, "") < 0) {
 		say("factory reset: cannot mount the boot partition to remove its flag: %s",
 		    strerror(errno));
@@ -634,7 +502,7 @@ static int setup_root(const char *newroot, const char *sysfs, struct plan *p)
 		p->overlay_tmpfs = p->overlay_cmdline;
 	if (aim_mkdir_p(DATA, 0755) < 0)
 		return fail("cannot create " DATA ": %s", strerror(errno));
-	if (dev_node(sysfs, p->data_dev, node, sizeof(node)) < 0)
+	if (aim_sysblock_dev_node(sysfs, p->data_dev, RUN_AIM, node, sizeof(node)) < 0)
 		return fail("no device node for the data partition %s", p->data_dev);
 	load_fs_modules("ext4", ext4_mods);
 	load_fs_modules("overlay", overlay_mods);
@@ -703,7 +571,8 @@ static int cmd_overlay(const char *newroot, int mount_it)
 	} else if (mount(newroot, LOWER, NULL, MS_MOVE, NULL) < 0) {
 		return fail("cannot move the root %s to " LOWER ": %s", newroot, strerror(errno));
 	}
-	if (stat(LOWER, &s) < 0 || name_of_dev(sysfs, s.st_dev, p.root_dev, sizeof(p.root_dev)))
+	if (stat(LOWER, &s) < 0 ||
+	    aim_sysblock_name_of_dev(sysfs, s.st_dev, p.root_dev, sizeof(p.root_dev)))
 		return fail("cannot tell which block device is mounted on " LOWER);
 	if (resolve_devices(sysfs, &p))
 		return 1;
@@ -734,7 +603,7 @@ static int cmd_mark_good(void)
 	if (aim_bootenv_get(env, AIM_BOOTENV_BOOT_DEV, boot, sizeof(boot)) < 0 || !boot[0] ||
 	    strchr(boot, '/'))
 		return fail("mark-good: no boot_dev= in " AIM_BOOT_ENV);
-	if (dev_node("/sys", boot, node, sizeof(node)) < 0)
+	if (aim_sysblock_dev_node("/sys", boot, RUN_AIM, node, sizeof(node)) < 0)
 		return fail("mark-good: no device node for the boot partition %s", boot);
 	if (aim_mkdir_p(BOOTMNT, 0755) < 0)
 		return fail("mark-good: cannot create " BOOTMNT ": %s", strerror(errno));
@@ -821,7 +690,7 @@ static int cmd_plan(int argc, char **argv)
 	if (p.overlay_cmdline >= 0)
 		p.overlay_tmpfs = p.overlay_cmdline;
 	if (rootdev) {
-		if (copy_name(p.root_dev, sizeof(p.root_dev), rootdev) < 0)
+		if (aim_copy_name(p.root_dev, sizeof(p.root_dev), rootdev) < 0)
 			return fail("plan: root device name too long");
 		if (resolve_devices(sysfs ? sysfs : "/sys", &p))
 			return 1;
