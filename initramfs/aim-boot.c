@@ -36,6 +36,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "base/bootcfg.h"
 #include "base/bootenv.h"
 #include "base/fileio.h"
 #include "base/kmod.h"
@@ -51,16 +52,9 @@
 #define TMPFS RUN_AIM "/tmpfs"
 #define RESET_FLAG "factory-reset" /* on the boot partition: wipe the writable layer */
 #define TRASH DATA "/.aim-trash"  /* what a factory reset removes, until it is gone */
-#define MAX_PERSIST 32
-#define TRIAL_TIMEOUT_DEFAULT 600 /* seconds a trial boot has to be marked good */
 
 struct plan {
-	char cmdline_slot; /* armimmutable.slot= */
-	char root_partuuid[64];
-	int overlay_tmpfs; /* from conf, overridden by the cmdline */
-	int overlay_cmdline; /* -1 none, 0 persistent, 1 tmpfs */
-	char persist[MAX_PERSIST][256];
-	int npersist;
+	struct aim_bootcfg cfg; /* kernel command line and armimmutable.conf */
 	/* devices */
 	char disk[64];     /* e.g. mmcblk0 */
 	char root_dev[64]; /* the partition mounted as root, e.g. mmcblk0p2 */
@@ -73,8 +67,6 @@ struct plan {
 	int trial;
 	char reason[256];
 	char grow[160]; /* first-boot growth of the data partition, for boot.env */
-	unsigned trial_timeout; /* TRIAL_TIMEOUT= (seconds; 0: no watchdog) */
-	int trial_timeout_cmdline; /* armimmutable.trial_timeout= given */
 	int reset_pending; /* /factory-reset found on the boot partition */
 	char reset[96];    /* for boot.env: done, failed:... */
 };
@@ -110,88 +102,22 @@ __attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
 int aim_boot_main(int argc, char **argv);
 #endif
 
-/* Kernel command line words: armimmutable.slot=, armimmutable.overlay=, root=. */
 static int parse_cmdline(const char *path, struct plan *p)
 {
-	char buf[4096], *save = NULL, *w;
+	char err[600];
 
-	if (aim_read_text(path, buf, sizeof(buf)) < 0)
-		return fail("cannot read %s: %s", path, strerror(errno));
-	for (w = strtok_r(buf, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save)) {
-		if (!strncmp(w, "armimmutable.slot=", 18)) {
-			if ((w[18] != 'a' && w[18] != 'b') || w[19])
-				return fail("bad %s on the kernel command line", w);
-			p->cmdline_slot = w[18];
-		} else if (!strncmp(w, "armimmutable.overlay=", 21)) {
-			if (!strcmp(w + 21, "tmpfs"))
-				p->overlay_cmdline = 1;
-			else if (!strcmp(w + 21, "persistent"))
-				p->overlay_cmdline = 0;
-			else
-				return fail("bad %s on the kernel command line", w);
-		} else if (!strncmp(w, "armimmutable.trial_timeout=", 27)) {
-			char *end;
-			unsigned long v = strtoul(w + 27, &end, 10);
-
-			if (end == w + 27 || *end || v > 86400)
-				return fail("bad %s on the kernel command line", w);
-			p->trial_timeout = (unsigned)v;
-			p->trial_timeout_cmdline = 1;
-		} else if (!strncmp(w, "root=PARTUUID=", 14)) {
-			/* udev's /dev/disk/by-partuuid names are lower case */
-			snprintf(p->root_partuuid, sizeof(p->root_partuuid), "%s", w + 14);
-			for (char *c = p->root_partuuid; *c; c++)
-				if (*c >= 'A' && *c <= 'F')
-					*c = (char)(*c + 32);
-		}
-	}
-	return 0;
+	return aim_bootcfg_cmdline(path, &p->cfg, err, sizeof(err)) < 0 ? fail("%s", err) : 0;
 }
 
-/* /etc/armimmutable/armimmutable.conf: OVERLAY=persistent|tmpfs, PERSIST="a b". */
+/* A missing armimmutable.conf is said, not fatal. */
 static int parse_conf(const char *path, struct plan *p)
 {
-	char buf[8192], *save = NULL, *line;
+	char err[600];
+	int r = aim_bootcfg_conf(path, &p->cfg, err, sizeof(err));
 
-	if (aim_read_text(path, buf, sizeof(buf)) < 0) {
-		say("no %s: persistent overlay, nothing persisted", path);
-		return 0;
-	}
-	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		if (!strncmp(line, "OVERLAY=", 8)) {
-			if (!strcmp(line + 8, "tmpfs"))
-				p->overlay_tmpfs = 1;
-			else if (!strcmp(line + 8, "persistent"))
-				p->overlay_tmpfs = 0;
-			else
-				return fail("%s: bad %s", path, line);
-		} else if (!strncmp(line, "TRIAL_TIMEOUT=", 14)) {
-			char *end;
-			unsigned long v = strtoul(line + 14, &end, 10);
-
-			if (end == line + 14 || *end || v > 86400)
-				return fail("%s: bad %s (seconds, 0..86400)", path, line);
-			if (!p->trial_timeout_cmdline)
-				p->trial_timeout = (unsigned)v;
-		} else if (!strncmp(line, "PERSIST=", 8)) {
-			char *v = line + 8, *s2 = NULL, *w;
-			size_t n = strlen(v);
-
-			if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
-				v[n - 1] = 0;
-				v++;
-			}
-			for (w = strtok_r(v, " ", &s2); w; w = strtok_r(NULL, " ", &s2)) {
-				if (w[0] != '/' || strstr(w, "..") || strlen(w) >= 200)
-					return fail("%s: bad persistent path '%s'", path, w);
-				if (p->npersist == MAX_PERSIST)
-					return fail("%s: more than %d persistent paths", path,
-						    MAX_PERSIST);
-				snprintf(p->persist[p->npersist++], sizeof(p->persist[0]), "%s", w);
-			}
-		}
-	}
-	return 0;
+	if (r == -ENOENT)
+		say("%s", err);
+	return r < 0 && r != -ENOENT ? fail("%s", err) : 0;
 }
 
 static int resolve_devices(const char *sysfs, struct plan *p)
@@ -227,7 +153,7 @@ static void decide(const char *dir, struct plan *p)
 			p->state_changed = 1;
 			p->copy = 2; /* writes copy 1 */
 		}
-		p->slot = mounted ? mounted : p->cmdline_slot ? p->cmdline_slot : 'a';
+		p->slot = mounted ? mounted : p->cfg.cmdline_slot ? p->cfg.cmdline_slot : 'a';
 		if (p->slot == 'b') {
 			p->st.active = 'b';
 			p->st.good[0] = 0;
@@ -250,11 +176,11 @@ static void decide(const char *dir, struct plan *p)
 				snprintf(p->reason, sizeof(p->reason), "%s", p->st.reason);
 		}
 	}
-	if (p->cmdline_slot && mounted && p->cmdline_slot != mounted) {
+	if (p->cfg.cmdline_slot && mounted && p->cfg.cmdline_slot != mounted) {
 		size_t n = strlen(p->reason);
 		snprintf(p->reason + n, sizeof(p->reason) - n,
 			 "%scommand line says slot %c but slot %c is mounted", n ? "; " : "",
-			 p->cmdline_slot, mounted);
+			 p->cfg.cmdline_slot, mounted);
 	}
 	if (mounted && p->slot != mounted) {
 		size_t n = strlen(p->reason);
@@ -266,25 +192,26 @@ static void decide(const char *dir, struct plan *p)
 	}
 }
 
-/* The boot.env record of the plan; persist: room for MAX_PERSIST pointers. */
+/* The boot.env record of the plan; persist: room for AIM_BOOTCFG_MAX_PERSIST pointers. */
 static struct aim_bootenv_rec plan_record(const struct plan *p, const char **persist)
 {
-	for (int i = 0; i < p->npersist; i++)
-		persist[i] = p->persist[i];
+	for (int i = 0; i < p->cfg.npersist; i++)
+		persist[i] = p->cfg.persist[i];
 	return (struct aim_bootenv_rec){
 		.slot = p->slot, .trial = p->trial, .reason = p->reason,
-		.mode = p->overlay_tmpfs ? "tmpfs" : "persistent", .cmdline_slot = p->cmdline_slot,
+		.mode = p->cfg.overlay_tmpfs ? "tmpfs" : "persistent",
+		.cmdline_slot = p->cfg.cmdline_slot,
 		.disk = p->disk, .root_dev = p->root_dev, .boot_dev = p->boot_dev,
 		.data_dev = p->data_dev, .state_seq = (unsigned)p->st.seq,
 		.state_write = p->state_changed ? (p->copy == 1 ? "state-2.txt" : "state-1.txt")
 						: "none",
-		.persist = persist, .npersist = p->npersist, .grow = p->grow,
-		.factory_reset = p->reset, .trial_timeout = p->trial_timeout};
+		.persist = persist, .npersist = p->cfg.npersist, .grow = p->grow,
+		.factory_reset = p->reset, .trial_timeout = p->cfg.trial_timeout};
 }
 
 static void print_plan(FILE *f, const struct plan *p)
 {
-	const char *persist[MAX_PERSIST];
+	const char *persist[AIM_BOOTCFG_MAX_PERSIST];
 	struct aim_bootenv_rec r = plan_record(p, persist);
 
 	aim_bootenv_format(f, &r);
@@ -292,7 +219,7 @@ static void print_plan(FILE *f, const struct plan *p)
 
 static int write_boot_env(const struct plan *p)
 {
-	const char *persist[MAX_PERSIST];
+	const char *persist[AIM_BOOTCFG_MAX_PERSIST];
 	struct aim_bootenv_rec rec = plan_record(p, persist);
 	int r = aim_bootenv_write(AIM_RUN_DIR, &rec);
 
@@ -498,8 +425,8 @@ static int setup_root(const char *newroot, const char *sysfs, struct plan *p)
 
 	if (parse_conf(LOWER "/etc/armimmutable/armimmutable.conf", p))
 		return 1;
-	if (p->overlay_cmdline >= 0)
-		p->overlay_tmpfs = p->overlay_cmdline;
+	if (p->cfg.overlay_cmdline >= 0)
+		p->cfg.overlay_tmpfs = p->cfg.overlay_cmdline;
 	if (aim_mkdir_p(DATA, 0755) < 0)
 		return fail("cannot create " DATA ": %s", strerror(errno));
 	if (aim_sysblock_dev_node(sysfs, p->data_dev, RUN_AIM, node, sizeof(node)) < 0)
@@ -507,7 +434,7 @@ static int setup_root(const char *newroot, const char *sysfs, struct plan *p)
 	load_fs_modules("ext4", ext4_mods);
 	load_fs_modules("overlay", overlay_mods);
 	if (mount(node, DATA, "ext4", MS_NOATIME, "") < 0) {
-		if (!p->overlay_tmpfs || p->npersist)
+		if (!p->cfg.overlay_tmpfs || p->cfg.npersist)
 			return fail("cannot mount the data partition %s on " DATA ": %s", node,
 				    strerror(errno));
 		say("data partition %s not mountable (%s): tmpfs overlay only", node,
@@ -521,7 +448,7 @@ static int setup_root(const char *newroot, const char *sysfs, struct plan *p)
 		nftw(TRASH, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 		sync_dir(DATA);
 	}
-	if (p->overlay_tmpfs) {
+	if (p->cfg.overlay_tmpfs) {
 		if (aim_mkdir_p(TMPFS, 0755) < 0 ||
 		    mount("aim-overlay", TMPFS, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
 			return fail("cannot mount tmpfs on " TMPFS ": %s", strerror(errno));
@@ -537,11 +464,11 @@ static int setup_root(const char *newroot, const char *sysfs, struct plan *p)
 	if (mount("overlay", newroot, "overlay", 0, opts) < 0)
 		return fail("cannot mount the overlay on %s (%s): %s", newroot, opts,
 			    strerror(errno));
-	for (int i = 0; i < p->npersist; i++) {
+	for (int i = 0; i < p->cfg.npersist; i++) {
 		char src[PATH_MAX], dst[PATH_MAX];
 
-		snprintf(src, sizeof(src), DATA "/persist%s", p->persist[i]);
-		snprintf(dst, sizeof(dst), "%s%s", newroot, p->persist[i]);
+		snprintf(src, sizeof(src), DATA "/persist%s", p->cfg.persist[i]);
+		snprintf(dst, sizeof(dst), "%s%s", newroot, p->cfg.persist[i]);
 		if (aim_mkdir_p(src, 0755) < 0 || aim_mkdir_p(dst, 0755) < 0 ||
 		    mount(src, dst, NULL, MS_BIND, NULL) < 0)
 			return fail("cannot bind %s on %s: %s", src, dst, strerror(errno));
@@ -552,7 +479,7 @@ static int setup_root(const char *newroot, const char *sysfs, struct plan *p)
 /* NEWROOT holds the slot squashfs (mounted by initramfs-tools): move it aside. */
 static int cmd_overlay(const char *newroot, int mount_it)
 {
-	struct plan p = {.overlay_cmdline = -1, .trial_timeout = TRIAL_TIMEOUT_DEFAULT};
+	struct plan p = {.cfg = AIM_BOOTCFG_INIT};
 	const char *sysfs = "/sys";
 	struct stat s;
 
@@ -563,9 +490,9 @@ static int cmd_overlay(const char *newroot, int mount_it)
 	if (mount_it) {
 		char dev[PATH_MAX];
 
-		if (!p.root_partuuid[0])
+		if (!p.cfg.root_partuuid[0])
 			return fail("no root=PARTUUID= on the kernel command line");
-		snprintf(dev, sizeof(dev), "/dev/disk/by-partuuid/%s", p.root_partuuid);
+		snprintf(dev, sizeof(dev), "/dev/disk/by-partuuid/%s", p.cfg.root_partuuid);
 		if (mount(dev, LOWER, "squashfs", MS_RDONLY, "") < 0)
 			return fail("cannot mount the root slot %s: %s", dev, strerror(errno));
 	} else if (mount(newroot, LOWER, NULL, MS_MOVE, NULL) < 0) {
@@ -656,7 +583,7 @@ static int cmd_plan(int argc, char **argv)
 {
 	const char *cmdline = "/proc/cmdline", *dir = NULL, *sysfs = NULL, *rootdev = NULL;
 	const char *conf = NULL;
-	struct plan p = {.overlay_cmdline = -1, .trial_timeout = TRIAL_TIMEOUT_DEFAULT};
+	struct plan p = {.cfg = AIM_BOOTCFG_INIT};
 	int commit = 0;
 
 	for (int i = 2; i < argc; i++) {
@@ -687,8 +614,8 @@ static int cmd_plan(int argc, char **argv)
 		return 1;
 	if (conf && parse_conf(conf, &p))
 		return 1;
-	if (p.overlay_cmdline >= 0)
-		p.overlay_tmpfs = p.overlay_cmdline;
+	if (p.cfg.overlay_cmdline >= 0)
+		p.cfg.overlay_tmpfs = p.cfg.overlay_cmdline;
 	if (rootdev) {
 		if (aim_copy_name(p.root_dev, sizeof(p.root_dev), rootdev) < 0)
 			return fail("plan: root device name too long");
@@ -731,7 +658,7 @@ static int cmd_trial_watch(void)
 		printf("not a trial boot: nothing to watch\n");
 		return 0;
 	}
-	timeout = TRIAL_TIMEOUT_DEFAULT;
+	timeout = AIM_TRIAL_TIMEOUT_DEFAULT;
 	if (aim_bootenv_get(env, AIM_BOOTENV_TRIAL_TIMEOUT, v, sizeof(v)) == 0 && v[0])
 		timeout = (unsigned)strtoul(v, NULL, 10);
 	if (!timeout) {
