@@ -3,7 +3,8 @@
  * The parsers of the initramfs helper (initramfs/aim-boot.c, built here with
  * -DAIM_BOOT_FUZZ, which renames its main and keeps its messages off stderr and
  * /dev/kmsg): the kernel command line (parse_cmdline), armimmutable.conf (parse_conf), both
- * through lib/base/bootcfg.c, and boot.env (aim_bootenv_get, as mark-good reads it). The same input goes to all three.
+ * through lib/base/bootcfg.c, and boot.env (aim_bootenv_get, as mark-good reads it). The
+ * same input goes to all three.
  */
 #include "../../initramfs/aim-boot.c"
 
