@@ -358,16 +358,6 @@ static int rm_one(const char *path, const struct stat *st, int type, struct FTW 
 	return 0;
 }
 
-static void sync_dir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-}
-
 /*
  * Power-safe order: (1) the overlay uppers and persistent directories are renamed into
  * TRASH (each rename atomic; fsync of the data root), (2) the flag is removed from the
@@ -399,8 +389,8 @@ static void factory_reset(const char *sysfs, struct plan *p, int data_mounted)
 				return;
 			}
 		}
-		sync_dir(TRASH);
-		sync_dir(DATA);
+		aim_fsync_dir(TRASH);
+		aim_fsync_dir(DATA);
 	}
 	if (aim_sysblock_dev_node(sysfs, p->boot_dev, RUN_AIM, node, sizeof(node)) < 0 ||
 	    mount(node, BOOTMNT, "vfat", MS_NOSUID | MS_NODEV | MS_NOEXEC, "") < 0) {
@@ -409,7 +399,7 @@ static void factory_reset(const char *sysfs, struct plan *p, int data_mounted)
 	} else {
 		if (unlink(BOOTMNT "/" RESET_FLAG) < 0 && errno != ENOENT)
 			say("factory reset: cannot remove the flag: %s", strerror(errno));
-		sync_dir(BOOTMNT);
+		aim_fsync_dir(BOOTMNT);
 		umount(BOOTMNT);
 	}
 	snprintf(p->reset, sizeof(p->reset), "done:%d", moved);
@@ -446,7 +436,7 @@ static int setup_root(const char *newroot, const char *sysfs, struct plan *p)
 		factory_reset(sysfs, p, data_mounted);
 	if (data_mounted && access(TRASH, F_OK) == 0) {
 		nftw(TRASH, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-		sync_dir(DATA);
+		aim_fsync_dir(DATA);
 	}
 	if (p->cfg.overlay_tmpfs) {
 		if (aim_mkdir_p(TMPFS, 0755) < 0 ||

@@ -159,19 +159,24 @@ int aim_mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-static int fsync_parent(const char *path)
+int aim_fsync_dir(const char *path)
 {
-	_cleanup_free_ char *copy = strdup(path);
-	_cleanup_close_ int dfd = -EBADF;
+	_cleanup_close_ int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	if (!copy)
-		return -ENOMEM;
-	dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return -errno;
 	if (fsync(dfd) < 0 && errno != EINVAL)
 		return -errno;
 	return 0;
+}
+
+static int fsync_parent(const char *path)
+{
+	_cleanup_free_ char *copy = strdup(path);
+
+	if (!copy)
+		return -ENOMEM;
+	return aim_fsync_dir(dirname(copy));
 }
 
 int aim_outfile_open(struct aim_outfile *o, const char *path, int force)

@@ -24,6 +24,9 @@ ssize_t aim_read_text(const char *path, char *buf, size_t cap);
  * with errno set, for the first component that fails (-ENAMETOOLONG past PATH_MAX). */
 int aim_mkdir_p(const char *path, mode_t mode);
 
+/* fsync of a directory, so that its entries (renames, new files) are on the disk. */
+int aim_fsync_dir(const char *path);
+
 /* Atomic replace: writes path.tmp.XXXXXX, fsyncs it, renames it over path and
  * fsyncs the directory. Nothing half-written is ever visible under path. */
 int aim_write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode);
