@@ -9,7 +9,7 @@
  * (in a private mount namespace when the process may create one) while the target is open
  * and unmounted by aim_target_free(). Writes: temp file, fsync, rename, fsync(dir).
  *
- * Image file: the partition table (lib/ptable) gives p1..p4; FAT reads go through
+ * Image file: the partition table (lib/base/ptable) gives p1..p4; FAT reads go through
  * lib/fat, writes through mtools (mcopy/mmd/mdel -i IMG@@OFFSET), rootless.
  *
  * Paths on the boot partition are absolute ("/slot-b/Image", "/factory-reset"), '/'
