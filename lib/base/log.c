@@ -42,6 +42,13 @@ const char *aim_error_detail_for(int r)
 	return have_detail && detail_code == r ? detail : NULL;
 }
 
+const char *aim_error_text(int r)
+{
+	const char *d = aim_error_detail_for(r);
+
+	return d ? d : aim_strerror(r);
+}
+
 void aim_error_clear(void)
 {
 	have_detail = 0;
@@ -69,13 +76,11 @@ const char *aim_strerror(int r)
 int aim_err(int r, const char *fmt, ...)
 {
 	va_list ap;
-	const char *d = aim_error_detail_for(r);
-
 	fputs("armimmutable: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, ": %s\n", d ? d : aim_strerror(r));
+	fprintf(stderr, ": %s\n", aim_error_text(r));
 	aim_error_clear();
 	return r;
 }

@@ -34,6 +34,8 @@ const char *aim_error_detail(void);
 int aim_error_code(void);
 /* The detail only when it was recorded for the code r, else NULL. */
 const char *aim_error_detail_for(int r);
+/* That detail, else aim_strerror(r): the text that explains r. */
+const char *aim_error_text(int r);
 void aim_error_clear(void);
 
 /* strerror(-r), with domain words for EBADMSG/EKEYREJECTED/EOPNOTSUPP and the AIM_E_

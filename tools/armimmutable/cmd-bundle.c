@@ -183,8 +183,8 @@ static int load_seckey(struct aim_seckey *ret)
 		r = password_read(arg_password_file, "Password for the secret key: ", 0, &pw);
 	if (r >= 0)
 		r = aim_seckey_parse(text, n, pw, ret);
-	if (r < 0 && aim_error_detail())
-		aim_error_set(r, "%s: %s", arg_key, aim_error_detail());
+	if (r < 0 && aim_error_detail_for(r))
+		aim_error_set(r, "%s: %s", arg_key, aim_error_detail_for(r));
 	password_free(pw);
 	aim_sign_free_secret(text);
 	return r;
@@ -356,8 +356,7 @@ static int bundle_create(int argc, char **argv)
 	if (arg_image) {
 		r = convert_image(&fi);
 		if (r < 0) {
-			aim_error_set(r, "%s: %s", arg_image, aim_error_detail() ? aim_error_detail()
-										 : strerror(-r));
+			aim_error_set(r, "%s: %s", arg_image, aim_error_text(r));
 			goto out;
 		}
 		snprintf(bootdir, sizeof(bootdir), "%s/slot-a", tmp_dir);
@@ -445,8 +444,7 @@ static int open_bundle(const char *path, int *fd, unsigned flags, struct aim_bun
 		return aim_error_set(-EISDIR, "%s is a directory", path);
 	r = aim_bundle_open(aim_bundle_fd_read, fd, keys, arg_npub, flags, ret);
 	if (r < 0)
-		return aim_error_set(r, "%s: %s", path, aim_error_detail() ? aim_error_detail()
-									   : aim_strerror(r));
+		return aim_error_set(r, "%s: %s", path, aim_error_text(r));
 	return 0;
 }
 
@@ -601,7 +599,7 @@ static int bundle_verify(int argc, char **argv)
 		n++;
 		while ((k = aim_bundle_read(b, buf, 1 << 20)) > 0)
 			progress_update(&pr, aim_bundle_position(b));
-		if (k == -EBADMSG && strstr(aim_error_detail(), "SHA-256")) {
+		if (k == -AIM_E_HASH) {
 			/* One line per bad payload, then go on with the next. */
 			progress_end(&pr);
 			aim_err((int)k, "bundle verify: %s", path);

@@ -231,7 +231,7 @@ static ssize_t source_read(void *ud, void *buf, size_t n)
 	if (k < 0 && !c->err) {
 		c->err = (int)k;
 		snprintf(c->detail, sizeof(c->detail), "%s",
-			 aim_error_detail() ? aim_error_detail() : aim_strerror((int)k));
+			 aim_error_text((int)k));
 	}
 	return k;
 }
@@ -253,7 +253,7 @@ static void json_str(const char *key, const char *v)
 /* Reports r once; what (the source) is left out when the detail names it already. */
 static int fail(int r, const char *what)
 {
-	const char *d = aim_error_detail();
+	const char *d = aim_error_detail_for(r);
 
 	if (arg_progress == PROG_JSON) {
 		fputs("{\"phase\":\"error\"", stderr);

@@ -136,7 +136,7 @@ static int write_key_file(const char *path, const char *text, mode_t mode)
 	}
 	if (r < 0) {
 		unlink(tmp);
-		if (!aim_error_detail())
+		if (!aim_error_detail_for(r))
 			aim_error_set(r, "cannot write %s: %s", path, strerror(-r));
 		return r;
 	}

@@ -236,7 +236,7 @@ int cmd_status(int argc, char **argv)
 		v.copy = aim_target_state_copy(t);
 	} else {
 		snprintf(v.state_err, sizeof(v.state_err), "%s",
-			 aim_error_detail() ? aim_error_detail() : aim_strerror(r));
+			 aim_error_text(r));
 		aim_error_clear();
 		ret = -1;
 	}
@@ -256,7 +256,7 @@ int cmd_status(int argc, char **argv)
 		else
 			snprintf(sv->info_err, sizeof(sv->info_err), "%s",
 				 r == -ENOENT ? "no slot.env"
-				 : aim_error_detail() ? aim_error_detail() : aim_strerror(r));
+				 : aim_error_text(r));
 		aim_error_clear();
 		if (aim_target_slot_dev(t, sv->name, &sv->dev, &sv->dev_off, &sv->dev_size) < 0)
 			sv->dev = NULL;
