@@ -317,7 +317,7 @@ static int bundle_create(int argc, char **argv)
 
 	if (r != 0)
 		return r > 0 ? 0 : r;
-	if ((r = create_check_args(&a)) < 0)
+	if ((r = create_check_args(&a)) < 0 || (r = convert_slot_check("bundle create", &conv)) < 0)
 		return r;
 	aim_error_clear();
 	/* as convert: the same image gives the same squashfs, and the same bundle */

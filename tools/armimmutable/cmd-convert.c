@@ -145,6 +145,8 @@ static int parse_argv(int argc, char **argv, const char **in, const char **out)
 							    : "too many arguments");
 	*in = a.operand[0];
 	*out = a.operand[1];
+	if ((r = convert_slot_check("convert", &arg)) < 0)
+		return r;
 	r = source_date_epoch("convert", &arg.epoch);
 	return r < 0 ? r : 0;
 }

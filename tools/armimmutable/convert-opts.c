@@ -89,6 +89,21 @@ int convert_slot_option(const char *verb, struct aim_convert_opts *o, int key,
 	}
 }
 
+int convert_slot_check(const char *verb, const struct aim_convert_opts *o)
+{
+#ifndef AIM_DEVICE_BUILD /* no squashfs writer there: bundle create --from-image refuses */
+	int lo, hi;
+
+	if (o->sqfs.level && aim_sqfs_level_range(o->sqfs.comp, &lo, &hi) == 0 &&
+	    (o->sqfs.level < lo || o->sqfs.level > hi))
+		return usage_err(verb, "%s level %d out of range %d..%d", o->sqfs.comp,
+				 o->sqfs.level, lo, hi);
+#else
+	(void)verb, (void)o;
+#endif
+	return 0;
+}
+
 int source_date_epoch(const char *verb, uint32_t *ret)
 {
 	const char *e = getenv("SOURCE_DATE_EPOCH");

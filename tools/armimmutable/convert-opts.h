@@ -19,6 +19,10 @@ extern const struct cli_option convert_slot_options[];
 int convert_slot_option(const char *verb, struct aim_convert_opts *o, int key,
 			const char *val, unsigned max_trust);
 
+/* After all options: what one option alone cannot check (the level against the
+ * compressor). 0 or -AIM_E_USAGE (reported). */
+int convert_slot_check(const char *verb, const struct aim_convert_opts *o);
+
 /* SOURCE_DATE_EPOCH into *ret: 1 when it is set, 0 when not (*ret untouched),
  * -AIM_E_USAGE (reported) when it is no number of seconds up to 2^32-1. */
 int source_date_epoch(const char *verb, uint32_t *ret);
