@@ -903,7 +903,7 @@ ssize_t aim_bundle_read(struct aim_bundle_reader *r, void *buf, size_t n)
 			hex(sha, 32, h);
 			/* Not sticky: the stream stays in step, bundle verify goes on to
 			 * report the other payloads. */
-			return aim_error_set(-EBADMSG, "payload '%s': SHA-256 %.16s... differs "
+			return aim_error_set(-AIM_E_HASH, "payload '%s': SHA-256 %.16s... differs "
 						       "from the signed manifest's %.16s...",
 					     p->name, h, p->sha256_hex);
 		}

@@ -136,14 +136,14 @@ const struct aim_sig *aim_bundle_signature(const struct aim_bundle_reader *r);
  * unread of the current one, then the zero padding before the next. Returns 1 and the
  * payload (valid until close), 0 after the last one once the stream has ended where the
  * manifest says (trailing bytes: -EBADMSG), <0 on errors: a hash mismatch of the
- * payload being left is -EBADMSG.
+ * payload being left is -AIM_E_HASH (base/log.h).
  */
 int aim_bundle_next(struct aim_bundle_reader *r, const struct aim_bundle_payload **ret);
 
 /*
  * Reads up to n bytes of the current payload, hashing them. Returns the count; 0 once
- * the whole payload has been read AND its SHA-256 matched the manifest; -EBADMSG on a
- * mismatch (the payload must not be used) or when the stream ends early.
+ * the whole payload has been read AND its SHA-256 matched the manifest; -AIM_E_HASH on a
+ * mismatch (the payload must not be used), -EBADMSG when the stream ends early.
  */
 ssize_t aim_bundle_read(struct aim_bundle_reader *r, void *buf, size_t n);
 

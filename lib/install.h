@@ -61,9 +61,9 @@ struct aim_install_result {
  * format); -EMEDIUMTYPE wrong board/family/arch; -EPERM downgrade; -EFBIG payload larger
  * than the slot; -EBUSY target slot booted, the fallback of a trial, or its partition in
  * use; -ENOENT no valid slot state, no slot.env to check against, no rootfs payload;
- * -EBADMSG boot file names that collide on FAT (aim_install_check_boot_names), a
- * payload's SHA-256 differs or the stream ends early (the slot stays marked bad: the old
- * slot keeps booting); I/O errors.
+ * -EBADMSG boot file names that collide on FAT (aim_install_check_boot_names) or the
+ * stream ends early, -AIM_E_HASH a payload's SHA-256 differs (either way the slot stays
+ * marked bad: the old slot keeps booting); I/O errors.
  */
 int aim_install_run(struct aim_target *t, aim_bundle_read_fn fn, void *ud,
 		    const struct aim_install_opts *o, struct aim_install_result *ret);

@@ -635,6 +635,23 @@ int aim_sqfs_default_level(const char *comp)
 	return aim_error_set(-EINVAL, "unknown compressor '%s' (zstd, xz, gzip, lz4)", comp);
 }
 
+int aim_sqfs_level_range(const char *comp, int *lo, int *hi)
+{
+	int r = aim_sqfs_default_level(comp);
+
+	if (r < 0)
+		return r;
+	if (!comp || !strcmp(comp, "zstd"))
+		*lo = 1, *hi = 22;
+	else if (!strcmp(comp, "xz"))
+		*lo = 0, *hi = 9;
+	else if (!strcmp(comp, "gzip"))
+		*lo = 1, *hi = 9;
+	else
+		*lo = 0, *hi = 1; /* lz4: 1 selects LZ4 HC */
+	return 0;
+}
+
 static int make_compressors(struct ctx *c)
 {
 	const char *name = c->o && c->o->comp ? c->o->comp : "zstd";
@@ -644,16 +661,9 @@ static int make_compressors(struct ctx *c)
 	level = aim_sqfs_default_level(name);
 	if (level < 0)
 		return level;
+	aim_sqfs_level_range(name, &lo, &hi);
 	if (c->o && c->o->level)
 		level = c->o->level;
-	if (!strcmp(name, "zstd"))
-		lo = 1, hi = 22;
-	else if (!strcmp(name, "xz"))
-		lo = 0, hi = 9;
-	else if (!strcmp(name, "gzip"))
-		lo = 1, hi = 9;
-	else
-		lo = 0, hi = 1; /* lz4: 1 selects LZ4 HC */
 	if (level < lo || level > hi)
 		return aim_error_set(-EINVAL, "%s level %d out of range %d..%d", name, level, lo,
 				     hi);

@@ -41,5 +41,7 @@ int aim_sqfs_write(const struct aim_tree *t, int fd, uint64_t offset, uint64_t m
 
 /* The default level for a compressor, from the measured table in docs/compression.md. */
 int aim_sqfs_default_level(const char *comp);
+/* The levels a compressor takes: 0 with *lo..*hi, or -EINVAL for an unknown one. */
+int aim_sqfs_level_range(const char *comp, int *lo, int *hi);
 
 #endif

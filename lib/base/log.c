@@ -10,7 +10,7 @@
 int aim_log_level = AIM_LOG_NORMAL;
 
 static __thread char detail[512];
-static __thread int have_detail;
+static __thread int have_detail, detail_code;
 
 int aim_error_set(int r, const char *fmt, ...)
 {
@@ -23,6 +23,7 @@ int aim_error_set(int r, const char *fmt, ...)
 	va_end(ap);
 	memcpy(detail, buf, sizeof(detail));
 	have_detail = 1;
+	detail_code = r;
 	return r;
 }
 
@@ -31,9 +32,27 @@ const char *aim_error_detail(void)
 	return have_detail ? detail : NULL;
 }
 
+int aim_error_code(void)
+{
+	return have_detail ? detail_code : 0;
+}
+
+const char *aim_error_detail_for(int r)
+{
+	return have_detail && detail_code == r ? detail : NULL;
+}
+
+const char *aim_error_text(int r)
+{
+	const char *d = aim_error_detail_for(r);
+
+	return d ? d : aim_strerror(r);
+}
+
 void aim_error_clear(void)
 {
 	have_detail = 0;
+	detail_code = 0;
 }
 
 const char *aim_strerror(int r)
@@ -45,6 +64,10 @@ const char *aim_strerror(int r)
 		return "authenticity check failed";
 	case EOPNOTSUPP:
 		return "not supported";
+	case AIM_E_USAGE:
+		return "usage error";
+	case AIM_E_HASH:
+		return "SHA-256 mismatch";
 	default:
 		return strerror(r < 0 ? -r : r);
 	}
@@ -53,13 +76,11 @@ const char *aim_strerror(int r)
 int aim_err(int r, const char *fmt, ...)
 {
 	va_list ap;
-	const char *d = aim_error_detail();
-
 	fputs("armimmutable: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, ": %s\n", d ? d : aim_strerror(r));
+	fprintf(stderr, ": %s\n", aim_error_text(r));
 	aim_error_clear();
 	return r;
 }

@@ -79,9 +79,13 @@ check "--trust: the message names the file" grep -q "trust $in: not a minisign p
 check "--trust: nothing left behind" test ! -e "$TMP/t.img"
 as_user "$AIM" -q convert --trial-timeout=99999 "$in" "$TMP/t.img" 2>"$TMP/err"
 is $? 2 "--trial-timeout out of range: usage error"
+as_user "$AIM" -q convert -c gzip -l 15 "$in" "$TMP/t.img" 2>"$TMP/err"
+is $? 2 "-c gzip -l 15 (gzip takes 1..9): usage error"
+check "-c gzip -l 15: the message names the range" grep -q "gzip level 15 out of range 1..9" "$TMP/err"
+check "-c gzip -l 15: nothing written" test ! -e "$TMP/t.img"
 
 # Bad inputs: one line, exit 1, nothing left behind.
-for kind in truncated gpt-badcrc overlap pastend badsb xz-cut noroot empty notimage; do
+for kind in truncated gpt-badcrc overlap pastend badsb nosig xz-cut noroot empty notimage; do
 	bad="$TMP/bad-$kind.img"
 	"$SAMPLE/mkbad.sh" "$kind" "$bad" >/dev/null 2>&1
 	[ -e "$bad" ] || bad="$bad.xz"
@@ -97,6 +101,43 @@ for kind in truncated gpt-badcrc overlap pastend badsb xz-cut noroot empty notim
 	is "$(sha256sum <"$bad")" "$bsum" "bad input $kind: input unchanged"
 	rm -f "$bad"
 done
+
+# More corrupt inputs: a failure of the library is exit 1 with one line, never a usage
+# error (2), whatever its errno (before, -EINVAL from the library read as exit 2).
+# bad_input NAME FILE: convert FILE fails with exit 1, one line, nothing left behind.
+bad_input() {
+	as_user "$AIM" -q convert "$2" "$TMP/o-bad.img" 2>"$TMP/err"
+	is $? 1 "$1: exit 1 (not 2)"
+	is "$(wc -l <"$TMP/err")" 1 "$1: one error line ($(head -c 120 "$TMP/err"))"
+	check "$1: no output, no temporary left" \
+		sh -c "test ! -e '$TMP/o-bad.img' && test $(leftovers "$TMP") = 0"
+}
+bad_input "a character device (/dev/null)" /dev/null
+bad_input "a directory" "$TMP"
+"$SAMPLE/mkshape.sh" A "$TMP/a.img" --rootfs builtin >/dev/null 2>&1
+chmod 0644 "$TMP/a.img"
+root=$(("$("$AIM" inspect --json "$TMP/a.img" | jq '.partition_table.partitions[0].start')" / 4096))
+itab=$(dumpe2fs "$TMP/a.img?offset=$((root * 4096))" 2>/dev/null |
+	sed -n 's/^ *Inode table at \([0-9]*\)-.*/\1/p' | head -n 1)
+# garbage FILE BLOCK COUNT: COUNT 4 KiB blocks of text (not zeros) over the root ext4's
+# block BLOCK, the same bytes on every run
+garbage() {
+	cp --sparse=always "$TMP/a.img" "$1"
+	seq 1 $(($3 * 1024)) | head -c $(($3 * 4096)) |
+		dd of="$1" bs=4096 seek=$((root + $2)) conv=notrunc status=none
+}
+garbage "$TMP/g-itab.img" "${itab:-39}" 64
+bad_input "garbage over the root ext4's inode table" "$TMP/g-itab.img"
+garbage "$TMP/g-gdt.img" 1 1
+bad_input "garbage over the root ext4's group descriptors" "$TMP/g-gdt.img"
+rm -f "$TMP"/g-*.img
+mkdir -p "$TMP/sqd/etc" && echo x >"$TMP/sqd/etc/hostname"
+mksquashfs "$TMP/sqd" "$TMP/bare.sqfs" -quiet -noappend >/dev/null 2>&1
+chmod 0644 "$TMP/bare.sqfs"
+bad_input "a bare squashfs, not a disk image" "$TMP/bare.sqfs"
+as_user "$AIM" -q convert "$TMP/a.img" "$TMP/conv.img" 2>/dev/null
+bad_input "an image converted already (squashfs root slots)" "$TMP/conv.img"
+rm -rf "$TMP/a.img" "$TMP/conv.img" "$TMP/bare.sqfs" "$TMP/sqd"
 
 # A full output disk (needs root to mount a small tmpfs).
 # (The output is sparse: on tmpfs it takes about 3 MiB.)

@@ -265,11 +265,11 @@ static void test_tamper(void)
 	r = tampered(0, 0, bundle_len, NULL);
 	is_int(r, -EKEYREJECTED, "no key refused");
 	r = tampered(area + 500, 0x10, bundle_len, &pub);
-	is_int(r, -EBADMSG, "changed rootfs byte refused");
+	is_int(r, -AIM_E_HASH, "changed rootfs byte refused (-AIM_E_HASH)");
 	ok(has(aim_error_detail(), "SHA-256"), "message names the SHA-256 mismatch");
 	ok(has(aim_error_detail(), "rootfs.squashfs"), "message names the payload");
 	r = tampered(area + 102400 + 4999, 0x10, bundle_len, &pub);
-	is_int(r, -EBADMSG, "changed last byte of Image refused");
+	is_int(r, -AIM_E_HASH, "changed last byte of Image refused (-AIM_E_HASH)");
 	r = tampered(area + 100000 + 5, 0x10, bundle_len, &pub);
 	is_int(r, -EBADMSG, "non-zero padding refused");
 	ok(has(aim_error_detail(), "padding"), "message: padding");

@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
@@ -22,6 +21,7 @@
 
 #include "bundle.h"
 #include "cmd.h"
+#include "convert-opts.h"
 #include "convert.h"
 #include "input.h"
 #include "password.h"
@@ -76,121 +76,71 @@ static void help(void)
 	     "Exit status: 0 success, 1 failed or not valid (one line per problem), 2 usage.");
 }
 
-static int parse_argv(int argc, char **argv, const char *sub)
-{
-	enum { O_PW = 256, O_IMG, O_ROOTFS, O_BOOTDIR, O_VER, O_BOARD, O_FAMILY, O_LFAMILY,
-	       O_ARCH, O_OVERLAY, O_PERSIST, O_TMP, O_JSON, O_TRIAL, O_TRUST, O_NOSIGNER };
-	static const struct option opts[] = {
-		{"key", required_argument, NULL, 'k'},
-		{"password-file", required_argument, NULL, O_PW},
-		{"output", required_argument, NULL, 'o'},
-		{"from-image", required_argument, NULL, O_IMG},
-		{"rootfs", required_argument, NULL, O_ROOTFS},
-		{"boot-dir", required_argument, NULL, O_BOOTDIR},
-		{"version", required_argument, NULL, O_VER},
-		{"board", required_argument, NULL, O_BOARD},
-		{"family", required_argument, NULL, O_FAMILY},
-		{"linuxfamily", required_argument, NULL, O_LFAMILY},
-		{"arch", required_argument, NULL, O_ARCH},
-		{"compressor", required_argument, NULL, 'c'},
-		{"level", required_argument, NULL, 'l'},
-		{"block-size", required_argument, NULL, 'b'},
-		{"threads", required_argument, NULL, 'j'},
-		{"overlay", required_argument, NULL, O_OVERLAY},
-		{"persist", required_argument, NULL, O_PERSIST},
-		{"trial-timeout", required_argument, NULL, O_TRIAL},
-		{"trust", required_argument, NULL, O_TRUST},
-		{"no-trust-signer", no_argument, NULL, O_NOSIGNER},
-		{"tmpdir", required_argument, NULL, O_TMP},
-		{"public", required_argument, NULL, 'p'},
-		{"json", no_argument, NULL, O_JSON},
-		{"force", no_argument, NULL, 'f'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
-	};
-	uint64_t v;
-	unsigned u;
-	int c;
+enum { O_PW = 256, O_IMG, O_ROOTFS, O_BOOTDIR, O_VER, O_BOARD, O_FAMILY, O_LFAMILY, O_ARCH,
+       O_JSON, O_NOSIGNER };
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "k:o:c:l:b:j:p:fh", opts, NULL)) != -1) {
+/* One table for create, info and verify, with the options create shares with convert. */
+static const struct cli_option options[] = {
+	{"key", 'k', required_argument},
+	{"password-file", O_PW, required_argument},
+	{"output", 'o', required_argument},
+	{"from-image", O_IMG, required_argument},
+	{"rootfs", O_ROOTFS, required_argument},
+	{"boot-dir", O_BOOTDIR, required_argument},
+	{"version", O_VER, required_argument},
+	{"board", O_BOARD, required_argument},
+	{"family", O_FAMILY, required_argument},
+	{"linuxfamily", O_LFAMILY, required_argument},
+	{"arch", O_ARCH, required_argument},
+	{"no-trust-signer", O_NOSIGNER, no_argument},
+	{"public", 'p', required_argument},
+	{"json", O_JSON, no_argument},
+	{"force", 'f', no_argument},
+	{"help", 'h', no_argument},
+	{0},
+};
+
+/* Returns 0 with the operands in a, 1 after --help, or -AIM_E_USAGE. */
+static int parse_argv(int argc, char **argv, const char *sub, struct cli_args *a)
+{
+	static const struct cli_option *const tables[] = {options, convert_slot_options, NULL};
+	const char *val;
+	int c, r;
+
+	cli_args_init(a, sub, argc, argv, tables);
+	while ((c = cli_args_next(a, &val)) > 0) {
+		/* one --trust is kept for the signer's own key */
+		r = convert_slot_option(sub, &conv, c, val, AIM_MAX_TRUST - 1);
+		if (r < 0)
+			return r;
+		if (r > 0)
+			continue;
 		switch (c) {
-		case 'k': arg_key = optarg; break;
-		case O_PW: arg_password_file = optarg; break;
-		case 'o': arg_out = optarg; break;
-		case O_IMG: arg_image = optarg; break;
-		case O_ROOTFS: arg_rootfs = optarg; break;
-		case O_BOOTDIR: arg_bootdir = optarg; break;
-		case O_VER: arg_version = optarg; break;
-		case O_BOARD: arg_board = optarg; break;
-		case O_FAMILY: arg_family = optarg; break;
-		case O_LFAMILY: arg_linuxfamily = optarg; break;
-		case O_ARCH: arg_arch = optarg; break;
-		case O_TMP: conv.tmpdir = optarg; break;
+		case 'k': arg_key = val; break;
+		case O_PW: arg_password_file = val; break;
+		case 'o': arg_out = val; break;
+		case O_IMG: arg_image = val; break;
+		case O_ROOTFS: arg_rootfs = val; break;
+		case O_BOOTDIR: arg_bootdir = val; break;
+		case O_VER: arg_version = val; break;
+		case O_BOARD: arg_board = val; break;
+		case O_FAMILY: arg_family = val; break;
+		case O_LFAMILY: arg_linuxfamily = val; break;
+		case O_ARCH: arg_arch = val; break;
 		case O_JSON: arg_json = 1; break;
 		case O_NOSIGNER: arg_no_trust_signer = 1; break;
-		case O_TRUST:
-			if (conv.ntrust >= AIM_MAX_TRUST - 1)
-				return usage_err(sub, "at most %d --trust keys", AIM_MAX_TRUST - 1);
-			conv.trust[conv.ntrust++] = optarg;
-			break;
 		case 'f': arg_force = 1; break;
 		case 'p':
 			if (arg_npub >= MAX_KEYS)
 				return usage_err(sub, "at most %d public keys", MAX_KEYS);
-			arg_pub[arg_npub++] = optarg;
-			break;
-		case 'c':
-			if (strcmp(optarg, "zstd") && strcmp(optarg, "xz") && strcmp(optarg, "gzip") &&
-			    strcmp(optarg, "lz4"))
-				return usage_err(sub, "unknown compressor '%s'", optarg);
-			conv.sqfs.comp = optarg;
-			break;
-		case 'l':
-			if (aim_parse_uint(optarg, 1, 22, &u) < 0)
-				return usage_err(sub, "invalid level '%s'", optarg);
-			conv.sqfs.level = (int)u;
-			break;
-		case 'b':
-			if (aim_parse_size(optarg, &v) < 0 || v < 4096 || v > (1 << 20) ||
-			    (v & (v - 1)))
-				return usage_err(sub, "block size must be a power of two from 4K "
-						      "to 1M");
-			conv.sqfs.block_size = (uint32_t)v;
-			break;
-		case 'j':
-			if (aim_parse_uint(optarg, 1, 256, &u) < 0)
-				return usage_err(sub, "invalid thread count '%s'", optarg);
-			conv.sqfs.threads = u;
-			break;
-		case O_OVERLAY:
-			if (strcmp(optarg, "persistent") && strcmp(optarg, "tmpfs"))
-				return usage_err(sub, "--overlay is persistent or tmpfs");
-			conv.overlay = strcmp(optarg, "tmpfs") ? AIM_OVERLAY_PERSISTENT
-							       : AIM_OVERLAY_TMPFS;
-			break;
-		case O_PERSIST:
-			if (optarg[0] != '/' || strstr(optarg, "..") || strpbrk(optarg, " \t\n\"'") ||
-			    !strcmp(optarg, "/"))
-				return usage_err(sub, "--persist needs an absolute path without "
-						      "spaces or '..': '%s'", optarg);
-			if (conv.npersist >= AIM_MAX_PERSIST)
-				return usage_err(sub, "at most %d --persist paths", AIM_MAX_PERSIST);
-			conv.persist[conv.npersist++] = optarg;
-			break;
-		case O_TRIAL:
-			if (aim_parse_uint(optarg, 0, 86400, &u) < 0)
-				return usage_err(sub, "--trial-timeout is 0..86400 seconds");
-			conv.trial_timeout = u;
+			arg_pub[arg_npub++] = val;
 			break;
 		case 'h':
 			help();
 			return 1;
-		default:
-			return -EINVAL;
 		}
 	}
-	return 0;
+	return c;
 }
 
 /* ---- create ---- */
@@ -233,8 +183,8 @@ static int load_seckey(struct aim_seckey *ret)
 		r = password_read(arg_password_file, "Password for the secret key: ", 0, &pw);
 	if (r >= 0)
 		r = aim_seckey_parse(text, n, pw, ret);
-	if (r < 0 && aim_error_detail())
-		aim_error_set(r, "%s: %s", arg_key, aim_error_detail());
+	if (r < 0 && aim_error_detail_for(r))
+		aim_error_set(r, "%s: %s", arg_key, aim_error_detail_for(r));
 	password_free(pw);
 	aim_sign_free_secret(text);
 	return r;
@@ -279,44 +229,6 @@ static int add_boot_dir(struct aim_bundle_writer *w, const char *dir, const char
 		free(ents[i]);
 	free(ents);
 	return r;
-}
-
-/* Like convert: the device side next to the binary in a build tree, else installed. */
-static void find_device_side(char *dev, char *hooks, size_t len)
-{
-	char exe[3800];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	struct stat st;
-
-	snprintf(dev, len, "%s", AIM_LIBEXECDIR);
-	snprintf(hooks, len, "%s", AIM_HOOKSDIR);
-	if (n > 0) {
-		char d[4096], h[4096];
-		exe[n] = 0;
-		*strrchr(exe, '/') = 0;
-		snprintf(d, sizeof(d), "%s/dev", exe);
-		snprintf(h, sizeof(h), "%s/../hooks", exe);
-		if (stat(d, &st) == 0 && stat(h, &st) == 0) {
-			snprintf(dev, len, "%s", d);
-			snprintf(hooks, len, "%s", h);
-		}
-	}
-	if (getenv("AIM_DEVICE_DIR"))
-		snprintf(dev, len, "%s", getenv("AIM_DEVICE_DIR"));
-	if (getenv("AIM_HOOKS_DIR"))
-		snprintf(hooks, len, "%s", getenv("AIM_HOOKS_DIR"));
-}
-
-static void conv_progress(void *ud, const char *phase, uint64_t done, uint64_t total)
-{
-	struct progress *p = ud;
-
-	if (p->what != phase) {
-		progress_end(p);
-		progress_begin(p, phase, total);
-	}
-	p->total = total;
-	progress_update(p, done);
 }
 
 struct from_image {
@@ -374,20 +286,9 @@ static int convert_image(struct from_image *fi)
 	return 0;
 }
 
-/* SOURCE_DATE_EPOCH, as convert reads it: the same image gives the same squashfs. */
-static uint64_t created_time(void)
+static int create_check_args(const struct cli_args *a)
 {
-	const char *e = getenv("SOURCE_DATE_EPOCH");
-	uint64_t v;
-
-	if (e && *e && aim_parse_u64(e, &v) == 0)
-		return v;
-	return (uint64_t)time(NULL);
-}
-
-static int create_check_args(int argc)
-{
-	if (optind < argc)
+	if (a->noperands)
 		return usage_err("bundle create", "unexpected argument");
 	if (!arg_key)
 		return usage_err("bundle create", "needs -k SECKEY");
@@ -411,21 +312,18 @@ static int bundle_create(int argc, char **argv)
 	struct progress pr = {0};
 	char bootdir[4200], defout[512], id[17];
 	const char *base;
-	int r = parse_argv(argc, argv, "bundle create");
+	struct cli_args a;
+	int have_epoch, r = parse_argv(argc, argv, "bundle create", &a);
 
 	if (r != 0)
 		return r > 0 ? 0 : r;
-	if ((r = create_check_args(argc)) < 0)
+	if ((r = create_check_args(&a)) < 0 || (r = convert_slot_check("bundle create", &conv)) < 0)
 		return r;
 	aim_error_clear();
-	{
-		const char *e = getenv("SOURCE_DATE_EPOCH");
-		uint64_t v;
-		if (e && *e && (aim_parse_u64(e, &v) < 0 || v > UINT32_MAX))
-			return usage_err("bundle create", "invalid SOURCE_DATE_EPOCH '%s'", e);
-		if (e && *e)
-			conv.epoch = (uint32_t)v;
-	}
+	/* as convert: the same image gives the same squashfs, and the same bundle */
+	have_epoch = source_date_epoch("bundle create", &conv.epoch);
+	if (have_epoch < 0)
+		return have_epoch;
 	r = load_seckey(&sk);
 	if (r < 0)
 		return aim_err(r, "bundle create");
@@ -458,8 +356,7 @@ static int bundle_create(int argc, char **argv)
 	if (arg_image) {
 		r = convert_image(&fi);
 		if (r < 0) {
-			aim_error_set(r, "%s: %s", arg_image, aim_error_detail() ? aim_error_detail()
-										 : strerror(-r));
+			aim_error_set(r, "%s: %s", arg_image, aim_error_text(r));
 			goto out;
 		}
 		snprintf(bootdir, sizeof(bootdir), "%s/slot-a", tmp_dir);
@@ -476,7 +373,7 @@ static int bundle_create(int argc, char **argv)
 	meta.family = arg_family ? arg_family : meta.family;
 	meta.linuxfamily = arg_linuxfamily ? arg_linuxfamily : meta.linuxfamily;
 	meta.arch = arg_arch ? arg_arch : meta.arch;
-	meta.created = created_time();
+	meta.created = have_epoch ? conv.epoch : (uint64_t)time(NULL);
 	r = aim_bundle_writer_new(&meta, &w);
 	if (r == 0 && arg_image)
 		r = aim_bundle_writer_add_fd(w, "rootfs.squashfs", AIM_BUNDLE_KIND_ROOTFS,
@@ -515,11 +412,8 @@ out:
 		close(fi.img_fd);
 	aim_input_free(fi.in);
 	tmp_cleanup();
-	if (r < 0) {
-		/* A library -EINVAL (a bad name...) is a failure, not a usage error. */
-		r = aim_err(r, "bundle create");
-		return r == -EINVAL ? -EPERM : r;
-	}
+	if (r < 0)
+		return aim_err(r, "bundle create");
 	return 0;
 }
 
@@ -550,8 +444,7 @@ static int open_bundle(const char *path, int *fd, unsigned flags, struct aim_bun
 		return aim_error_set(-EISDIR, "%s is a directory", path);
 	r = aim_bundle_open(aim_bundle_fd_read, fd, keys, arg_npub, flags, ret);
 	if (r < 0)
-		return aim_error_set(r, "%s: %s", path, aim_error_detail() ? aim_error_detail()
-									   : aim_strerror(r));
+		return aim_error_set(r, "%s: %s", path, aim_error_text(r));
 	return 0;
 }
 
@@ -650,20 +543,23 @@ static int bundle_info(int argc, char **argv)
 {
 	struct aim_bundle_reader *b = NULL;
 	_cleanup_close_ int fd = -EBADF;
-	int r = parse_argv(argc, argv, "bundle info");
+	struct cli_args a;
+	const char *path;
+	int r = parse_argv(argc, argv, "bundle info", &a);
 
 	if (r != 0)
 		return r > 0 ? 0 : r;
-	if (argc - optind != 1)
+	if (a.noperands != 1)
 		return usage_err("bundle info", "needs one BUNDLE");
+	path = a.operand[0];
 	aim_error_clear();
-	r = open_bundle(argv[optind], &fd, arg_npub ? 0 : AIM_BUNDLE_NO_VERIFY, &b);
+	r = open_bundle(path, &fd, arg_npub ? 0 : AIM_BUNDLE_NO_VERIFY, &b);
 	if (r < 0)
-		return aim_err(r, "bundle info") == -EINVAL ? -EPERM : r;
+		return aim_err(r, "bundle info");
 	if (arg_json)
-		print_json(b, argv[optind]);
+		print_json(b, path);
 	else
-		r = print_text(b, argv[optind]);
+		r = print_text(b, path);
 	aim_bundle_close(b);
 	return r < 0 ? aim_err(r, "bundle info") : 0;
 }
@@ -677,18 +573,21 @@ static int bundle_verify(int argc, char **argv)
 	struct progress pr = {0};
 	unsigned bad = 0, n = 0;
 	char id[17];
-	int r = parse_argv(argc, argv, "bundle verify");
+	struct cli_args a;
+	const char *path;
+	int r = parse_argv(argc, argv, "bundle verify", &a);
 
 	if (r != 0)
 		return r > 0 ? 0 : r;
-	if (argc - optind != 1)
+	if (a.noperands != 1)
 		return usage_err("bundle verify", "needs one BUNDLE");
 	if (!arg_npub)
 		return usage_err("bundle verify", "needs -p PUBKEY");
+	path = a.operand[0];
 	aim_error_clear();
-	r = open_bundle(argv[optind], &fd, 0, &b);
+	r = open_bundle(path, &fd, 0, &b);
 	if (r < 0)
-		return aim_err(r, "bundle verify") == -EINVAL ? -EPERM : r;
+		return aim_err(r, "bundle verify");
 	buf = malloc(1 << 20);
 	if (!buf) {
 		aim_bundle_close(b);
@@ -700,10 +599,10 @@ static int bundle_verify(int argc, char **argv)
 		n++;
 		while ((k = aim_bundle_read(b, buf, 1 << 20)) > 0)
 			progress_update(&pr, aim_bundle_position(b));
-		if (k == -EBADMSG && strstr(aim_error_detail(), "SHA-256")) {
+		if (k == -AIM_E_HASH) {
 			/* One line per bad payload, then go on with the next. */
 			progress_end(&pr);
-			aim_err((int)k, "bundle verify: %s", argv[optind]);
+			aim_err((int)k, "bundle verify: %s", path);
 			aim_error_clear();
 			bad++;
 		} else if (k < 0) {
@@ -713,13 +612,13 @@ static int bundle_verify(int argc, char **argv)
 	}
 	progress_end(&pr);
 	if (r < 0) {
-		aim_err(r, "bundle verify: %s", argv[optind]);
+		aim_err(r, "bundle verify: %s", path);
 		bad++;
 	}
 	if (!bad) {
 		aim_sign_keyid(aim_bundle_signature(b)->keynum, id);
 		aim_info("%s: good signature (key %s), %u payloads match the manifest",
-			 argv[optind], id, n);
+			 path, id, n);
 	}
 	aim_bundle_close(b);
 	return bad ? -EBADMSG : 0;

@@ -2,7 +2,6 @@
 /* armimmutable convert IN OUT: an Armbian image into the A/B immutable layout. */
 #include <errno.h>
 #include <ftw.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
@@ -13,6 +12,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "convert-opts.h"
 #include "convert.h"
 #include "input.h"
 #include "base/fileio.h"
@@ -62,6 +62,8 @@ static void help(void)
 	     "Exit status: 0 converted, 1 failed (nothing is left at OUTPUT), 2 usage error.");
 }
 
+enum { O_SLOT = 256, O_BOOT, O_DATA, O_SLOTB, O_JSON };
+
 static int parse_size_opt(const char *name, const char *s, uint64_t *ret)
 {
 	if (aim_parse_size(s, ret) < 0 || *ret == 0)
@@ -71,113 +73,56 @@ static int parse_size_opt(const char *name, const char *s, uint64_t *ret)
 	return 0;
 }
 
-static int parse_argv(int argc, char **argv)
+static const struct cli_option options[] = {
+	{"slot-size", O_SLOT, required_argument},
+	{"boot-size", O_BOOT, required_argument},
+	{"data-size", O_DATA, required_argument},
+	{"slot-b", O_SLOTB, required_argument},
+	{"force", 'f', no_argument},
+	{"dry-run", 'n', no_argument},
+	{"json", O_JSON, no_argument},
+	{"help", 'h', no_argument},
+	{0},
+};
+
+/* Returns 0, 1 after --help, or -AIM_E_USAGE; *in and *out are the two operands. */
+static int parse_argv(int argc, char **argv, const char **in, const char **out)
 {
-	enum { O_SLOT = 256, O_BOOT, O_DATA, O_OVERLAY, O_PERSIST, O_SLOTB, O_TMP, O_JSON, O_TRIAL, O_TRUST };
-	static const struct option opts[] = {
-		{"compressor", required_argument, NULL, 'c'},
-		{"level", required_argument, NULL, 'l'},
-		{"block-size", required_argument, NULL, 'b'},
-		{"threads", required_argument, NULL, 'j'},
-		{"slot-size", required_argument, NULL, O_SLOT},
-		{"boot-size", required_argument, NULL, O_BOOT},
-		{"data-size", required_argument, NULL, O_DATA},
-		{"overlay", required_argument, NULL, O_OVERLAY},
-		{"persist", required_argument, NULL, O_PERSIST},
-		{"slot-b", required_argument, NULL, O_SLOTB},
-		{"trial-timeout", required_argument, NULL, O_TRIAL},
-		{"trust", required_argument, NULL, O_TRUST},
-		{"tmpdir", required_argument, NULL, O_TMP},
-		{"force", no_argument, NULL, 'f'},
-		{"dry-run", no_argument, NULL, 'n'},
-		{"json", no_argument, NULL, O_JSON},
-		{"help", no_argument, NULL, 'h'},
-		{0},
-	};
-	uint64_t v;
-	unsigned u;
+	static const struct cli_option *const tables[] = {options, convert_slot_options, NULL};
+	struct cli_args a;
+	const char *val;
 	int c, r;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "c:l:b:j:fnh", opts, NULL)) != -1) {
+	cli_args_init(&a, "convert", argc, argv, tables);
+	while ((c = cli_args_next(&a, &val)) > 0) {
+		r = convert_slot_option("convert", &arg, c, val, AIM_MAX_TRUST);
+		if (r < 0)
+			return r;
+		if (r > 0)
+			continue;
 		switch (c) {
-		case 'c':
-			if (strcmp(optarg, "zstd") && strcmp(optarg, "xz") &&
-			    strcmp(optarg, "gzip") && strcmp(optarg, "lz4"))
-				return usage_err("convert", "unknown compressor '%s' (zstd, xz, "
-							    "gzip, lz4)", optarg);
-			arg.sqfs.comp = optarg;
-			break;
-		case 'l':
-			if (aim_parse_uint(optarg, 1, 22, &u) < 0)
-				return usage_err("convert", "invalid level '%s'", optarg);
-			arg.sqfs.level = (int)u;
-			break;
-		case 'b':
-			if (aim_parse_size(optarg, &v) < 0 || v < 4096 || v > (1 << 20) ||
-			    (v & (v - 1)))
-				return usage_err("convert", "block size must be a power of two "
-							    "from 4K to 1M");
-			arg.sqfs.block_size = (uint32_t)v;
-			break;
-		case 'j':
-			if (aim_parse_uint(optarg, 1, 256, &u) < 0)
-				return usage_err("convert", "invalid thread count '%s'", optarg);
-			arg.sqfs.threads = u;
-			break;
 		case O_SLOT:
-			if ((r = parse_size_opt("--slot-size", optarg, &arg.slot_size)) < 0)
+			if ((r = parse_size_opt("--slot-size", val, &arg.slot_size)) < 0)
 				return r;
 			break;
 		case O_BOOT:
-			if ((r = parse_size_opt("--boot-size", optarg, &arg.boot_size)) < 0)
+			if ((r = parse_size_opt("--boot-size", val, &arg.boot_size)) < 0)
 				return r;
 			if (arg.boot_size < 33 * 1024 * 1024)
 				return usage_err("convert", "--boot-size must be at least 33M "
 							    "(FAT32)");
 			break;
 		case O_DATA:
-			if ((r = parse_size_opt("--data-size", optarg, &arg.data_size)) < 0)
+			if ((r = parse_size_opt("--data-size", val, &arg.data_size)) < 0)
 				return r;
 			if (arg.data_size < 16 * 1024 * 1024)
 				return usage_err("convert", "--data-size must be at least 16M");
 			break;
-		case O_OVERLAY:
-			if (!strcmp(optarg, "persistent"))
-				arg.overlay = AIM_OVERLAY_PERSISTENT;
-			else if (!strcmp(optarg, "tmpfs"))
-				arg.overlay = AIM_OVERLAY_TMPFS;
-			else
-				return usage_err("convert", "--overlay is persistent or tmpfs");
-			break;
-		case O_PERSIST:
-			if (optarg[0] != '/' || strstr(optarg, "..") || strpbrk(optarg, " \t\n\"'") ||
-			    !strcmp(optarg, "/"))
-				return usage_err("convert", "--persist needs an absolute path "
-							    "without spaces or '..': '%s'", optarg);
-			if (arg.npersist >= AIM_MAX_PERSIST)
-				return usage_err("convert", "at most %d --persist paths",
-						 AIM_MAX_PERSIST);
-			arg.persist[arg.npersist++] = optarg;
-			break;
 		case O_SLOTB:
-			if (!strcmp(optarg, "copy") || !strcmp(optarg, "empty"))
-				arg.slot_b_empty = !strcmp(optarg, "empty");
+			if (!strcmp(val, "copy") || !strcmp(val, "empty"))
+				arg.slot_b_empty = !strcmp(val, "empty");
 			else
 				return usage_err("convert", "--slot-b is copy or empty");
-			break;
-		case O_TMP:
-			arg.tmpdir = optarg;
-			break;
-		case O_TRUST:
-			if (arg.ntrust >= AIM_MAX_TRUST)
-				return usage_err("convert", "at most %d --trust keys", AIM_MAX_TRUST);
-			arg.trust[arg.ntrust++] = optarg;
-			break;
-		case O_TRIAL:
-			if (aim_parse_uint(optarg, 0, 86400, &u) < 0)
-				return usage_err("convert", "--trial-timeout is 0..86400 seconds");
-			arg.trial_timeout = u;
 			break;
 		case 'f':
 			arg_force = 1;
@@ -191,22 +136,19 @@ static int parse_argv(int argc, char **argv)
 		case 'h':
 			help();
 			return 1;
-		default:
-			return -EINVAL;
 		}
 	}
-	if (argc - optind != 2)
-		return usage_err("convert", argc - optind < 2 ? "needs INPUT and OUTPUT"
-							       : "too many arguments");
-	{
-		const char *e = getenv("SOURCE_DATE_EPOCH");
-		if (e && *e) {
-			if (aim_parse_u64(e, &v) < 0 || v > UINT32_MAX)
-				return usage_err("convert", "invalid SOURCE_DATE_EPOCH '%s'", e);
-			arg.epoch = (uint32_t)v;
-		}
-	}
-	return 0;
+	if (c < 0)
+		return c;
+	if (a.noperands != 2)
+		return usage_err("convert", a.noperands < 2 ? "needs INPUT and OUTPUT"
+							    : "too many arguments");
+	*in = a.operand[0];
+	*out = a.operand[1];
+	if ((r = convert_slot_check("convert", &arg)) < 0)
+		return r;
+	r = source_date_epoch("convert", &arg.epoch);
+	return r < 0 ? r : 0;
 }
 
 static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
@@ -223,36 +165,6 @@ static void cleanup(void)
 		nftw(cleanup_dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-
-/* The device side shipped with this binary: next to it in a build tree (build/dev/,
- * hooks/), else where `make install` put it; AIM_DEVICE_DIR and AIM_HOOKS_DIR override. */
-static char device_dir[4096], hooks_dir[4096];
-static void find_device_side(void)
-{
-	char exe[4000];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	struct stat st;
-
-	snprintf(device_dir, sizeof(device_dir), "%s", AIM_LIBEXECDIR);
-	snprintf(hooks_dir, sizeof(hooks_dir), "%s", AIM_HOOKSDIR);
-	if (n > 0) {
-		char d[4096], h[4096];
-		exe[n] = 0;
-		*strrchr(exe, '/') = 0;
-		snprintf(d, sizeof(d), "%s/dev", exe);
-		snprintf(h, sizeof(h), "%s/../hooks", exe);
-		if (stat(d, &st) == 0 && stat(h, &st) == 0) {
-			memcpy(device_dir, d, sizeof(d));
-			memcpy(hooks_dir, h, sizeof(h));
-		}
-	}
-	if (getenv("AIM_DEVICE_DIR"))
-		snprintf(device_dir, sizeof(device_dir), "%s", getenv("AIM_DEVICE_DIR"));
-	if (getenv("AIM_HOOKS_DIR"))
-		snprintf(hooks_dir, sizeof(hooks_dir), "%s", getenv("AIM_HOOKS_DIR"));
-	arg.device_dir = device_dir;
-	arg.hooks_dir = hooks_dir;
-}
 
 static void print_plan(const struct aim_convert_plan *p, int dry, const char *out)
 {
@@ -315,18 +227,6 @@ static void print_plan(const struct aim_convert_plan *p, int dry, const char *ou
 		       "(POSIX ACLs; see inspect)\n", p->stats.xattrs_dropped);
 }
 
-static void conv_progress(void *ud, const char *phase, uint64_t done, uint64_t total)
-{
-	struct progress *p = ud;
-
-	if (p->what != phase) {
-		progress_end(p);
-		progress_begin(p, phase, total);
-	}
-	p->total = total;
-	progress_update(p, done);
-}
-
 int cmd_convert(int argc, char **argv)
 {
 	struct aim_input *in = NULL;
@@ -334,14 +234,15 @@ int cmd_convert(int argc, char **argv)
 	struct aim_convert_plan plan;
 	struct aim_outfile out = {.fd = -1};
 	struct progress pr = {0};
-	const char *in_path, *out_path;
-	int r = parse_argv(argc, argv);
+	static char device_dir[4096], hooks_dir[4096];
+	const char *in_path = NULL, *out_path = NULL;
+	int r = parse_argv(argc, argv, &in_path, &out_path);
 
 	if (r != 0)
 		return r > 0 ? 0 : r;
-	in_path = argv[optind];
-	out_path = argv[optind + 1];
-	find_device_side();
+	find_device_side(device_dir, hooks_dir, sizeof(device_dir));
+	arg.device_dir = device_dir;
+	arg.hooks_dir = hooks_dir;
 	watch_signals(cleanup, "nothing was written");
 
 	if (!arg_dry_run) {

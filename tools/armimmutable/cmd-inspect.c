@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* armimmutable inspect IMG [--json]: what is inside a disk image. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli-opts.h"
 #include "cmd.h"
 #include "image.h"
 #include "input.h"
@@ -198,55 +198,59 @@ static void print_text(const char *path, const struct aim_input *in,
 
 int cmd_inspect(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"json", no_argument, NULL, 'j'},
-		{"tmpdir", required_argument, NULL, 'T'},
-		{"help", no_argument, NULL, 'h'},
+	static const struct cli_option opts[] = {
+		{"json", 'j', no_argument},
+		{"tmpdir", 256, required_argument},
+		{"help", 'h', no_argument},
 		{0},
 	};
+	static const struct cli_option *const tables[] = {opts, NULL};
+	struct cli_args a;
+	const char *val, *path;
 	struct aim_input *in = NULL;
 	struct aim_image_info *ii = NULL;
 	struct progress pr;
 	int c, r;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+	cli_args_init(&a, "inspect", argc, argv, tables);
+	while ((c = cli_args_next(&a, &val)) > 0) {
 		switch (c) {
 		case 'j':
 			arg_json = 1;
 			break;
-		case 'T':
-			arg_tmpdir = optarg;
+		case 256:
+			arg_tmpdir = val;
 			break;
 		case 'h':
 			help();
 			return 0;
-		default:
-			return -EINVAL;
 		}
 	}
-	if (optind + 1 != argc)
-		return usage_err("inspect", optind >= argc ? "missing IMAGE argument"
-							   : "too many arguments");
+	if (c < 0)
+		return c;
+	if (a.noperands != 1)
+		return usage_err("inspect", a.noperands == 0 ? "missing IMAGE argument"
+							     : "too many arguments");
+	path = a.operand[0];
 	progress_begin(&pr, "decompress", 0);
-	r = aim_input_open(argv[optind], arg_tmpdir, 0, progress_cb, &pr, &in);
+	r = aim_input_open(path, arg_tmpdir, 0, progress_cb, &pr, &in);
 	progress_end(&pr);
 	if (r < 0)
-		return aim_err(r, "%s", argv[optind]);
+		return aim_err(r, "%s", path);
 	ii = calloc(1, sizeof(*ii));
 	if (!ii) {
 		aim_input_free(in);
-		return aim_err(-ENOMEM, "%s", argv[optind]);
+		return aim_err(-ENOMEM, "%s", path);
 	}
 	r = aim_image_analyze(aim_input_fd(in), aim_input_path(in), aim_input_size(in), ii);
 	if (r < 0)
-		r = aim_err(r, "%s", argv[optind]);
+		r = aim_err(r, "%s", path);
 	else if (ii->root < 0)
-		r = aim_err(aim_error_set(-ENOENT, "%s", ii->reason), "%s", argv[optind]);
+		r = aim_err(aim_error_set(-ENOENT, "%s", ii->reason), "%s", path);
 	else if (arg_json)
-		print_json(argv[optind], in, ii);
+		print_json(path, in, ii);
 	else
-		print_text(argv[optind], in, ii);
+		print_text(path, in, ii);
 	free(ii);
 	aim_input_free(in);
 	return r < 0 ? r : 0;

@@ -3,7 +3,6 @@
  * slot of the running device or of an image file (lib/install.h, lib/source.h). */
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +10,7 @@
 #include <time.h>
 
 #include "cmd-target.h"
+#include "cli-opts.h"
 #include "cmd.h"
 #include "install.h"
 #include "source.h"
@@ -50,73 +50,74 @@ static void help(void)
 	     "Exit status: 0 installed, 1 refused or failed (nothing bootable changed), 2 usage.");
 }
 
+enum { O_KEYRING = 256, O_DOWN, O_TRIES, O_PROGRESS, O_RETRIES, O_CACERT, O_INSECURE };
+
+static const struct cli_option options[] = {
+	{"public", 'p', required_argument},
+	{"keyring", O_KEYRING, required_argument},
+	{"image", 'i', required_argument},
+	{"allow-downgrade", O_DOWN, no_argument},
+	{"tries", O_TRIES, required_argument},
+	{"progress", O_PROGRESS, required_argument},
+	{"retries", O_RETRIES, required_argument},
+	{"cacert", O_CACERT, required_argument},
+	{"insecure", O_INSECURE, no_argument},
+	{"help", 'h', no_argument},
+	{0},
+};
+
 static int parse_argv(int argc, char **argv)
 {
-	enum { O_KEYRING = 256, O_DOWN, O_TRIES, O_PROGRESS, O_RETRIES, O_CACERT, O_INSECURE };
-	static const struct option opts[] = {
-		{"public", required_argument, NULL, 'p'},
-		{"keyring", required_argument, NULL, O_KEYRING},
-		{"image", required_argument, NULL, 'i'},
-		{"allow-downgrade", no_argument, NULL, O_DOWN},
-		{"tries", required_argument, NULL, O_TRIES},
-		{"progress", required_argument, NULL, O_PROGRESS},
-		{"retries", required_argument, NULL, O_RETRIES},
-		{"cacert", required_argument, NULL, O_CACERT},
-		{"insecure", no_argument, NULL, O_INSECURE},
-		{"help", no_argument, NULL, 'h'},
-		{0},
-	};
+	static const struct cli_option *const tables[] = {options, NULL};
+	struct cli_args a;
+	const char *val;
 	int c;
 
 	arg_progress = PROG_BAR;
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:p:i:h", opts, NULL)) != -1) {
+	cli_args_init(&a, "install", argc, argv, tables);
+	while ((c = cli_args_next(&a, &val)) > 0) {
 		switch (c) {
 		case 'p':
 			if (arg_npub >= MAX_KEYS)
 				return usage_err("install", "at most %d public keys", MAX_KEYS);
-			arg_pub[arg_npub++] = optarg;
+			arg_pub[arg_npub++] = val;
 			break;
-		case O_KEYRING: arg_keyring = optarg; break;
-		case 'i': arg_image = optarg; break;
+		case O_KEYRING: arg_keyring = val; break;
+		case 'i': arg_image = val; break;
 		case O_DOWN: arg_allow_downgrade = 1; break;
 		case O_TRIES:
-			if (aim_parse_uint(optarg, 1, 9, &arg_tries) < 0)
-				return usage_err("install", "--tries takes 1 to 9, not '%s'", optarg);
+			if (aim_parse_uint(val, 1, 9, &arg_tries) < 0)
+				return usage_err("install", "--tries takes 1 to 9, not '%s'", val);
 			break;
 		case O_RETRIES:
-			if (aim_parse_uint(optarg, 0, 1000, &arg_retries) < 0)
-				return usage_err("install", "--retries takes 0 to 1000, not '%s'",
-						 optarg);
+			if (aim_parse_uint(val, 0, 1000, &arg_retries) < 0)
+				return usage_err("install", "--retries takes 0 to 1000, not '%s'", val);
 			break;
 		case O_PROGRESS:
-			if (!strcmp(optarg, "json"))
+			if (!strcmp(val, "json"))
 				arg_progress = PROG_JSON;
-			else if (!strcmp(optarg, "bar"))
+			else if (!strcmp(val, "bar"))
 				arg_progress = PROG_BAR;
-			else if (!strcmp(optarg, "none"))
+			else if (!strcmp(val, "none"))
 				arg_progress = PROG_NONE;
 			else
 				return usage_err("install", "--progress is bar, json or none, not '%s'",
-						 optarg);
+						 val);
 			break;
-		case O_CACERT: arg_cacert = optarg; break;
+		case O_CACERT: arg_cacert = val; break;
 		case O_INSECURE: arg_insecure = 1; break;
 		case 'h':
 			help();
 			return 1;
-		case ':':
-			return usage_err("install", "option %s needs an argument", argv[optind - 1]);
-		default:
-			return usage_err("install", "unknown option %s", argv[optind - 1]);
 		}
 	}
-	if (optind >= argc)
+	if (c < 0)
+		return c;
+	if (a.noperands == 0)
 		return usage_err("install", "needs a SOURCE (a bundle file, - or a URL)");
-	arg_source = argv[optind++];
-	if (optind < argc)
-		return usage_err("install", "unexpected argument '%s'", argv[optind]);
+	if (a.noperands > 1)
+		return usage_err("install", "unexpected argument '%s'", a.operand[1]);
+	arg_source = a.operand[0];
 	if (arg_npub && arg_keyring)
 		return usage_err("install", "-p and --keyring exclude each other");
 	return 0;
@@ -230,7 +231,7 @@ static ssize_t source_read(void *ud, void *buf, size_t n)
 	if (k < 0 && !c->err) {
 		c->err = (int)k;
 		snprintf(c->detail, sizeof(c->detail), "%s",
-			 aim_error_detail() ? aim_error_detail() : aim_strerror((int)k));
+			 aim_error_text((int)k));
 	}
 	return k;
 }
@@ -252,7 +253,7 @@ static void json_str(const char *key, const char *v)
 /* Reports r once; what (the source) is left out when the detail names it already. */
 static int fail(int r, const char *what)
 {
-	const char *d = aim_error_detail();
+	const char *d = aim_error_detail_for(r);
 
 	if (arg_progress == PROG_JSON) {
 		fputs("{\"phase\":\"error\"", stderr);
@@ -263,7 +264,7 @@ static int fail(int r, const char *what)
 		aim_err(r, "install");
 	else
 		aim_err(r, "install: %s", what);
-	return -1; /* not r: -EINVAL would read as a usage error */
+	return r;
 }
 
 int cmd_install(int argc, char **argv)

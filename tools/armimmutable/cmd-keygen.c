@@ -2,7 +2,6 @@
 /* armimmutable keygen: an Ed25519 key pair in minisign's file formats (lib/sign.h). */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli-opts.h"
 #include "cmd.h"
 #include "password.h"
 #include "sign.h"
@@ -38,34 +38,39 @@ static void help(void)
 	     "Exit status: 0 written, 1 failed (nothing was written), 2 usage error.");
 }
 
+enum { O_PWFILE = 256 };
+
+static const struct cli_option options[] = {
+	{"public", 'p', required_argument},
+	{"secret", 's', required_argument},
+	{"no-password", 'W', no_argument},
+	{"password-file", O_PWFILE, required_argument},
+	{"force", 'f', no_argument},
+	{"help", 'h', no_argument},
+	{0},
+};
+
 static int parse_argv(int argc, char **argv)
 {
-	enum { O_PWFILE = 256 };
-	static const struct option opts[] = {
-		{"public", required_argument, NULL, 'p'},
-		{"secret", required_argument, NULL, 's'},
-		{"no-password", no_argument, NULL, 'W'},
-		{"password-file", required_argument, NULL, O_PWFILE},
-		{"force", no_argument, NULL, 'f'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
-	};
+	static const struct cli_option *const tables[] = {options, NULL};
+	struct cli_args a;
+	const char *val;
 	int c;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "p:s:Wfh", opts, NULL)) != -1) {
+	cli_args_init(&a, "keygen", argc, argv, tables);
+	while ((c = cli_args_next(&a, &val)) > 0) {
 		switch (c) {
 		case 'p':
-			arg_pub = optarg;
+			arg_pub = val;
 			break;
 		case 's':
-			arg_sec = optarg;
+			arg_sec = val;
 			break;
 		case 'W':
 			arg_no_password = 1;
 			break;
 		case O_PWFILE:
-			arg_password_file = optarg;
+			arg_password_file = val;
 			break;
 		case 'f':
 			arg_force = 1;
@@ -73,12 +78,12 @@ static int parse_argv(int argc, char **argv)
 		case 'h':
 			help();
 			return 1;
-		default:
-			return -EINVAL;
 		}
 	}
-	if (optind < argc)
-		return usage_err("keygen", "unexpected argument '%s'", argv[optind]);
+	if (c < 0)
+		return c;
+	if (a.noperands)
+		return usage_err("keygen", "unexpected argument '%s'", a.operand[0]);
 	if (arg_no_password && arg_password_file)
 		return usage_err("keygen", "--no-password and --password-file exclude each other");
 	if (!strcmp(arg_pub, arg_sec))
@@ -131,7 +136,7 @@ static int write_key_file(const char *path, const char *text, mode_t mode)
 	}
 	if (r < 0) {
 		unlink(tmp);
-		if (!aim_error_detail())
+		if (!aim_error_detail_for(r))
 			aim_error_set(r, "cannot write %s: %s", path, strerror(-r));
 		return r;
 	}

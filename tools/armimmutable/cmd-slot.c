@@ -2,11 +2,11 @@
 /* mark-good, mark-bad, rollback, reset: the verbs that change the slot state or the boot
  * partition, on the running device or on an image file (docs/device-cli.md). */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli-opts.h"
 #include "cmd-target.h"
 #include "cmd.h"
 #include "base/bootenv.h"
@@ -51,51 +51,46 @@ int cli_target_open(const char *verb, const char *image, int readonly, struct ai
 	return 0;
 }
 
-/* Parses [--image IMG] [--force] [--cancel] [SLOT]. Returns 1 after --help, 0, or -EINVAL. */
-static int parse(int argc, char **argv, const char *shortopts, int want_slot, const char *help,
-		 struct args *a)
+/* The options of each verb: --image always, --force for mark-good, --cancel for reset. */
+#define OPT_IMAGE {"image", 'i', required_argument}
+#define OPT_HELP {"help", 'h', no_argument}
+static const struct cli_option opts_good[] = {OPT_IMAGE, {"force", 'f', no_argument}, OPT_HELP, {0}};
+static const struct cli_option opts_plain[] = {OPT_IMAGE, OPT_HELP, {0}};
+static const struct cli_option opts_reset[] = {OPT_IMAGE, {"cancel", 'c', no_argument}, OPT_HELP, {0}};
+
+/* Parses the options of opts and [SLOT]. Returns 1 after --help, 0, or -AIM_E_USAGE. */
+static int parse(int argc, char **argv, const struct cli_option *opts, int want_slot,
+		 const char *help, struct args *ret)
 {
-	static const struct option opts[] = {
-		{"image", required_argument, NULL, 'i'},
-		{"force", no_argument, NULL, 'f'},
-		{"cancel", no_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'h'},
-		{},
-	};
-	const char *verb = argv[0];
-	char optstring[16];
+	const struct cli_option *const tables[] = {opts, NULL};
+	const char *verb = argv[0], *val;
+	struct cli_args a;
 	int c;
 
-	snprintf(optstring, sizeof(optstring), "+:%s", shortopts);
-	memset(a, 0, sizeof(*a));
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, optstring, opts, NULL)) != -1) {
-		if (c != '?' && c != ':' && !strchr(shortopts, c))
-			c = '?';
+	memset(ret, 0, sizeof(*ret));
+	cli_args_init(&a, verb, argc, argv, tables);
+	while ((c = cli_args_next(&a, &val)) > 0) {
 		switch (c) {
 		case 'i':
-			a->image = optarg;
+			ret->image = val;
 			break;
 		case 'f':
-			a->force = 1;
+			ret->force = 1;
 			break;
 		case 'c':
-			a->cancel = 1;
+			ret->cancel = 1;
 			break;
 		case 'h':
 			fputs(help, stdout);
 			return 1;
-		case ':':
-			return usage_err(verb, "option %s needs an argument", argv[optind - 1]);
-		default:
-			return usage_err(verb, "unknown option %s", argv[optind - 1]);
 		}
 	}
-	if (optind < argc && want_slot)
-		a->slot = argv[optind++];
-	if (optind < argc)
-		return usage_err(verb, "unexpected argument '%s'", argv[optind]);
+	if (c < 0)
+		return c;
+	if (a.noperands > 0 && want_slot)
+		ret->slot = a.operand[0];
+	if (a.noperands > !!want_slot)
+		return usage_err(verb, "unexpected argument '%s'", a.operand[!!want_slot]);
 	return 0;
 }
 
@@ -114,8 +109,7 @@ static int slot_empty(struct aim_target *t, char slot)
 
 static int fail(const char *verb, int r, const char *what)
 {
-	aim_err(r, "%s%s%s", verb, what ? ": " : "", what ? what : "");
-	return -1; /* not r: -EINVAL would read as a usage error */
+	return aim_err(r, "%s%s%s", verb, what ? ": " : "", what ? what : "");
 }
 
 static int store(const char *verb, struct aim_target *t, const struct aim_slotstate *st)
@@ -164,7 +158,7 @@ static void note_good(char slot)
 static int slot_op(int argc, char **argv, enum op op)
 {
 	static const char *const help[] = {help_good, help_bad, help_rollback};
-	static const char *const shortopts[] = {"i:fh", "i:h", "i:h"};
+	static const struct cli_option *const opts[] = {opts_good, opts_plain, opts_plain};
 	_cleanup_(aim_target_freep) struct aim_target *t = NULL;
 	const char *verb = argv[0];
 	struct aim_slotstate st;
@@ -172,7 +166,7 @@ static int slot_op(int argc, char **argv, enum op op)
 	struct args a;
 	int r, fresh = 0;
 
-	r = parse(argc, argv, shortopts[op], op != OP_ROLLBACK, help[op], &a);
+	r = parse(argc, argv, opts[op], op != OP_ROLLBACK, help[op], &a);
 	if (r != 0)
 		return r < 0 ? r : 0;
 	if (a.slot) {
@@ -293,7 +287,7 @@ int cmd_reset(int argc, char **argv)
 	struct args a;
 	int r;
 
-	r = parse(argc, argv, "i:ch", 0, help_reset, &a);
+	r = parse(argc, argv, opts_reset, 0, help_reset, &a);
 	if (r != 0)
 		return r < 0 ? r : 0;
 	if (cli_target_open(verb, a.image, 0, &t) < 0)

@@ -2,13 +2,13 @@
 /* armimmutable status: the booted slot, both slots, the slot state, a pending factory
  * reset; text or JSON (docs/device-cli.md). */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "cli-opts.h"
 #include "cmd-target.h"
 #include "cmd.h"
 #include "base/json.h"
@@ -192,22 +192,24 @@ static void print_text(const struct view *v)
 
 int cmd_status(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"image", required_argument, NULL, 'i'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{},
+	static const struct cli_option opts[] = {
+		{"image", 'i', required_argument},
+		{"json", 'j', no_argument},
+		{"help", 'h', no_argument},
+		{0},
 	};
+	static const struct cli_option *const tables[] = {opts, NULL};
+	struct cli_args a;
+	const char *val;
 	_cleanup_(aim_target_freep) struct aim_target *t = NULL;
 	struct view v = {0};
 	int c, r, json = 0, ret = 0;
 
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:i:jh", opts, NULL)) != -1) {
+	cli_args_init(&a, argv[0], argc, argv, tables);
+	while ((c = cli_args_next(&a, &val)) > 0) {
 		switch (c) {
 		case 'i':
-			v.image = optarg;
+			v.image = val;
 			break;
 		case 'j':
 			json = 1;
@@ -215,14 +217,12 @@ int cmd_status(int argc, char **argv)
 		case 'h':
 			help();
 			return 0;
-		case ':':
-			return usage_err(argv[0], "option %s needs an argument", argv[optind - 1]);
-		default:
-			return usage_err(argv[0], "unknown option %s", argv[optind - 1]);
 		}
 	}
-	if (optind < argc)
-		return usage_err(argv[0], "unexpected argument '%s'", argv[optind]);
+	if (c < 0)
+		return c;
+	if (a.noperands)
+		return usage_err(argv[0], "unexpected argument '%s'", a.operand[0]);
 	if (cli_target_open(argv[0], v.image, 1, &t) < 0)
 		return -1;
 	v.booted = aim_target_booted_slot(t);
@@ -236,7 +236,7 @@ int cmd_status(int argc, char **argv)
 		v.copy = aim_target_state_copy(t);
 	} else {
 		snprintf(v.state_err, sizeof(v.state_err), "%s",
-			 aim_error_detail() ? aim_error_detail() : aim_strerror(r));
+			 aim_error_text(r));
 		aim_error_clear();
 		ret = -1;
 	}
@@ -256,7 +256,7 @@ int cmd_status(int argc, char **argv)
 		else
 			snprintf(sv->info_err, sizeof(sv->info_err), "%s",
 				 r == -ENOENT ? "no slot.env"
-				 : aim_error_detail() ? aim_error_detail() : aim_strerror(r));
+				 : aim_error_text(r));
 		aim_error_clear();
 		if (aim_target_slot_dev(t, sv->name, &sv->dev, &sv->dev_off, &sv->dev_size) < 0)
 			sv->dev = NULL;

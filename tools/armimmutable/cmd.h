@@ -5,8 +5,9 @@
 
 #include <stdint.h>
 
-/* Each verb: argv[0] is the verb name. Returns 0, or <0 (already reported); -EINVAL
- * from argument parsing means a usage error (exit status 2). */
+/* Each verb: argv[0] is the verb name. Returns 0, or <0 (already reported):
+ * -AIM_E_USAGE (base/log.h) is a usage error (exit status 2), any other code a failure
+ * (exit status 1). */
 int cmd_inspect(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);   /* cmd-keygen.c */
@@ -22,7 +23,8 @@ int cmd_reset(int argc, char **argv);
  * SIG; what" and exit 1 (signals.c). */
 void watch_signals(void (*cleanup)(void), const char *what);
 
-/* Usage error: prints "armimmutable VERB: msg" and returns -EINVAL. */
+/* Usage error: prints "armimmutable VERB: msg (see 'armimmutable VERB --help')" and
+ * returns -AIM_E_USAGE. */
 int usage_err(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* A progress bar on stderr when it is a terminal (rate and ETA), silent otherwise or

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* armimmutable: global options and the verb table. */
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -59,7 +58,7 @@ int usage_err(const char *verb, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, " (see 'armimmutable %s --help')\n", verb);
-	return -EINVAL;
+	return -AIM_E_USAGE;
 }
 
 int main(int argc, char **argv)
@@ -93,7 +92,7 @@ int main(int argc, char **argv)
 	for (size_t v = 0; v < sizeof(verbs) / sizeof(verbs[0]); v++)
 		if (!strcmp(argv[i], verbs[v].name)) {
 			r = verbs[v].fn(argc - i, argv + i);
-			return r == -EINVAL ? 2 : r < 0 ? 1 : 0;
+			return r == -AIM_E_USAGE ? 2 : r < 0 ? 1 : 0;
 		}
 #ifdef AIM_DEVICE_BUILD
 	if (!strcmp(argv[i], "convert") || !strcmp(argv[i], "inspect")) {
