@@ -23,6 +23,7 @@
 #include "bootscript.h"
 #include "ext4.h"
 #include "initrd.h"
+#include "slotenv.h"
 #include "slotstate.h"
 #include "transform.h"
 #include "tree.h"
@@ -509,19 +510,21 @@ static int write_text(const char *dir, const char *name, const void *buf, size_t
 static int write_slot_env(const char *stage, char slot, const struct aim_image_info *ii,
 			  const struct aim_convert_plan *p, const char *sha_hex, uint32_t epoch)
 {
+	struct aim_slot_info si = {.source = "convert", .rootfs_size = p->sqfs_size,
+				   .installed = epoch};
 	char dir[4200], *txt = NULL;
 	int r, n;
 
-	n = asprintf(&txt,
-		     "version=%s\nboard=%s\nfamily=%s\narch=%s\nsource=convert\n"
-		     "rootfs_size=%" PRIu64 "\nrootfs_sha256=%s\ninstalled=%" PRIu32 "\nbundle=\n",
-		     ii->version, ii->board, ii->family[0] ? ii->family : ii->linuxfamily,
-		     ii->release_arch[0] ? ii->release_arch : ii->arch, p->sqfs_size, sha_hex,
-		     epoch);
+	snprintf(si.version, sizeof(si.version), "%s", ii->version);
+	snprintf(si.board, sizeof(si.board), "%s", ii->board);
+	snprintf(si.family, sizeof(si.family), "%s", ii->family[0] ? ii->family : ii->linuxfamily);
+	snprintf(si.arch, sizeof(si.arch), "%s", ii->release_arch[0] ? ii->release_arch : ii->arch);
+	snprintf(si.rootfs_sha256, sizeof(si.rootfs_sha256), "%s", sha_hex);
+	n = aim_slot_info_format(&si, &txt);
 	if (n < 0)
-		return -ENOMEM;
+		return n;
 	snprintf(dir, sizeof(dir), "%s/slot-%c", stage, slot);
-	r = write_text(dir, "slot.env", txt, (size_t)n, epoch);
+	r = write_text(dir, AIM_SLOT_ENV, txt, (size_t)n, epoch);
 	free(txt);
 	return r;
 }

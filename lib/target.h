@@ -24,9 +24,9 @@
 
 #include "base/bootenv.h"
 #include "base/slotstate.h"
+#include "slotenv.h"
 
 #define AIM_TARGET_RUN_DIR AIM_RUN_DIR
-#define AIM_SLOT_ENV "slot.env"
 #define AIM_FACTORY_RESET "/factory-reset"
 
 struct aim_target;
@@ -117,25 +117,6 @@ int aim_target_prune_slot(struct aim_target *t, char slot, const char *const *ke
  * *ret_path valid until aim_target_free(). */
 int aim_target_slot_dev(struct aim_target *t, char slot, const char **ret_path,
 			uint64_t *ret_offset, uint64_t *ret_size);
-
-/* What a slot holds: /slot-X/slot.env, key=value lines (unknown keys ignored). */
-struct aim_slot_info {
-	char version[64];
-	char board[64];
-	char family[64];
-	char arch[32];
-	char source[16]; /* convert | bundle */
-	uint64_t rootfs_size;
-	char rootfs_sha256[65];
-	int64_t installed; /* unix time, 0 unknown */
-	char bundle[65];   /* manifest sha256, or empty */
-};
-
-/* Pure: parses slot.env text. -EBADMSG for a line without '=' or a bad number (the
- * detail names the line). Unknown keys are ignored; too long values are -EBADMSG. */
-int aim_slot_info_parse(const char *buf, size_t len, struct aim_slot_info *ret);
-/* Pure: formats into a malloc'ed string. -EINVAL for a value with a newline. */
-int aim_slot_info_format(const struct aim_slot_info *si, char **ret);
 
 /* Reads /slot-X/slot.env. -ENOENT when the slot has none (empty or unknown slot). */
 int aim_target_slot_info_read(struct aim_target *t, char slot, struct aim_slot_info *ret);

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * /slot-X/slot.env (lib/target.c aim_slot_info_parse). What parses must format, and the
+ * /slot-X/slot.env (lib/slotenv.c aim_slot_info_parse). What parses must format, and the
  * formatted text must parse and format again to the same text.
  */
 #include "fuzz.h"
 
 #include <errno.h>
 
-#include "target.h"
+#include "slotenv.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
