@@ -23,6 +23,7 @@
 #include "bootscript.h"
 #include "ext4.h"
 #include "initrd.h"
+#include "mtools.h"
 #include "slotenv.h"
 #include "slotstate.h"
 #include "transform.h"
@@ -211,20 +212,18 @@ static int stage_boot(const struct aim_tree *bt, const char *stage, int slot_b,
 static int make_boot_fs(const char *img, const struct aim_convert_plan *p, const char *stage,
 			uint32_t epoch)
 {
-	char where[4200], secs[32], serial[16], env[64];
-	_Static_assert(sizeof(where) > 4096 + 24, "room for the offset");
+	char secs[32], serial[16], env[64];
+	const char *envp[] = {env, NULL};
 	int r;
 
-	snprintf(where, sizeof(where), "%s@@%" PRIu64, img, p->boot_start);
 	/* mcopy "dir" copies the directory itself: slot-a/ lands at ::/slot-a. */
 	snprintf(secs, sizeof(secs), "%" PRIu64, p->boot_size / 512);
 	snprintf(serial, sizeof(serial), "%s", p->boot_serial);
 	snprintf(env, sizeof(env), "SOURCE_DATE_EPOCH=%" PRIu32, epoch);
 	{
-		const char *argv[] = {"mformat", "-i", where, "-T", secs, "-h", "64", "-s", "32",
-				"-F", "-N", serial, "-v", "ARMBI_BOOT", "::", NULL};
-		const char *envp[] = {env, "MTOOLS_SKIP_CHECK=1", NULL};
-		r = aim_spawn(argv, envp);
+		const char *args[] = {"-T", secs, "-h", "64", "-s", "32", "-F", "-N", serial,
+				      "-v", "ARMBI_BOOT", "::", NULL};
+		r = aim_mtools(img, p->boot_start, envp, "mformat", args);
 		if (r < 0)
 			return r;
 	}
@@ -233,12 +232,11 @@ static int make_boot_fs(const char *img, const struct aim_convert_plan *p, const
 		int n = scandir(stage, &ents, NULL, alphasort), k = 0;
 		const char **argv = calloc((size_t)(n > 0 ? n : 0) + 10, sizeof(char *));
 		char **paths = calloc((size_t)(n > 0 ? n : 0) + 1, sizeof(char *));
-		const char *envp[] = {env, "MTOOLS_SKIP_CHECK=1", NULL};
 
 		if (n < 0 || !argv || !paths) {
 			r = n < 0 ? -errno : -ENOMEM;
 		} else {
-			const char *head[] = {"mcopy", "-s", "-p", "-m", "-Q", "-i", where};
+			const char *head[] = {"-s", "-p", "-m", "-Q"};
 			for (size_t h = 0; h < ARRAY_SIZE(head); h++)
 				argv[k++] = head[h];
 			for (int i = 0; i < n; i++) {
@@ -254,7 +252,7 @@ static int make_boot_fs(const char *img, const struct aim_convert_plan *p, const
 			argv[k++] = "::/";
 			argv[k] = NULL;
 			if (r == 0)
-				r = aim_spawn(argv, envp);
+				r = aim_mtools(img, p->boot_start, envp, "mcopy", argv);
 		}
 		for (int i = 0; i < n; i++) {
 			free(paths ? paths[i] : NULL);
@@ -344,19 +342,16 @@ static int stage_fat_boot(const char *in_path, const struct aim_image_info *ii,
 			  const char *stage, int slot_b, uint64_t *ret_content)
 {
 	const struct aim_part *bp = &ii->pt.parts[ii->boot];
-	char where[4200], dst[4200], src[4096];
+	char dst[4200], src[4096];
 	int r;
 
 	child_path(in_path, src, sizeof(src));
-	snprintf(where, sizeof(where), "%s@@%" PRIu64, src, bp->start);
 	for (int s = 0; s < (slot_b ? 2 : 1); s++) {
 		snprintf(dst, sizeof(dst), "%s/slot-%c", stage, 'a' + s);
 		if (mkdir(dst, 0755) < 0)
 			return -errno;
-		const char *argv[] = {"mcopy", "-s", "-p", "-m", "-n", "-Q", "-i", where, "::*",
-				      dst, NULL};
-		const char *envp[] = {"MTOOLS_SKIP_CHECK=1", NULL};
-		r = aim_spawn(argv, envp);
+		r = aim_mtools_l(src, bp->start, "mcopy", "-s", "-p", "-m", "-n", "-Q", "::*", dst,
+				 NULL);
 		if (r < 0)
 			return r;
 	}

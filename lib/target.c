@@ -31,6 +31,7 @@
 #include "base/fault.h"
 #include "base/slotstate_io.h"
 #include "fat.h"
+#include "mtools.h"
 #include "base/ptable.h"
 #include "base/bootenv.h"
 #include "base/fileio.h"
@@ -184,20 +185,6 @@ static int run(const char *const argv[], char **ret_out, char *err, size_t errsz
 		*ret_out = out;
 	}
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-/* Runs an mtools command that must succeed. */
-static int mtool(const char *const argv[])
-{
-	char err[256];
-	int r = run(argv, NULL, err, sizeof(err));
-
-	if (r < 0)
-		return r;
-	if (r != 0)
-		return aim_error_set(-EIO, "%s failed (exit status %d)%s%s", argv[0], r,
-				     err[0] ? ": " : "", err);
-	return 0;
 }
 
 static char *mpath(const char *path)
@@ -533,11 +520,9 @@ static int make_parents(struct aim_target *t, const char *path)
 		if (r == 0) {
 			if (t->is_image) {
 				_cleanup_free_ char *mp = mpath(p);
-				const char *argv[] = {"mmd", "-i", t->where, mp, NULL};
-
 				if (!mp)
 					return -ENOMEM;
-				r = mtool(argv);
+				r = aim_mtools_l(t->image, t->boot_off, "mmd", mp, NULL);
 			} else {
 				_cleanup_free_ char *hp = host_path(t, p);
 
@@ -647,14 +632,10 @@ static int commit_image(struct aim_target_file *f)
 		return r;
 	if (asprintf(&src, "/proc/self/fd/%d", f->fd) < 0 || !(dst = mpath(f->path)))
 		return -ENOMEM;
-	{
-		const char *argv[] = {"mcopy", "-o", "-i", t->where, src, dst, NULL};
-
-		r = mtool(argv);
-		if (r < 0)
-			return r;
-		aim_fault_point("boot file written (mcopy)");
-	}
+	r = aim_mtools_l(t->image, t->boot_off, "mcopy", "-o", src, dst, NULL);
+	if (r < 0)
+		return r;
+	aim_fault_point("boot file written (mcopy)");
 	return 0;
 }
 
@@ -722,11 +703,9 @@ int aim_target_remove_file(struct aim_target *t, const char *path)
 		return -ENOENT;
 	if (t->is_image) {
 		_cleanup_free_ char *mp = mpath(path);
-		const char *argv[] = {"mdel", "-i", t->where, mp, NULL};
-
 		if (!mp)
 			return -ENOMEM;
-		r = mtool(argv);
+		r = aim_mtools_l(t->image, t->boot_off, "mdel", mp, NULL);
 	} else {
 		_cleanup_free_ char *hp = host_path(t, path);
 
@@ -905,9 +884,8 @@ static int remove_empty_dirs(struct aim_target *t, const char *dir, char **files
 				break;
 			if (t->is_image) {
 				_cleanup_free_ char *mp = mpath(p);
-				const char *argv[] = {"mdeltree", "-i", t->where, mp, NULL};
-
-				r = mp ? mtool(argv) : -ENOMEM;
+				r = mp ? aim_mtools_l(t->image, t->boot_off, "mdeltree", mp, NULL)
+				       : -ENOMEM;
 			} else {
 				_cleanup_free_ char *hp = host_path(t, p);
 
@@ -1040,17 +1018,11 @@ int aim_target_state_store(struct aim_target *t, const struct aim_slotstate *st)
 		if (fat_is_dir(t, dst + 2)) {
 			/* A directory in the copy's place (it read as invalid): mcopy would put
 			 * the file inside it. */
-			const char *argv[] = {"mdeltree", "-i", t->where, dst, NULL};
-
-			r = mtool(argv);
+			r = aim_mtools_l(t->image, t->boot_off, "mdeltree", dst, NULL);
 			if (r < 0)
 				return with_detail(r, "cannot remove the directory state-%d.txt", copy);
 		}
-		{
-			const char *argv[] = {"mcopy", "-o", "-i", t->where, src, dst, NULL};
-
-			r = mtool(argv);
-		}
+		r = aim_mtools_l(t->image, t->boot_off, "mcopy", "-o", src, dst, NULL);
 		if (r < 0)
 			return with_detail(r, "cannot write state-%d.txt", copy);
 		aim_fault_point("state written (mcopy)");

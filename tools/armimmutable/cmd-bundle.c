@@ -23,6 +23,7 @@
 #include "cmd.h"
 #include "convert-opts.h"
 #include "convert.h"
+#include "mtools.h"
 #include "input.h"
 #include "password.h"
 #include "sign.h"
@@ -31,7 +32,6 @@
 #include "base/log.h"
 #include "base/macro.h"
 #include "base/parse.h"
-#include "base/spawn.h"
 #include "base/text.h"
 
 #define MAX_KEYS 16
@@ -242,7 +242,7 @@ struct from_image {
 static int convert_image(struct from_image *fi)
 {
 	static char dev[4096], hooks[4096];
-	char img[4200], where[4300];
+	char img[4200];
 	struct progress pr = {0};
 	int r;
 
@@ -273,16 +273,11 @@ static int convert_image(struct from_image *fi)
 	if (!fi->plan.ab_boot)
 		return aim_error_set(-EOPNOTSUPP, "the converted slot would not boot A/B: %s",
 				     fi->plan.boot_note);
-	snprintf(where, sizeof(where), "%s@@%" PRIu64, img, fi->plan.boot_start);
-	{
-		const char *argv[] = {"mcopy", "-s", "-p", "-n", "-Q", "-i", where, "::/slot-a",
-				      tmp_dir, NULL};
-		const char *envp[] = {"MTOOLS_SKIP_CHECK=1", NULL};
-		r = aim_spawn(argv, envp);
-		if (r < 0)
-			return aim_error_set(r, "copying /slot-a/ out of the boot partition: %s",
-					     aim_error_detail() ? aim_error_detail() : strerror(-r));
-	}
+	r = aim_mtools_l(img, fi->plan.boot_start, "mcopy", "-s", "-p", "-n", "-Q", "::/slot-a",
+			 tmp_dir, NULL);
+	if (r < 0)
+		return aim_error_set(r, "copying /slot-a/ out of the boot partition: %s",
+				     aim_error_detail() ? aim_error_detail() : strerror(-r));
 	return 0;
 }
 
