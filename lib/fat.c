@@ -138,57 +138,155 @@ static int read_chain(struct fat *f, uint32_t c, size_t max, uint8_t **ret, size
 	return 0;
 }
 
-/* Finds name in a directory buffer; long names (UCS-2, ASCII subset) or 8.3. */
-static int dir_find(const uint8_t *d, size_t len, const char *name, uint32_t *ret_cluster,
-		    uint32_t *ret_size, int *ret_dir)
-{
-	char lfn[256] = "";
+/* ---- directory entries ---- */
 
-	for (size_t i = 0; i + 32 <= len; i += 32) {
-		const uint8_t *e = d + i;
-		char sfn[13];
-		int n = 0;
+struct dirent_state {
+	uint16_t lfn[20 * 13 + 1]; /* UCS-2 units of the long name being gathered */
+	int lfn_next;              /* sequence number the next fragment must have; 0: none */
+	uint8_t lfn_sum;           /* checksum of the short entry the fragments belong to */
+};
+
+struct fat_dirent {
+	char name[AIM_FAT_NAME_MAX]; /* long name, else the 8.3 name with its case flags */
+	char sfn[13];                /* the 8.3 name as stored */
+	uint32_t cluster, size;
+	uint8_t attr;
+};
+
+static uint8_t sfn_checksum(const uint8_t *e)
+{
+	uint8_t sum = 0;
+
+	for (int k = 0; k < 11; k++)
+		sum = (uint8_t)(((sum & 1) << 7) + (sum >> 1) + e[k]);
+	return sum;
+}
+
+/* UCS-2 (surrogate pairs joined) to UTF-8; a unit that is no character becomes '?'. */
+static void lfn_to_utf8(const uint16_t *u, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; u[i] && u[i] != 0xffff; i++) {
+		uint32_t c = u[i];
+		char b[4];
+		size_t n;
+
+		if (c >= 0xd800 && c < 0xdc00 && u[i + 1] >= 0xdc00 && u[i + 1] < 0xe000)
+			c = 0x10000 + ((c - 0xd800) << 10) + (u[++i] - 0xdc00);
+		else if (c >= 0xd800 && c < 0xe000)
+			c = '?';
+		if (c < 0x80) {
+			b[0] = (char)c;
+			n = 1;
+		} else if (c < 0x800) {
+			b[0] = (char)(0xc0 | c >> 6);
+			b[1] = (char)(0x80 | (c & 0x3f));
+			n = 2;
+		} else if (c < 0x10000) {
+			b[0] = (char)(0xe0 | c >> 12);
+			b[1] = (char)(0x80 | ((c >> 6) & 0x3f));
+			b[2] = (char)(0x80 | (c & 0x3f));
+			n = 3;
+		} else {
+			b[0] = (char)(0xf0 | c >> 18);
+			b[1] = (char)(0x80 | ((c >> 12) & 0x3f));
+			b[2] = (char)(0x80 | ((c >> 6) & 0x3f));
+			b[3] = (char)(0x80 | (c & 0x3f));
+			n = 4;
+		}
+		if (o + n >= outlen)
+			break;
+		memcpy(out + o, b, n);
+		o += n;
+	}
+	out[o] = 0;
+}
+
+/* A long-name fragment: 13 UCS-2 units, the last one (0x40) first. Fragments out of
+ * order or of another checksum drop the long name. */
+static void lfn_add(struct dirent_state *st, const uint8_t *e)
+{
+	static const int pos[13] = {1, 3, 5, 7, 9, 14, 16, 18, 20, 22, 24, 28, 30};
+	int seq = e[0] & 0x1f;
+
+	if (e[0] & 0x40) {
+		memset(st->lfn, 0, sizeof(st->lfn));
+		st->lfn_next = seq;
+		st->lfn_sum = e[13];
+	}
+	if (seq < 1 || seq > 20 || seq != st->lfn_next || e[13] != st->lfn_sum) {
+		st->lfn_next = 0;
+		return;
+	}
+	for (int k = 0; k < 13; k++)
+		st->lfn[(seq - 1) * 13 + k] = aim_get_le16(e + pos[k]);
+	st->lfn_next = seq - 1 ? seq - 1 : -1; /* -1: complete, waiting for its short entry */
+}
+
+/* The next entry of a directory buffer from *pos, skipping deleted entries, long-name
+ * fragments and volume labels: 1 with *ret filled, 0 at the end. */
+static int dir_next(const uint8_t *d, size_t len, size_t *pos, struct dirent_state *st,
+		    struct fat_dirent *ret)
+{
+	for (; *pos + 32 <= len; *pos += 32) {
+		const uint8_t *e = d + *pos;
+		int n = 0, lower;
 
 		if (e[0] == 0)
-			break;
+			return 0;
 		if (e[0] == 0xe5) {
-			lfn[0] = 0;
+			st->lfn_next = 0;
 			continue;
 		}
-		if (e[11] == 0x0f) { /* long-name fragment: 13 UCS-2 chars */
-			static const int pos[13] = {1, 3, 5, 7, 9, 14, 16, 18, 20, 22, 24, 28, 30};
-			int seq = (e[0] & 0x1f) - 1;
-			if (e[0] & 0x40)
-				memset(lfn, 0, sizeof(lfn));
-			for (int k = 0; k < 13 && seq >= 0 && seq * 13 + k < 255; k++) {
-				uint16_t ch = aim_get_le16(e + pos[k]);
-				lfn[seq * 13 + k] = ch == 0 || ch == 0xffff ? 0
-						    : ch < 0x80		 ? (char)ch
-									 : '?';
-			}
+		if ((e[11] & 0x3f) == 0x0f) {
+			lfn_add(st, e);
 			continue;
 		}
 		if (e[11] & 0x08) { /* volume label */
-			lfn[0] = 0;
+			st->lfn_next = 0;
 			continue;
 		}
 		for (int k = 0; k < 8 && e[k] != ' '; k++)
-			sfn[n++] = (char)e[k];
+			ret->sfn[n++] = (char)(k == 0 && e[k] == 0x05 ? 0xe5 : e[k]);
 		if (e[8] != ' ') {
-			sfn[n++] = '.';
+			ret->sfn[n++] = '.';
 			for (int k = 8; k < 11 && e[k] != ' '; k++)
-				sfn[n++] = (char)e[k];
+				ret->sfn[n++] = (char)e[k];
 		}
-		sfn[n] = 0;
-		if (!strcasecmp(sfn, name) || (lfn[0] && !strcasecmp(lfn, name))) {
-			*ret_cluster = (uint32_t)aim_get_le16(e + 26) |
-				       (uint32_t)aim_get_le16(e + 20) << 16;
-			*ret_size = aim_get_le32(e + 28);
-			*ret_dir = !!(e[11] & 0x10);
-			return 0;
+		ret->sfn[n] = 0;
+		if (st->lfn_next == -1 && st->lfn_sum == sfn_checksum(e)) {
+			lfn_to_utf8(st->lfn, ret->name, sizeof(ret->name));
+		} else {
+			/* Windows NT case flags (byte 12): 0x08 base, 0x10 extension in lower case */
+			lower = e[12] & 0x08;
+			for (int k = 0; k <= n; k++) {
+				char c = ret->sfn[k];
+
+				if (c == '.')
+					lower = e[12] & 0x10;
+				ret->name[k] = lower && c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+			}
 		}
-		lfn[0] = 0;
+		st->lfn_next = 0;
+		ret->cluster = (uint32_t)aim_get_le16(e + 26) | (uint32_t)aim_get_le16(e + 20) << 16;
+		ret->size = aim_get_le32(e + 28);
+		ret->attr = e[11];
+		*pos += 32;
+		return 1;
 	}
+	return 0;
+}
+
+/* Finds name in a directory buffer; by its long name or its 8.3 name, without case. */
+static int dir_find(const uint8_t *d, size_t len, const char *name, struct fat_dirent *ret)
+{
+	struct dirent_state st = {.lfn_next = 0};
+	size_t pos = 0;
+
+	while (dir_next(d, len, &pos, &st, ret))
+		if (!strcasecmp(ret->sfn, name) || !strcasecmp(ret->name, name))
+			return 0;
 	return -ENOENT;
 }
 
@@ -202,9 +300,10 @@ static int lookup(struct fat *f, const char *path, uint32_t *ret_cluster, uint32
 	while (*p == '/')
 		p++;
 	while (*p) {
-		char comp[256];
+		char comp[AIM_FAT_NAME_MAX];
 		size_t n = strcspn(p, "/");
 		_cleanup_free_ uint8_t *d = NULL;
+		struct fat_dirent e;
 		size_t dlen;
 		int r;
 
@@ -217,9 +316,12 @@ static int lookup(struct fat *f, const char *path, uint32_t *ret_cluster, uint32
 		r = read_chain(f, c, 4 << 20, &d, &dlen);
 		if (r < 0)
 			return r;
-		r = dir_find(d, dlen, comp, &c, &size, &is_dir);
+		r = dir_find(d, dlen, comp, &e);
 		if (r < 0)
 			return r;
+		c = e.cluster;
+		size = e.size;
+		is_dir = !!(e.attr & AIM_FAT_ATTR_DIR);
 		p += n;
 		while (*p == '/')
 			p++;
@@ -278,5 +380,40 @@ int aim_fat_read(int fd, uint64_t offset, uint64_t size, const char *path, size_
 	*ret = (char *)TAKE_PTR(buf);
 	if (ret_len)
 		*ret_len = sz;
+	return 0;
+}
+
+int aim_fat_list(int fd, uint64_t offset, uint64_t size, const char *path,
+		 int (*cb)(const struct aim_fat_entry *e, void *userdata), void *userdata)
+{
+	struct fat f;
+	struct dirent_state st = {.lfn_next = 0};
+	struct fat_dirent e;
+	_cleanup_free_ uint8_t *d = NULL;
+	size_t dlen, pos = 0;
+	uint32_t c, sz;
+	int dir, r = fat_open(&f, fd, offset, size);
+
+	if (r < 0)
+		return r;
+	r = lookup(&f, path, &c, &sz, &dir);
+	if (r < 0)
+		return r;
+	if (!dir)
+		return -ENOTDIR;
+	if (c == 0 && path[strspn(path, "/")])
+		return aim_error_set(-EBADMSG, "FAT directory %s has no cluster", path);
+	r = read_chain(&f, c, 4 << 20, &d, &dlen);
+	if (r < 0)
+		return r;
+	while (dir_next(d, dlen, &pos, &st, &e)) {
+		struct aim_fat_entry ent = {e.name, e.attr, e.size};
+
+		if (!strcmp(e.sfn, ".") || !strcmp(e.sfn, ".."))
+			continue;
+		r = cb(&ent, userdata);
+		if (r != 0)
+			return r;
+	}
 	return 0;
 }

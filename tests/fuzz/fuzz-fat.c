@@ -1,11 +1,20 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * FAT12/16/32 lookup (lib/fat.c aim_fat_read, aim_fat_exists): the input is the whole
- * filesystem; a few boot file paths are looked up in it.
+ * FAT12/16/32 lookup and listing (lib/fat.c aim_fat_read, aim_fat_exists, aim_fat_list):
+ * the input is the whole filesystem; a few boot file paths are looked up in it, the root
+ * and /slot-a are listed.
  */
 #include "fuzz.h"
 
 #include "fat.h"
+
+static int check_entry(const struct aim_fat_entry *e, void *userdata)
+{
+	(void)userdata;
+	if (strlen(e->name) >= AIM_FAT_NAME_MAX)
+		abort();
+	return 0;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -26,6 +35,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		aim_fat_exists(fd, 0, size, paths[i]);
 	}
+	aim_fat_list(fd, 0, size, "/", check_entry, NULL);
+	aim_fat_list(fd, 0, size, "/slot-a", check_entry, NULL);
 	close(fd);
 	return 0;
 }
