@@ -9,8 +9,11 @@
  * (in a private mount namespace when the process may create one) while the target is open
  * and unmounted by aim_target_free(). Writes: temp file, fsync, rename, fsync(dir).
  *
- * Image file: the partition table (lib/base/ptable) gives p1..p4; FAT reads go through
- * lib/fat, writes through mtools (mcopy/mmd/mdel -i IMG@@OFFSET), rootless.
+ * Image file: the partition table (lib/base/ptable) gives p1..p4; FAT reads and listings
+ * go through lib/fat, writes through lib/mtools (mcopy/mmd/mdel -i IMG@@OFFSET), rootless.
+ *
+ * The core (target.c) and the two back-ends (target-image.c, target-device.c with
+ * target-disk.c) meet in one table of operations: target-backend.h.
  *
  * Paths on the boot partition are absolute ("/slot-b/Image", "/factory-reset"), '/'
  * separated, without "." or ".." components. Every call that changes the boot partition
