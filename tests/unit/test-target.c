@@ -208,6 +208,20 @@ static void test_image(void)
 		is_str(files[1], "dtb/x/b.dtb", "dtb/x/b.dtb");
 	}
 	aim_strv_free(files);
+	/* Listed through lib/fat as mdir listed them: long names, 8.3 names with their case
+	 * flags, hidden and system files left out. */
+	sh("cd '%s' && export MTOOLS_SKIP_CHECK=1 && printf x > boot.scr && "
+	   "printf y > a-very-long-file-name.dtb && mmd -i '%s@@1048576' ::slot-c ::slot-c/d && "
+	   "mcopy -i '%s@@1048576' boot.scr a-very-long-file-name.dtb ::slot-c/d/ && "
+	   "mcopy -i '%s@@1048576' boot.scr ::slot-c/h && mattrib -i '%s@@1048576' +h ::slot-c/h",
+	   dir, img, img, img, img);
+	is_int(aim_target_list(t, "/slot-c", &files, &n), 0, "list slot-c");
+	is_int((int)n, 2, "two files, the hidden one left out");
+	if (n == 2) {
+		is_str(files[0], "d/a-very-long-file-name.dtb", "a long name");
+		is_str(files[1], "d/boot.scr", "a lower-case 8.3 name");
+	}
+	aim_strv_free(files);
 	is_int(aim_target_list(t, "/slot-none", &files, &n), 0, "list a missing dir");
 	is_int((int)n, 0, "empty");
 	ok(files && !files[0], "NULL-terminated");
