@@ -745,42 +745,12 @@ int aim_target_remove_file(struct aim_target *t, const char *path)
 
 /* ---- listing ---- */
 
-struct strv {
-	char **v;
-	size_t n, cap;
-};
-
-static int strv_add(struct strv *s, const char *str, size_t len)
-{
-	if (s->n + 2 > s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 16;
-		char **v = realloc(s->v, cap * sizeof(char *));
-
-		if (!v)
-			return -ENOMEM;
-		s->v = v;
-		s->cap = cap;
-	}
-	s->v[s->n] = strndup(str, len);
-	if (!s->v[s->n])
-		return -ENOMEM;
-	s->v[++s->n] = NULL;
-	return 0;
-}
-
-void aim_strv_free(char **v)
-{
-	for (size_t i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
-}
-
 static int cmpstr(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int list_host(const char *base, const char *rel, struct strv *s, int depth)
+static int list_host(const char *base, const char *rel, struct aim_strv *s, int depth)
 {
 	char p[2 * PATH_MAX + 2];
 	struct dirent *de;
@@ -808,13 +778,13 @@ static int list_host(const char *base, const char *rel, struct strv *s, int dept
 		if (S_ISDIR(sb.st_mode))
 			r = list_host(base, sub, s, depth + 1);
 		else
-			r = strv_add(s, sub, strlen(sub));
+			r = aim_strv_add(s, sub, strlen(sub));
 	}
 	closedir(d);
 	return r;
 }
 
-static int list_image(struct aim_target *t, const char *dir, struct strv *s)
+static int list_image(struct aim_target *t, const char *dir, struct aim_strv *s)
 {
 	_cleanup_free_ char *mp = mpath(dir), *out = NULL, *prefix = NULL;
 	const char *argv[] = {"mdir", "-/", "-b", "-i", t->where, mp, NULL};
@@ -839,7 +809,7 @@ static int list_image(struct aim_target *t, const char *dir, struct strv *s)
 
 		/* mdir -b: "::/slot-a/dtb/" for a directory, "::/slot-a/Image" for a file */
 		if (n > pl && !strncasecmp(l, prefix, pl) && l[n - 1] != '/') {
-			r = strv_add(s, l + pl, n - pl);
+			r = aim_strv_add(s, l + pl, n - pl);
 			if (r < 0)
 				return r;
 		}
@@ -850,7 +820,7 @@ static int list_image(struct aim_target *t, const char *dir, struct strv *s)
 
 int aim_target_list(struct aim_target *t, const char *dir, char ***ret, size_t *ret_n)
 {
-	struct strv s = {0};
+	struct aim_strv s = {0};
 	int r = check_path(dir);
 
 	if (r < 0)
@@ -929,7 +899,7 @@ int aim_target_prune_slot(struct aim_target *t, char slot, const char *const *ke
 {
 	char dir[16];
 	char **files = NULL;
-	struct strv gone = {0};
+	struct aim_strv gone = {0};
 	int r, removed = 0;
 
 	if (slot != 'a' && slot != 'b')
@@ -954,7 +924,7 @@ int aim_target_prune_slot(struct aim_target *t, char slot, const char *const *ke
 		r = aim_target_remove_file(t, p);
 		if (r == 0) {
 			removed++;
-			r = strv_add(&gone, files[i], strlen(files[i]));
+			r = aim_strv_add(&gone, files[i], strlen(files[i]));
 		}
 	}
 	if (r >= 0)
