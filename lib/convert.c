@@ -23,6 +23,8 @@
 #include "bootscript.h"
 #include "ext4.h"
 #include "initrd.h"
+#include "kmod.h"
+#include "base/buf.h"
 #include "slotstate.h"
 #include "transform.h"
 #include "tree.h"
@@ -585,7 +587,7 @@ static void loaded_mods_free(struct loaded_mods *m)
 		free(m->bufs[i]);
 	free(m->bufs);
 	free(m->files);
-	aim_initrd_strv_free(m->paths);
+	aim_strv_free(m->paths);
 	free(m->dep);
 	memset(m, 0, sizeof(*m));
 }
@@ -604,7 +606,7 @@ static int load_modules(const struct aim_tree *t, const char *kver, struct loade
 		return aim_error_set(r, "cannot read %s from the root filesystem", p);
 	snprintf(p, sizeof(p), "/lib/modules/%s/modules.builtin", kver);
 	(void)read_root_file(t, p, 16 << 20, &builtin, NULL);
-	r = aim_initrd_module_deps(m->dep, builtin, names, &m->paths);
+	r = aim_kmod_deps(m->dep, builtin, names, &m->paths);
 	if (r < 0)
 		return r;
 	while (m->paths[m->n])
