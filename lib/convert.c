@@ -188,25 +188,73 @@ static int stamp_dirs(const char *dir, uint32_t epoch)
 	return nftw(dir, stamp_cb, 16, FTW_DEPTH | FTW_PHYS) < 0 ? -errno : 0;
 }
 
+/* Slot B's boot files start as slot A's: the same names, hard links to the same files
+ * (everything that gives a slot its own file replaces the name, never the data). */
+static int link_tree(const char *from, const char *to, int depth)
+{
+	struct dirent **ents = NULL;
+	char a[4200], b[4200];
+	struct stat st;
+	int n, r = 0;
+
+	if (depth > 64)
+		return aim_error_set(-ELOOP, "boot files nest deeper than 64 levels");
+	n = scandir(from, &ents, NULL, alphasort);
+	if (n < 0)
+		return -errno;
+	for (int i = 0; i < n; i++) {
+		const char *name = ents[i]->d_name;
+
+		if (r < 0 || !strcmp(name, ".") || !strcmp(name, ".."))
+			continue;
+		snprintf(a, sizeof(a), "%s/%s", from, name);
+		snprintf(b, sizeof(b), "%s/%s", to, name);
+		if (lstat(a, &st) < 0) {
+			r = -errno;
+		} else if (S_ISDIR(st.st_mode)) {
+			struct timespec ts[2] = {st.st_mtim, st.st_mtim};
+
+			if (mkdir(b, st.st_mode & 07777) < 0)
+				r = aim_error_set(-errno, "cannot create %s: %m", b);
+			if (r == 0)
+				r = link_tree(a, b, depth + 1);
+			if (r == 0 && utimensat(AT_FDCWD, b, ts, AT_SYMLINK_NOFOLLOW) < 0)
+				r = -errno;
+		} else if (link(a, b) < 0) {
+			r = aim_error_set(-errno, "cannot link %s: %m", b);
+		}
+	}
+	for (int i = 0; i < n; i++)
+		free(ents[i]);
+	free(ents);
+	return r;
+}
+
 /* Boot partition content: the original /boot (symlinks dereferenced, FAT has none) once
  * per slot. Returns the bytes of one slot's files. */
 static int stage_boot(const struct aim_tree *bt, const char *stage, int slot_b,
 		      uint64_t *ret_content)
 {
-	char p[4200];
+	char a[4200], b[4200];
+	uint64_t bytes = 0;
 	int r;
 
-	for (int s = 0; s < (slot_b ? 2 : 1); s++) {
-		snprintf(p, sizeof(p), "%s/slot-%c", stage, 'a' + s);
-		if (mkdir(p, 0755) < 0)
-			return -errno;
-		uint64_t b = 0;
-		r = aim_tree_extract(bt, bt->root, p, 1, &b);
-		if (r < 0)
-			return r;
-		*ret_content += b;
-	}
-	return 0;
+	snprintf(a, sizeof(a), "%s/slot-a", stage);
+	if (mkdir(a, 0755) < 0)
+		return -errno;
+	r = aim_tree_extract(bt, bt->root, a, 1, &bytes);
+	if (r < 0)
+		return r;
+	*ret_content += bytes;
+	if (!slot_b)
+		return 0;
+	snprintf(b, sizeof(b), "%s/slot-b", stage);
+	if (mkdir(b, 0755) < 0)
+		return -errno;
+	r = link_tree(a, b, 0);
+	if (r == 0)
+		*ret_content += bytes;
+	return r;
 }
 
 static int make_boot_fs(const char *img, const struct aim_convert_plan *p, const char *stage,
@@ -626,18 +674,167 @@ static int load_modules(const struct aim_tree *t, const char *kver, struct loade
 	return 0;
 }
 
+/* Whether two files have the same bytes. */
+static int same_file(const char *a, const char *b)
+{
+	_cleanup_close_ int fa = open(a, O_RDONLY | O_CLOEXEC), fb = open(b, O_RDONLY | O_CLOEXEC);
+	_cleanup_free_ uint8_t *x = malloc(1 << 20), *y = malloc(1 << 20);
+	struct stat sa, sb;
+
+	if (fa < 0 || fb < 0)
+		return -errno;
+	if (!x || !y)
+		return -ENOMEM;
+	if (fstat(fa, &sa) < 0 || fstat(fb, &sb) < 0)
+		return -errno;
+	if (sa.st_size != sb.st_size)
+		return 0;
+	if (sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino)
+		return 1;
+	for (off_t off = 0; off < sa.st_size;) {
+		size_t n = (size_t)MIN((off_t)(1 << 20), sa.st_size - off);
+		int r = aim_pread_full(fa, x, n, (uint64_t)off);
+
+		if (r == 0)
+			r = aim_pread_full(fb, y, n, (uint64_t)off);
+		if (r < 0)
+			return r;
+		if (memcmp(x, y, n))
+			return 0;
+		off += (off_t)n;
+	}
+	return 1;
+}
+
+/* One distinct initramfs (content and kernel release) and the names that hold it. */
+struct initrd_group {
+	char kver[200];
+	struct aim_strv names;
+};
+
+static void groups_free(struct initrd_group *g, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		aim_strv_free(g[i].names.v);
+	free(g);
+}
+
+/* The initramfs files of slot A (slot B's are the same files), grouped by content. */
+static int group_initrds(const struct aim_tree *bt, const struct aim_image_info *ii,
+			 const char *dir, struct initrd_group **ret, size_t *ret_n)
+{
+	struct dirent **ents = NULL;
+	struct initrd_group *g = NULL;
+	size_t ng = 0;
+	char a[4900], b[4900];
+	int n, r = 0;
+
+	n = scandir(dir, &ents, NULL, alphasort);
+	if (n < 0)
+		return -errno;
+	for (int i = 0; i < n && r >= 0; i++) {
+		const char *name = ents[i]->d_name;
+		char kver[200];
+		size_t k;
+
+		if (strncmp(name, "uInitrd", 7) && strncmp(name, "initrd.img", 10))
+			continue;
+		r = initrd_kver(bt, ii, name, kver, sizeof(kver));
+		snprintf(a, sizeof(a), "%s/%s", dir, name);
+		for (k = 0; r >= 0 && k < ng; k++) {
+			if (strcmp(g[k].kver, kver))
+				continue;
+			snprintf(b, sizeof(b), "%s/%s", dir, g[k].names.v[0]);
+			r = same_file(a, b);
+			if (r != 0)
+				break;
+		}
+		if (r < 0) {
+			if (!aim_error_detail())
+				aim_error_set(r, "cannot patch %s: %s", name, strerror(-r));
+			break;
+		}
+		if (k == ng) {
+			struct initrd_group *ng2 = realloc(g, (ng + 1) * sizeof(*g));
+
+			if (!ng2) {
+				r = -ENOMEM;
+				break;
+			}
+			g = ng2;
+			g[ng] = (struct initrd_group){{0}, {0}};
+			snprintf(g[ng].kver, sizeof(g[ng].kver), "%s", kver);
+			ng++;
+		}
+		r = aim_strv_add(&g[k].names, name, strlen(name));
+	}
+	for (int i = 0; i < n; i++)
+		free(ents[i]);
+	free(ents);
+	if (r < 0) {
+		groups_free(g, ng);
+		return r;
+	}
+	*ret = g;
+	*ret_n = ng;
+	return 0;
+}
+
+/* Patches one distinct initramfs into a file beside the slots, then gives it every name
+ * of the group in every slot (hard links: the boot partition gets a copy per name). */
+static int patch_group(const struct aim_tree *t, const struct initrd_group *g,
+		       const char *stage, int nslots, struct aim_initrd_add *add)
+{
+	static const char *const load[] = {"squashfs", "overlay", NULL};
+	struct loaded_mods m = {0};
+	struct timespec ts[2] = {{add->mtime, 0}, {add->mtime, 0}};
+	char in[4300], out[4300], dst[4300];
+	_cleanup_close_ int in_fd = -EBADF, out_fd = -EBADF;
+	int r;
+
+	r = load_modules(t, g->kver, &m);
+	snprintf(in, sizeof(in), "%s/slot-a/%s", stage, g->names.v[0]);
+	snprintf(out, sizeof(out), "%s/.initrd-patched", stage);
+	if (r == 0 && (in_fd = open(in, O_RDONLY | O_CLOEXEC)) < 0)
+		r = -errno;
+	if (r == 0 && (out_fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
+		r = aim_error_set(-errno, "cannot create %s: %m", out);
+	if (r == 0) {
+		add->kver = g->kver;
+		add->modules = m.files;
+		add->n_modules = m.n;
+		add->modules_dep = m.dep;
+		add->load = load;
+		r = aim_initrd_patch_fd(in_fd, out_fd, add, NULL);
+	}
+	if (r == 0 && futimens(out_fd, ts) < 0)
+		r = -errno;
+	for (int s = 0; r == 0 && s < nslots; s++)
+		for (size_t i = 0; r == 0 && i < g->names.n; i++) {
+			snprintf(dst, sizeof(dst), "%s/slot-%c/%s", stage, 'a' + s, g->names.v[i]);
+			if (unlink(dst) < 0 || link(out, dst) < 0)
+				r = aim_error_set(-errno, "cannot replace %s: %m", dst);
+		}
+	if (r < 0 && !aim_error_detail())
+		aim_error_set(r, "cannot patch %s: %s", g->names.v[0], strerror(-r));
+	unlink(out);
+	loaded_mods_free(&m);
+	return r;
+}
+
 /* Every initramfs of every slot gets aim-boot, our local-bottom script and the squashfs
  * and overlay modules appended (docs/initrd.md): the image's own initramfs keeps
- * doing everything else. */
+ * doing everything else. Each distinct one is patched once, for all its names and for
+ * both slots (the result does not depend on the slot). */
 static int patch_initrds(const struct aim_tree *t, const struct aim_tree *bt,
 			 const struct aim_image_info *ii, const struct aim_convert_opts *o,
 			 const char *stage, const char *helper, uint32_t epoch)
 {
-	static const char *const load[] = {"squashfs", "overlay", NULL};
 	_cleanup_free_ char *aim_boot = NULL, *script = NULL;
-	size_t aim_boot_len = 0, script_len = 0;
+	struct initrd_group *g = NULL;
+	size_t aim_boot_len = 0, script_len = 0, ng = 0;
 	char p[4600];
-	int r, patched = 0;
+	int r;
 
 	r = aim_read_file(helper, 64 << 20, &aim_boot, &aim_boot_len);
 	if (r < 0)
@@ -647,64 +844,24 @@ static int patch_initrds(const struct aim_tree *t, const struct aim_tree *bt,
 	r = aim_read_file(p, 1 << 20, &script, &script_len);
 	if (r < 0)
 		return aim_error_set(r, "cannot read %s", p);
-
-	for (int s = 0; s < (o->slot_b_empty ? 1 : 2); s++) {
-		struct dirent **ents = NULL;
-		char dir[4200];
-		int n;
-
-		snprintf(dir, sizeof(dir), "%s/slot-%c", stage, 'a' + s);
-		n = scandir(dir, &ents, NULL, alphasort);
-		if (n < 0)
-			return -errno;
-		for (int i = 0; i < n; i++) {
-			const char *name = ents[i]->d_name;
-			struct loaded_mods m = {0};
-			_cleanup_free_ char *in = NULL;
-			void *out = NULL;
-			size_t in_len, out_len;
-			char kver[200];
-			struct aim_initrd_add add;
-
-			if (r < 0 || (strncmp(name, "uInitrd", 7) && strncmp(name, "initrd.img", 10)))
-				continue;
-			r = initrd_kver(bt, ii, name, kver, sizeof(kver));
-			if (r == 0)
-				r = load_modules(t, kver, &m);
-			snprintf(p, sizeof(p), "%s/%s", dir, name);
-			if (r == 0)
-				r = aim_read_file(p, 512 << 20, &in, &in_len);
-			if (r == 0) {
-				add = (struct aim_initrd_add){
-					.kver = kver,
-					.aim_boot = aim_boot,
-					.aim_boot_len = aim_boot_len,
-					.local_bottom = script,
-					.local_bottom_len = script_len,
-					.modules = m.files,
-					.n_modules = m.n,
-					.modules_dep = m.dep,
-					.load = load,
-					.mtime = epoch,
-				};
-				r = aim_initrd_patch(in, in_len, &add, &out, &out_len);
-			}
-			if (r == 0) {
-				r = write_text(dir, name, out, out_len, epoch);
-				patched++;
-			}
-			if (r < 0 && !aim_error_detail())
-				aim_error_set(r, "cannot patch %s: %s", name, strerror(-r));
-			free(out);
-			loaded_mods_free(&m);
-		}
-		for (int i = 0; i < n; i++)
-			free(ents[i]);
-		free(ents);
-		if (r < 0)
-			return r;
+	snprintf(p, sizeof(p), "%s/slot-a", stage);
+	r = group_initrds(bt, ii, p, &g, &ng);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; r == 0 && i < ng; i++) {
+		struct aim_initrd_add add = {
+			.aim_boot = aim_boot,
+			.aim_boot_len = aim_boot_len,
+			.local_bottom = script,
+			.local_bottom_len = script_len,
+			.mtime = epoch,
+		};
+		r = patch_group(t, &g[i], stage, o->slot_b_empty ? 1 : 2, &add);
 	}
-	if (!patched)
+	groups_free(g, ng);
+	if (r < 0)
+		return r;
+	if (!ng)
 		return aim_error_set(-ENOENT, "no initramfs (uInitrd or initrd.img) in /boot: the "
 				     "converted image could not mount its root");
 	return 0;
