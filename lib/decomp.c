@@ -20,7 +20,7 @@ struct aim_decomp {
 	unsigned flags;
 	const char *label;
 	uint64_t total_in;
-	size_t zstd_last; /* zstd: the last size hint (0: at a frame boundary) */
+	bool boundary;	  /* CONCAT: the last call ended a stream, no input since */
 	z_stream z;
 	ZSTD_DCtx *zd;
 	lzma_stream x;
@@ -167,6 +167,7 @@ static int gzip_run(struct aim_decomp *d, struct aim_decomp_io *io)
 		if (!(d->flags & AIM_DECOMP_CONCAT) || (io->finish && io->in_pos == io->in_len))
 			return 1;
 		inflateReset(&d->z);
+		d->boundary = true;
 		return 0;
 	}
 	if (zr == Z_OK)
@@ -193,10 +194,13 @@ static int zstd_run(struct aim_decomp *d, struct aim_decomp_io *io)
 				     ZSTD_getErrorName(zr));
 	io->in_pos = ib.pos;
 	io->out_pos = ob.pos;
-	d->zstd_last = zr;
 	/* zr == 0: a frame ended and nothing is buffered, even if the output filled */
 	if (zr == 0 && (!(d->flags & AIM_DECOMP_CONCAT) || (io->finish && ib.pos == ib.size)))
 		return 1;
+	if (zr == 0) {
+		d->boundary = true;
+		return 0;
+	}
 	if (ob.pos == ob.size || ib.pos < ib.size || !io->finish)
 		return 0;
 	return aim_error_set(-EBADMSG, "%szstd stream is truncated (the last frame needs %zu "
@@ -229,6 +233,10 @@ int aim_decomp_run(struct aim_decomp *d, struct aim_decomp_io *io)
 	size_t in0 = io->in_pos;
 	int r;
 
+	/* Between two concatenated streams when the input ended: a clean end. */
+	if (d->boundary && io->finish && io->in_pos == io->in_len)
+		return 1;
+	d->boundary = false;
 	switch (d->f) {
 	case AIM_DECOMP_GZIP:
 		r = gzip_run(d, io);
