@@ -12,6 +12,9 @@
 #   --break-boot   a userspace that never completes boot: aim-sample-broken.service fails
 #                  and boot-complete.target requires it (the kernel, initramfs and
 #                  multi-user still come up; an update of this must fall back)
+#   --modules-most the initramfs regenerated with initramfs-tools' MODULES=most (what
+#                  many boards ship: ~35 MB gzip), in a chroot under qemu-user (slow:
+#                  ~10+ min); for bench/convert.sh, no QEMU test uses it
 # Prints the path of the cached image on stdout (last line); progress goes to stderr.
 # Next to the image, <img>.info holds shell-style facts: ROOT_UUID, PARTUUID, KVER, ...
 #
@@ -35,6 +38,7 @@ out=""
 version="25.8.0-sample"
 marker=""
 break_boot=0
+modules_most=0
 cached_only=0
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -42,8 +46,9 @@ while [ $# -gt 0 ]; do
 	--version) version=$2; shift 2 ;;
 	--marker) marker=$2; shift 2 ;;
 	--break-boot) break_boot=1; shift ;;
+	--modules-most) modules_most=1; shift ;;
 	--cached) cached_only=1; shift ;;
-	-h|--help) sed -n '3,23p' "$me"; exit 0 ;;
+	-h|--help) sed -n '3,26p' "$me"; exit 0 ;;
 	*) echo "mkbootable: unknown argument: $1" >&2; exit 2 ;;
 	esac
 done
@@ -90,7 +95,8 @@ rootfs_tar="$cache/rootfs-$rkey.tar"
 # ---- the image key ----
 ikey=$( { cat "$me"; find "$files" -type f | LC_ALL=C sort | xargs cat;
 	printf '|%s|%s|%s' "$version" "$marker" "$rkey"
-	[ "$break_boot" = 0 ] || printf '|break-boot'; } | sha256sum | cut -c1-16)
+	[ "$break_boot" = 0 ] || printf '|break-boot'
+	[ "$modules_most" = 0 ] || printf '|modules-most'; } | sha256sum | cut -c1-16)
 img="$cache/sample-$ikey.img"
 if [ $cached_only = 1 ]; then
 	[ -f "$img" ] && [ -f "$img.info" ]
@@ -157,6 +163,20 @@ else
 	[ -n "$kver" ] && [ -f "$R/boot/vmlinuz-$kver" ] || die "no kernel in the rootfs"
 	[ -f "$R/boot/initrd.img-$kver" ] || die "no initrd.img-$kver in the rootfs"
 	rootuuid=$(cat /proc/sys/kernel/random/uuid)
+	if [ "$modules_most" = 1 ]; then
+		# The rootfs's own mkinitramfs, run under emulation with MODULES=most.
+		ensure_binfmt
+		say "stage 2: mkinitramfs MODULES=most in a chroot (slow under qemu-user)"
+		sed -i 's/^MODULES=.*/MODULES=most/' "$R/etc/initramfs-tools/conf.d/armbian.conf"
+		mount -t proc proc "$R/proc"
+		trap 'umount "$R/proc" 2>/dev/null; rm -rf "$work"' EXIT INT TERM
+		chroot "$R" /usr/sbin/mkinitramfs -o "/boot/initrd.img-$kver.new" "$kver" >&2 ||
+			die "mkinitramfs in the chroot failed"
+		umount "$R/proc"
+		trap 'rm -rf "$work"' EXIT INT TERM
+		touch -r "$R/boot/initrd.img-$kver" "$R/boot/initrd.img-$kver.new"
+		mv "$R/boot/initrd.img-$kver.new" "$R/boot/initrd.img-$kver"
+	fi
 
 	# /boot the Armbian way (armbian-layout.md 4.2, 4.3, 4.6). Armbian's arm64 vmlinuz is
 	# a plain Image; Debian's is gzip-compressed, which booti would need kernel_comp_addr_r
