@@ -9,6 +9,7 @@
  * patched too, and our modules.dep.bin is compared byte for byte with depmod's.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <glob.h>
 #include <stdbool.h>
 #include <stdarg.h>
@@ -280,17 +281,31 @@ static struct aim_initrd_add add_default(void)
 	};
 }
 
+/* Patches in to out with aim_initrd_patch(), and checks that the streaming
+ * aim_initrd_patch_fd() gives the same result and the same bytes. */
 static int patch_file(const char *in, const char *out, const struct aim_initrd_add *add)
 {
-	size_t len = 0, olen = 0;
-	char *buf = slurp(in, &len);
+	size_t len = 0, olen = 0, flen = 0;
+	char *buf = slurp(in, &len), *fbuf, ip[600], op[600];
 	void *o = NULL;
-	int r;
+	uint64_t written = 0;
+	int r, rf, in_fd, out_fd;
 
 	if (!buf)
 		return -ENOENT;
+	snprintf(ip, sizeof(ip), in[0] == '/' ? "%.0s%s" : "%s/%s", tmp, in);
+	snprintf(op, sizeof(op), "%s/fd.out", tmp);
+	in_fd = open(ip, O_RDONLY | O_CLOEXEC);
+	out_fd = open(op, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	rf = aim_initrd_patch_fd(in_fd, out_fd, add, &written);
+	close(in_fd);
+	close(out_fd);
 	r = aim_initrd_patch(buf, len, add, &o, &olen);
 	free(buf);
+	fbuf = slurp("fd.out", &flen);
+	ok(rf == r && (r < 0 || (flen == olen && written == olen && !memcmp(fbuf, o, olen))),
+	   "%s: the streaming patch gives the same (%d, %zu bytes)", in, rf, flen);
+	free(fbuf);
 	if (r == 0 && spit(out, o, olen))
 		r = -EIO;
 	free(o);
