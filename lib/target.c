@@ -494,26 +494,6 @@ int aim_target_exists(struct aim_target *t, const char *path)
 	return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
 }
 
-static int fsync_dir_of(const char *hp)
-{
-	_cleanup_free_ char *d = strdup(hp);
-	char *slash;
-	int fd, r = 0;
-
-	if (!d)
-		return -ENOMEM;
-	slash = strrchr(d, '/');
-	if (slash)
-		*slash = 0;
-	fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		r = -errno;
-	close(fd);
-	return r;
-}
-
 /* Creates the parent directories of path on the boot partition. */
 static int make_parents(struct aim_target *t, const char *path)
 {
@@ -545,7 +525,7 @@ static int make_parents(struct aim_target *t, const char *path)
 					return -ENOMEM;
 				r = mkdir(hp, 0755) < 0 && errno != EEXIST ? -errno : 0;
 				if (r == 0)
-					r = fsync_dir_of(hp);
+					r = aim_fsync_parent(hp);
 			}
 			if (r < 0)
 				return with_detail(r, "cannot create %s on the boot partition", p);
@@ -683,7 +663,7 @@ int aim_target_file_commit(struct aim_target_file *f)
 			free(f->tmp);
 			f->tmp = NULL;
 			aim_fault_point("boot file rename");
-			r = fsync_dir_of(hp);
+			r = aim_fsync_parent(hp);
 			if (r == 0)
 				aim_fault_point("boot file directory fsync");
 		}
@@ -735,7 +715,7 @@ int aim_target_remove_file(struct aim_target *t, const char *path)
 		if (unlink(hp) < 0)
 			return aim_error_set(-errno, "cannot remove %s: %s", hp, strerror(errno));
 		aim_fault_point("boot file removed");
-		r = fsync_dir_of(hp);
+		r = aim_fsync_parent(hp);
 	}
 	if (r < 0)
 		return r;
@@ -881,7 +861,7 @@ static int remove_empty_dirs(struct aim_target *t, const char *dir, char **files
 			} else {
 				_cleanup_free_ char *hp = host_path(t, p);
 
-				r = !hp ? -ENOMEM : rmdir(hp) < 0 ? -errno : fsync_dir_of(hp);
+				r = !hp ? -ENOMEM : rmdir(hp) < 0 ? -errno : aim_fsync_parent(hp);
 			}
 			/* The list holds files only: a directory whose files are gone may still
 			 * hold empty subdirectories that a later file's walk removes. */
