@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * Patch an existing initramfs by appending a newc cpio archive (see initrd.h and
- * docs/initrd.md). Reading: the original payload is streamed the way the kernel's
- * init/initramfs.c walks it (zero padding, uncompressed newc at 4-aligned offsets,
- * gzip/zstd/xz members, decoded by decomp.c and parsed by cpio.c), keeping only the
- * entry list, symlink targets and the few files that are extended rather than replaced
- * (ORDER, modules.dep, /conf/modules). Writing: every added path is first resolved
+ * docs/initrd.md). Reading (initrd_read.c): the original payload is streamed the way
+ * the kernel's init/initramfs.c walks it (zero padding, uncompressed newc at 4-aligned
+ * offsets, gzip/zstd/xz members, decoded by decomp.c and parsed by cpio.c), keeping only
+ * the entry list, symlink targets and the few files that are extended rather than
+ * replaced (ORDER, modules.dep, /conf/modules). Writing: every added path is first resolved
  * through the original archive's symlinks (Debian's merged-usr initramfs has
  * lib -> usr/lib, sbin -> usr/sbin): a directory entry for "lib" would make the kernel
  * replace that symlink with an empty directory and break every binary in the initramfs.
@@ -28,15 +28,12 @@
 #include "base/log.h"
 #include "base/macro.h"
 #include "cpio.h"
-#include "decomp.h"
+#include "initrd_read.h"
 #include "kmod.h"
 
 #define UIMAGE_MAGIC 0x27051956u
 #define UIMAGE_HDR 64
 #define IH_TYPE_RAMDISK 3
-#define MAX_UNPACKED ((uint64_t)1 << 30)
-#define MAX_SYMLINKS 40
-#define MAX_KEPT (16u << 20)
 #define CHUNK (1u << 20)
 #define OUR_SCRIPT "/scripts/local-bottom/armimmutable"
 
@@ -52,341 +49,6 @@ static uint32_t crc32_more(uint32_t c, const uint8_t *p, size_t len)
 	return c;
 }
 
-/* ---- the input: a file or a buffer ---- */
-
-struct src {
-	int fd;
-	const uint8_t *mem;
-	uint64_t size;
-};
-
-static int src_read(const struct src *s, void *buf, size_t len, uint64_t off)
-{
-	if (s->mem) {
-		memcpy(buf, s->mem + off, len);
-		return 0;
-	}
-	return aim_pread_full(s->fd, buf, len, off);
-}
-
-/* ---- what is kept of the original archive ---- */
-
-struct entry {
-	char *name; /* normalised: no leading "./" or "/", "" for the root */
-	uint32_t mode;
-	uint8_t *data; /* symlink targets and the files we extend; else NULL */
-	size_t size;
-};
-
-struct archive {
-	struct entry *e;
-	size_t n, cap;
-};
-
-static void archive_free(struct archive *a)
-{
-	for (size_t i = 0; i < a->n; i++) {
-		free(a->e[i].name);
-		free(a->e[i].data);
-	}
-	free(a->e);
-}
-
-static const char *norm_name(const char *s)
-{
-	for (;;) {
-		if (s[0] == '/')
-			s++;
-		else if (s[0] == '.' && s[1] == '/')
-			s += 2;
-		else if (s[0] == '.' && s[1] == 0)
-			s++;
-		else
-			return s;
-	}
-}
-
-/* Data worth keeping: symlink targets, and the files build_texts() extends. */
-static int want_cb(void *ud, const char *name, uint32_t mode, uint32_t size)
-{
-	const char *b = strrchr(name, '/');
-
-	(void)ud;
-	b = b ? b + 1 : name;
-	if (S_ISLNK(mode))
-		return size <= 4096;
-	return S_ISREG(mode) && size <= MAX_KEPT &&
-	       (!strcmp(b, "ORDER") || !strcmp(b, "modules") || !strcmp(b, "modules.dep"));
-}
-
-static int entry_cb(void *ud, const char *name, uint32_t mode, const uint8_t *data,
-		    uint32_t size)
-{
-	struct archive *a = ud;
-	struct entry *e;
-
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 256;
-
-		e = realloc(a->e, cap * sizeof(*e));
-		if (!e)
-			return -ENOMEM;
-		a->e = e;
-		a->cap = cap;
-	}
-	e = &a->e[a->n];
-	*e = (struct entry){ strdup(norm_name(name)), mode, NULL, size };
-	if (!e->name)
-		return -ENOMEM;
-	if (data) {
-		e->data = malloc((size_t)size + 1);
-		if (!e->data) {
-			free(e->name);
-			return -ENOMEM;
-		}
-		memcpy(e->data, data, size);
-		e->data[size] = 0;
-	}
-	a->n++;
-	return 0;
-}
-
-/* ---- walking the payload ---- */
-
-/* A window over payload bytes [off, off + len) of src (from base on). */
-struct walker {
-	const struct src *s;
-	uint64_t base, plen; /* payload start in src and length */
-	uint64_t pos;	     /* payload offset of the next byte */
-	uint8_t *buf;
-	size_t off, len;     /* buf[off..len) are payload bytes from pos on */
-	uint8_t *out;
-	struct archive *a;
-};
-
-/* At least min(need, rest of the payload) bytes at buf + off. */
-static int fill(struct walker *w, size_t need)
-{
-	size_t have = w->len - w->off, n;
-	uint64_t left = w->plen - w->pos - have;
-
-	if (have >= need || !left)
-		return 0;
-	memmove(w->buf, w->buf + w->off, have);
-	w->off = 0;
-	w->len = have;
-	n = (size_t)MIN((uint64_t)(CHUNK - have), left);
-	w->len += n;
-	return src_read(w->s, w->buf + have, n, w->base + w->pos + have);
-}
-
-static void advance(struct walker *w, size_t n)
-{
-	w->off += n;
-	w->pos += n;
-}
-
-static int walk_cpio(struct walker *w)
-{
-	struct aim_cpio_reader rd = {
-		.want = want_cb, .entry = entry_cb, .ud = w->a, .where = "initramfs", .pos = w->pos
-	};
-	int r = 0;
-
-	while (r == 0) {
-		size_t used;
-
-		r = fill(w, CHUNK);
-		if (r < 0)
-			break;
-		if (w->off == w->len) {
-			r = aim_cpio_end(&rd);
-			break;
-		}
-		r = aim_cpio_feed(&rd, w->buf + w->off, w->len - w->off, &used);
-		advance(w, used);
-	}
-	aim_cpio_reader_free(&rd);
-	return r < 0 ? r : 0;
-}
-
-static int walk_member(struct walker *w, enum aim_decomp_format f)
-{
-	const char *what = aim_decomp_name(f);
-	struct aim_cpio_reader rd = {
-		.want = want_cb, .entry = entry_cb, .ud = w->a, .where = what, .multi = true
-	};
-	struct aim_decomp *d = NULL;
-	uint64_t total = 0;
-	int r, dr = 0;
-
-	r = aim_decomp_new(f, 0, 1, "initramfs ", &d);
-	while (r == 0 && dr == 0) {
-		struct aim_decomp_io io;
-		size_t used;
-
-		r = fill(w, CHUNK);
-		if (r < 0)
-			break;
-		io = (struct aim_decomp_io){ w->buf + w->off, w->len - w->off, 0, w->out, CHUNK, 0,
-					     w->pos + (w->len - w->off) == w->plen };
-		dr = aim_decomp_run(d, &io);
-		advance(w, io.in_pos);
-		if (dr < 0) {
-			r = dr;
-			break;
-		}
-		total += io.out_pos;
-		if (total > MAX_UNPACKED) {
-			r = aim_error_set(-EBADMSG, "initramfs member unpacks to more than %u MiB",
-					  (unsigned)(MAX_UNPACKED >> 20));
-			break;
-		}
-		/* Inside a member: archives and zero padding only (the kernel says "junk at
-		 * the end of compressed archive" otherwise). */
-		r = aim_cpio_feed(&rd, w->out, io.out_pos, &used);
-	}
-	if (r == 0)
-		r = aim_cpio_end(&rd);
-	aim_cpio_reader_free(&rd);
-	aim_decomp_free(d);
-	return r;
-}
-
-/* Walks an initramfs the way the kernel's unpack_to_rootfs() does. */
-static int walk(const struct src *s, uint64_t base, uint64_t plen, struct archive *a)
-{
-	struct walker w = { s, base, plen, 0, malloc(CHUNK), 0, 0, malloc(CHUNK), a };
-	int r = 0;
-
-	if (!w.buf || !w.out)
-		r = -ENOMEM;
-	while (r == 0 && w.pos < plen) {
-		const uint8_t *p;
-		size_t avail;
-		const char *bad;
-		int f;
-
-		r = fill(&w, 6);
-		if (r < 0)
-			break;
-		p = w.buf + w.off;
-		avail = w.len - w.off;
-		if (p[0] == 0) {
-			advance(&w, 1);
-			continue;
-		}
-		if (avail >= 6 && !memcmp(p, "07070", 5) && !(w.pos & 3)) {
-			r = walk_cpio(&w);
-			continue;
-		}
-		f = aim_decomp_detect(p, avail);
-		if (f == AIM_DECOMP_ZSTD && memcmp(p, "\x28\xb5\x2f\xfd", 4))
-			f = -1; /* the kernel reads no skippable frame first */
-		if (f >= 0) {
-			r = walk_member(&w, (enum aim_decomp_format)f);
-			continue;
-		}
-		bad = aim_decomp_unsupported(p, avail);
-		if (bad)
-			r = aim_error_set(-EOPNOTSUPP, "initramfs member at offset %llu is "
-					  "%s-compressed: not supported (gzip, zstd, xz or none)",
-					  (unsigned long long)w.pos, bad);
-		else
-			r = aim_error_set(-EBADMSG, "initramfs: unrecognised data at offset %llu "
-					  "(not cpio, gzip, zstd or xz)", (unsigned long long)w.pos);
-	}
-	free(w.buf);
-	free(w.out);
-	return r;
-}
-
-static const struct entry *lookup(const struct archive *a, const char *name)
-{
-	for (size_t i = a->n; i-- > 0;)
-		if (!strcmp(a->e[i].name, name))
-			return &a->e[i];
-	return NULL;
-}
-
-/* Resolves path through the archive's symlinks (every component, the last one too).
- * Components that do not exist are kept literally. *ret: malloc'd canonical path. */
-static int resolve(const struct archive *a, const char *path, char **ret)
-{
-	_cleanup_free_ char *rest = strdup(path), *cur = calloc(1, 1);
-	int links = 0;
-
-	if (!rest || !cur)
-		return -ENOMEM;
-	for (;;) {
-		char *s = rest, *comp, *cand;
-		const struct entry *e;
-
-		while (*s == '/')
-			s++;
-		if (!*s)
-			break;
-		comp = s;
-		s += strcspn(s, "/");
-		if (*s)
-			*s++ = 0;
-		if (!strcmp(comp, ".")) {
-			memmove(rest, s, strlen(s) + 1);
-			continue;
-		}
-		if (!strcmp(comp, "..")) {
-			char *sl = strrchr(cur, '/');
-
-			if (sl)
-				*sl = 0;
-			else
-				cur[0] = 0;
-			memmove(rest, s, strlen(s) + 1);
-			continue;
-		}
-		if (asprintf(&cand, "%s%s%s", cur, *cur ? "/" : "", comp) < 0)
-			return -ENOMEM;
-		e = lookup(a, cand);
-		if (e && S_ISLNK(e->mode)) {
-			char *nrest;
-
-			if (++links > MAX_SYMLINKS) {
-				free(cand);
-				return aim_error_set(-ELOOP, "initramfs: too many symlinks in %s",
-						     path);
-			}
-			if (asprintf(&nrest, "%.*s/%s", (int)e->size, e->data ? (const char *)e->data : "", s) <
-			    0) {
-				free(cand);
-				return -ENOMEM;
-			}
-			if (e->size && e->data && e->data[0] == '/')
-				cur[0] = 0;
-			free(cand);
-			free(rest);
-			rest = nrest;
-		} else {
-			free(cur);
-			cur = cand;
-			memmove(rest, s, strlen(s) + 1);
-		}
-	}
-	*ret = TAKE_PTR(cur);
-	return 0;
-}
-
-/* The regular file at path (resolved), or NULL. */
-static const struct entry *find_file(const struct archive *a, const char *path)
-{
-	_cleanup_free_ char *c = NULL;
-	const struct entry *e;
-
-	if (resolve(a, path, &c) < 0)
-		return NULL;
-	e = lookup(a, c);
-	return e && S_ISREG(e->mode) ? e : NULL;
-}
-
 /* ---- the patch ---- */
 
 struct addfile {
@@ -396,10 +58,10 @@ struct addfile {
 	size_t len;
 };
 
-static int plan_file(const struct archive *a, struct addfile *f, const char *path, uint32_t mode,
+static int plan_file(const struct aim_initrd_archive *a, struct addfile *f, const char *path, uint32_t mode,
 		     const void *data, size_t len)
 {
-	int r = resolve(a, path, &f->path);
+	int r = aim_initrd_resolve(a, path, &f->path);
 
 	if (r < 0)
 		return r;
@@ -409,18 +71,18 @@ static int plan_file(const struct archive *a, struct addfile *f, const char *pat
 	return 0;
 }
 
-static int add_dirs(const struct archive *a, struct aim_strv *dirs, const char *path)
+static int add_dirs(const struct aim_initrd_archive *a, struct aim_strv *dirs, const char *path)
 {
 	const char *s = path;
 
 	while ((s = strchr(s, '/'))) {
-		const struct entry *e;
+		const struct aim_initrd_entry *e;
 		size_t l = (size_t)(s - path);
 		_cleanup_free_ char *pre = strndup(path, l);
 
 		if (!pre)
 			return -ENOMEM;
-		e = lookup(a, pre);
+		e = aim_initrd_lookup(a, pre);
 		if (!(e && S_ISDIR(e->mode)) && !aim_strv_has(dirs, pre, l)) {
 			int r = aim_strv_add(dirs, pre, l);
 
@@ -438,9 +100,9 @@ static int str_cmp(const void *x, const void *y)
 }
 
 /* Text of the regular file at path in the original, appended to b (may be absent). */
-static int orig_text(const struct archive *a, const char *path, struct aim_buf *b)
+static int orig_text(const struct aim_initrd_archive *a, const char *path, struct aim_buf *b)
 {
-	const struct entry *e = find_file(a, path);
+	const struct aim_initrd_entry *e = aim_initrd_find_file(a, path);
 	int r;
 
 	if (!e)
@@ -508,7 +170,7 @@ static void texts_free(struct texts *t)
 	free(t->depbin);
 }
 
-static int build_texts(const struct archive *a, const struct aim_initrd_add *add,
+static int build_texts(const struct aim_initrd_archive *a, const struct aim_initrd_add *add,
 		       const char *moddir, struct texts *t)
 {
 	_cleanup_free_ struct aim_kmod_dep *img = NULL, *own = NULL;
@@ -585,7 +247,7 @@ static int build_texts(const struct archive *a, const struct aim_initrd_add *add
 	return aim_kmod_depbin((const char *)t->dep.p, &t->depbin, &t->depbin_len);
 }
 
-static int build_cpio(const struct archive *a, const struct aim_initrd_add *add,
+static int build_cpio(const struct aim_initrd_archive *a, const struct aim_initrd_add *add,
 		      struct aim_cpio_writer *w)
 {
 	_cleanup_free_ char *moddir = NULL;
@@ -685,7 +347,7 @@ static int sink_put(struct sink *k, const void *p, size_t n)
 }
 
 /* Checks a uImage header (and, streaming, its data CRC); *data_len: payload bytes. */
-static int check_uimage(const struct src *s, uint8_t h[UIMAGE_HDR], uint32_t *data_len)
+static int check_uimage(const struct aim_initrd_src *s, uint8_t h[UIMAGE_HDR], uint32_t *data_len)
 {
 	_cleanup_free_ uint8_t *buf = NULL;
 	uint8_t c[UIMAGE_HDR];
@@ -695,7 +357,7 @@ static int check_uimage(const struct src *s, uint8_t h[UIMAGE_HDR], uint32_t *da
 	if (s->size < UIMAGE_HDR)
 		return aim_error_set(-EBADMSG, "uImage truncated: %llu bytes, header needs 64",
 				     (unsigned long long)s->size);
-	r = src_read(s, h, UIMAGE_HDR, 0);
+	r = aim_initrd_src_read(s, h, UIMAGE_HDR, 0);
 	if (r < 0)
 		return r;
 	memcpy(c, h, UIMAGE_HDR);
@@ -714,7 +376,7 @@ static int check_uimage(const struct src *s, uint8_t h[UIMAGE_HDR], uint32_t *da
 	for (uint32_t off = 0; off < size;) {
 		uint32_t n = MIN(size - off, CHUNK);
 
-		r = src_read(s, buf, n, UIMAGE_HDR + (uint64_t)off);
+		r = aim_initrd_src_read(s, buf, n, UIMAGE_HDR + (uint64_t)off);
 		if (r < 0)
 			return r;
 		crc = crc32_more(crc, buf, n);
@@ -731,7 +393,7 @@ static int check_uimage(const struct src *s, uint8_t h[UIMAGE_HDR], uint32_t *da
 
 /* header (sizes and CRCs updated), original payload, zeros to a 4-byte boundary of the
  * payload (the kernel only looks for "0707" at aligned offsets), our archive */
-static int write_out(const struct src *s, uint8_t *h, uint64_t hdr, uint64_t plen,
+static int write_out(const struct aim_initrd_src *s, uint8_t *h, uint64_t hdr, uint64_t plen,
 		     const struct aim_buf *cpio, struct sink *k)
 {
 	static const uint8_t zeros[4];
@@ -761,7 +423,7 @@ static int write_out(const struct src *s, uint8_t *h, uint64_t hdr, uint64_t ple
 	for (uint64_t off = 0; r == 0 && off < plen;) {
 		size_t n = (size_t)MIN(plen - off, (uint64_t)CHUNK);
 
-		r = src_read(s, buf, n, hdr + off);
+		r = aim_initrd_src_read(s, buf, n, hdr + off);
 		if (r == 0)
 			r = sink_put(k, buf, n);
 		off += n;
@@ -773,40 +435,71 @@ static int write_out(const struct src *s, uint8_t *h, uint64_t hdr, uint64_t ple
 	return r;
 }
 
-static int patch(const struct src *s, const struct aim_initrd_add *add, struct sink *k)
+/* Where the payload is: after a checked uImage header (h holds it), or the whole file. */
+static int payload_of(const struct aim_initrd_src *s, uint8_t h[UIMAGE_HDR], uint64_t *hdr, uint64_t *plen)
 {
-	uint8_t h[UIMAGE_HDR];
 	uint32_t size = 0;
-	uint64_t plen = s->size, hdr = 0;
-	struct archive a = { 0 };
-	struct aim_cpio_writer w = { { 0 }, 0, add->mtime };
 	int r;
 
 	aim_error_clear();
+	*hdr = 0;
+	*plen = s->size;
 	if (s->size >= 4) {
-		r = src_read(s, h, 4, 0);
+		r = aim_initrd_src_read(s, h, 4, 0);
 		if (r < 0)
 			return r;
 		if (aim_get_be32(h) == UIMAGE_MAGIC) {
 			r = check_uimage(s, h, &size);
 			if (r < 0)
 				return r;
-			hdr = UIMAGE_HDR;
-			plen = size;
+			*hdr = UIMAGE_HDR;
+			*plen = size;
 		}
 	}
-	if (!plen)
+	if (!*plen)
 		return aim_error_set(-EBADMSG, "initramfs is empty");
-	r = walk(s, hdr, plen, &a);
+	return 0;
+}
+
+/* Our archive for the payload of s. */
+static int build(const struct aim_initrd_src *s, const struct aim_initrd_add *add, struct aim_buf *ret)
+{
+	uint8_t h[UIMAGE_HDR];
+	uint64_t plen, hdr;
+	struct aim_initrd_archive a = { 0 };
+	struct aim_cpio_writer w = { { 0 }, 0, add->mtime };
+	int r;
+
+	r = payload_of(s, h, &hdr, &plen);
+	if (r == 0)
+		r = aim_initrd_walk(s, hdr, plen, &a);
 	if (r == 0)
 		r = build_cpio(&a, add, &w);
 	if (r == 0)
-		r = write_out(s, h, hdr, plen, &w.b, k);
-	if (r == 0)
 		aim_debug("initrd: %llu-byte payload, %zu entries read, archive of %zu bytes",
 			  (unsigned long long)plen, a.n, w.b.len);
-	aim_buf_free(&w.b);
-	archive_free(&a);
+	aim_initrd_archive_free(&a);
+	if (r < 0) {
+		aim_buf_free(&w.b);
+		return r;
+	}
+	*ret = w.b;
+	return 0;
+}
+
+static int patch(const struct aim_initrd_src *s, const struct aim_initrd_add *add, struct sink *k)
+{
+	uint8_t h[UIMAGE_HDR];
+	uint64_t plen, hdr;
+	struct aim_buf cpio = { 0 };
+	int r;
+
+	r = build(s, add, &cpio);
+	if (r == 0)
+		r = payload_of(s, h, &hdr, &plen);
+	if (r == 0)
+		r = write_out(s, h, hdr, plen, &cpio, k);
+	aim_buf_free(&cpio);
 	return r;
 }
 
@@ -822,7 +515,7 @@ static int check_add(const struct aim_initrd_add *add)
 int aim_initrd_patch(const void *in, size_t in_len, const struct aim_initrd_add *add, void **ret,
 		     size_t *ret_len)
 {
-	struct src s = { -1, in, in_len };
+	struct aim_initrd_src s = { -1, in, in_len };
 	struct aim_buf out = { 0 };
 	struct sink k = { -1, &out, 0 };
 	int r;
@@ -842,21 +535,73 @@ int aim_initrd_patch(const void *in, size_t in_len, const struct aim_initrd_add 
 	return 0;
 }
 
+static int src_fd(int fd, struct aim_initrd_src *s)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	*s = (struct aim_initrd_src){ fd, NULL, (uint64_t)st.st_size };
+	return 0;
+}
+
 int aim_initrd_patch_fd(int in_fd, int out_fd, const struct aim_initrd_add *add,
 			uint64_t *ret_len)
 {
-	struct stat st;
-	struct src s = { in_fd, NULL, 0 };
+	struct aim_initrd_src s = { -1, NULL, 0 };
 	struct sink k = { out_fd, NULL, 0 };
 	int r = check_add(add);
 
-	if (r < 0)
-		return r;
-	if (fstat(in_fd, &st) < 0)
-		return -errno;
-	s.size = (uint64_t)st.st_size;
-	r = patch(&s, add, &k);
+	if (r == 0)
+		r = src_fd(in_fd, &s);
+	if (r == 0)
+		r = patch(&s, add, &k);
 	if (r == 0 && ret_len)
 		*ret_len = k.len;
+	return r;
+}
+
+int aim_initrd_archive_fd(int in_fd, const struct aim_initrd_add *add, struct aim_buf *ret)
+{
+	struct aim_initrd_src s = { -1, NULL, 0 };
+	int r = check_add(add);
+
+	if (r == 0)
+		r = src_fd(in_fd, &s);
+	if (r == 0)
+		r = build(&s, add, ret);
+	return r;
+}
+
+int aim_initrd_append_fd(int in_fd, const struct aim_buf *archive, int out_fd)
+{
+	uint8_t h[UIMAGE_HDR];
+	uint64_t plen, hdr;
+	struct aim_initrd_src s = { -1, NULL, 0 };
+	struct sink k = { out_fd, NULL, 0 };
+	int r = src_fd(in_fd, &s);
+
+	if (r == 0)
+		r = payload_of(&s, h, &hdr, &plen);
+	if (r == 0)
+		r = write_out(&s, h, hdr, plen, archive, &k);
+	return r;
+}
+
+int aim_initrd_payload_fd(int fd, uint64_t *off, uint64_t *len)
+{
+	uint8_t h[UIMAGE_HDR];
+	struct aim_initrd_src s = { -1, NULL, 0 };
+	int r = src_fd(fd, &s);
+
+	*off = 0;
+	*len = s.size;
+	if (r < 0)
+		return r;
+	if (s.size >= UIMAGE_HDR && (r = aim_initrd_src_read(&s, h, UIMAGE_HDR, 0)) == 0 &&
+	    aim_get_be32(h) == UIMAGE_MAGIC && aim_get_be32(h + 12) <= s.size - UIMAGE_HDR) {
+		*off = UIMAGE_HDR;
+		*len = aim_get_be32(h + 12);
+	}
 	return r;
 }

@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/buf.h"
+
 struct aim_initrd_file {
 	const char *path; /* under lib/modules/<kver>/: kernel/fs/squashfs/squashfs.ko */
 	const void *data;
@@ -56,5 +58,16 @@ int aim_initrd_patch(const void *in, size_t in_len, const struct aim_initrd_add 
  * written (may be NULL). On error, part of the output may have been written. */
 int aim_initrd_patch_fd(int in_fd, int out_fd, const struct aim_initrd_add *add,
 			uint64_t *ret_len);
+
+/* aim_initrd_patch_fd() in two steps, for several files with the same payload (a raw
+ * initrd.img and the uInitrd made from it): the archive that is appended, built once
+ * from one of them (*ret: free with aim_buf_free()), then each file written with it
+ * (its own uImage header, if any, updated). Same errors as aim_initrd_patch(). */
+int aim_initrd_archive_fd(int in_fd, const struct aim_initrd_add *add, struct aim_buf *ret);
+int aim_initrd_append_fd(int in_fd, const struct aim_buf *archive, int out_fd);
+
+/* Where an initramfs file's payload is, for comparing files: after a uImage header
+ * whose size fits the file (not otherwise checked), else the whole file. */
+int aim_initrd_payload_fd(int fd, uint64_t *off, uint64_t *len);
 
 #endif
