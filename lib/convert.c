@@ -674,39 +674,53 @@ static int load_modules(const struct aim_tree *t, const char *kver, struct loade
 	return 0;
 }
 
-/* Whether two files have the same bytes. */
-static int same_file(const char *a, const char *b)
+/* Whether a[aoff, aoff + len) and b[boff, boff + len) (two files) hold the same bytes. */
+static int same_bytes(int fa, uint64_t aoff, int fb, uint64_t boff, uint64_t len)
 {
-	_cleanup_close_ int fa = open(a, O_RDONLY | O_CLOEXEC), fb = open(b, O_RDONLY | O_CLOEXEC);
 	_cleanup_free_ uint8_t *x = malloc(1 << 20), *y = malloc(1 << 20);
-	struct stat sa, sb;
 
-	if (fa < 0 || fb < 0)
-		return -errno;
 	if (!x || !y)
 		return -ENOMEM;
-	if (fstat(fa, &sa) < 0 || fstat(fb, &sb) < 0)
-		return -errno;
-	if (sa.st_size != sb.st_size)
-		return 0;
-	if (sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino)
-		return 1;
-	for (off_t off = 0; off < sa.st_size;) {
-		size_t n = (size_t)MIN((off_t)(1 << 20), sa.st_size - off);
-		int r = aim_pread_full(fa, x, n, (uint64_t)off);
+	for (uint64_t off = 0; off < len;) {
+		size_t n = (size_t)MIN((uint64_t)(1 << 20), len - off);
+		int r = aim_pread_full(fa, x, n, aoff + off);
 
 		if (r == 0)
-			r = aim_pread_full(fb, y, n, (uint64_t)off);
+			r = aim_pread_full(fb, y, n, boff + off);
 		if (r < 0)
 			return r;
 		if (memcmp(x, y, n))
 			return 0;
-		off += (off_t)n;
+		off += n;
 	}
 	return 1;
 }
 
-/* One distinct initramfs (content and kernel release) and the names that hold it. */
+/* Whether two initramfs files hold the same payload (whole: the same file). */
+static int same_initrd(const char *a, const char *b, int whole)
+{
+	_cleanup_close_ int fa = open(a, O_RDONLY | O_CLOEXEC), fb = open(b, O_RDONLY | O_CLOEXEC);
+	uint64_t ao, al, bo, bl;
+	struct stat sa, sb;
+	int r;
+
+	if (fa < 0 || fb < 0 || fstat(fa, &sa) < 0 || fstat(fb, &sb) < 0)
+		return -errno;
+	if (sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino)
+		return 1;
+	if (whole) {
+		ao = bo = 0;
+		al = (uint64_t)sa.st_size;
+		bl = (uint64_t)sb.st_size;
+	} else if ((r = aim_initrd_payload_fd(fa, &ao, &al)) < 0 ||
+		   (r = aim_initrd_payload_fd(fb, &bo, &bl)) < 0) {
+		return r;
+	}
+	return al == bl ? same_bytes(fa, ao, fb, bo, al) : 0;
+}
+
+/* One distinct initramfs payload (and kernel release) and the names that hold it: a
+ * raw initrd.img and the uInitrd files made from it. */
 struct initrd_group {
 	char kver[200];
 	struct aim_strv names;
@@ -719,7 +733,7 @@ static void groups_free(struct initrd_group *g, size_t n)
 	free(g);
 }
 
-/* The initramfs files of slot A (slot B's are the same files), grouped by content. */
+/* The initramfs files of slot A (slot B's are the same files), grouped by payload. */
 static int group_initrds(const struct aim_tree *bt, const struct aim_image_info *ii,
 			 const char *dir, struct initrd_group **ret, size_t *ret_n)
 {
@@ -745,7 +759,7 @@ static int group_initrds(const struct aim_tree *bt, const struct aim_image_info 
 			if (strcmp(g[k].kver, kver))
 				continue;
 			snprintf(b, sizeof(b), "%s/%s", dir, g[k].names.v[0]);
-			r = same_file(a, b);
+			r = same_initrd(a, b, 0);
 			if (r != 0)
 				break;
 		}
@@ -780,52 +794,99 @@ static int group_initrds(const struct aim_tree *bt, const struct aim_image_info 
 	return 0;
 }
 
-/* Patches one distinct initramfs into a file beside the slots, then gives it every name
- * of the group in every slot (hard links: the boot partition gets a copy per name). */
+/* One patched file per distinct file of the group: out[i] is where name i's result is
+ * (a file beside the slots, possibly shared with an earlier name). */
+static int write_group(const struct initrd_group *g, const char *stage,
+		       const struct aim_buf *arc, uint32_t epoch, char (*out)[4300])
+{
+	struct timespec ts[2] = {{epoch, 0}, {epoch, 0}};
+	char in[4300], prev[4300];
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < g->names.n; i++) {
+		_cleanup_close_ int in_fd = -EBADF, out_fd = -EBADF;
+		size_t j;
+
+		snprintf(in, sizeof(in), "%s/slot-a/%s", stage, g->names.v[i]);
+		for (j = 0; r >= 0 && j < i; j++) {
+			snprintf(prev, sizeof(prev), "%s/slot-a/%s", stage, g->names.v[j]);
+			r = same_initrd(in, prev, 1);
+			if (r != 0)
+				break;
+		}
+		if (r < 0)
+			break;
+		r = 0;
+		if (j < i) {
+			memcpy(out[i], out[j], sizeof(out[i]));
+			continue;
+		}
+		snprintf(out[i], sizeof(out[i]), "%s/.initrd-%zu", stage, i);
+		if ((in_fd = open(in, O_RDONLY | O_CLOEXEC)) < 0)
+			r = -errno;
+		else if ((out_fd = open(out[i], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+					0644)) < 0)
+			r = aim_error_set(-errno, "cannot create %s: %m", out[i]);
+		if (r == 0)
+			r = aim_initrd_append_fd(in_fd, arc, out_fd);
+		if (r == 0 && futimens(out_fd, ts) < 0)
+			r = -errno;
+		if (r < 0 && !aim_error_detail())
+			aim_error_set(r, "cannot patch %s: %s", g->names.v[i], strerror(-r));
+	}
+	return r;
+}
+
+/* Builds the archive appended to one payload once, writes it to each distinct file of
+ * the group, then gives the results every name of the group in every slot (hard links:
+ * the boot partition gets a copy per name). */
 static int patch_group(const struct aim_tree *t, const struct initrd_group *g,
 		       const char *stage, int nslots, struct aim_initrd_add *add)
 {
 	static const char *const load[] = {"squashfs", "overlay", NULL};
 	struct loaded_mods m = {0};
-	struct timespec ts[2] = {{add->mtime, 0}, {add->mtime, 0}};
-	char in[4300], out[4300], dst[4300];
-	_cleanup_close_ int in_fd = -EBADF, out_fd = -EBADF;
-	int r;
+	struct aim_buf arc = {0};
+	char in[4300], dst[4300], (*out)[4300] = calloc(g->names.n, sizeof(*out));
+	_cleanup_close_ int in_fd = -EBADF;
+	int r = out ? 0 : -ENOMEM;
 
-	r = load_modules(t, g->kver, &m);
+	if (r == 0)
+		r = load_modules(t, g->kver, &m);
 	snprintf(in, sizeof(in), "%s/slot-a/%s", stage, g->names.v[0]);
-	snprintf(out, sizeof(out), "%s/.initrd-patched", stage);
 	if (r == 0 && (in_fd = open(in, O_RDONLY | O_CLOEXEC)) < 0)
 		r = -errno;
-	if (r == 0 && (out_fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
-		r = aim_error_set(-errno, "cannot create %s: %m", out);
 	if (r == 0) {
 		add->kver = g->kver;
 		add->modules = m.files;
 		add->n_modules = m.n;
 		add->modules_dep = m.dep;
 		add->load = load;
-		r = aim_initrd_patch_fd(in_fd, out_fd, add, NULL);
+		r = aim_initrd_archive_fd(in_fd, add, &arc);
 	}
-	if (r == 0 && futimens(out_fd, ts) < 0)
-		r = -errno;
+	if (r < 0 && !aim_error_detail())
+		aim_error_set(r, "cannot patch %s: %s", g->names.v[0], strerror(-r));
+	if (r == 0)
+		r = write_group(g, stage, &arc, add->mtime, out);
 	for (int s = 0; r == 0 && s < nslots; s++)
 		for (size_t i = 0; r == 0 && i < g->names.n; i++) {
 			snprintf(dst, sizeof(dst), "%s/slot-%c/%s", stage, 'a' + s, g->names.v[i]);
-			if (unlink(dst) < 0 || link(out, dst) < 0)
+			if (unlink(dst) < 0 || link(out[i], dst) < 0)
 				r = aim_error_set(-errno, "cannot replace %s: %m", dst);
 		}
-	if (r < 0 && !aim_error_detail())
-		aim_error_set(r, "cannot patch %s: %s", g->names.v[0], strerror(-r));
-	unlink(out);
+	for (size_t i = 0; out && i < g->names.n; i++)
+		if (out[i][0])
+			unlink(out[i]);
+	free(out);
+	aim_buf_free(&arc);
 	loaded_mods_free(&m);
 	return r;
 }
 
 /* Every initramfs of every slot gets aim-boot, our local-bottom script and the squashfs
  * and overlay modules appended (docs/initrd.md): the image's own initramfs keeps
- * doing everything else. Each distinct one is patched once, for all its names and for
- * both slots (the result does not depend on the slot). */
+ * doing everything else. The archive for each distinct payload is built once, and each
+ * distinct file patched once, for all its names and for both slots (the result does not
+ * depend on the slot). */
 static int patch_initrds(const struct aim_tree *t, const struct aim_tree *bt,
 			 const struct aim_image_info *ii, const struct aim_convert_opts *o,
 			 const char *stage, const char *helper, uint32_t epoch)
