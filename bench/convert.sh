@@ -8,9 +8,9 @@
 # each): the time ratio, the squashfs size ratio and our peak resident memory; then the
 # cost of 4 GiB of free space.
 # Needs root (loop mount). Usage: bench/convert.sh [IMAGE...]   (default: the bootable
-# Debian sample and its MODULES=most variant, whose /boot holds a ~35 MB initrd.img, a
-# uInitrd file and a uInitrd link, both from the cache, built if missing: the variant
-# takes 10+ min under qemu-user the first time). Env: RUNS (3), COMP (zstd), LEVEL (9).
+# Debian sample and its MODULES=most variant from tests/sample/mkmost.sh, whose /boot
+# holds a ~45 MB initrd.img, a uInitrd file and a uInitrd link; both from the cache,
+# built if missing). Env: RUNS (3), COMP (zstd), LEVEL (9).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 B=${B:-build}
@@ -26,7 +26,7 @@ trap 'umount "$tmp/mnt" 2>/dev/null; rm -rf "$tmp"' EXIT
 imgs=("$@")
 if [ ${#imgs[@]} = 0 ]; then
 	imgs=("$("$top/tests/sample/mkbootable.sh" | tail -n 1)"
-	      "$("$top/tests/sample/mkbootable.sh" --modules-most | tail -n 1)")
+	      "$("$top/tests/sample/mkmost.sh" | tail -n 1)")
 fi
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }

@@ -12,13 +12,6 @@
 #   --break-boot   a userspace that never completes boot: aim-sample-broken.service fails
 #                  and boot-complete.target requires it (the kernel, initramfs and
 #                  multi-user still come up; an update of this must fall back)
-#   --modules-most an initramfs with initramfs-tools' MODULES=most module set (what many
-#                  boards ship: ~35 MB gzip): the rootfs's own MODULES=list initramfs
-#                  plus every module auto_add_modules() names for "most" (the
-#                  directories and names in the rootfs's hook-functions, with their
-#                  modules.dep dependencies), depmod run on the host, repacked with
-#                  gzip -9; for bench/convert.sh (running mkinitramfs itself under
-#                  qemu-user took hours). No QEMU test uses it.
 # Prints the path of the cached image on stdout (last line); progress goes to stderr.
 # Next to the image, <img>.info holds shell-style facts: ROOT_UUID, PARTUUID, KVER, ...
 #
@@ -42,7 +35,6 @@ out=""
 version="25.8.0-sample"
 marker=""
 break_boot=0
-modules_most=0
 cached_only=0
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -50,9 +42,8 @@ while [ $# -gt 0 ]; do
 	--version) version=$2; shift 2 ;;
 	--marker) marker=$2; shift 2 ;;
 	--break-boot) break_boot=1; shift ;;
-	--modules-most) modules_most=1; shift ;;
 	--cached) cached_only=1; shift ;;
-	-h|--help) sed -n '3,30p' "$me"; exit 0 ;;
+	-h|--help) sed -n '3,23p' "$me"; exit 0 ;;
 	*) echo "mkbootable: unknown argument: $1" >&2; exit 2 ;;
 	esac
 done
@@ -99,8 +90,7 @@ rootfs_tar="$cache/rootfs-$rkey.tar"
 # ---- the image key ----
 ikey=$( { cat "$me"; find "$files" -type f | LC_ALL=C sort | xargs cat;
 	printf '|%s|%s|%s' "$version" "$marker" "$rkey"
-	[ "$break_boot" = 0 ] || printf '|break-boot'
-	[ "$modules_most" = 0 ] || printf '|modules-most'; } | sha256sum | cut -c1-16)
+	[ "$break_boot" = 0 ] || printf '|break-boot'; } | sha256sum | cut -c1-16)
 img="$cache/sample-$ikey.img"
 if [ $cached_only = 1 ]; then
 	[ -f "$img" ] && [ -f "$img.info" ]
@@ -138,43 +128,6 @@ build_rootfs() {
 	say "stage 1 done in $(( $(now) - t0 )) s"
 }
 
-# most_initrd ROOT KVER: ROOT/boot/initrd.img-KVER with MODULES=most's modules added.
-most_initrd() {
-	_r=$1 _k=$2 _w="$work/initrd"
-	_hf="$_r/usr/share/initramfs-tools/hook-functions"
-	_md="$_r/usr/lib/modules/$_k"
-	mkdir "$_w"
-	( cd "$_w" && gzip -dc <"$_r/boot/initrd.img-$_k" | cpio -id --quiet --no-absolute-filenames ) ||
-		die "cannot unpack initrd.img-$_k"
-	# the modules auto_add_modules() copies for MODULES=most: whole directories, names
-	sed -n '/^auto_add_modules/,/^}/s/.*copy_modules_dir \(kernel\/[^ \\]*\).*/\1/p' "$_hf" |
-		sort -u >"$work/most.dirs"
-	sed -n '/^auto_add_modules/,/^}/s/.*modules="\$modules \(.*\)"/\1/p' "$_hf" |
-		tr ' ' '\n' | sed -n 's/-/_/g; /./p' | sort -u >"$work/most.names"
-	[ -s "$work/most.dirs" ] || die "no copy_modules_dir in $_hf"
-	# the selected paths and every path their modules.dep lines name
-	awk -v dirs="$work/most.dirs" -v names="$work/most.names" '
-		BEGIN { while ((getline l < dirs) > 0) d[++nd] = l "/"
-			while ((getline l < names) > 0) n[l] = 1 }
-		{ p = $1; sub(/:$/, "", p); b = p; sub(/.*\//, "", b); sub(/\.ko.*/, "", b)
-		  gsub(/-/, "_", b); take = (b in n)
-		  for (i = 1; i <= nd && !take; i++) take = index(p, d[i]) == 1
-		  if (take) for (i = 1; i <= NF; i++) { q = $i; sub(/:$/, "", q); print q } }
-	' "$_md/modules.dep" | sort -u >"$work/most.paths"
-	_dst="$_w/usr/lib/modules/$_k"
-	[ -d "$_dst" ] || _dst="$_w/lib/modules/$_k"
-	( cd "$_md" && xargs cp --parents -p -t "$_dst" ) <"$work/most.paths" ||
-		die "cannot copy the modules"
-	cp -p "$_md"/modules.order "$_md"/modules.builtin "$_md"/modules.builtin.modinfo "$_dst"/
-	depmod -b "$_w" "$_k" || die "depmod failed"
-	( cd "$_w" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -n -9 ) \
-		>"$_r/boot/initrd.img-$_k.new" || die "cannot repack the initramfs"
-	touch -r "$_r/boot/initrd.img-$_k" "$_r/boot/initrd.img-$_k.new"
-	mv "$_r/boot/initrd.img-$_k.new" "$_r/boot/initrd.img-$_k"
-	rm -rf "$_w"
-	say "initrd.img-$_k: $(wc -l <"$work/most.paths") modules added, $(stat -c %s "$_r/boot/initrd.img-$_k") bytes"
-}
-
 if [ -f "$img" ] && [ -f "$img.info" ]; then
 	say "cached: $img"
 else
@@ -204,10 +157,6 @@ else
 	[ -n "$kver" ] && [ -f "$R/boot/vmlinuz-$kver" ] || die "no kernel in the rootfs"
 	[ -f "$R/boot/initrd.img-$kver" ] || die "no initrd.img-$kver in the rootfs"
 	rootuuid=$(cat /proc/sys/kernel/random/uuid)
-	if [ "$modules_most" = 1 ]; then
-		say "stage 2: the initramfs with MODULES=most's module set"
-		most_initrd "$R" "$kver"
-	fi
 
 	# /boot the Armbian way (armbian-layout.md 4.2, 4.3, 4.6). Armbian's arm64 vmlinuz is
 	# a plain Image; Debian's is gzip-compressed, which booti would need kernel_comp_addr_r
