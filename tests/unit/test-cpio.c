@@ -257,7 +257,7 @@ static void test_buf(void)
 	   "put, zero, be32");
 	ok(b.len == 8 && !memcmp(b.p, "ab\0\0\1\2\3\4", 8) && b.p[8] == 0, "bytes and terminator");
 	for (int i = 0; i < 40; i++) {
-		char x[8];
+		char x[16];
 
 		snprintf(x, sizeof(x), "s%d", i);
 		if (aim_strv_add(&s, x, strlen(x)) < 0)
