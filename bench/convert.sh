@@ -4,10 +4,13 @@
 # Compares, on this machine and in this run, the whole `armimmutable convert` (reading
 # the image, compressing, writing every partition) against the obvious alternative:
 # loop-mount the same root partition and run mksquashfs on it with the same compressor,
-# level and all cores. Prints medians of RUNS runs, the time ratio, the squashfs size
-# ratio and our peak resident memory; then the cost of 4 GiB of free space.
-# Needs root (loop mount). Usage: bench/convert.sh [IMAGE]   (default: the bootable
-# Debian sample from the cache, built if missing). Env: RUNS (3), COMP (zstd), LEVEL (9).
+# level and all cores. Prints, per image, medians of RUNS runs (page cache dropped before
+# each): the time ratio, the squashfs size ratio and our peak resident memory; then the
+# cost of 4 GiB of free space.
+# Needs root (loop mount). Usage: bench/convert.sh [IMAGE...]   (default: the bootable
+# Debian sample and its MODULES=most variant from tests/sample/mkmost.sh, whose /boot
+# holds a ~45 MB initrd.img, a uInitrd file and a uInitrd link; both from the cache,
+# built if missing). Env: RUNS (3), COMP (zstd), LEVEL (9).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 B=${B:-build}
@@ -20,11 +23,11 @@ NPROC=$(nproc)
 tmp=$(mktemp -d /var/tmp/aimbench.XXXXXX)
 trap 'umount "$tmp/mnt" 2>/dev/null; rm -rf "$tmp"' EXIT
 
-img=${1:-}
-if [ -z "$img" ]; then
-	img=$("$top/tests/sample/mkbootable.sh" | tail -n 1)
+imgs=("$@")
+if [ ${#imgs[@]} = 0 ]; then
+	imgs=("$("$top/tests/sample/mkbootable.sh" | tail -n 1)"
+	      "$("$top/tests/sample/mkmost.sh" | tail -n 1)")
 fi
-echo "image: $img ($(du -h --apparent-size "$img" | cut -f1) apparent, $(du -h "$img" | cut -f1) allocated)"
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 secs() { # secs CMD...: wall seconds of one run
@@ -35,13 +38,6 @@ secs() { # secs CMD...: wall seconds of one run
 	echo "$e - $s" | bc
 }
 
-root_start=""
-for n in $(sfdisk -J "$img" | jq -r '.partitiontable.partitions[].start'); do
-	[ "$(blkid -p -O $((n * 512)) -s LABEL -o value "$img")" = armbi_root ] && root_start=$n
-done
-mkdir -p "$tmp/mnt"
-mount -o ro,loop,noload,offset=$((root_start * 512)) "$img" "$tmp/mnt"
-
 # /boot's contents go to the boot partition, not into the slot: leave them out of the
 # baseline too, so that both squashfs images hold the same tree.
 # (-e takes every argument after it as an exclude: it must come last.)
@@ -49,32 +45,53 @@ sq_flags=(-comp "$COMP" -processors "$NPROC" -noappend -quiet -no-progress)
 [ "$COMP" = zstd ] || [ "$COMP" = gzip ] && sq_flags+=(-Xcompression-level "$LEVEL")
 [ "$COMP" = xz ] && sq_flags+=(-Xdict-size 100%)
 sq_flags+=(-wildcards -e 'boot/*')
-
 echo "runs: $RUNS, compressor: $COMP level $LEVEL, threads: $NPROC"
-base=()
-ours=()
-for i in $(seq "$RUNS"); do
-	sync; echo 3 >/proc/sys/vm/drop_caches
-	base+=("$(secs mksquashfs "$tmp/mnt" "$tmp/base.sqfs" "${sq_flags[@]}")")
-	sync; echo 3 >/proc/sys/vm/drop_caches
-	ours+=("$(secs "$AIM" -q convert -f -c "$COMP" -l "$LEVEL" "$img" "$tmp/out.img")")
-done
-b=$(printf '%s\n' "${base[@]}" | median)
-o=$(printf '%s\n' "${ours[@]}" | median)
-/usr/bin/time -f '%M' -o "$tmp/rss" "$AIM" -q convert -f -c "$COMP" -l "$LEVEL" "$img" "$tmp/out.img"
-rss_kib=$(tail -n 1 "$tmp/rss")
-our_sq=$("$AIM" convert --dry-run --json "$img" "$tmp/x.img" >/dev/null 2>&1; \
-	p2=$(sfdisk -J "$tmp/out.img" | jq '.partitiontable.partitions[1].start'); \
-	unsquashfs -s -o $((p2 * 512)) "$tmp/out.img" 2>/dev/null | sed -n 's/^Filesystem size \([0-9]*\) bytes.*/\1/p')
-base_sq=$(stat -c %s "$tmp/base.sqfs")
-umount "$tmp/mnt"
 
-printf '\nmksquashfs alone (median):      %8.2f s   squashfs %d bytes\n' "$b" "$base_sq"
-printf 'armimmutable convert (median): %8.2f s   squashfs %d bytes\n' "$o" "$our_sq"
-printf 'time ratio convert/mksquashfs: %8.3f   (goal <= 1.0)\n' "$(echo "$o / $b" | bc -l)"
-printf 'size ratio ours/mksquashfs:    %8.4f   (goal <= 1.01)\n' "$(echo "$our_sq / $base_sq" | bc -l)"
-printf 'peak resident memory:          %8.1f MiB (goal < 256)\n' "$(echo "$rss_kib / 1024" | bc -l)"
-printf 'runs: mksquashfs %s; convert %s\n' "${base[*]}" "${ours[*]}"
+bench_image() { # bench_image IMG: prints its lines; sets o (our median seconds)
+	local img=$1 root_start="" n i b rss_kib our_sq base_sq ir
+	local base=() ours=() rss=()
+	echo
+	echo "image: $img ($(du -h --apparent-size "$img" | cut -f1) apparent, $(du -h "$img" | cut -f1) allocated)"
+	for n in $(sfdisk -J "$img" | jq -r '.partitiontable.partitions[].start'); do
+		[ "$(blkid -p -O $((n * 512)) -s LABEL -o value "$img")" = armbi_root ] && root_start=$n
+	done
+	ir=$(debugfs -R 'ls -l /boot' "$img?offset=$((root_start * 512))" 2>/dev/null |
+		awk '$NF ~ /^(uInitrd|initrd\.img)/ {printf "%s%s(%s) ", s, $NF, $6; s=""}')
+	[ -z "$ir" ] || echo "initramfs files: $ir"
+	mount -o ro,loop,noload,offset=$((root_start * 512)) "$img" "$tmp/mnt"
+	for i in $(seq "$RUNS"); do
+		sync; echo 3 >/proc/sys/vm/drop_caches
+		base+=("$(secs mksquashfs "$tmp/mnt" "$tmp/base.sqfs" "${sq_flags[@]}")")
+		sync; echo 3 >/proc/sys/vm/drop_caches
+		/usr/bin/time -f '%e %M' -o "$tmp/time" "$AIM" -q convert -f -c "$COMP" -l "$LEVEL" \
+			"$img" "$tmp/out.img" >/dev/null 2>&1
+		ours+=("$(tail -n 1 "$tmp/time" | cut -d' ' -f1)")
+		rss+=("$(tail -n 1 "$tmp/time" | cut -d' ' -f2)")
+	done
+	b=$(printf '%s\n' "${base[@]}" | median)
+	o=$(printf '%s\n' "${ours[@]}" | median)
+	rss_kib=$(printf '%s\n' "${rss[@]}" | median)
+	n=$(sfdisk -J "$tmp/out.img" | jq '.partitiontable.partitions[1].start')
+	our_sq=$(unsquashfs -s -o $((n * 512)) "$tmp/out.img" 2>/dev/null |
+		sed -n 's/^Filesystem size \([0-9]*\) bytes.*/\1/p')
+	base_sq=$(stat -c %s "$tmp/base.sqfs")
+	umount "$tmp/mnt"
+
+	printf 'mksquashfs alone (median):      %8.2f s   squashfs %d bytes\n' "$b" "$base_sq"
+	printf 'armimmutable convert (median): %8.2f s   squashfs %d bytes\n' "$o" "$our_sq"
+	printf 'time ratio convert/mksquashfs: %8.3f   (goal <= 0.6)\n' "$(echo "$o / $b" | bc -l)"
+	printf 'size ratio ours/mksquashfs:    %8.4f   (goal <= 1.01)\n' "$(echo "$our_sq / $base_sq" | bc -l)"
+	printf 'peak resident memory (median): %8.1f MiB (goal < 64)\n' "$(echo "$rss_kib / 1024" | bc -l)"
+	printf 'runs: mksquashfs %s; convert %s; convert max RSS KiB %s\n' "${base[*]}" "${ours[*]}" "${rss[*]}"
+}
+
+mkdir -p "$tmp/mnt"
+for im in "${imgs[@]}"; do
+	bench_image "$im"
+	[ -n "${first_o:-}" ] || { first_o=$o; img=$im; }
+done
+o=$first_o
+echo
 
 # Cost of free space: the same root in an image 4 GiB larger (the root filesystem
 # is not grown, so this measures only the extra empty image size). Then a root with

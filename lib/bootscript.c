@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "bootscript.h"
+#include "base/endian.h"
 #include "base/crc32.h"
 #include "base/log.h"
 #include "base/macro.h"
@@ -284,14 +285,6 @@ int aim_bootscript_rewrite_env(const char *orig, char slot, const char *partuuid
 	return 0;
 }
 
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 int aim_bootscript_compile(const char *text, size_t len, uint32_t epoch, const char *name,
 			   uint8_t **ret_buf, size_t *ret_len)
 {
@@ -305,19 +298,19 @@ int aim_bootscript_compile(const char *text, size_t len, uint32_t epoch, const c
 	b = calloc(1, 64 + dlen);
 	if (!b)
 		return -ENOMEM;
-	put_be32(b + 64, (uint32_t)len); /* image list: one length, then 0 */
+	aim_put_be32(b + 64, (uint32_t)len); /* image list: one length, then 0 */
 	memcpy(b + 72, text, len);
-	put_be32(b + 0, 0x27051956);     /* ih_magic */
-	put_be32(b + 8, epoch);          /* ih_time */
-	put_be32(b + 12, (uint32_t)dlen); /* ih_size */
-	put_be32(b + 24, aim_crc32(0, b + 64, dlen)); /* ih_dcrc */
+	aim_put_be32(b + 0, 0x27051956);     /* ih_magic */
+	aim_put_be32(b + 8, epoch);          /* ih_time */
+	aim_put_be32(b + 12, (uint32_t)dlen); /* ih_size */
+	aim_put_be32(b + 24, aim_crc32(0, b + 64, dlen)); /* ih_dcrc */
 	b[28] = 5;                       /* IH_OS_LINUX */
 	b[29] = 2;                       /* IH_ARCH_ARM */
 	b[30] = 6;                       /* IH_TYPE_SCRIPT */
 	b[31] = 0;                       /* IH_COMP_NONE */
 	if (name)
 		memcpy(b + 32, name, strlen(name));
-	put_be32(b + 4, aim_crc32(0, b, 64)); /* ih_hcrc, computed with hcrc = 0 */
+	aim_put_be32(b + 4, aim_crc32(0, b, 64)); /* ih_hcrc, computed with hcrc = 0 */
 	*ret_buf = b;
 	*ret_len = 64 + dlen;
 	return 0;

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bootfiles.h"
 #include "bootscript.h"
 #include "ext4.h"
 #include "initrd.h"
@@ -186,27 +187,6 @@ static int stamp_dirs(const char *dir, uint32_t epoch)
 {
 	stamp_epoch = epoch;
 	return nftw(dir, stamp_cb, 16, FTW_DEPTH | FTW_PHYS) < 0 ? -errno : 0;
-}
-
-/* Boot partition content: the original /boot (symlinks dereferenced, FAT has none) once
- * per slot. Returns the bytes of one slot's files. */
-static int stage_boot(const struct aim_tree *bt, const char *stage, int slot_b,
-		      uint64_t *ret_content)
-{
-	char p[4200];
-	int r;
-
-	for (int s = 0; s < (slot_b ? 2 : 1); s++) {
-		snprintf(p, sizeof(p), "%s/slot-%c", stage, 'a' + s);
-		if (mkdir(p, 0755) < 0)
-			return -errno;
-		uint64_t b = 0;
-		r = aim_tree_extract(bt, bt->root, p, 1, &b);
-		if (r < 0)
-			return r;
-		*ret_content += b;
-	}
-	return 0;
 }
 
 static int make_boot_fs(const char *img, const struct aim_convert_plan *p, const char *stage,
@@ -524,188 +504,6 @@ static int write_slot_env(const char *stage, char slot, const struct aim_image_i
 	return r;
 }
 
-/* A file of the root tree by path, trying /lib and /usr/lib (merged /usr). */
-static int read_root_file(const struct aim_tree *t, const char *path, size_t max, char **ret,
-			  size_t *ret_len)
-{
-	char alt[512];
-	struct aim_node *n = aim_tree_lookup(t, path);
-
-	if (!n && !strncmp(path, "/lib/", 5)) {
-		snprintf(alt, sizeof(alt), "/usr%s", path);
-		n = aim_tree_lookup(t, alt);
-	}
-	if (n)
-		n = aim_tree_resolve(t, n);
-	if (!n)
-		return -ENOENT;
-	return aim_tree_read_small(t, n, max, ret, ret_len);
-}
-
-/* The kernel release an initramfs file belongs to: from its name (uInitrd-<kver>,
- * initrd.img-<kver>), else from the symlink the plain name was in /boot, else the only
- * kernel. */
-static int initrd_kver(const struct aim_tree *bt, const struct aim_image_info *ii,
-		       const char *name, char *kver, size_t n)
-{
-	const char *dash = strchr(name, '-');
-	struct aim_node *node;
-	char p[300];
-
-	if (dash) {
-		snprintf(kver, n, "%s", dash + 1);
-		return 0;
-	}
-	snprintf(p, sizeof(p), "/%s", name);
-	node = bt ? aim_tree_lookup(bt, p) : NULL;
-	if (node && S_ISLNK(node->mode) && node->target && strchr(node->target, '-')) {
-		snprintf(kver, n, "%s", strchr(node->target, '-') + 1);
-		return 0;
-	}
-	if (ii->nkernels == 1) {
-		snprintf(kver, n, "%s", ii->kernels[0]);
-		return 0;
-	}
-	return aim_error_set(-ENOENT, "cannot tell which kernel %s belongs to", name);
-}
-
-struct loaded_mods {
-	char **paths;
-	struct aim_initrd_file *files;
-	char **bufs;
-	size_t n;
-	char *dep;
-};
-
-static void loaded_mods_free(struct loaded_mods *m)
-{
-	for (size_t i = 0; i < m->n; i++)
-		free(m->bufs[i]);
-	free(m->bufs);
-	free(m->files);
-	aim_initrd_strv_free(m->paths);
-	free(m->dep);
-	memset(m, 0, sizeof(*m));
-}
-
-/* squashfs and overlay (and what they need) from the image's own /lib/modules/<kver>. */
-static int load_modules(const struct aim_tree *t, const char *kver, struct loaded_mods *m)
-{
-	static const char *const names[] = {"squashfs", "overlay", NULL};
-	_cleanup_free_ char *builtin = NULL;
-	char p[512];
-	int r;
-
-	snprintf(p, sizeof(p), "/lib/modules/%s/modules.dep", kver);
-	r = read_root_file(t, p, 16 << 20, &m->dep, NULL);
-	if (r < 0)
-		return aim_error_set(r, "cannot read %s from the root filesystem", p);
-	snprintf(p, sizeof(p), "/lib/modules/%s/modules.builtin", kver);
-	(void)read_root_file(t, p, 16 << 20, &builtin, NULL);
-	r = aim_initrd_module_deps(m->dep, builtin, names, &m->paths);
-	if (r < 0)
-		return r;
-	while (m->paths[m->n])
-		m->n++;
-	m->files = calloc(m->n + 1, sizeof(*m->files));
-	m->bufs = calloc(m->n + 1, sizeof(char *));
-	if (!m->files || !m->bufs)
-		return -ENOMEM;
-	for (size_t i = 0; i < m->n; i++) {
-		size_t len;
-		snprintf(p, sizeof(p), "/lib/modules/%s/%s", kver, m->paths[i]);
-		r = read_root_file(t, p, 64 << 20, &m->bufs[i], &len);
-		if (r < 0)
-			return aim_error_set(r, "cannot read the kernel module %s", p);
-		m->files[i] = (struct aim_initrd_file){m->paths[i], m->bufs[i], len};
-	}
-	return 0;
-}
-
-/* Every initramfs of every slot gets aim-boot, our local-bottom script and the squashfs
- * and overlay modules appended (docs/initrd.md): the image's own initramfs keeps
- * doing everything else. */
-static int patch_initrds(const struct aim_tree *t, const struct aim_tree *bt,
-			 const struct aim_image_info *ii, const struct aim_convert_opts *o,
-			 const char *stage, const char *helper, uint32_t epoch)
-{
-	static const char *const load[] = {"squashfs", "overlay", NULL};
-	_cleanup_free_ char *aim_boot = NULL, *script = NULL;
-	size_t aim_boot_len = 0, script_len = 0;
-	char p[4600];
-	int r, patched = 0;
-
-	r = aim_read_file(helper, 64 << 20, &aim_boot, &aim_boot_len);
-	if (r < 0)
-		return aim_error_set(r, "cannot read %s (run make)", helper);
-	snprintf(p, sizeof(p), "%s/initramfs-tools/scripts/local-bottom/armimmutable",
-		 o->hooks_dir);
-	r = aim_read_file(p, 1 << 20, &script, &script_len);
-	if (r < 0)
-		return aim_error_set(r, "cannot read %s", p);
-
-	for (int s = 0; s < (o->slot_b_empty ? 1 : 2); s++) {
-		struct dirent **ents = NULL;
-		char dir[4200];
-		int n;
-
-		snprintf(dir, sizeof(dir), "%s/slot-%c", stage, 'a' + s);
-		n = scandir(dir, &ents, NULL, alphasort);
-		if (n < 0)
-			return -errno;
-		for (int i = 0; i < n; i++) {
-			const char *name = ents[i]->d_name;
-			struct loaded_mods m = {0};
-			_cleanup_free_ char *in = NULL;
-			void *out = NULL;
-			size_t in_len, out_len;
-			char kver[200];
-			struct aim_initrd_add add;
-
-			if (r < 0 || (strncmp(name, "uInitrd", 7) && strncmp(name, "initrd.img", 10)))
-				continue;
-			r = initrd_kver(bt, ii, name, kver, sizeof(kver));
-			if (r == 0)
-				r = load_modules(t, kver, &m);
-			snprintf(p, sizeof(p), "%s/%s", dir, name);
-			if (r == 0)
-				r = aim_read_file(p, 512 << 20, &in, &in_len);
-			if (r == 0) {
-				add = (struct aim_initrd_add){
-					.kver = kver,
-					.aim_boot = aim_boot,
-					.aim_boot_len = aim_boot_len,
-					.local_bottom = script,
-					.local_bottom_len = script_len,
-					.modules = m.files,
-					.n_modules = m.n,
-					.modules_dep = m.dep,
-					.load = load,
-					.mtime = epoch,
-				};
-				r = aim_initrd_patch(in, in_len, &add, &out, &out_len);
-			}
-			if (r == 0) {
-				r = write_text(dir, name, out, out_len, epoch);
-				patched++;
-			}
-			if (r < 0 && !aim_error_detail())
-				aim_error_set(r, "cannot patch %s: %s", name, strerror(-r));
-			free(out);
-			loaded_mods_free(&m);
-		}
-		for (int i = 0; i < n; i++)
-			free(ents[i]);
-		free(ents);
-		if (r < 0)
-			return r;
-	}
-	if (!patched)
-		return aim_error_set(-ENOENT, "no initramfs (uInitrd or initrd.img) in /boot: the "
-				     "converted image could not mount its root");
-	return 0;
-}
-
 /* The A/B boot chain on the boot partition: boot.cmd/boot.scr generated from the
  * image's own script (docs/boot.md), each slot's armbianEnv.txt pointing at its root,
  * and the two copies of the slot state record. */
@@ -855,7 +653,7 @@ int aim_convert_run(const char *in_path, int in_fd, const struct aim_image_info 
 	if (is_fat_boot(ii))
 		r = stage_fat_boot(in_path, ii, stage, !o->slot_b_empty, &content);
 	else
-		r = stage_boot(bt, stage, !o->slot_b_empty, &content);
+		r = aim_bootfiles_stage(bt, stage, !o->slot_b_empty, &content);
 	if (r < 0)
 		goto out;
 	if (!o->slot_b_empty)
@@ -865,7 +663,7 @@ int aim_convert_run(const char *in_path, int in_fd, const struct aim_image_info 
 	layout(ii, o, content, 0, ret);
 	r = write_boot_chain(ii, o, stage, ret, to.epoch);
 	if (r == 0 && ret->ab_boot && o->device_dir && o->hooks_dir)
-		r = patch_initrds(t, bt, ii, o, stage, helper, to.epoch);
+		r = aim_bootfiles_patch_initrds(t, bt, ii, o, stage, helper, to.epoch);
 	if (r < 0)
 		goto out;
 	r = copy_sparse(in_fd, 0, out_fd, 0, ii->gap_end, NULL, NULL);

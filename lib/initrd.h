@@ -5,7 +5,8 @@
  * order, later entries replace earlier ones) holding /sbin/aim-boot, our local-bottom
  * script, initramfs-tools' ORDER for local-bottom (the original's lines plus ours), the
  * squashfs/overlay modules with their dependencies, and an updated modules.dep,
- * modules.dep.bin (what kmod's modprobe reads) and /conf/modules (what init loads).
+ * modules.dep.bin (what kmod's modprobe reads, kmod.h) and /conf/modules (what init
+ * loads).
  *
  * The input is a legacy U-Boot uImage (IH_TYPE_RAMDISK, Armbian's uInitrd) or a raw
  * initramfs (initrd.img-<kver>): any sequence of uncompressed, gzip, zstd or xz cpio
@@ -17,6 +18,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "base/buf.h"
 
 struct aim_initrd_file {
 	const char *path; /* under lib/modules/<kver>/: kernel/fs/squashfs/squashfs.ko */
@@ -49,23 +52,22 @@ struct aim_initrd_add {
 int aim_initrd_patch(const void *in, size_t in_len, const struct aim_initrd_add *add, void **ret,
 		     size_t *ret_len);
 
-/* The modules (paths relative to lib/modules/<kver>/, as modules.dep spells them) that
- * loading names[] needs, dependencies included (transitively), each once, dependencies
- * before their users. names are module names ("squashfs", "overlay"; '-' and '_' are
- * the same). A name without a modules.dep line is looked up in modules_builtin (the
- * image's modules.builtin text, may be NULL): built-in names are skipped, others give
- * -ENOENT naming the module. *ret is a NULL-terminated malloc'd array of malloc'd
- * strings: free with aim_initrd_strv_free(). */
-int aim_initrd_module_deps(const char *modules_dep, const char *modules_builtin,
-			   const char *const *names, char ***ret);
-void aim_initrd_strv_free(char **v);
+/* The same, streaming: reads the file in_fd (from offset 0, to its size) and writes the
+ * result at out_fd's file position; memory stays small whatever the initramfs's size (the
+ * entry list, symlink targets and the few files that are extended). *ret_len: bytes
+ * written (may be NULL). On error, part of the output may have been written. */
+int aim_initrd_patch_fd(int in_fd, int out_fd, const struct aim_initrd_add *add,
+			uint64_t *ret_len);
 
-/* Module name of a module path: basename without .ko[.xz|.zst|.gz], '-' -> '_'. Writes
- * at most size bytes to buf (NUL-terminated); returns 0 or -EINVAL (not a .ko name). */
-int aim_initrd_modname(const char *path, char *buf, size_t size);
+/* aim_initrd_patch_fd() in two steps, for several files with the same payload (a raw
+ * initrd.img and the uInitrd made from it): the archive that is appended, built once
+ * from one of them (*ret: free with aim_buf_free()), then each file written with it
+ * (its own uImage header, if any, updated). Same errors as aim_initrd_patch(). */
+int aim_initrd_archive_fd(int in_fd, const struct aim_initrd_add *add, struct aim_buf *ret);
+int aim_initrd_append_fd(int in_fd, const struct aim_buf *archive, int out_fd);
 
-/* kmod's binary modules.dep.bin, built from modules.dep text (priority = line number,
- * as depmod does). Exposed for tests. */
-int aim_initrd_depbin(const char *modules_dep, void **ret, size_t *ret_len);
+/* Where an initramfs file's payload is, for comparing files: after a uImage header
+ * whose size fits the file (not otherwise checked), else the whole file. */
+int aim_initrd_payload_fd(int fd, uint64_t *off, uint64_t *len);
 
 #endif

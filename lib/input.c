@@ -24,11 +24,11 @@
 #include "base/fileio.h"
 #include "base/log.h"
 #include "base/macro.h"
+#include "decomp.h"
 
 #define IN_BUF (1024 * 1024)
 #define OUT_BUF (4 * 1024 * 1024)
 #define ZERO_BLOCK 4096
-#define XZ_MEMLIMIT_THREADING (1024ull * 1024 * 1024)
 #define PROGRESS_NS 100000000ll /* at most 10 calls a second */
 
 struct aim_input {
@@ -189,29 +189,7 @@ static ssize_t in_read(struct decoder *d)
 	}
 }
 
-/* ---- xz ---- */
-
-static const char *lzma_ret_name(lzma_ret ret)
-{
-	switch (ret) {
-	case LZMA_FORMAT_ERROR:
-		return "LZMA_FORMAT_ERROR";
-	case LZMA_OPTIONS_ERROR:
-		return "LZMA_OPTIONS_ERROR";
-	case LZMA_DATA_ERROR:
-		return "LZMA_DATA_ERROR";
-	case LZMA_BUF_ERROR:
-		return "LZMA_BUF_ERROR";
-	case LZMA_MEM_ERROR:
-		return "LZMA_MEM_ERROR";
-	case LZMA_MEMLIMIT_ERROR:
-		return "LZMA_MEMLIMIT_ERROR";
-	case LZMA_UNSUPPORTED_CHECK:
-		return "LZMA_UNSUPPORTED_CHECK";
-	default:
-		return "unexpected lzma_ret";
-	}
-}
+/* ---- decoding (decomp.c) ---- */
 
 /* The decoded size from the index of the last stream (for the ENOSPC message only). */
 static uint64_t xz_decoded_size(int fd, uint64_t size)
@@ -245,150 +223,54 @@ static uint64_t xz_decoded_size(int fd, uint64_t size)
 	return ret;
 }
 
-static int xz_init(lzma_stream *s, unsigned threads)
+/* The decoded size a zstd frame header states (for the ENOSPC message only). */
+static uint64_t zstd_decoded_size(int fd, uint64_t size)
 {
-	lzma_mt mt = {
-		.flags = LZMA_CONCATENATED,
-		.threads = threads,
-		.memlimit_threading = XZ_MEMLIMIT_THREADING,
-		.memlimit_stop = UINT64_MAX,
-	};
-	lzma_ret ret;
+	uint8_t hdr[18]; /* ZSTD_FRAMEHEADERSIZE_MAX (static-linking-only API) */
+	size_t n = (size_t)MIN((uint64_t)sizeof(hdr), size);
+	uint64_t ret = 0;
 
-	if (threads > 1)
-		ret = lzma_stream_decoder_mt(s, &mt);
-	else
-		ret = lzma_stream_decoder(s, UINT64_MAX, LZMA_CONCATENATED);
-	if (ret == LZMA_MEM_ERROR)
-		return -ENOMEM;
-	if (ret != LZMA_OK)
-		return aim_error_set(-EINVAL, "cannot start the xz decoder (%s)",
-				     lzma_ret_name(ret));
-	return 0;
+	if (aim_pread_full(fd, hdr, n, 0) >= 0) {
+		unsigned long long cs = ZSTD_getFrameContentSize(hdr, n);
+		if (cs != ZSTD_CONTENTSIZE_UNKNOWN && cs != ZSTD_CONTENTSIZE_ERROR)
+			ret = cs;
+	}
+	aim_error_clear();
+	return ret;
 }
 
-static int xz_decode(struct decoder *d, unsigned threads)
+static int decode_stream(struct decoder *d, enum aim_decomp_format f, unsigned threads)
 {
-	lzma_stream s = LZMA_STREAM_INIT;
-	lzma_action action = LZMA_RUN;
-	lzma_ret ret;
-	int r;
+	struct aim_decomp *dc = NULL;
+	struct aim_decomp_io io = { .out = d->outbuf, .out_cap = OUT_BUF };
+	int r, dr = 0;
 
-	d->expect_size = xz_decoded_size(d->in_fd, d->in_size);
-	r = xz_init(&s, threads);
-	if (r < 0)
-		return r;
-	s.next_out = d->outbuf;
-	s.avail_out = OUT_BUF;
-	for (;;) {
-		if (s.avail_in == 0 && action == LZMA_RUN) {
+	d->expect_size = f == AIM_DECOMP_XZ ? xz_decoded_size(d->in_fd, d->in_size)
+					    : zstd_decoded_size(d->in_fd, d->in_size);
+	r = aim_decomp_new(f, AIM_DECOMP_CONCAT, threads, "", &dc);
+	while (r == 0 && dr == 0) {
+		if (io.in_pos == io.in_len && !io.finish) {
 			ssize_t n = in_read(d);
+
 			if (n < 0) {
 				r = (int)n;
 				break;
 			}
-			s.next_in = d->inbuf;
-			s.avail_in = (size_t)n;
-			if (n == 0)
-				action = LZMA_FINISH;
+			io.in = d->inbuf;
+			io.in_len = (size_t)n;
+			io.in_pos = 0;
+			io.finish = n == 0;
 		}
-		ret = lzma_code(&s, action);
-		d->out_fill = OUT_BUF - s.avail_out;
-		if (s.avail_out == 0 || ret == LZMA_STREAM_END) {
+		io.out_pos = d->out_fill;
+		dr = aim_decomp_run(dc, &io);
+		d->out_fill = io.out_pos;
+		if (dr < 0)
+			r = dr;
+		else if (d->out_fill == OUT_BUF || dr == 1)
 			r = out_flush(d);
-			if (r < 0)
-				break;
-			s.next_out = d->outbuf;
-			s.avail_out = OUT_BUF;
-		}
-		if (ret == LZMA_STREAM_END) {
-			r = 0;
-			break;
-		}
-		if (ret != LZMA_OK) {
-			if (ret == LZMA_MEM_ERROR || ret == LZMA_MEMLIMIT_ERROR)
-				r = aim_error_set(-ENOMEM, "out of memory decoding xz (%s)",
-						  lzma_ret_name(ret));
-			else
-				r = aim_error_set(-EBADMSG, "xz stream is truncated or corrupt (%s)",
-						  lzma_ret_name(ret));
-			break;
-		}
 	}
-	lzma_end(&s);
+	aim_decomp_free(dc);
 	return r;
-}
-
-/* ---- zstd ---- */
-
-static int zstd_decode(struct decoder *d)
-{
-	ZSTD_DCtx *dctx = ZSTD_createDCtx();
-	ZSTD_inBuffer in = { d->inbuf, 0, 0 };
-	size_t last = 0, zr;
-	int eof = 0, out_full = 0, r = 0;
-
-	if (!dctx)
-		return -ENOMEM;
-	zr = ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, 31);
-	if (ZSTD_isError(zr)) {
-		ZSTD_freeDCtx(dctx);
-		return aim_error_set(-EINVAL, "zstd: %s", ZSTD_getErrorName(zr));
-	}
-	{
-		uint8_t hdr[18]; /* ZSTD_FRAMEHEADERSIZE_MAX (static-linking-only API) */
-		size_t n = (size_t)MIN((uint64_t)sizeof(hdr), d->in_size);
-		if (aim_pread_full(d->in_fd, hdr, n, 0) >= 0) {
-			unsigned long long cs = ZSTD_getFrameContentSize(hdr, n);
-			if (cs != ZSTD_CONTENTSIZE_UNKNOWN && cs != ZSTD_CONTENTSIZE_ERROR)
-				d->expect_size = cs;
-		}
-		aim_error_clear();
-	}
-	/* Call the decoder while input remains or the last call filled the output: once a
-	 * frame ends, a call with no input returns a non-zero size hint, not an error. */
-	for (;;) {
-		if (in.pos == in.size && !out_full) {
-			ssize_t n;
-
-			if (eof)
-				break;
-			n = in_read(d);
-			if (n < 0) {
-				r = (int)n;
-				break;
-			}
-			if (n == 0) {
-				eof = 1;
-				break;
-			}
-			in.size = (size_t)n;
-			in.pos = 0;
-		}
-		ZSTD_outBuffer out = { d->outbuf + d->out_fill, OUT_BUF - d->out_fill, 0 };
-		zr = ZSTD_decompressStream(dctx, &out, &in);
-		if (ZSTD_isError(zr)) {
-			r = aim_error_set(-EBADMSG, "zstd stream is corrupt (%s)",
-					  ZSTD_getErrorName(zr));
-			break;
-		}
-		last = zr;
-		d->out_fill += out.pos;
-		/* zr == 0: the frame ended and nothing is buffered, even if the output filled */
-		out_full = out.pos == out.size && zr != 0;
-		if (d->out_fill == OUT_BUF) {
-			r = out_flush(d);
-			if (r < 0)
-				break;
-		}
-	}
-	ZSTD_freeDCtx(dctx);
-	if (r < 0)
-		return r;
-	if (last != 0)
-		return aim_error_set(-EBADMSG, "zstd stream is truncated (the last frame needs "
-				     "%zu more bytes)", last);
-	return out_flush(d);
 }
 
 /* ---- the temporary file ---- */
@@ -435,10 +317,8 @@ static int decode(struct aim_input *in, int fd, uint64_t in_size, const char *tm
 		threads = n > 0 ? (unsigned)n : 1;
 	}
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	if (in->format == AIM_INPUT_XZ)
-		r = xz_decode(&d, threads);
-	else
-		r = zstd_decode(&d);
+	r = decode_stream(&d, in->format == AIM_INPUT_XZ ? AIM_DECOMP_XZ : AIM_DECOMP_ZSTD,
+			  threads);
 	if (r < 0)
 		return r;
 	progress(&d, 1);

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/buf.h"
 #include "target.h"
 
 /* What every target has; a back-end's own struct begins with it. */
@@ -33,10 +34,6 @@ struct aim_target_file {
 	char *tmp; /* device: host path of the temp file (unlinked by abort) */
 };
 
-struct aim_strv {
-	char **v; /* NULL-terminated once anything was added */
-	size_t n, cap;
-};
 
 /* Paths given to the operations passed check_path(); files and directories named by
  * exists() checks before. Every operation that changes the boot partition ends each of
@@ -79,7 +76,6 @@ int aim_target_make_parents(struct aim_target *t, const char *path);
 /* Writes to f->fd ("cannot write PATH: ..."). */
 int aim_target_file_write_fd(struct aim_target_file *f, const void *buf, size_t len);
 
-int aim_strv_add(struct aim_strv *s, const char *str, size_t len);
 
 /* ---- target-disk.c ---- */
 

@@ -139,26 +139,6 @@ static char *host_path(struct aim_target *t, const char *path)
 	return s;
 }
 
-static int fsync_dir_of(const char *hp)
-{
-	_cleanup_free_ char *d = strdup(hp);
-	char *slash;
-	int fd, r = 0;
-
-	if (!d)
-		return -ENOMEM;
-	slash = strrchr(d, '/');
-	if (slash)
-		*slash = 0;
-	fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		r = -errno;
-	close(fd);
-	return r;
-}
-
 static int device_read_file(struct aim_target *t, const char *path, size_t max, char **ret,
 			    size_t *ret_len)
 {
@@ -188,7 +168,7 @@ static int device_mkdir(struct aim_target *t, const char *path)
 		return -ENOMEM;
 	if (mkdir(hp, 0755) < 0 && errno != EEXIST)
 		return -errno;
-	return fsync_dir_of(hp);
+	return aim_fsync_parent(hp);
 }
 
 static int device_file_begin(struct aim_target_file *f)
@@ -243,7 +223,7 @@ static int device_file_commit(struct aim_target_file *f)
 		free(f->tmp);
 		f->tmp = NULL;
 		aim_fault_point("boot file rename");
-		r = fsync_dir_of(hp);
+		r = aim_fsync_parent(hp);
 		if (r == 0)
 			aim_fault_point("boot file directory fsync");
 	}
@@ -260,7 +240,7 @@ static int device_remove(struct aim_target *t, const char *path)
 	if (unlink(hp) < 0)
 		return aim_error_set(-errno, "cannot remove %s: %s", hp, strerror(errno));
 	aim_fault_point("boot file removed");
-	r = fsync_dir_of(hp);
+	r = aim_fsync_parent(hp);
 	if (r < 0)
 		return r;
 	aim_fault_point("boot file directory fsync");
@@ -271,7 +251,7 @@ static int device_rmdir(struct aim_target *t, const char *path)
 {
 	_cleanup_free_ char *hp = host_path(t, path);
 
-	return !hp ? -ENOMEM : rmdir(hp) < 0 ? -errno : fsync_dir_of(hp);
+	return !hp ? -ENOMEM : rmdir(hp) < 0 ? -errno : aim_fsync_parent(hp);
 }
 
 static int list_host(const char *base, const char *rel, struct aim_strv *s, int depth)

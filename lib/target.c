@@ -243,31 +243,6 @@ int aim_target_remove_file(struct aim_target *t, const char *path)
 
 /* ---- listing ---- */
 
-int aim_strv_add(struct aim_strv *s, const char *str, size_t len)
-{
-	if (s->n + 2 > s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 16;
-		char **v = realloc(s->v, cap * sizeof(char *));
-
-		if (!v)
-			return -ENOMEM;
-		s->v = v;
-		s->cap = cap;
-	}
-	s->v[s->n] = strndup(str, len);
-	if (!s->v[s->n])
-		return -ENOMEM;
-	s->v[++s->n] = NULL;
-	return 0;
-}
-
-void aim_strv_free(char **v)
-{
-	for (size_t i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
-}
-
 static int cmpstr(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);

@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "base/bootenv.h"
+#include "base/buf.h"
 #include "base/slotstate.h"
 #include "slotenv.h"
 
@@ -107,9 +108,8 @@ int aim_target_remove_file(struct aim_target *t, const char *path);
 
 /* The regular files under dir ("/slot-b"), recursively, as paths relative to it
  * ("Image", "dtb/allwinner/x.dtb"), sorted; a NULL-terminated array the caller frees with
- * aim_strv_free(). An absent dir gives an empty list. */
+ * aim_strv_free() (base/buf.h). An absent dir gives an empty list. */
 int aim_target_list(struct aim_target *t, const char *dir, char ***ret, size_t *ret_n);
-void aim_strv_free(char **v);
 
 /* Removes the files under /slot-X/ that keep[] (relative paths, NULL-terminated) does not
  * name, then the directories left empty. Returns the number of files removed. */

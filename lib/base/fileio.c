@@ -170,7 +170,7 @@ int aim_fsync_dir(const char *path)
 	return 0;
 }
 
-static int fsync_parent(const char *path)
+int aim_fsync_parent(const char *path)
 {
 	_cleanup_free_ char *copy = strdup(path);
 
@@ -219,7 +219,7 @@ int aim_outfile_commit(struct aim_outfile *o)
 	if (r == 0 && rename(o->tmp, o->path) < 0)
 		r = aim_error_set(-errno, "rename to %s: %s", o->path, strerror(errno));
 	if (r == 0)
-		r = fsync_parent(o->path);
+		r = aim_fsync_parent(o->path);
 	if (r < 0)
 		unlink(o->tmp);
 	free(o->path);

@@ -26,6 +26,8 @@ int aim_mkdir_p(const char *path, mode_t mode);
 
 /* fsync of a directory, so that its entries (renames, new files) are on the disk. */
 int aim_fsync_dir(const char *path);
+/* The same for the directory that holds path. */
+int aim_fsync_parent(const char *path);
 
 /* Atomic replace: writes path.tmp.XXXXXX, fsyncs it, renames it over path and
  * fsyncs the directory. Nothing half-written is ever visible under path. */

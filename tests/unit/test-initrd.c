@@ -9,6 +9,7 @@
  * patched too, and our modules.dep.bin is compared byte for byte with depmod's.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <glob.h>
 #include <stdbool.h>
 #include <stdarg.h>
@@ -19,6 +20,8 @@
 #include <unistd.h>
 
 #include "initrd.h"
+#include "kmod.h"
+#include "base/buf.h"
 #include "tap.h"
 #include "base/log.h"
 #include "base/macro.h"
@@ -158,56 +161,56 @@ static void test_module_deps(void)
 	char **v = NULL;
 	char nm[64];
 
-	is_int(aim_initrd_module_deps(image_dep, NULL, want, &v), 0,
+	is_int(aim_kmod_deps(image_dep, NULL, want, &v), 0,
 	       "module_deps squashfs overlay");
 	is_str(joinv(v), "kernel/lib/zstd/zstd_common.ko kernel/lib/zstd/zstd_decompress.ko "
 			 "kernel/lib/xz/xz_dec.ko kernel/fs/squashfs/squashfs.ko "
 			 "kernel/fs/overlayfs/overlay.ko",
 	       "transitive closure, dependencies first, each once");
-	aim_initrd_strv_free(v);
+	aim_strv_free(v);
 
-	is_int(aim_initrd_module_deps("k/sq.ko: k/zd.ko\nk/zd.ko: k/zc.ko\nk/zc.ko:\nk/ov.ko:\n",
+	is_int(aim_kmod_deps("k/sq.ko: k/zd.ko\nk/zd.ko: k/zc.ko\nk/zc.ko:\nk/ov.ko:\n",
 				      NULL, (const char *[]){ "sq", NULL }, &v),
 	       0, "module_deps over direct-only lines");
 	is_str(joinv(v), "k/zc.ko k/zd.ko k/sq.ko", "the closure recurses");
-	aim_initrd_strv_free(v);
+	aim_strv_free(v);
 
-	is_int(aim_initrd_module_deps(compressed, NULL, want, &v), 0,
+	is_int(aim_kmod_deps(compressed, NULL, want, &v), 0,
 	       ".ko.xz/.ko.zst/.ko.gz names");
 	is_str(joinv(v), "kernel/lib/zstd/zstd_common.ko.zst "
 			 "kernel/lib/zstd/zstd_decompress.ko.zst "
 			 "kernel/fs/squashfs/squashfs.ko.xz kernel/fs/overlayfs/overlay.ko.gz",
 	       "compressed module names resolved");
-	aim_initrd_strv_free(v);
+	aim_strv_free(v);
 
-	is_int(aim_initrd_module_deps(image_dep, NULL, dm, &v), 0, "dm-mod / dm_mod");
+	is_int(aim_kmod_deps(image_dep, NULL, dm, &v), 0, "dm-mod / dm_mod");
 	is_str(joinv(v), "kernel/drivers/dax/dax.ko kernel/drivers/md/dm-mod.ko",
 	       "'-' and '_' are the same module, listed once");
-	aim_initrd_strv_free(v);
+	aim_strv_free(v);
 
-	is_int(aim_initrd_module_deps("kernel/fs/overlayfs/overlay.ko:\n",
+	is_int(aim_kmod_deps("kernel/fs/overlayfs/overlay.ko:\n",
 				      "kernel/fs/squashfs/squashfs.ko\nkernel/fs/fat/vfat.ko\n", bi,
 				      &v),
 	       0, "built-in squashfs and vfat");
 	is_str(joinv(v), "kernel/fs/overlayfs/overlay.ko", "built-in modules are skipped");
-	aim_initrd_strv_free(v);
+	aim_strv_free(v);
 
 	v = NULL;
-	is_int(aim_initrd_module_deps(image_dep, NULL, missing, &v), -ENOENT, "unknown module");
+	is_int(aim_kmod_deps(image_dep, NULL, missing, &v), -ENOENT, "unknown module");
 	ok(strstr(detail(), "nosuchfs"), "detail names it (%s)", detail());
 	ok(v == NULL, "nothing returned on error");
-	is_int(aim_initrd_module_deps("a/x.ko: a/gone.ko\n", NULL, (const char *[]){ "x", NULL },
+	is_int(aim_kmod_deps("a/x.ko: a/gone.ko\n", NULL, (const char *[]){ "x", NULL },
 				      &v),
 	       -ENOENT, "dependency without a line");
 	ok(strstr(detail(), "a/gone.ko"), "detail names the dependency (%s)", detail());
-	is_int(aim_initrd_module_deps("a/x.ko: a/y.ko\na/y.ko: a/x.ko\n", NULL,
+	is_int(aim_kmod_deps("a/x.ko: a/y.ko\na/y.ko: a/x.ko\n", NULL,
 				      (const char *[]){ "x", NULL }, &v),
 	       -ELOOP, "a dependency cycle is refused");
 	ok(strstr(detail(), "cycle") && strstr(detail(), "a/x.ko"), "detail: %s", detail());
 
-	is_int(aim_initrd_modname("kernel/fs/nls/nls-utf8.ko.zst", nm, sizeof(nm)), 0, "modname");
+	is_int(aim_kmod_modname("kernel/fs/nls/nls-utf8.ko.zst", nm, sizeof(nm)), 0, "modname");
 	is_str(nm, "nls_utf8", "modname strips .ko.zst and maps '-'");
-	is_int(aim_initrd_modname("kernel/fs/readme.txt", nm, sizeof(nm)), -EINVAL,
+	is_int(aim_kmod_modname("kernel/fs/readme.txt", nm, sizeof(nm)), -EINVAL,
 	       "modname refuses a non-module");
 }
 
@@ -278,17 +281,31 @@ static struct aim_initrd_add add_default(void)
 	};
 }
 
+/* Patches in to out with aim_initrd_patch(), and checks that the streaming
+ * aim_initrd_patch_fd() gives the same result and the same bytes. */
 static int patch_file(const char *in, const char *out, const struct aim_initrd_add *add)
 {
-	size_t len = 0, olen = 0;
-	char *buf = slurp(in, &len);
+	size_t len = 0, olen = 0, flen = 0;
+	char *buf = slurp(in, &len), *fbuf, ip[600], op[600];
 	void *o = NULL;
-	int r;
+	uint64_t written = 0;
+	int r, rf, in_fd, out_fd;
 
 	if (!buf)
 		return -ENOENT;
+	snprintf(ip, sizeof(ip), in[0] == '/' ? "%.0s%s" : "%s/%s", tmp, in);
+	snprintf(op, sizeof(op), "%s/fd.out", tmp);
+	in_fd = open(ip, O_RDONLY | O_CLOEXEC);
+	out_fd = open(op, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	rf = aim_initrd_patch_fd(in_fd, out_fd, add, &written);
+	close(in_fd);
+	close(out_fd);
 	r = aim_initrd_patch(buf, len, add, &o, &olen);
 	free(buf);
+	fbuf = slurp("fd.out", &flen);
+	ok(rf == r && (r < 0 || (flen == olen && written == olen && !memcmp(fbuf, o, olen))),
+	   "%s: the streaming patch gives the same (%d, %zu bytes)", in, rf, flen);
+	free(fbuf);
 	if (r == 0 && spit(out, o, olen))
 		r = -EIO;
 	free(o);
@@ -679,7 +696,7 @@ static void test_real(void)
 	add.modules_dep = slurp(pat, NULL);
 	snprintf(pat, sizeof(pat), "usr/lib/modules/%s/modules.builtin", dep);
 	ours = slurp(pat, NULL);
-	is_int(aim_initrd_module_deps(add.modules_dep, ours, want, &deps), 0,
+	is_int(aim_kmod_deps(add.modules_dep, ours, want, &deps), 0,
 	       "module_deps on the real modules.dep: %s", joinv(deps));
 	free(ours);
 	for (i = 0; deps && deps[i] && i < 8; i++) {
@@ -718,7 +735,7 @@ static void test_real(void)
 					*l = 0;
 			}
 		}
-		ok(orig && aim_initrd_depbin(orig, &ob, &olen) == 0 && bin && olen == blen &&
+		ok(orig && aim_kmod_depbin(orig, &ob, &olen) == 0 && bin && olen == blen &&
 			   !memcmp(ob, bin, blen),
 		   "our modules.dep.bin of the original text == depmod's (%zu bytes)", blen);
 		free(orig);
@@ -732,7 +749,7 @@ static void test_real(void)
 	is_int(show_depends("rx", dep, "overlay", out, sizeof(out)), 0, "and overlay");
 	for (int k = 0; k < i; k++)
 		free((void *)m[k].data);
-	aim_initrd_strv_free(deps);
+	aim_strv_free(deps);
 	free((void *)add.modules_dep);
 	free(dep);
 }

@@ -1,0 +1,444 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The boot files of a conversion (see bootfiles.h): the original /boot staged once and
+ * linked for slot B, and each distinct initramfs patched once (docs/initrd.md section 4).
+ */
+#include "bootfiles.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "initrd.h"
+#include "kmod.h"
+#include "treeio.h"
+#include "base/buf.h"
+#include "base/fileio.h"
+#include "base/log.h"
+#include "base/macro.h"
+
+/* Slot B's boot files start as slot A's: the same names, hard links to the same files
+ * (everything that gives a slot its own file replaces the name, never the data). */
+static int link_tree(const char *from, const char *to, int depth)
+{
+	struct dirent **ents = NULL;
+	char a[4200], b[4200];
+	struct stat st;
+	int n, r = 0;
+
+	if (depth > 64)
+		return aim_error_set(-ELOOP, "boot files nest deeper than 64 levels");
+	n = scandir(from, &ents, NULL, alphasort);
+	if (n < 0)
+		return -errno;
+	for (int i = 0; i < n; i++) {
+		const char *name = ents[i]->d_name;
+
+		if (r < 0 || !strcmp(name, ".") || !strcmp(name, ".."))
+			continue;
+		snprintf(a, sizeof(a), "%s/%s", from, name);
+		snprintf(b, sizeof(b), "%s/%s", to, name);
+		if (lstat(a, &st) < 0) {
+			r = -errno;
+		} else if (S_ISDIR(st.st_mode)) {
+			struct timespec ts[2] = {st.st_mtim, st.st_mtim};
+
+			if (mkdir(b, st.st_mode & 07777) < 0)
+				r = aim_error_set(-errno, "cannot create %s: %m", b);
+			if (r == 0)
+				r = link_tree(a, b, depth + 1);
+			if (r == 0 && utimensat(AT_FDCWD, b, ts, AT_SYMLINK_NOFOLLOW) < 0)
+				r = -errno;
+		} else if (link(a, b) < 0) {
+			r = aim_error_set(-errno, "cannot link %s: %m", b);
+		}
+	}
+	for (int i = 0; i < n; i++)
+		free(ents[i]);
+	free(ents);
+	return r;
+}
+
+/* Boot partition content: the original /boot (symlinks dereferenced, FAT has none) once
+ * per slot. Returns the bytes of one slot's files. */
+int aim_bootfiles_stage(const struct aim_tree *bt, const char *stage, int slot_b,
+			uint64_t *ret_content)
+{
+	char a[4200], b[4200];
+	uint64_t bytes = 0;
+	int r;
+
+	snprintf(a, sizeof(a), "%s/slot-a", stage);
+	if (mkdir(a, 0755) < 0)
+		return -errno;
+	r = aim_tree_extract(bt, bt->root, a, 1, &bytes);
+	if (r < 0)
+		return r;
+	*ret_content += bytes;
+	if (!slot_b)
+		return 0;
+	snprintf(b, sizeof(b), "%s/slot-b", stage);
+	if (mkdir(b, 0755) < 0)
+		return -errno;
+	r = link_tree(a, b, 0);
+	if (r == 0)
+		*ret_content += bytes;
+	return r;
+}
+
+/* A file of the root tree by path, trying /lib and /usr/lib (merged /usr). */
+static int read_root_file(const struct aim_tree *t, const char *path, size_t max, char **ret,
+			  size_t *ret_len)
+{
+	char alt[512];
+	struct aim_node *n = aim_tree_lookup(t, path);
+
+	if (!n && !strncmp(path, "/lib/", 5)) {
+		snprintf(alt, sizeof(alt), "/usr%s", path);
+		n = aim_tree_lookup(t, alt);
+	}
+	if (n)
+		n = aim_tree_resolve(t, n);
+	if (!n)
+		return -ENOENT;
+	return aim_tree_read_small(t, n, max, ret, ret_len);
+}
+
+/* The kernel release an initramfs file belongs to: from its name (uInitrd-<kver>,
+ * initrd.img-<kver>), else from the symlink the plain name was in /boot, else the only
+ * kernel. */
+static int initrd_kver(const struct aim_tree *bt, const struct aim_image_info *ii,
+		       const char *name, char *kver, size_t n)
+{
+	const char *dash = strchr(name, '-');
+	struct aim_node *node;
+	char p[300];
+
+	if (dash) {
+		snprintf(kver, n, "%s", dash + 1);
+		return 0;
+	}
+	snprintf(p, sizeof(p), "/%s", name);
+	node = bt ? aim_tree_lookup(bt, p) : NULL;
+	if (node && S_ISLNK(node->mode) && node->target && strchr(node->target, '-')) {
+		snprintf(kver, n, "%s", strchr(node->target, '-') + 1);
+		return 0;
+	}
+	if (ii->nkernels == 1) {
+		snprintf(kver, n, "%s", ii->kernels[0]);
+		return 0;
+	}
+	return aim_error_set(-ENOENT, "cannot tell which kernel %s belongs to", name);
+}
+
+struct loaded_mods {
+	char **paths;
+	struct aim_initrd_file *files;
+	char **bufs;
+	size_t n;
+	char *dep;
+};
+
+static void loaded_mods_free(struct loaded_mods *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		free(m->bufs[i]);
+	free(m->bufs);
+	free(m->files);
+	aim_strv_free(m->paths);
+	free(m->dep);
+	memset(m, 0, sizeof(*m));
+}
+
+/* squashfs and overlay (and what they need) from the image's own /lib/modules/<kver>. */
+static int load_modules(const struct aim_tree *t, const char *kver, struct loaded_mods *m)
+{
+	static const char *const names[] = {"squashfs", "overlay", NULL};
+	_cleanup_free_ char *builtin = NULL;
+	char p[512];
+	int r;
+
+	snprintf(p, sizeof(p), "/lib/modules/%s/modules.dep", kver);
+	r = read_root_file(t, p, 16 << 20, &m->dep, NULL);
+	if (r < 0)
+		return aim_error_set(r, "cannot read %s from the root filesystem", p);
+	snprintf(p, sizeof(p), "/lib/modules/%s/modules.builtin", kver);
+	(void)read_root_file(t, p, 16 << 20, &builtin, NULL);
+	r = aim_kmod_deps(m->dep, builtin, names, &m->paths);
+	if (r < 0)
+		return r;
+	while (m->paths[m->n])
+		m->n++;
+	m->files = calloc(m->n + 1, sizeof(*m->files));
+	m->bufs = calloc(m->n + 1, sizeof(char *));
+	if (!m->files || !m->bufs)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->n; i++) {
+		size_t len;
+		snprintf(p, sizeof(p), "/lib/modules/%s/%s", kver, m->paths[i]);
+		r = read_root_file(t, p, 64 << 20, &m->bufs[i], &len);
+		if (r < 0)
+			return aim_error_set(r, "cannot read the kernel module %s", p);
+		m->files[i] = (struct aim_initrd_file){m->paths[i], m->bufs[i], len};
+	}
+	return 0;
+}
+
+/* Whether a[aoff, aoff + len) and b[boff, boff + len) (two files) hold the same bytes. */
+static int same_bytes(int fa, uint64_t aoff, int fb, uint64_t boff, uint64_t len)
+{
+	_cleanup_free_ uint8_t *x = malloc(1 << 20), *y = malloc(1 << 20);
+
+	if (!x || !y)
+		return -ENOMEM;
+	for (uint64_t off = 0; off < len;) {
+		size_t n = (size_t)MIN((uint64_t)(1 << 20), len - off);
+		int r = aim_pread_full(fa, x, n, aoff + off);
+
+		if (r == 0)
+			r = aim_pread_full(fb, y, n, boff + off);
+		if (r < 0)
+			return r;
+		if (memcmp(x, y, n))
+			return 0;
+		off += n;
+	}
+	return 1;
+}
+
+/* Whether two initramfs files hold the same payload (whole: the same file). */
+static int same_initrd(const char *a, const char *b, int whole)
+{
+	_cleanup_close_ int fa = open(a, O_RDONLY | O_CLOEXEC), fb = open(b, O_RDONLY | O_CLOEXEC);
+	uint64_t ao, al, bo, bl;
+	struct stat sa, sb;
+	int r;
+
+	if (fa < 0 || fb < 0 || fstat(fa, &sa) < 0 || fstat(fb, &sb) < 0)
+		return -errno;
+	if (sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino)
+		return 1;
+	if (whole) {
+		ao = bo = 0;
+		al = (uint64_t)sa.st_size;
+		bl = (uint64_t)sb.st_size;
+	} else if ((r = aim_initrd_payload_fd(fa, &ao, &al)) < 0 ||
+		   (r = aim_initrd_payload_fd(fb, &bo, &bl)) < 0) {
+		return r;
+	}
+	return al == bl ? same_bytes(fa, ao, fb, bo, al) : 0;
+}
+
+/* One distinct initramfs payload (and kernel release) and the names that hold it: a
+ * raw initrd.img and the uInitrd files made from it. */
+struct initrd_group {
+	char kver[200];
+	struct aim_strv names;
+};
+
+static void groups_free(struct initrd_group *g, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		aim_strv_free(g[i].names.v);
+	free(g);
+}
+
+/* The initramfs files of slot A (slot B's are the same files), grouped by payload. */
+static int group_initrds(const struct aim_tree *bt, const struct aim_image_info *ii,
+			 const char *dir, struct initrd_group **ret, size_t *ret_n)
+{
+	struct dirent **ents = NULL;
+	struct initrd_group *g = NULL;
+	size_t ng = 0;
+	char a[4900], b[4900];
+	int n, r = 0;
+
+	n = scandir(dir, &ents, NULL, alphasort);
+	if (n < 0)
+		return -errno;
+	for (int i = 0; i < n && r >= 0; i++) {
+		const char *name = ents[i]->d_name;
+		char kver[200];
+		size_t k;
+
+		if (strncmp(name, "uInitrd", 7) && strncmp(name, "initrd.img", 10))
+			continue;
+		r = initrd_kver(bt, ii, name, kver, sizeof(kver));
+		snprintf(a, sizeof(a), "%s/%s", dir, name);
+		for (k = 0; r >= 0 && k < ng; k++) {
+			if (strcmp(g[k].kver, kver))
+				continue;
+			snprintf(b, sizeof(b), "%s/%s", dir, g[k].names.v[0]);
+			r = same_initrd(a, b, 0);
+			if (r != 0)
+				break;
+		}
+		if (r < 0) {
+			if (!aim_error_detail())
+				aim_error_set(r, "cannot patch %s: %s", name, strerror(-r));
+			break;
+		}
+		if (k == ng) {
+			struct initrd_group *ng2 = realloc(g, (ng + 1) * sizeof(*g));
+
+			if (!ng2) {
+				r = -ENOMEM;
+				break;
+			}
+			g = ng2;
+			g[ng] = (struct initrd_group){{0}, {0}};
+			snprintf(g[ng].kver, sizeof(g[ng].kver), "%s", kver);
+			ng++;
+		}
+		r = aim_strv_add(&g[k].names, name, strlen(name));
+	}
+	for (int i = 0; i < n; i++)
+		free(ents[i]);
+	free(ents);
+	if (r < 0) {
+		groups_free(g, ng);
+		return r;
+	}
+	*ret = g;
+	*ret_n = ng;
+	return 0;
+}
+
+/* One patched file per distinct file of the group: out[i] is where name i's result is
+ * (a file beside the slots, possibly shared with an earlier name). */
+static int write_group(const struct initrd_group *g, const char *stage,
+		       const struct aim_buf *arc, uint32_t epoch, char (*out)[4300])
+{
+	struct timespec ts[2] = {{epoch, 0}, {epoch, 0}};
+	char in[4300], prev[4300];
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < g->names.n; i++) {
+		_cleanup_close_ int in_fd = -EBADF, out_fd = -EBADF;
+		size_t j;
+
+		snprintf(in, sizeof(in), "%s/slot-a/%s", stage, g->names.v[i]);
+		for (j = 0; r >= 0 && j < i; j++) {
+			snprintf(prev, sizeof(prev), "%s/slot-a/%s", stage, g->names.v[j]);
+			r = same_initrd(in, prev, 1);
+			if (r != 0)
+				break;
+		}
+		if (r < 0)
+			break;
+		r = 0;
+		if (j < i) {
+			memcpy(out[i], out[j], sizeof(out[i]));
+			continue;
+		}
+		snprintf(out[i], sizeof(out[i]), "%s/.initrd-%zu", stage, i);
+		if ((in_fd = open(in, O_RDONLY | O_CLOEXEC)) < 0)
+			r = -errno;
+		else if ((out_fd = open(out[i], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+					0644)) < 0)
+			r = aim_error_set(-errno, "cannot create %s: %m", out[i]);
+		if (r == 0)
+			r = aim_initrd_append_fd(in_fd, arc, out_fd);
+		if (r == 0 && futimens(out_fd, ts) < 0)
+			r = -errno;
+		if (r < 0 && !aim_error_detail())
+			aim_error_set(r, "cannot patch %s: %s", g->names.v[i], strerror(-r));
+	}
+	return r;
+}
+
+/* Builds the archive appended to one payload once, writes it to each distinct file of
+ * the group, then gives the results every name of the group in every slot (hard links:
+ * the boot partition gets a copy per name). */
+static int patch_group(const struct aim_tree *t, const struct initrd_group *g,
+		       const char *stage, int nslots, struct aim_initrd_add *add)
+{
+	static const char *const load[] = {"squashfs", "overlay", NULL};
+	struct loaded_mods m = {0};
+	struct aim_buf arc = {0};
+	char in[4300], dst[4300], (*out)[4300] = calloc(g->names.n, sizeof(*out));
+	_cleanup_close_ int in_fd = -EBADF;
+	int r = out ? 0 : -ENOMEM;
+
+	if (r == 0)
+		r = load_modules(t, g->kver, &m);
+	snprintf(in, sizeof(in), "%s/slot-a/%s", stage, g->names.v[0]);
+	if (r == 0 && (in_fd = open(in, O_RDONLY | O_CLOEXEC)) < 0)
+		r = -errno;
+	if (r == 0) {
+		add->kver = g->kver;
+		add->modules = m.files;
+		add->n_modules = m.n;
+		add->modules_dep = m.dep;
+		add->load = load;
+		r = aim_initrd_archive_fd(in_fd, add, &arc);
+	}
+	if (r < 0 && !aim_error_detail())
+		aim_error_set(r, "cannot patch %s: %s", g->names.v[0], strerror(-r));
+	if (r == 0)
+		r = write_group(g, stage, &arc, add->mtime, out);
+	for (int s = 0; r == 0 && s < nslots; s++)
+		for (size_t i = 0; r == 0 && i < g->names.n; i++) {
+			snprintf(dst, sizeof(dst), "%s/slot-%c/%s", stage, 'a' + s, g->names.v[i]);
+			if (unlink(dst) < 0 || link(out[i], dst) < 0)
+				r = aim_error_set(-errno, "cannot replace %s: %m", dst);
+		}
+	for (size_t i = 0; out && i < g->names.n; i++)
+		if (out[i][0])
+			unlink(out[i]);
+	free(out);
+	aim_buf_free(&arc);
+	loaded_mods_free(&m);
+	return r;
+}
+
+/* Every initramfs of every slot gets aim-boot, our local-bottom script and the squashfs
+ * and overlay modules appended (docs/initrd.md): the image's own initramfs keeps
+ * doing everything else. The archive for each distinct payload is built once, and each
+ * distinct file patched once, for all its names and for both slots (the result does not
+ * depend on the slot). */
+int aim_bootfiles_patch_initrds(const struct aim_tree *t, const struct aim_tree *bt,
+				const struct aim_image_info *ii, const struct aim_convert_opts *o,
+				const char *stage, const char *helper, uint32_t epoch)
+{
+	_cleanup_free_ char *aim_boot = NULL, *script = NULL;
+	struct initrd_group *g = NULL;
+	size_t aim_boot_len = 0, script_len = 0, ng = 0;
+	char p[4600];
+	int r;
+
+	r = aim_read_file(helper, 64 << 20, &aim_boot, &aim_boot_len);
+	if (r < 0)
+		return aim_error_set(r, "cannot read %s (run make)", helper);
+	snprintf(p, sizeof(p), "%s/initramfs-tools/scripts/local-bottom/armimmutable",
+		 o->hooks_dir);
+	r = aim_read_file(p, 1 << 20, &script, &script_len);
+	if (r < 0)
+		return aim_error_set(r, "cannot read %s", p);
+	snprintf(p, sizeof(p), "%s/slot-a", stage);
+	r = group_initrds(bt, ii, p, &g, &ng);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; r == 0 && i < ng; i++) {
+		struct aim_initrd_add add = {
+			.aim_boot = aim_boot,
+			.aim_boot_len = aim_boot_len,
+			.local_bottom = script,
+			.local_bottom_len = script_len,
+			.mtime = epoch,
+		};
+		r = patch_group(t, &g[i], stage, o->slot_b_empty ? 1 : 2, &add);
+	}
+	groups_free(g, ng);
+	if (r < 0)
+		return r;
+	if (!ng)
+		return aim_error_set(-ENOENT, "no initramfs (uInitrd or initrd.img) in /boot: the "
+				     "converted image could not mount its root");
+	return 0;
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The boot files of a conversion, staged in a directory (stage/slot-a, stage/slot-b)
+ * before they go into the FAT boot partition: the original /boot once per slot, and
+ * every initramfs with aim-boot, our local-bottom script and the squashfs and overlay
+ * modules appended. Nothing here depends on the slot, so nothing is built twice: slot
+ * B's files are hard links to slot A's, the archive appended to one initramfs payload is
+ * built once, and each distinct file is patched once for all its names.
+ */
+#ifndef AIM_BOOTFILES_H
+#define AIM_BOOTFILES_H
+
+#include <stdint.h>
+
+#include "convert.h"
+#include "tree.h"
+
+/* bt's tree (symlinks dereferenced: FAT has none) into stage/slot-a, and with slot_b
+ * the same names into stage/slot-b. *ret_content grows by the bytes of every slot. */
+int aim_bootfiles_stage(const struct aim_tree *bt, const char *stage, int slot_b,
+			uint64_t *ret_content);
+
+/* Patches every uInitrd* / initrd.img* of the staged slots (docs/initrd.md): t is the
+ * root tree (modules.dep, the modules), bt the boot tree (which kernel a plain
+ * "uInitrd" link belongs to; may be NULL), helper the arch's static aim-boot, the
+ * local-bottom script from o->hooks_dir; every file gets mtime epoch. -ENOENT when
+ * there is no initramfs at all. */
+int aim_bootfiles_patch_initrds(const struct aim_tree *t, const struct aim_tree *bt,
+				const struct aim_image_info *ii, const struct aim_convert_opts *o,
+				const char *stage, const char *helper, uint32_t epoch);
+
+#endif
