@@ -43,6 +43,7 @@ struct aim_ext4 {
 	size_t isize;  /* bytes of ibuf: the on-disk inode size, at least the large struct */
 	uint8_t *ibuf; /* the inode being looked at (under lock): in-inode xattrs included */
 	pthread_mutex_t lock;
+	struct aim_data_source source; /* the data of the trees loaded from here */
 };
 
 /* One run of a file's logical blocks: pblk == 0 with uninit set means "reads as zeros". */
@@ -160,6 +161,12 @@ static int check_raw_super(int fd, uint64_t offset, uint64_t size)
 	return 0;
 }
 
+/* The trees' data source (tree.h): file data by inode number. */
+static int source_read(void *ctx, uint64_t ino, uint64_t size, aim_data_fn fn, void *ud)
+{
+	return aim_ext4_read_data(ctx, ino, size, fn, ud);
+}
+
 int aim_ext4_open(const char *path, uint64_t offset, uint64_t size, struct aim_ext4 **ret)
 {
 	_cleanup_close_ int fd = -EBADF;
@@ -231,6 +238,7 @@ int aim_ext4_open(const char *path, uint64_t offset, uint64_t size, struct aim_e
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&e->lock, NULL);
+	e->source = (struct aim_data_source){"ext4", source_read, e};
 	*ret = e;
 	return 0;
 }
@@ -679,7 +687,7 @@ static int fill_node(struct aim_ext4 *e, ext2_ino_t ino, struct ext2_inode_large
 	case S_IFREG:
 		n->size = EXT2_I_SIZE(in);
 		if (n->size) {
-			n->src = AIM_DATA_EXT4;
+			n->src = AIM_DATA_SOURCE;
 			n->src_ino = ino;
 		}
 		break;
@@ -875,7 +883,7 @@ int aim_ext4_load_tree(struct aim_ext4 *e, struct aim_tree **ret)
 	r = aim_tree_new(&t);
 	if (r < 0)
 		return r;
-	t->fs = e;
+	t->source = &e->source;
 	pthread_mutex_lock(&e->lock);
 	r = load_tree_locked(e, t);
 	pthread_mutex_unlock(&e->lock);
