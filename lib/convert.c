@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The conversion pipeline (see convert.h and docs/layout.md): root tree from ext4,
+ * The conversion pipeline (see convert.h and docs/convert.md): root tree from ext4,
  * transforms, squashfs straight into slot A of the output, slot B as a copy, FAT boot
  * partition with per-slot boot files (mtools), ext4 data partition (mke2fs), the
  * bootloader region copied byte for byte, then the new partition table.

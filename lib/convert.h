@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The conversion pipeline: an analysed Armbian image in, the A/B layout of
- * docs/layout.md out (p1 FAT boot partition with per-slot kernels, p2/p3 squashfs
- * root slots, p4 ext4 data partition), with the bootloader region copied byte for byte.
+ * The conversion pipeline: an analysed Armbian image in, the A/B layout of docs/convert.md
+ * ("Output layout") out (p1 FAT boot partition with per-slot kernels, p2/p3 squashfs root
+ * slots, p4 ext4 data partition), with the bootloader region copied byte for byte.
  */
 #ifndef AIM_CONVERT_H
 #define AIM_CONVERT_H

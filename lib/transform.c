@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Immutable-root transforms (see transform.h and docs/transforms.md). */
+/* Immutable-root transforms (see transform.h and docs/convert.md, "Transforms of the root"). */
 #include "transform.h"
 #include "sign.h"
 
