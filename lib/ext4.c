@@ -24,6 +24,7 @@
 #include <ext2fs/ext2_fs.h>
 #include <ext2fs/ext2fs.h>
 
+#include "treeio.h"
 #include "base/endian.h"
 #include "base/fileio.h"
 #include "base/log.h"
@@ -1122,24 +1123,6 @@ unlock:
 
 /* ---- read by path ----------------------------------------------------------------------- */
 
-struct membuf {
-	uint8_t *p;
-	size_t len;
-};
-
-static int membuf_fn(void *ud, uint64_t off, const void *buf, size_t len)
-{
-	struct membuf *m = ud;
-
-	if (off + len > m->len)
-		return -EBADMSG;
-	if (buf)
-		memcpy(m->p + off, buf, len);
-	else
-		memset(m->p + off, 0, len);
-	return 0;
-}
-
 /* Resolves path to an inode, following symlinks (also the last component). */
 static int resolve_locked(struct aim_ext4 *e, const char *path, ext2_ino_t *ret,
 			  uint32_t *ret_mode, uint64_t *ret_size)
@@ -1216,7 +1199,6 @@ static int resolve_locked(struct aim_ext4 *e, const char *path, ext2_ino_t *ret,
 int aim_ext4_read_path(struct aim_ext4 *e, const char *path, size_t max, char **ret,
 		       size_t *ret_len)
 {
-	struct membuf m = {};
 	ext2_ino_t ino = 0;
 	uint32_t mode = 0;
 	uint64_t size = 0;
@@ -1234,18 +1216,13 @@ int aim_ext4_read_path(struct aim_ext4 *e, const char *path, size_t max, char **
 	if (size > max)
 		return aim_error_set(-EFBIG, "ext4: %s has %llu bytes, more than %zu", path,
 				     (unsigned long long)size, max);
-	m.len = (size_t)size;
-	m.p = malloc(m.len + 1);
-	if (!m.p)
-		return -ENOMEM;
-	r = aim_ext4_read_data(e, ino, size, membuf_fn, &m);
-	if (r < 0) {
-		free(m.p);
-		return r;
+	/* Read as a file of a tree of this filesystem is read (treeio.h). */
+	{
+		char name[] = "";
+		const struct aim_tree t = {.source = &e->source};
+		const struct aim_node n = {.name = name, .mode = S_IFREG, .size = size,
+					   .src = AIM_DATA_SOURCE, .src_ino = ino};
+
+		return aim_tree_read_small(&t, &n, max, ret, ret_len);
 	}
-	m.p[m.len] = '\0';
-	*ret = (char *)m.p;
-	if (ret_len)
-		*ret_len = m.len;
-	return 0;
 }
