@@ -68,7 +68,7 @@ DEV_BINS := $(foreach a,$(DEV_ARCHES),$(patsubst initramfs/%.c,$(B)/dev/$(a)/%,$
 # Device build of the CLI: $(B)/dev/<arch>/armimmutable, static, so that it runs on any
 # Armbian (Debian or Ubuntu, any glibc); convert installs it as /usr/sbin/armimmutable. The
 # device verbs only (-DAIM_DEVICE_BUILD: no convert/inspect, 'bundle create --from-image'
-# refuses, tools/device/host-only.c), no libcurl (Debian has no usable static one:
+# refuses), no libcurl (Debian has no usable static one:
 # AIM_WITH_CURL=0 refuses http(s)), no libmount (Debian ships no libmount.a:
 # AIM_WITH_LIBMOUNT=0 calls mount(2)). Links libsodium.a and libcrypto.a (only
 # OpenSSL's low-level SHA-256, see lib/util/sha256.c: no EVP, no providers, under 25 KB):
@@ -82,7 +82,7 @@ TRIPLET_arm64 := aarch64-linux-gnu
 TRIPLET_armhf := arm-linux-gnueabihf
 TRIPLET_x86_64 := x86_64-linux-gnu
 DEVCLI_SRC := $(filter-out tools/armimmutable/cmd-convert.c tools/armimmutable/cmd-inspect.c, \
-	$(CLI_SRC)) tools/device/host-only.c \
+	$(CLI_SRC)) \
 	$(addprefix lib/,sign.c bundle.c install.c target.c target-image.c target-device.c \
 	target-disk.c slotenv.c mtools.c source.c fat.c bootscript.c) \
 	$(wildcard lib/util/*.c lib/base/*.c)

@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The conversion pipeline (see convert.h and docs/layout.md): root tree from ext4,
- * transforms, squashfs straight into slot A of the output, slot B as a copy, FAT boot
- * partition with per-slot boot files (mtools), ext4 data partition (mke2fs), the
- * bootloader region copied byte for byte, then the new partition table.
+ * The conversion pipeline (see convert.h and docs/convert.md): the slot step (slot.h)
+ * with its squashfs straight into slot A of the output and slot B as a copy, then the rest
+ * of the disk: the bootloader region copied byte for byte, the FAT boot partition with
+ * the per-slot boot files (mtools), the ext4 data partition (mke2fs), the new partition
+ * table.
  */
 #include "convert.h"
 
 #include <dirent.h>
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -20,21 +20,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bootfiles.h"
-#include "bootscript.h"
-#include "ext4.h"
-#include "initrd.h"
 #include "mtools.h"
-#include "slotenv.h"
-#include "slotstate.h"
-#include "transform.h"
-#include "tree.h"
-#include "treeio.h"
-#include "base/fileio.h"
 #include "base/log.h"
 #include "base/macro.h"
-#include "util/sha256.h"
 #include "base/spawn.h"
+#include "util/copy.h"
 
 #define MiB (1024ULL * 1024)
 #define ALIGN4M(x) ALIGN_UP((x), 4 * MiB)
@@ -75,24 +65,11 @@ static uint64_t boot_size_for(uint64_t content, const struct aim_convert_opts *o
 	return MAX(128 * MiB, ALIGN4M(3 * content + 32 * MiB));
 }
 
-static void layout(const struct aim_image_info *ii, const struct aim_convert_opts *o,
-		   uint64_t content, uint64_t sqfs, struct aim_convert_plan *p)
+void aim_convert_ids(const struct aim_image_info *ii, struct aim_convert_plan *p)
 {
 	char seed[128];
 
 	p->table = ii->pt.type;
-	p->boot_start = ii->gap_end;
-	p->boot_content = content;
-	p->boot_size = boot_size_for(content, o);
-	p->slot_a_start = ALIGN4M(p->boot_start + p->boot_size);
-	p->sqfs_size = sqfs;
-	p->slot_size = o->slot_size ? o->slot_size : MAX(64 * MiB, ALIGN4M(sqfs + sqfs / 2));
-	p->slot_b_start = p->slot_a_start + p->slot_size;
-	p->data_start = p->slot_b_start + p->slot_size;
-	p->data_size = o->data_size ? o->data_size : 256 * MiB;
-	/* GPT keeps its backup entries and header in the last 33 sectors. */
-	p->disk_size = p->data_start + p->data_size + (p->table == AIM_PTABLE_GPT ? MiB : 0);
-
 	seed_of(ii, seed, sizeof(seed));
 	if (p->table == AIM_PTABLE_MBR) {
 		snprintf(p->disk_id, sizeof(p->disk_id), "%s", ii->pt.disk_id);
@@ -115,45 +92,22 @@ static void layout(const struct aim_image_info *ii, const struct aim_convert_opt
 	}
 }
 
-/* Copies len bytes from in_fd at from to out_fd at to, 1 MiB at a time, leaving
- * all-zero 4 KiB blocks unwritten (the output is sparse). Used for the bootloader region
- * (the old table is rewritten afterwards) and for slot B. */
-/* Copies len bytes, skipping all-zero 4 KiB blocks (the output is sparse). With
- * out_fd < 0 it only reads; h (may be NULL) hashes every byte read. */
-static int copy_sparse_hash(int in_fd, uint64_t from, int out_fd, uint64_t to, uint64_t len,
-			    aim_convert_progress_fn fn, void *ud, struct aim_sha256 *h)
+static void layout(const struct aim_image_info *ii, const struct aim_convert_opts *o,
+		   uint64_t content, uint64_t sqfs, struct aim_convert_plan *p)
 {
-	_cleanup_free_ uint8_t *buf = malloc(MiB);
-	static const uint8_t zero[4096];
-
-	if (!buf)
-		return -ENOMEM;
-	for (uint64_t off = 0; off < len;) {
-		size_t n = (size_t)MIN((uint64_t)MiB, len - off);
-		int r = aim_pread_full(in_fd, buf, n, from + off);
-		if (r < 0)
-			return r;
-		if (h && (r = aim_sha256_update(h, buf, n)) < 0)
-			return r;
-		for (size_t b = 0; out_fd >= 0 && b < n; b += 4096) {
-			size_t l = MIN((size_t)4096, n - b);
-			if (memcmp(buf + b, zero, l)) {
-				r = aim_pwrite_full(out_fd, buf + b, l, to + off + b);
-				if (r < 0)
-					return r;
-			}
-		}
-		off += n;
-		if (fn)
-			fn(ud, "slot B", off, len);
-	}
-	return 0;
-}
-
-static int copy_sparse(int in_fd, uint64_t from, int out_fd, uint64_t to, uint64_t len,
-		       aim_convert_progress_fn fn, void *ud)
-{
-	return copy_sparse_hash(in_fd, from, out_fd, to, len, fn, ud, NULL);
+	p->table = ii->pt.type;
+	p->boot_start = ii->gap_end;
+	p->boot_content = content;
+	p->boot_size = boot_size_for(content, o);
+	p->slot_a_start = ALIGN4M(p->boot_start + p->boot_size);
+	p->sqfs_size = sqfs;
+	p->slot_size = o->slot_size ? o->slot_size : MAX(64 * MiB, ALIGN4M(sqfs + sqfs / 2));
+	p->slot_b_start = p->slot_a_start + p->slot_size;
+	p->data_start = p->slot_b_start + p->slot_size;
+	p->data_size = o->data_size ? o->data_size : 256 * MiB;
+	/* GPT keeps its backup entries and header in the last 33 sectors. */
+	p->disk_size = p->data_start + p->data_size + (p->table == AIM_PTABLE_GPT ? MiB : 0);
+	aim_convert_ids(ii, p);
 }
 
 
@@ -293,355 +247,75 @@ static int write_table(int fd, const struct aim_image_info *ii, const struct aim
 	return aim_ptable_write(fd, &pt);
 }
 
-static int is_fat_boot(const struct aim_image_info *ii)
-{
-	return ii->boot >= 0 && !strcmp(ii->part[ii->boot].fstype, "vfat");
-}
-
-/* A path a child process can open: /proc/self/ means us, not the child. */
-static void child_path(const char *path, char *buf, size_t n)
-{
-	if (!strncmp(path, "/proc/self/", 11))
-		snprintf(buf, n, "/proc/%d/%s", (int)getpid(), path + 11);
-	else
-		snprintf(buf, n, "%s", path);
-}
-
-static int du_cb(const char *p, const struct stat *st, int flag, struct FTW *f);
-static uint64_t du_total;
-static int du_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)p, (void)f;
-	if (flag == FTW_F)
-		du_total += (uint64_t)st->st_size;
-	return 0;
-}
-
-/* A FAT /boot partition (Amlogic TV boxes, TI K3): its files, once per slot. */
-static int stage_fat_boot(const char *in_path, const struct aim_image_info *ii,
-			  const char *stage, int slot_b, uint64_t *ret_content)
-{
-	const struct aim_part *bp = &ii->pt.parts[ii->boot];
-	char dst[4200], src[4096];
-	int r;
-
-	child_path(in_path, src, sizeof(src));
-	for (int s = 0; s < (slot_b ? 2 : 1); s++) {
-		snprintf(dst, sizeof(dst), "%s/slot-%c", stage, 'a' + s);
-		if (mkdir(dst, 0755) < 0)
-			return -errno;
-		r = aim_mtools_l(src, bp->start, "mcopy", "-s", "-p", "-m", "-n", "-Q", "::*", dst,
-				 NULL);
-		if (r < 0)
-			return r;
-	}
-	du_total = 0;
-	nftw(stage, du_cb, 16, FTW_PHYS);
-	*ret_content = du_total;
-	return 0;
-}
-
-static int load_boot_tree(const char *in_path, const struct aim_image_info *ii,
-			  struct aim_tree *root, struct aim_ext4 **ret_bfs, struct aim_tree **ret)
-{
-	const struct aim_part *bp;
-	struct aim_node *b;
-	int r;
-
-	if (ii->boot < 0)
-		return aim_transform_take_boot(root, ret);
-	bp = &ii->pt.parts[ii->boot];
-	if (is_fat_boot(ii)) {
-		/* Staged with mcopy; the root's hidden /boot contents are dropped. */
-		b = aim_tree_lookup(root, "/boot");
-		while (b && b->children)
-			aim_tree_remove(root, b->children);
-		return aim_tree_new(ret);
-	}
-	if (strcmp(ii->part[ii->boot].fstype, "ext4") && strcmp(ii->part[ii->boot].fstype, "ext2") &&
-	    strcmp(ii->part[ii->boot].fstype, "ext3"))
-		return aim_error_set(-EOPNOTSUPP, "a %s /boot partition is not supported yet",
-				     ii->part[ii->boot].fstype);
-	r = aim_ext4_open(in_path, bp->start, bp->size, ret_bfs);
-	if (r < 0)
-		return r;
-	r = aim_ext4_load_tree(*ret_bfs, ret);
-	if (r < 0)
-		return r;
-	/* Whatever the root has under /boot was hidden by the boot partition's mount. */
-	b = aim_tree_lookup(root, "/boot");
-	while (b && b->children)
-		aim_tree_remove(root, b->children);
-	/* Drop lost+found and the "boot -> ." symlink Armbian puts on boot partitions. */
-	if ((b = aim_tree_lookup(*ret, "/lost+found")))
-		aim_tree_remove(*ret, b);
-	if ((b = aim_tree_lookup(*ret, "/boot")) && !S_ISDIR(b->mode))
-		aim_tree_remove(*ret, b);
-	return 0;
-}
-
-static uint64_t tree_bytes(const struct aim_tree *t, const struct aim_node *d, int depth)
-{
-	uint64_t sum = 0;
-
-	for (const struct aim_node *c = d->children; c && depth < 64; c = c->next) {
-		const struct aim_node *n = S_ISLNK(c->mode)
-						   ? aim_tree_resolve(t, (struct aim_node *)c)
-						   : c;
-		if (!n)
-			continue;
-		if (S_ISREG(n->mode))
-			sum += n->size;
-		else if (S_ISDIR(n->mode) && S_ISDIR(c->mode))
-			sum += tree_bytes(t, n, depth + 1);
-	}
-	return sum;
-}
-
 int aim_convert_plan(const char *in_path, int in_fd, const struct aim_image_info *ii,
 		     const struct aim_convert_opts *o, struct aim_convert_plan *ret)
 {
-	struct aim_ext4 *fs = NULL, *bfs = NULL;
-	struct aim_tree *t = NULL, *bt = NULL;
+	uint64_t content, sqfs;
 	int r;
 
 	(void)in_fd;
 	memset(ret, 0, sizeof(*ret));
-	r = aim_image_open_root(in_path, ii, &fs, &t);
-	if (r < 0)
-		return r;
-	r = load_boot_tree(in_path, ii, t, &bfs, &bt);
-	if (r == 0 && is_fat_boot(ii))
-		layout(ii, o, ii->pt.parts[ii->boot].size / 2, ii->root_used / 100 * 45, ret);
-	else if (r == 0)
-		/* Estimate: zstd at the default level keeps about 45% of a Debian root. */
-		layout(ii, o, tree_bytes(bt, bt->root, 0), ii->root_used / 100 * 45, ret);
-	aim_tree_free(bt);
-	aim_tree_free(t);
-	aim_ext4_free(bfs);
-	aim_ext4_free(fs);
+	r = aim_slot_estimate(in_path, ii, &content, &sqfs);
+	if (r == 0)
+		layout(ii, o, content, sqfs, ret);
 	return r;
 }
 
-/* Without SOURCE_DATE_EPOCH, timestamps come from the input itself so that the same
- * input always gives the same output: the release file's mtime, else the root's.
- * FAT cannot store dates before 1980. */
-static uint32_t derive_epoch(const struct aim_tree *t, uint32_t given)
-{
-	static const char *const files[] = {"/etc/armbian-release", "/etc/os-release",
-					    "/usr/lib/os-release"};
-	const struct aim_node *n = NULL;
-	int64_t e = given;
-
-	for (size_t i = 0; !e && i < ARRAY_SIZE(files); i++)
-		if ((n = aim_tree_lookup(t, files[i])) && n->mtime > 0)
-			e = n->mtime;
-	if (!e)
-		e = t->root->mtime;
-	return (uint32_t)MIN(MAX(e, (int64_t)315532800), (int64_t)UINT32_MAX);
-}
-
-static const char *device_arch(const char *arch)
-{
-	if (!strcmp(arch, "arm64") || !strcmp(arch, "armhf"))
-		return arch;
-	if (!strcmp(arch, "amd64"))
-		return "x86_64";
-	return NULL;
-}
-
-/* The script text of a legacy U-Boot script image (boot.scr): 64-byte header, then the
- * image list (BE length, 0), then the text. */
-static int script_from_scr(const char *buf, size_t len, char **ret)
-{
-	const uint8_t *u = (const uint8_t *)buf;
-	uint32_t n;
-
-	if (len < 72 || u[0] != 0x27 || u[1] != 0x05 || u[2] != 0x19 || u[3] != 0x56 ||
-	    u[30] != 6)
-		return aim_error_set(-EBADMSG, "boot.scr is not a U-Boot script image");
-	n = (uint32_t)u[64] << 24 | (uint32_t)u[65] << 16 | (uint32_t)u[66] << 8 | u[67];
-	if (n > len - 72)
-		return aim_error_set(-EBADMSG, "boot.scr is truncated");
-	*ret = strndup(buf + 72, n);
-	return *ret ? 0 : -ENOMEM;
-}
-
-static int write_text(const char *dir, const char *name, const void *buf, size_t len,
-		      uint32_t epoch)
-{
-	char p[4200];
-	struct timespec ts[2] = {{epoch, 0}, {epoch, 0}};
-	int r;
-
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	r = aim_write_file_atomic(p, buf, len, 0644);
-	if (r == 0 && utimensat(AT_FDCWD, p, ts, 0) < 0)
-		r = -errno;
-	return r;
-}
-
-/* /slot-X/slot.env (docs/device-cli.md): what a slot holds, for status and install. */
-static int write_slot_env(const char *stage, char slot, const struct aim_image_info *ii,
-			  const struct aim_convert_plan *p, const char *sha_hex, uint32_t epoch)
-{
-	struct aim_slot_info si = {.source = "convert", .rootfs_size = p->sqfs_size,
-				   .installed = epoch};
-	char dir[4200], *txt = NULL;
-	int r, n;
-
-	snprintf(si.version, sizeof(si.version), "%s", ii->version);
-	snprintf(si.board, sizeof(si.board), "%s", ii->board);
-	snprintf(si.family, sizeof(si.family), "%s", ii->family[0] ? ii->family : ii->linuxfamily);
-	snprintf(si.arch, sizeof(si.arch), "%s", ii->release_arch[0] ? ii->release_arch : ii->arch);
-	snprintf(si.rootfs_sha256, sizeof(si.rootfs_sha256), "%s", sha_hex);
-	n = aim_slot_info_format(&si, &txt);
-	if (n < 0)
-		return n;
-	snprintf(dir, sizeof(dir), "%s/slot-%c", stage, slot);
-	r = write_text(dir, AIM_SLOT_ENV, txt, (size_t)n, epoch);
-	free(txt);
-	return r;
-}
-
-/* The A/B boot chain on the boot partition: boot.cmd/boot.scr generated from the
- * image's own script (docs/boot.md), each slot's armbianEnv.txt pointing at its root,
- * and the two copies of the slot state record. */
-static int write_boot_chain(const struct aim_image_info *ii, const struct aim_convert_opts *o,
-			    const char *stage, struct aim_convert_plan *p, uint32_t epoch)
-{
-	_cleanup_free_ char *orig = NULL, *gen = NULL;
-	_cleanup_free_ uint8_t *scr = NULL;
-	struct aim_slotstate st;
-	char path[4300];
-	size_t len;
-	int r;
-
-	if (ii->boot_method != AIM_BOOT_SCRIPT) {
-		snprintf(p->boot_note, sizeof(p->boot_note),
-			 "%s boot is not switched between slots yet: the output boots only "
-			 "after manual changes", aim_boot_method_name(ii->boot_method));
-		return 0;
-	}
-	snprintf(path, sizeof(path), "%s/slot-a/boot.cmd", stage);
-	r = aim_read_file(path, 1 << 20, &orig, &len);
-	if (r == -ENOENT) {
-		_cleanup_free_ char *bin = NULL;
-		snprintf(path, sizeof(path), "%s/slot-a/boot.scr", stage);
-		r = aim_read_file(path, 1 << 20, &bin, &len);
-		if (r == 0)
-			r = script_from_scr(bin, len, &orig);
-	}
-	if (r < 0)
-		return aim_error_set(r, "cannot read the image's boot script: %s",
-				     aim_error_detail() ? aim_error_detail() : strerror(-r));
-	r = aim_bootscript_generate(orig, NULL, &gen);
-	if (r < 0)
-		return r;
-	r = write_text(stage, "boot.cmd", gen, strlen(gen), epoch);
-	if (r < 0)
-		return r;
-	r = aim_bootscript_compile(gen, strlen(gen), epoch, NULL, &scr, &len);
-	if (r < 0)
-		return r;
-	r = write_text(stage, "boot.scr", scr, len, epoch);
-	if (r < 0)
-		return r;
-	for (int s = 0; s < (o->slot_b_empty ? 1 : 2); s++) {
-		_cleanup_free_ char *env = NULL, *out = NULL;
-		char dir[4200];
-		snprintf(dir, sizeof(dir), "%s/slot-%c", stage, 'a' + s);
-		snprintf(path, sizeof(path), "%s/armbianEnv.txt", dir);
-		r = aim_read_file(path, 1 << 20, &env, NULL);
-		if (r < 0 && r != -ENOENT)
-			return r;
-		char uuid[37];
-
-		/* Lower case: initramfs-tools finds root=PARTUUID= in /dev/disk/by-partuuid,
-		 * where udev spells GPT GUIDs in lower case. */
-		for (int k = 0; k < 37; k++)
-			uuid[k] = (char)tolower((unsigned char)p->partuuid[1 + s][k]);
-		r = aim_bootscript_rewrite_env(env, (char)('a' + s), uuid, &out);
-		if (r < 0)
-			return r;
-		r = write_text(dir, "armbianEnv.txt", out, strlen(out), epoch);
-		if (r < 0)
-			return r;
-	}
-	aim_slotstate_init(&st);
-	for (int copy = 1; copy <= 2; copy++) {
-		r = aim_slotstate_store(stage, &st, copy);
-		if (r < 0)
-			return r;
-		snprintf(path, sizeof(path), "%s/state-%d.txt", stage, copy);
-		struct timespec ts[2] = {{epoch, 0}, {epoch, 0}};
-		if (utimensat(AT_FDCWD, path, ts, 0) < 0)
-			return -errno;
-	}
-	p->ab_boot = 1;
-	return 0;
-}
-
-struct sq_progress {
-	aim_convert_progress_fn fn;
-	void *ud;
+/* The disk around the slot: convert's sink (slot.h). */
+struct disk {
+	struct aim_slot_sink sink; /* first: the callbacks get it */
+	const struct aim_image_info *ii;
+	const struct aim_convert_opts *o;
+	int in_fd;
+	struct aim_convert_plan *p;
 };
 
-static void sq_cb(void *ud, uint64_t done, uint64_t total)
+/* The boot files are staged: the layout up to slot A does not depend on the squashfs size.
+ * The bootloader region is copied, and the squashfs goes straight into slot A. */
+static int place_rootfs(struct aim_slot_sink *k, const struct aim_slot *s)
 {
-	struct sq_progress *s = ud;
+	struct disk *d = (struct disk *)k;
 
-	if (s->fn)
-		s->fn(s->ud, "squashfs", done, total);
+	layout(d->ii, d->o, s->boot_content, 0, d->p);
+	k->offset = d->p->slot_a_start;
+	k->max = d->o->slot_size ? d->o->slot_size : 64ULL * 1024 * MiB;
+	return aim_copy_sparse(d->in_fd, 0, k->fd, 0, d->ii->gap_end, NULL, NULL, NULL);
+}
+
+/* The squashfs is written: the final layout, and slot B (unless empty) as a copy of A. */
+static int place_copy(struct aim_slot_sink *k, const struct aim_slot *s)
+{
+	struct disk *d = (struct disk *)k;
+	uint64_t a = d->p->slot_a_start;
+
+	layout(d->ii, d->o, s->boot_content, s->sqfs_size, d->p);
+	if (d->p->slot_a_start != a)
+		return aim_error_set(-EINVAL, "internal error: slot A moved");
+	k->copy_fd = d->o->slot_b_empty ? -1 : k->fd;
+	k->copy_offset = d->p->slot_b_start;
+	return 0;
 }
 
 int aim_convert_run(const char *in_path, int in_fd, const struct aim_image_info *ii,
 		    const struct aim_convert_opts *o, int out_fd, aim_convert_progress_fn fn,
 		    void *ud, struct aim_convert_plan *ret)
 {
-	struct aim_ext4 *fs = NULL, *bfs = NULL;
-	struct aim_tree *t = NULL, *bt = NULL;
-	struct aim_transform_opts to = {
-		.overlay_tmpfs = o->overlay == AIM_OVERLAY_TMPFS,
-		.persist = o->persist,
-		.npersist = o->npersist,
-		.trial_timeout = o->trial_timeout,
-		.trust = o->trust,
-		.ntrust = o->ntrust,
+	struct disk d = {
+		.sink = {.fd = out_fd, .copy_fd = -1, .place_rootfs = place_rootfs,
+			 .place_copy = place_copy, .progress = fn, .ud = ud},
+		.ii = ii,
+		.o = o,
+		.in_fd = in_fd,
+		.p = ret,
 	};
-	struct aim_sqfs_opts sq = o->sqfs;
-	struct sq_progress sp = {fn, ud};
-	char stage[4096] = "", img[64], helper[4200];
-	uint64_t content = 0, sq_max;
+	struct aim_slot s = {0};
+	char stage[4096] = "", img[64];
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
 	if (sodium_init() < 0)
 		return -ENOMEM;
 	snprintf(img, sizeof(img), "/proc/%d/fd/%d", (int)getpid(), out_fd);
-	r = aim_image_open_root(in_path, ii, &fs, &t);
-	if (r < 0)
-		goto out;
-	r = load_boot_tree(in_path, ii, t, &bfs, &bt);
-	if (r < 0)
-		goto out;
-	to.epoch = sq.mkfs_time = derive_epoch(t, o->epoch);
-	to.hooks_dir = o->hooks_dir;
-	if (o->device_dir) {
-		const char *a = device_arch(ii->arch);
-		if (!a) {
-			r = aim_error_set(-EOPNOTSUPP, "no device helper for the %s architecture",
-					  ii->arch[0] ? ii->arch : "unknown");
-			goto out;
-		}
-		snprintf(helper, sizeof(helper), "%s/%s/aim-boot", o->device_dir, a);
-		to.device_helper = helper;
-	}
-	r = aim_transform_root(t, &to);
-	if (r < 0)
-		goto out;
-	ret->transforms = (unsigned)r;
-
 	snprintf(stage, sizeof(stage), "%s/armimmutable-boot-XXXXXX",
 		 o->tmpdir ? o->tmpdir : (getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp"));
 	if (!mkdtemp(stage)) {
@@ -650,60 +324,18 @@ int aim_convert_run(const char *in_path, int in_fd, const struct aim_image_info 
 		stage[0] = 0;
 		goto out;
 	}
-	if (is_fat_boot(ii))
-		r = stage_fat_boot(in_path, ii, stage, !o->slot_b_empty, &content);
-	else
-		r = aim_bootfiles_stage(bt, stage, !o->slot_b_empty, &content);
+	d.sink.dir = stage;
+	/* Slot A's and B's armbianEnv.txt name their partitions. */
+	aim_convert_ids(ii, ret);
+	snprintf(s.root_partuuid[0], sizeof(s.root_partuuid[0]), "%s", ret->partuuid[1]);
+	snprintf(s.root_partuuid[1], sizeof(s.root_partuuid[1]), "%s", ret->partuuid[2]);
+	r = aim_slot_build(in_path, ii, o, &d.sink, &s);
+	ret->transforms = s.transforms;
+	ret->ab_boot = s.ab_boot;
+	snprintf(ret->boot_note, sizeof(ret->boot_note), "%s", s.boot_note);
+	ret->stats = s.stats;
 	if (r < 0)
 		goto out;
-	if (!o->slot_b_empty)
-		content /= 2;
-
-	/* The layout up to slot A does not depend on the squashfs size. */
-	layout(ii, o, content, 0, ret);
-	r = write_boot_chain(ii, o, stage, ret, to.epoch);
-	if (r == 0 && ret->ab_boot && o->device_dir && o->hooks_dir)
-		r = aim_bootfiles_patch_initrds(t, bt, ii, o, stage, helper, to.epoch);
-	if (r < 0)
-		goto out;
-	r = copy_sparse(in_fd, 0, out_fd, 0, ii->gap_end, NULL, NULL);
-	if (r < 0)
-		goto out;
-	sq_max = o->slot_size ? o->slot_size : 64ULL * 1024 * MiB;
-	r = aim_sqfs_write(t, out_fd, ret->slot_a_start, sq_max, &sq, sq_cb, &sp,
-			   &ret->stats);
-	if (r < 0)
-		goto out;
-	{
-		uint64_t a = ret->slot_a_start;
-		layout(ii, o, content, ret->stats.bytes_out, ret);
-		if (ret->slot_a_start != a) {
-			r = aim_error_set(-EINVAL, "internal error: slot A moved");
-			goto out;
-		}
-	}
-	{
-		_cleanup_(aim_sha256_done) struct aim_sha256 h = {0};
-		uint8_t md[AIM_SHA256_BYTES];
-		char hex[2 * AIM_SHA256_BYTES + 1];
-
-		/* Slot B is a copy of A; the copy also hashes it for slot.env. */
-		r = aim_sha256_init(&h);
-		if (r == 0)
-			r = copy_sparse_hash(out_fd, ret->slot_a_start,
-					     o->slot_b_empty ? -1 : out_fd, ret->slot_b_start,
-					     ret->sqfs_size, fn, ud, &h);
-		if (r == 0)
-			r = aim_sha256_final(&h, md);
-		if (r < 0)
-			goto out;
-		sodium_bin2hex(hex, sizeof(hex), md, sizeof(md));
-		r = write_slot_env(stage, 'a', ii, ret, hex, to.epoch);
-		if (r == 0 && !o->slot_b_empty)
-			r = write_slot_env(stage, 'b', ii, ret, hex, to.epoch);
-		if (r < 0)
-			goto out;
-	}
 	if (ftruncate(out_fd, (off_t)ret->disk_size) < 0) {
 		r = aim_error_set(-errno, "cannot size the output to %" PRIu64 " bytes: %m",
 				  ret->disk_size);
@@ -712,23 +344,19 @@ int aim_convert_run(const char *in_path, int in_fd, const struct aim_image_info 
 	if (fn)
 		fn(ud, "boot partition", 0, 1);
 	/* Directory times: creating files in them touched their mtimes. */
-	r = stamp_dirs(stage, to.epoch);
+	r = stamp_dirs(stage, s.epoch);
 	if (r == 0)
-		r = make_boot_fs(img, ret, stage, to.epoch);
+		r = make_boot_fs(img, ret, stage, s.epoch);
 	if (r < 0)
 		goto out;
 	if (fn)
 		fn(ud, "data partition", 0, 1);
-	r = make_data_fs(img, ret, to.epoch);
+	r = make_data_fs(img, ret, s.epoch);
 	if (r < 0)
 		goto out;
 	r = write_table(out_fd, ii, ret);
 out:
 	if (stage[0])
 		rm_rf(stage);
-	aim_tree_free(bt);
-	aim_tree_free(t);
-	aim_ext4_free(bfs);
-	aim_ext4_free(fs);
 	return r;
 }

@@ -24,6 +24,7 @@
 #include <ext2fs/ext2_fs.h>
 #include <ext2fs/ext2fs.h>
 
+#include "treeio.h"
 #include "base/endian.h"
 #include "base/fileio.h"
 #include "base/log.h"
@@ -43,6 +44,7 @@ struct aim_ext4 {
 	size_t isize;  /* bytes of ibuf: the on-disk inode size, at least the large struct */
 	uint8_t *ibuf; /* the inode being looked at (under lock): in-inode xattrs included */
 	pthread_mutex_t lock;
+	struct aim_data_source source; /* the data of the trees loaded from here */
 };
 
 /* One run of a file's logical blocks: pblk == 0 with uninit set means "reads as zeros". */
@@ -160,6 +162,12 @@ static int check_raw_super(int fd, uint64_t offset, uint64_t size)
 	return 0;
 }
 
+/* The trees' data source (tree.h): file data by inode number. */
+static int source_read(void *ctx, uint64_t ino, uint64_t size, aim_data_fn fn, void *ud)
+{
+	return aim_ext4_read_data(ctx, ino, size, fn, ud);
+}
+
 int aim_ext4_open(const char *path, uint64_t offset, uint64_t size, struct aim_ext4 **ret)
 {
 	_cleanup_close_ int fd = -EBADF;
@@ -231,6 +239,7 @@ int aim_ext4_open(const char *path, uint64_t offset, uint64_t size, struct aim_e
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&e->lock, NULL);
+	e->source = (struct aim_data_source){"ext4", source_read, e};
 	*ret = e;
 	return 0;
 }
@@ -679,7 +688,7 @@ static int fill_node(struct aim_ext4 *e, ext2_ino_t ino, struct ext2_inode_large
 	case S_IFREG:
 		n->size = EXT2_I_SIZE(in);
 		if (n->size) {
-			n->src = AIM_DATA_EXT4;
+			n->src = AIM_DATA_SOURCE;
 			n->src_ino = ino;
 		}
 		break;
@@ -875,7 +884,7 @@ int aim_ext4_load_tree(struct aim_ext4 *e, struct aim_tree **ret)
 	r = aim_tree_new(&t);
 	if (r < 0)
 		return r;
-	t->fs = e;
+	t->source = &e->source;
 	pthread_mutex_lock(&e->lock);
 	r = load_tree_locked(e, t);
 	pthread_mutex_unlock(&e->lock);
@@ -1114,24 +1123,6 @@ unlock:
 
 /* ---- read by path ----------------------------------------------------------------------- */
 
-struct membuf {
-	uint8_t *p;
-	size_t len;
-};
-
-static int membuf_fn(void *ud, uint64_t off, const void *buf, size_t len)
-{
-	struct membuf *m = ud;
-
-	if (off + len > m->len)
-		return -EBADMSG;
-	if (buf)
-		memcpy(m->p + off, buf, len);
-	else
-		memset(m->p + off, 0, len);
-	return 0;
-}
-
 /* Resolves path to an inode, following symlinks (also the last component). */
 static int resolve_locked(struct aim_ext4 *e, const char *path, ext2_ino_t *ret,
 			  uint32_t *ret_mode, uint64_t *ret_size)
@@ -1208,7 +1199,6 @@ static int resolve_locked(struct aim_ext4 *e, const char *path, ext2_ino_t *ret,
 int aim_ext4_read_path(struct aim_ext4 *e, const char *path, size_t max, char **ret,
 		       size_t *ret_len)
 {
-	struct membuf m = {};
 	ext2_ino_t ino = 0;
 	uint32_t mode = 0;
 	uint64_t size = 0;
@@ -1226,18 +1216,13 @@ int aim_ext4_read_path(struct aim_ext4 *e, const char *path, size_t max, char **
 	if (size > max)
 		return aim_error_set(-EFBIG, "ext4: %s has %llu bytes, more than %zu", path,
 				     (unsigned long long)size, max);
-	m.len = (size_t)size;
-	m.p = malloc(m.len + 1);
-	if (!m.p)
-		return -ENOMEM;
-	r = aim_ext4_read_data(e, ino, size, membuf_fn, &m);
-	if (r < 0) {
-		free(m.p);
-		return r;
+	/* Read as a file of a tree of this filesystem is read (treeio.h). */
+	{
+		char name[] = "";
+		const struct aim_tree t = {.source = &e->source};
+		const struct aim_node n = {.name = name, .mode = S_IFREG, .size = size,
+					   .src = AIM_DATA_SOURCE, .src_ino = ino};
+
+		return aim_tree_read_small(&t, &n, max, ret, ret_len);
 	}
-	m.p[m.len] = '\0';
-	*ret = (char *)m.p;
-	if (ret_len)
-		*ret_len = m.len;
-	return 0;
 }

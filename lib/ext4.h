@@ -40,8 +40,8 @@ struct aim_ext4 *aim_ext4_free(struct aim_ext4 *fs);
 
 int aim_ext4_get_info(struct aim_ext4 *fs, struct aim_ext4_info *ret);
 
-/* Loads the whole tree (metadata; data stays on disk as AIM_DATA_EXT4 with src_ino) into
- * a new aim_tree whose fs is this filesystem. Hard links are linked (tree.h). Inodes
+/* Loads the whole tree (metadata; data stays on disk as AIM_DATA_SOURCE with src_ino the
+ * inode number) into a new aim_tree whose data source is this filesystem. Hard links are linked (tree.h). Inodes
  * with the encrypt flag give -EOPNOTSUPP naming the path. POSIX ACL values come in the
  * VFS v2 format exactly as getxattr(2) on a mounted fs shows them; system.data is hidden.
  * -EBADMSG for a corrupt directory structure (loops, bad entries), -ELOOP deeper than

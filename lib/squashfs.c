@@ -28,6 +28,7 @@
 #include <sqfs/xattr.h>
 #include <sqfs/xattr_writer.h>
 
+#include "treeio.h"
 #include "base/fileio.h"
 #include "base/log.h"
 #include "base/macro.h"

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Immutable-root transforms (see transform.h and docs/transforms.md). */
+/* Immutable-root transforms (see transform.h and docs/convert.md, "Transforms of the root"). */
 #include "transform.h"
 #include "sign.h"
 
@@ -27,7 +27,7 @@ int aim_transform_take_boot(struct aim_tree *t, struct aim_tree **ret_boot)
 	r = aim_tree_new(&bt);
 	if (r < 0)
 		return r;
-	bt->fs = t->fs;
+	bt->source = t->source;
 	if (boot && S_ISDIR(boot->mode)) {
 		/* Move the children over; hard links between /boot and the rest of the tree
 		 * do not occur in Armbian images and are cut (each side keeps a copy). */

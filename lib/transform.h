@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The changes an immutable root needs, applied to the in-memory tree before it is
- * written as squashfs. Each is documented in docs/transforms.md; everything else stays
- * byte for byte as in the input.
+ * written as squashfs. Each is listed with its reason in docs/convert.md ("Transforms of
+ * the root"); everything else stays byte for byte as in the input.
  */
 #ifndef AIM_TRANSFORM_H
 #define AIM_TRANSFORM_H

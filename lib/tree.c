@@ -6,18 +6,13 @@
 #include "tree.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <search.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include "ext4.h"
 #include "base/log.h"
 #include "base/macro.h"
-
-#define HOST_CHUNK (1u << 20)
 
 static void node_free(struct aim_node *n)
 {
@@ -463,106 +458,4 @@ int aim_tree_walk(struct aim_tree *t, aim_tree_visit_fn fn, void *ud)
 			return r;
 	}
 	return 0;
-}
-
-static int read_host(const struct aim_node *n, aim_data_fn fn, void *ud)
-{
-	_cleanup_close_ int fd = -EBADF;
-	_cleanup_free_ uint8_t *buf = NULL;
-	uint64_t off = 0, end = n->size, data, hole;
-	int r, use_seek = 1;
-	ssize_t k;
-	size_t want;
-
-	if (!n->host_path)
-		return aim_error_set(-EINVAL, "host-backed file has no path");
-	fd = open(n->host_path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return aim_error_set(-errno, "cannot open %s: %m", n->host_path);
-	buf = malloc(HOST_CHUNK);
-	if (!buf)
-		return -ENOMEM;
-
-	while (off < end) {
-		/* Find the next data region; everything before it is a hole. */
-		data = off;
-		hole = end;
-		if (use_seek) {
-			off_t d = lseek(fd, (off_t)off, SEEK_DATA);
-
-			if (d < 0 && errno == ENXIO) {
-				data = end; /* only a hole (or EOF) from here on */
-			} else if (d < 0) {
-				use_seek = 0;
-			} else {
-				off_t h = lseek(fd, d, SEEK_HOLE);
-
-				data = MIN((uint64_t)d, end);
-				hole = h < 0 ? end : MIN((uint64_t)h, end);
-			}
-		}
-		while (off < data) {
-			want = (size_t)MIN(data - off, (uint64_t)1 << 30);
-			r = fn(ud, off, NULL, want);
-			if (r < 0)
-				return r;
-			off += want;
-		}
-		if (use_seek && data == end) {
-			/* SEEK_DATA says nothing follows; make sure the file is that long. */
-			struct stat st;
-
-			if (fstat(fd, &st) < 0)
-				return -errno;
-			if ((uint64_t)st.st_size < end)
-				return aim_error_set(-EIO, "%s is shorter than expected (%llu < %llu)",
-						     n->host_path, (unsigned long long)st.st_size,
-						     (unsigned long long)end);
-			break;
-		}
-		while (off < hole) {
-			want = (size_t)MIN(hole - off, (uint64_t)HOST_CHUNK);
-			k = pread(fd, buf, want, (off_t)off);
-			if (k < 0) {
-				if (errno == EINTR)
-					continue;
-				return aim_error_set(-errno, "read error on %s: %m", n->host_path);
-			}
-			if (k == 0)
-				return aim_error_set(-EIO, "%s is shorter than expected (%llu < %llu)",
-						     n->host_path, (unsigned long long)off,
-						     (unsigned long long)end);
-			r = fn(ud, off, buf, (size_t)k);
-			if (r < 0)
-				return r;
-			off += (uint64_t)k;
-		}
-	}
-	return 0;
-}
-
-int aim_tree_read_data(const struct aim_tree *t, const struct aim_node *n, aim_data_fn fn,
-		       void *ud)
-{
-	if (!S_ISREG(n->mode))
-		return aim_error_set(-EINVAL, "'%s' is not a regular file", n->name);
-	if (n->size == 0)
-		return 0;
-	switch (n->src) {
-	case AIM_DATA_EXT4:
-		if (!t->fs)
-			return aim_error_set(-EINVAL, "tree has no ext4 source for '%s'", n->name);
-		return aim_ext4_read_data(t->fs, n->src_ino, n->size, fn, ud);
-	case AIM_DATA_MEM:
-		if (n->mem_len < n->size)
-			return aim_error_set(-EINVAL, "'%s': %zu bytes in memory, size %llu",
-					     n->name, n->mem_len, (unsigned long long)n->size);
-		return fn(ud, 0, n->mem, (size_t)n->size);
-	case AIM_DATA_HOST:
-		return read_host(n, fn, ud);
-	case AIM_DATA_NONE:
-	default:
-		return aim_error_set(-EINVAL, "'%s' has size %llu but no data source", n->name,
-				     (unsigned long long)n->size);
-	}
 }

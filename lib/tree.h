@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * An in-memory file tree (metadata only; file data stays where it is and is streamed on
- * demand). Filled from an ext4 root by ext4.c, changed by the conversion transforms,
- * written out by squashfs.c, and compared by the tests. Children are kept sorted by
- * strcmp() on the name, which is the order squashfs directories need.
+ * demand through treeio.h). Filled from an ext4 root by ext4.c, changed by the conversion
+ * transforms, written out by squashfs.c, and compared by the tests. Children are kept
+ * sorted by strcmp() on the name, which is the order squashfs directories need.
  */
 #ifndef AIM_TREE_H
 #define AIM_TREE_H
@@ -12,8 +12,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-struct aim_ext4;
-
 struct aim_xattr {
 	char *name;     /* full name with namespace prefix: "security.capability" */
 	uint8_t *value; /* POSIX ACLs in the VFS (v2) format */
@@ -21,10 +19,23 @@ struct aim_xattr {
 };
 
 enum aim_data_src {
-	AIM_DATA_NONE, /* empty file, or not a regular file */
-	AIM_DATA_EXT4, /* read from the ext4 filesystem, inode src_ino */
-	AIM_DATA_MEM,  /* mem/mem_len, owned by the node */
-	AIM_DATA_HOST, /* a file on the host, host_path */
+	AIM_DATA_NONE,   /* empty file, or not a regular file */
+	AIM_DATA_SOURCE, /* read through the tree's data source, key src_ino */
+	AIM_DATA_MEM,    /* mem/mem_len, owned by the node */
+	AIM_DATA_HOST,   /* a file on the host, host_path */
+};
+
+/* Data streaming: buf == NULL means a hole (len zero bytes). Return <0 to stop. */
+typedef int (*aim_data_fn)(void *ud, uint64_t off, const void *buf, size_t len);
+
+/* Where the data of a tree's AIM_DATA_SOURCE nodes comes from: the filesystem the tree was
+ * loaded from (ext4.c sets one up for its trees; an existing squashfs slot or an EROFS
+ * image can be another). read streams the size bytes of the file keyed key (an inode
+ * number) in offset order, holes as NULL, as aim_tree_read_data does. */
+struct aim_data_source {
+	const char *name; /* "ext4": for messages */
+	int (*read)(void *ctx, uint64_t key, uint64_t size, aim_data_fn fn, void *ud);
+	void *ctx;
 };
 
 struct aim_node {
@@ -64,11 +75,8 @@ struct aim_node {
 struct aim_tree {
 	struct aim_node *root;
 	size_t nnodes;
-	struct aim_ext4 *fs; /* data source for AIM_DATA_EXT4 nodes (borrowed) */
+	const struct aim_data_source *source; /* for AIM_DATA_SOURCE nodes (borrowed) */
 };
-
-/* Data streaming: buf == NULL means a hole (len zero bytes). Return <0 to stop. */
-typedef int (*aim_data_fn)(void *ud, uint64_t off, const void *buf, size_t len);
 
 int aim_tree_new(struct aim_tree **ret);
 struct aim_tree *aim_tree_free(struct aim_tree *t);
@@ -98,11 +106,5 @@ char *aim_tree_path(const struct aim_node *n);
 /* Depth-first, pre-order, children in sorted order. Stops at the first fn() < 0. */
 typedef int (*aim_tree_visit_fn)(void *ud, struct aim_node *n);
 int aim_tree_walk(struct aim_tree *t, aim_tree_visit_fn fn, void *ud);
-
-/* Streams a regular file's content (n->size bytes) from its source, in offset order,
- * holes as NULL. AIM_DATA_HOST files are read in 1 MiB chunks (holes found with
- * SEEK_DATA are given as NULL); a host file shorter than n->size gives -EIO. */
-int aim_tree_read_data(const struct aim_tree *t, const struct aim_node *n, aim_data_fn fn,
-		       void *ud);
 
 #endif

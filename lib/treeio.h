@@ -1,11 +1,19 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Whole-file reads from a tree and extraction of a subtree to a host directory. */
+/* A tree's file data: streamed from its source, whole-file reads, extraction of a subtree
+ * to a host directory. */
 #ifndef AIM_TREEIO_H
 #define AIM_TREEIO_H
 
 #include <stddef.h>
 
 #include "tree.h"
+
+/* Streams a regular file's content (n->size bytes) from its source, in offset order,
+ * holes as NULL: AIM_DATA_SOURCE through t->source, AIM_DATA_MEM from memory,
+ * AIM_DATA_HOST in 1 MiB chunks (holes found with SEEK_DATA are given as NULL; a host
+ * file shorter than n->size gives -EIO). */
+int aim_tree_read_data(const struct aim_tree *t, const struct aim_node *n, aim_data_fn fn,
+		       void *ud);
 
 /* Reads a regular file of at most max bytes into a NUL-terminated buffer (-EFBIG). */
 int aim_tree_read_small(const struct aim_tree *t, const struct aim_node *n, size_t max,

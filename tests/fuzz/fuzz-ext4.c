@@ -26,7 +26,7 @@ static int visit(void *ud, struct aim_node *n)
 {
 	struct reads *r = ud;
 
-	if (n->src == AIM_DATA_EXT4 && r->left > 0 && n->size <= (1u << 20)) {
+	if (n->src == AIM_DATA_SOURCE && r->left > 0 && n->size <= (1u << 20)) {
 		r->left--;
 		aim_ext4_read_data(r->fs, n->src_ino, n->size, sink, NULL);
 	}

@@ -20,6 +20,7 @@
 #include "ext4.h"
 #include "tap.h"
 #include "tree.h"
+#include "treeio.h"
 #include "base/fileio.h"
 #include "base/log.h"
 
@@ -262,7 +263,8 @@ static void test_fixture(void)
 	r = aim_ext4_load_tree(fs, &t);
 	if (!ok(r == 0, "load_tree (%d %s)", r, aim_error_detail() ?: ""))
 		goto out;
-	ok(t->fs == fs, "tree's data source is the fs");
+	ok(t->source && t->source->ctx == fs && !strcmp(t->source->name, "ext4"),
+	   "tree's data source is the fs");
 
 	n = t->root;
 	ok(S_ISDIR(n->mode) && (n->mode & 07777) == 0755 && n->uid == 0 && n->mtime == 1600000000,
@@ -352,7 +354,7 @@ static void test_fixture(void)
 	   "hard link group: b, sub/c -> a");
 	ok(a && b && c3 && a->nlink == 3 && b->nlink == 3 && c3->nlink == 3,
 	   "nlink 3 on all names");
-	ok(a && b && a->src == AIM_DATA_EXT4 && b->src_ino == a->src_ino && a->size == 7,
+	ok(a && b && a->src == AIM_DATA_SOURCE && b->src_ino == a->src_ino && a->size == 7,
 	   "linked names share the inode");
 	n = L(t, "/data/hello.txt");
 	ok(n && n->nlink == 1 && !n->link, "single name: nlink 1");
@@ -472,7 +474,7 @@ static void test_fixture(void)
 	sha_hex("linked\n", 7, want);
 	ok(r == 0 && !strcmp(h, want), "hard-linked content through the third name");
 
-	/* through aim_tree_read_data (tree.c dispatches to ext4.c) */
+	/* through aim_tree_read_data (treeio.c reads through the tree's data source) */
 	n = L(t, "/etc/hostname");
 	collect_init(&c);
 	r = n ? aim_tree_read_data(t, n, collect_fn, &c) : -1;
@@ -814,7 +816,7 @@ static int bench_cb(void *ud, uint64_t off, const void *buf, size_t len)
 static int bench_visit(void *ud, struct aim_node *n)
 {
 	struct bench *b = ud;
-	if (n->src == AIM_DATA_EXT4 && !n->link) {
+	if (n->src == AIM_DATA_SOURCE && !n->link) {
 		int r = aim_ext4_read_data(b->fs, n->src_ino, n->size, bench_cb, b);
 		if (r < 0)
 			return b->r = r;

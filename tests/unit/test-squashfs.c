@@ -19,6 +19,7 @@
 #include "squashfs.h"
 #include "tap.h"
 #include "tree.h"
+#include "treeio.h"
 #include "base/fileio.h"
 #include "base/log.h"
 

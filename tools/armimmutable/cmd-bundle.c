@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * armimmutable bundle create|info|verify: signed update bundles (lib/bundle.h,
- * docs/ota.md). create takes an Armbian image through convert's own pipeline
- * (aim_convert_run into a temporary sparse image, then slot A's squashfs and the files of
- * /slot-a/ on its boot partition), or a prepared squashfs plus a directory of boot files.
+ * docs/ota.md). create takes an Armbian image through convert's own slot step (lib/slot.h:
+ * slot A's squashfs and its /slot-a/ boot files, as convert would make them), or a prepared
+ * squashfs plus a directory of boot files.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -23,9 +23,9 @@
 #include "cmd.h"
 #include "convert-opts.h"
 #include "convert.h"
-#include "mtools.h"
 #include "input.h"
 #include "password.h"
+#include "slot.h"
 #include "sign.h"
 #include "base/fileio.h"
 #include "base/json.h"
@@ -160,7 +160,8 @@ static void tmp_cleanup(void)
 	tmp_dir[0] = 0;
 }
 
-/* What an interrupt removes: the temporary image and the partial output. */
+/* What an interrupt removes: the temporary directory (the slot being built, a decompressed
+ * input) and the partial output. */
 static void interrupt_cleanup(void)
 {
 	tmp_cleanup();
@@ -234,16 +235,37 @@ static int add_boot_dir(struct aim_bundle_writer *w, const char *dir, const char
 struct from_image {
 	struct aim_input *in;
 	struct aim_image_info ii;
-	struct aim_convert_plan plan;
-	int img_fd;
+	struct aim_slot slot;
+	int sq_fd; /* slot.sqfs_size bytes of squashfs */
 };
 
-/* Converts the image into tmp_dir/slot.img and copies /slot-a/ into tmp_dir/slot-a. */
-static int convert_image(struct from_image *fi)
+#ifdef AIM_DEVICE_BUILD
+/* No disk images in the device build (docs/device-build.md): the --rootfs form works. */
+static int build_slot(struct from_image *fi)
+{
+	(void)fi;
+	return aim_error_set(-EOPNOTSUPP,
+			     "%s: this build of armimmutable (device build) cannot read disk "
+			     "images; make the bundle on a host, or from a prepared squashfs with "
+			     "--rootfs and --boot-dir",
+			     arg_image);
+}
+
+static void from_image_done(struct from_image *fi)
+{
+	(void)fi;
+}
+#else
+/* Slot A of the image as convert builds it: its squashfs in tmp_dir/rootfs.squashfs, its
+ * boot files in tmp_dir/slot-a/. */
+static int build_slot(struct from_image *fi)
 {
 	static char dev[4096], hooks[4096];
-	char img[4200];
+	struct aim_convert_plan ids;
 	struct progress pr = {0};
+	struct aim_slot_sink k = {.dir = tmp_dir, .max = 64ULL << 30, .copy_fd = -1,
+				  .progress = conv_progress, .ud = &pr};
+	char sq[4200];
 	int r;
 
 	progress_begin(&pr, "decompress", 0);
@@ -260,26 +282,30 @@ static int convert_image(struct from_image *fi)
 	find_device_side(dev, hooks, sizeof(dev));
 	conv.device_dir = dev;
 	conv.hooks_dir = hooks;
-	conv.tmpdir = tmp_dir;
-	snprintf(img, sizeof(img), "%s/slot.img", tmp_dir);
-	fi->img_fd = open(img, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fi->img_fd < 0)
-		return aim_error_set(-errno, "cannot create %s: %m", img);
-	r = aim_convert_run(aim_input_path(fi->in), aim_input_fd(fi->in), &fi->ii, &conv,
-			    fi->img_fd, conv_progress, &pr, &fi->plan);
+	snprintf(sq, sizeof(sq), "%s/rootfs.squashfs", tmp_dir);
+	fi->sq_fd = k.fd = open(sq, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fi->sq_fd < 0)
+		return aim_error_set(-errno, "cannot create %s: %m", sq);
+	/* armbianEnv.txt names the root partition convert gives slot A. */
+	aim_convert_ids(&fi->ii, &ids);
+	for (int i = 0; i < 2; i++)
+		snprintf(fi->slot.root_partuuid[i], sizeof(fi->slot.root_partuuid[i]), "%s",
+			 ids.partuuid[1 + i]);
+	r = aim_slot_build(aim_input_path(fi->in), &fi->ii, &conv, &k, &fi->slot);
 	progress_end(&pr);
 	if (r < 0)
 		return r;
-	if (!fi->plan.ab_boot)
+	if (!fi->slot.ab_boot)
 		return aim_error_set(-EOPNOTSUPP, "the converted slot would not boot A/B: %s",
-				     fi->plan.boot_note);
-	r = aim_mtools_l(img, fi->plan.boot_start, "mcopy", "-s", "-p", "-n", "-Q", "::/slot-a",
-			 tmp_dir, NULL);
-	if (r < 0)
-		return aim_error_set(r, "copying /slot-a/ out of the boot partition: %s",
-				     aim_error_detail() ? aim_error_detail() : strerror(-r));
+				     fi->slot.boot_note);
 	return 0;
 }
+
+static void from_image_done(struct from_image *fi)
+{
+	aim_input_free(fi->in);
+}
+#endif
 
 static int create_check_args(const struct cli_args *a)
 {
@@ -299,7 +325,7 @@ static int create_check_args(const struct cli_args *a)
 
 static int bundle_create(int argc, char **argv)
 {
-	struct from_image fi = {.img_fd = -1};
+	struct from_image fi = {.sq_fd = -1};
 	struct aim_bundle_writer *w = NULL;
 	struct aim_bundle_meta meta = {0};
 	struct aim_outfile out = {.fd = -1};
@@ -349,7 +375,7 @@ static int bundle_create(int argc, char **argv)
 		conv.trust[conv.ntrust++] = signer;
 	}
 	if (arg_image) {
-		r = convert_image(&fi);
+		r = build_slot(&fi);
 		if (r < 0) {
 			aim_error_set(r, "%s: %s", arg_image, aim_error_text(r));
 			goto out;
@@ -372,7 +398,7 @@ static int bundle_create(int argc, char **argv)
 	r = aim_bundle_writer_new(&meta, &w);
 	if (r == 0 && arg_image)
 		r = aim_bundle_writer_add_fd(w, "rootfs.squashfs", AIM_BUNDLE_KIND_ROOTFS,
-					     fi.img_fd, fi.plan.slot_a_start, fi.plan.sqfs_size);
+					     fi.sq_fd, 0, fi.slot.sqfs_size);
 	else if (r == 0)
 		r = aim_bundle_writer_add_file(w, "rootfs.squashfs", AIM_BUNDLE_KIND_ROOTFS,
 					       arg_rootfs);
@@ -403,9 +429,9 @@ static int bundle_create(int argc, char **argv)
 out:
 	aim_seckey_wipe(&sk);
 	aim_bundle_writer_free(w);
-	if (fi.img_fd >= 0)
-		close(fi.img_fd);
-	aim_input_free(fi.in);
+	if (fi.sq_fd >= 0)
+		close(fi.sq_fd);
+	from_image_done(&fi);
 	tmp_cleanup();
 	if (r < 0)
 		return aim_err(r, "bundle create");

@@ -1,0 +1,447 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The slot step (see slot.h and docs/convert.md): root tree from ext4, transforms, the
+ * image's /boot staged once per slot (lib/bootfiles.h, or mcopy from a FAT /boot) with the
+ * A/B boot chain and the patched initramfs files, squashfs into the caller's sink, read
+ * back once for slot.env (lib/slotenv.h) and slot B's copy.
+ */
+#include "slot.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bootfiles.h"
+#include "bootscript.h"
+#include "ext4.h"
+#include "mtools.h"
+#include "slotenv.h"
+#include "slotstate.h"
+#include "transform.h"
+#include "tree.h"
+#include "treeio.h"
+#include "base/fileio.h"
+#include "base/log.h"
+#include "base/macro.h"
+#include "util/copy.h"
+#include "util/sha256.h"
+
+static int is_fat_boot(const struct aim_image_info *ii)
+{
+	return ii->boot >= 0 && !strcmp(ii->part[ii->boot].fstype, "vfat");
+}
+
+/* A path a child process can open: /proc/self/ means us, not the child. */
+static void child_path(const char *path, char *buf, size_t n)
+{
+	if (!strncmp(path, "/proc/self/", 11))
+		snprintf(buf, n, "/proc/%d/%s", (int)getpid(), path + 11);
+	else
+		snprintf(buf, n, "%s", path);
+}
+
+static int du_cb(const char *p, const struct stat *st, int flag, struct FTW *f);
+static uint64_t du_total;
+static int du_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)p, (void)f;
+	if (flag == FTW_F)
+		du_total += (uint64_t)st->st_size;
+	return 0;
+}
+
+/* A FAT /boot partition (Amlogic TV boxes, TI K3): its files, once per slot. */
+static int stage_fat_boot(const char *in_path, const struct aim_image_info *ii,
+			  const char *stage, int slot_b, uint64_t *ret_content)
+{
+	const struct aim_part *bp = &ii->pt.parts[ii->boot];
+	char dst[4200], src[4096];
+	int r;
+
+	child_path(in_path, src, sizeof(src));
+	for (int s = 0; s < (slot_b ? 2 : 1); s++) {
+		snprintf(dst, sizeof(dst), "%s/slot-%c", stage, 'a' + s);
+		if (mkdir(dst, 0755) < 0)
+			return -errno;
+		r = aim_mtools_l(src, bp->start, "mcopy", "-s", "-p", "-m", "-n", "-Q", "::*", dst,
+				 NULL);
+		if (r < 0)
+			return r;
+	}
+	du_total = 0;
+	nftw(stage, du_cb, 16, FTW_PHYS);
+	*ret_content = du_total;
+	return 0;
+}
+
+static int load_boot_tree(const char *in_path, const struct aim_image_info *ii,
+			  struct aim_tree *root, struct aim_ext4 **ret_bfs, struct aim_tree **ret)
+{
+	const struct aim_part *bp;
+	struct aim_node *b;
+	int r;
+
+	if (ii->boot < 0)
+		return aim_transform_take_boot(root, ret);
+	bp = &ii->pt.parts[ii->boot];
+	if (is_fat_boot(ii)) {
+		/* Staged with mcopy; the root's hidden /boot contents are dropped. */
+		b = aim_tree_lookup(root, "/boot");
+		while (b && b->children)
+			aim_tree_remove(root, b->children);
+		return aim_tree_new(ret);
+	}
+	if (strcmp(ii->part[ii->boot].fstype, "ext4") && strcmp(ii->part[ii->boot].fstype, "ext2") &&
+	    strcmp(ii->part[ii->boot].fstype, "ext3"))
+		return aim_error_set(-EOPNOTSUPP, "a %s /boot partition is not supported yet",
+				     ii->part[ii->boot].fstype);
+	r = aim_ext4_open(in_path, bp->start, bp->size, ret_bfs);
+	if (r < 0)
+		return r;
+	r = aim_ext4_load_tree(*ret_bfs, ret);
+	if (r < 0)
+		return r;
+	/* Whatever the root has under /boot was hidden by the boot partition's mount. */
+	b = aim_tree_lookup(root, "/boot");
+	while (b && b->children)
+		aim_tree_remove(root, b->children);
+	/* Drop lost+found and the "boot -> ." symlink Armbian puts on boot partitions. */
+	if ((b = aim_tree_lookup(*ret, "/lost+found")))
+		aim_tree_remove(*ret, b);
+	if ((b = aim_tree_lookup(*ret, "/boot")) && !S_ISDIR(b->mode))
+		aim_tree_remove(*ret, b);
+	return 0;
+}
+
+static uint64_t tree_bytes(const struct aim_tree *t, const struct aim_node *d, int depth)
+{
+	uint64_t sum = 0;
+
+	for (const struct aim_node *c = d->children; c && depth < 64; c = c->next) {
+		const struct aim_node *n = S_ISLNK(c->mode)
+						   ? aim_tree_resolve(t, (struct aim_node *)c)
+						   : c;
+		if (!n)
+			continue;
+		if (S_ISREG(n->mode))
+			sum += n->size;
+		else if (S_ISDIR(n->mode) && S_ISDIR(c->mode))
+			sum += tree_bytes(t, n, depth + 1);
+	}
+	return sum;
+}
+
+/* Without SOURCE_DATE_EPOCH, timestamps come from the input itself so that the same
+ * input always gives the same output: the release file's mtime, else the root's.
+ * FAT cannot store dates before 1980. */
+static uint32_t derive_epoch(const struct aim_tree *t, uint32_t given)
+{
+	static const char *const files[] = {"/etc/armbian-release", "/etc/os-release",
+					    "/usr/lib/os-release"};
+	const struct aim_node *n = NULL;
+	int64_t e = given;
+
+	for (size_t i = 0; !e && i < ARRAY_SIZE(files); i++)
+		if ((n = aim_tree_lookup(t, files[i])) && n->mtime > 0)
+			e = n->mtime;
+	if (!e)
+		e = t->root->mtime;
+	return (uint32_t)MIN(MAX(e, (int64_t)315532800), (int64_t)UINT32_MAX);
+}
+
+static const char *device_arch(const char *arch)
+{
+	if (!strcmp(arch, "arm64") || !strcmp(arch, "armhf"))
+		return arch;
+	if (!strcmp(arch, "amd64"))
+		return "x86_64";
+	return NULL;
+}
+
+/* The script text of a legacy U-Boot script image (boot.scr): 64-byte header, then the
+ * image list (BE length, 0), then the text. */
+static int script_from_scr(const char *buf, size_t len, char **ret)
+{
+	const uint8_t *u = (const uint8_t *)buf;
+	uint32_t n;
+
+	if (len < 72 || u[0] != 0x27 || u[1] != 0x05 || u[2] != 0x19 || u[3] != 0x56 ||
+	    u[30] != 6)
+		return aim_error_set(-EBADMSG, "boot.scr is not a U-Boot script image");
+	n = (uint32_t)u[64] << 24 | (uint32_t)u[65] << 16 | (uint32_t)u[66] << 8 | u[67];
+	if (n > len - 72)
+		return aim_error_set(-EBADMSG, "boot.scr is truncated");
+	*ret = strndup(buf + 72, n);
+	return *ret ? 0 : -ENOMEM;
+}
+
+static int write_text(const char *dir, const char *name, const void *buf, size_t len,
+		      uint32_t epoch)
+{
+	char p[4200];
+	struct timespec ts[2] = {{epoch, 0}, {epoch, 0}};
+	int r;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	r = aim_write_file_atomic(p, buf, len, 0644);
+	if (r == 0 && utimensat(AT_FDCWD, p, ts, 0) < 0)
+		r = -errno;
+	return r;
+}
+
+/* /slot-X/slot.env (docs/device-cli.md): what a slot holds, for status and install. */
+static int write_slot_env(const char *stage, char slot, const struct aim_image_info *ii,
+			  const struct aim_slot *p, const char *sha_hex, uint32_t epoch)
+{
+	struct aim_slot_info si = {.source = "convert", .rootfs_size = p->sqfs_size,
+				   .installed = epoch};
+	char dir[4200], *txt = NULL;
+	int r, n;
+
+	snprintf(si.version, sizeof(si.version), "%s", ii->version);
+	snprintf(si.board, sizeof(si.board), "%s", ii->board);
+	snprintf(si.family, sizeof(si.family), "%s", ii->family[0] ? ii->family : ii->linuxfamily);
+	snprintf(si.arch, sizeof(si.arch), "%s", ii->release_arch[0] ? ii->release_arch : ii->arch);
+	snprintf(si.rootfs_sha256, sizeof(si.rootfs_sha256), "%s", sha_hex);
+	n = aim_slot_info_format(&si, &txt);
+	if (n < 0)
+		return n;
+	snprintf(dir, sizeof(dir), "%s/slot-%c", stage, slot);
+	r = write_text(dir, AIM_SLOT_ENV, txt, (size_t)n, epoch);
+	free(txt);
+	return r;
+}
+
+/* The A/B boot chain on the boot partition: boot.cmd/boot.scr generated from the
+ * image's own script (docs/boot.md), each slot's armbianEnv.txt pointing at its root,
+ * and the two copies of the slot state record. */
+static int write_boot_chain(const struct aim_image_info *ii, const struct aim_convert_opts *o,
+			    const char *stage, struct aim_slot *p, uint32_t epoch)
+{
+	_cleanup_free_ char *orig = NULL, *gen = NULL;
+	_cleanup_free_ uint8_t *scr = NULL;
+	struct aim_slotstate st;
+	char path[4300];
+	size_t len;
+	int r;
+
+	if (ii->boot_method != AIM_BOOT_SCRIPT) {
+		snprintf(p->boot_note, sizeof(p->boot_note),
+			 "%s boot is not switched between slots yet: the output boots only "
+			 "after manual changes", aim_boot_method_name(ii->boot_method));
+		return 0;
+	}
+	snprintf(path, sizeof(path), "%s/slot-a/boot.cmd", stage);
+	r = aim_read_file(path, 1 << 20, &orig, &len);
+	if (r == -ENOENT) {
+		_cleanup_free_ char *bin = NULL;
+		snprintf(path, sizeof(path), "%s/slot-a/boot.scr", stage);
+		r = aim_read_file(path, 1 << 20, &bin, &len);
+		if (r == 0)
+			r = script_from_scr(bin, len, &orig);
+	}
+	if (r < 0)
+		return aim_error_set(r, "cannot read the image's boot script: %s",
+				     aim_error_detail() ? aim_error_detail() : strerror(-r));
+	r = aim_bootscript_generate(orig, NULL, &gen);
+	if (r < 0)
+		return r;
+	r = write_text(stage, "boot.cmd", gen, strlen(gen), epoch);
+	if (r < 0)
+		return r;
+	r = aim_bootscript_compile(gen, strlen(gen), epoch, NULL, &scr, &len);
+	if (r < 0)
+		return r;
+	r = write_text(stage, "boot.scr", scr, len, epoch);
+	if (r < 0)
+		return r;
+	for (int s = 0; s < (o->slot_b_empty ? 1 : 2); s++) {
+		_cleanup_free_ char *env = NULL, *out = NULL;
+		char dir[4200];
+		snprintf(dir, sizeof(dir), "%s/slot-%c", stage, 'a' + s);
+		snprintf(path, sizeof(path), "%s/armbianEnv.txt", dir);
+		r = aim_read_file(path, 1 << 20, &env, NULL);
+		if (r < 0 && r != -ENOENT)
+			return r;
+		char uuid[37];
+
+		/* Lower case: initramfs-tools finds root=PARTUUID= in /dev/disk/by-partuuid,
+		 * where udev spells GPT GUIDs in lower case. */
+		for (int k = 0; k < 37; k++)
+			uuid[k] = (char)tolower((unsigned char)p->root_partuuid[s][k]);
+		r = aim_bootscript_rewrite_env(env, (char)('a' + s), uuid, &out);
+		if (r < 0)
+			return r;
+		r = write_text(dir, "armbianEnv.txt", out, strlen(out), epoch);
+		if (r < 0)
+			return r;
+	}
+	aim_slotstate_init(&st);
+	for (int copy = 1; copy <= 2; copy++) {
+		r = aim_slotstate_store(stage, &st, copy);
+		if (r < 0)
+			return r;
+		snprintf(path, sizeof(path), "%s/state-%d.txt", stage, copy);
+		struct timespec ts[2] = {{epoch, 0}, {epoch, 0}};
+		if (utimensat(AT_FDCWD, path, ts, 0) < 0)
+			return -errno;
+	}
+	p->ab_boot = 1;
+	return 0;
+}
+
+struct sq_progress {
+	aim_convert_progress_fn fn;
+	void *ud;
+};
+
+static void sq_cb(void *ud, uint64_t done, uint64_t total)
+{
+	struct sq_progress *s = ud;
+
+	if (s->fn)
+		s->fn(s->ud, "squashfs", done, total);
+}
+
+static void copy_cb(void *ud, uint64_t done, uint64_t total)
+{
+	struct sq_progress *s = ud;
+
+	if (s->fn)
+		s->fn(s->ud, "slot B", done, total);
+}
+
+int aim_slot_estimate(const char *in_path, const struct aim_image_info *ii,
+		      uint64_t *ret_boot_content, uint64_t *ret_sqfs)
+{
+	struct aim_ext4 *fs = NULL, *bfs = NULL;
+	struct aim_tree *t = NULL, *bt = NULL;
+	int r;
+
+	*ret_boot_content = *ret_sqfs = 0;
+	r = aim_image_open_root(in_path, ii, &fs, &t);
+	if (r < 0)
+		return r;
+	r = load_boot_tree(in_path, ii, t, &bfs, &bt);
+	/* Estimate: zstd at the default level keeps about 45% of a Debian root. */
+	if (r == 0)
+		*ret_sqfs = ii->root_used / 100 * 45;
+	if (r == 0 && is_fat_boot(ii))
+		*ret_boot_content = ii->pt.parts[ii->boot].size / 2;
+	else if (r == 0)
+		*ret_boot_content = tree_bytes(bt, bt->root, 0);
+	aim_tree_free(bt);
+	aim_tree_free(t);
+	aim_ext4_free(bfs);
+	aim_ext4_free(fs);
+	return r;
+}
+
+/* The squashfs is written: one read of it hashes it for slot.env and makes the copy. */
+static int finish_slot(const struct aim_image_info *ii, const struct aim_convert_opts *o,
+		       const struct aim_slot_sink *k, const struct aim_slot *s)
+{
+	_cleanup_(aim_sha256_done) struct aim_sha256 h = {0};
+	struct sq_progress cp = {k->progress, k->ud};
+	uint8_t md[AIM_SHA256_BYTES];
+	char hex[2 * AIM_SHA256_BYTES + 1];
+	int r;
+
+	r = aim_sha256_init(&h);
+	if (r == 0)
+		r = aim_copy_sparse(k->fd, k->offset, k->copy_fd, k->copy_offset, s->sqfs_size, &h,
+				    copy_cb, &cp);
+	if (r == 0)
+		r = aim_sha256_final(&h, md);
+	if (r < 0)
+		return r;
+	aim_sha256_hex(md, hex);
+	r = write_slot_env(k->dir, 'a', ii, s, hex, s->epoch);
+	if (r == 0 && !o->slot_b_empty)
+		r = write_slot_env(k->dir, 'b', ii, s, hex, s->epoch);
+	return r;
+}
+
+int aim_slot_build(const char *in_path, const struct aim_image_info *ii,
+		   const struct aim_convert_opts *o, struct aim_slot_sink *k, struct aim_slot *ret)
+{
+	struct aim_ext4 *fs = NULL, *bfs = NULL;
+	struct aim_tree *t = NULL, *bt = NULL;
+	struct aim_transform_opts to = {
+		.overlay_tmpfs = o->overlay == AIM_OVERLAY_TMPFS,
+		.persist = o->persist,
+		.npersist = o->npersist,
+		.trial_timeout = o->trial_timeout,
+		.trust = o->trust,
+		.ntrust = o->ntrust,
+	};
+	struct aim_sqfs_opts sq = o->sqfs;
+	struct sq_progress sp = {k->progress, k->ud};
+	char helper[4200], uuid[2][37];
+	uint64_t content = 0;
+	int r;
+
+	memcpy(uuid, ret->root_partuuid, sizeof(uuid));
+	memset(ret, 0, sizeof(*ret));
+	memcpy(ret->root_partuuid, uuid, sizeof(uuid));
+	r = aim_image_open_root(in_path, ii, &fs, &t);
+	if (r < 0)
+		goto out;
+	r = load_boot_tree(in_path, ii, t, &bfs, &bt);
+	if (r < 0)
+		goto out;
+	to.epoch = sq.mkfs_time = ret->epoch = derive_epoch(t, o->epoch);
+	to.hooks_dir = o->hooks_dir;
+	if (o->device_dir) {
+		const char *a = device_arch(ii->arch);
+		if (!a) {
+			r = aim_error_set(-EOPNOTSUPP, "no device helper for the %s architecture",
+					  ii->arch[0] ? ii->arch : "unknown");
+			goto out;
+		}
+		snprintf(helper, sizeof(helper), "%s/%s/aim-boot", o->device_dir, a);
+		to.device_helper = helper;
+	}
+	r = aim_transform_root(t, &to);
+	if (r < 0)
+		goto out;
+	ret->transforms = (unsigned)r;
+
+	if (is_fat_boot(ii))
+		r = stage_fat_boot(in_path, ii, k->dir, !o->slot_b_empty, &content);
+	else
+		r = aim_bootfiles_stage(bt, k->dir, !o->slot_b_empty, &content);
+	if (r < 0)
+		goto out;
+	if (!o->slot_b_empty)
+		content /= 2;
+	ret->boot_content = content;
+	r = write_boot_chain(ii, o, k->dir, ret, ret->epoch);
+	if (r == 0 && ret->ab_boot && o->device_dir && o->hooks_dir)
+		r = aim_bootfiles_patch_initrds(t, bt, ii, o, k->dir, helper, ret->epoch);
+	if (r == 0 && k->place_rootfs)
+		r = k->place_rootfs(k, ret);
+	if (r < 0)
+		goto out;
+	r = aim_sqfs_write(t, k->fd, k->offset, k->max, &sq, sq_cb, &sp, &ret->stats);
+	if (r < 0)
+		goto out;
+	ret->sqfs_size = ret->stats.bytes_out;
+	if (k->place_copy)
+		r = k->place_copy(k, ret);
+	if (r == 0)
+		r = finish_slot(ii, o, k, ret);
+out:
+	aim_tree_free(bt);
+	aim_tree_free(t);
+	aim_ext4_free(bfs);
+	aim_ext4_free(fs);
+	return r;
+}
