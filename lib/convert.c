@@ -603,6 +603,7 @@ int aim_convert_run(const char *in_path, int in_fd, const struct aim_image_info 
 	struct aim_tree *t = NULL, *bt = NULL;
 	struct aim_transform_opts to = {
 		.overlay_tmpfs = o->overlay == AIM_OVERLAY_TMPFS,
+		.no_identity = o->no_identity,
 		.persist = o->persist,
 		.npersist = o->npersist,
 		.trial_timeout = o->trial_timeout,
