@@ -140,8 +140,7 @@ static void print_json(const struct view *v)
 		slot_json(&j, v, &v->slot[s]);
 	aim_json_arr_end(&j);
 	aim_json_bool(&j, "factory_reset_pending", v->reset_pending);
-	if (!v->image)
-		cli_layer_json(&j, v->mode, v->booted);
+	cli_layer_json(&j, v->image ? NULL : v->mode, v->booted);
 	aim_json_obj_end(&j);
 	aim_json_end(&j);
 }
