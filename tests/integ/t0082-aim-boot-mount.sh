@@ -116,7 +116,7 @@ if grep -qw vfat /proc/filesystems; then
 	is "$(cat "$TMP/e2")" from-a "slot a's /etc change carried into slot b's new layer"
 	is "$(tr '\n' ' ' <"$TMP/upper")" "etc " "... its /usr dropped, b's stale layer replaced"
 	is "$(cat "$TMP/base")" "bbbb 2" "... stamped with slot b's payload"
-	check "... said on the console" grep -q 'slot b: new system, state carried from slot a' "$TMP/stderr"
+	check "... said on the console" grep -q "slot b: new system, state carried from slot a's layer" "$TMP/stderr"
 	check "... and in carry.log" grep -qx 'drop /usr' "$TMP/carry.log"
 else
 	skip "update boot carry (this kernel has no vfat)"
