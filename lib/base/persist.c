@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/fileio.h"
 #include "base/persist.h"
 
 const char *const aim_persist_identity[] = {
@@ -17,22 +18,6 @@ const char *const aim_persist_identity[] = {
 	"/var/lib/systemd/timesync",	/* the clock file: time never goes back */
 	NULL,
 };
-
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char tmp[PATH_MAX], *s;
-
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	for (s = strchr(tmp + 1, '/');; s = strchr(s + 1, '/')) {
-		if (s)
-			*s = 0;
-		if (mkdir(tmp, mode) < 0 && errno != EEXIST)
-			return -errno;
-		if (!s)
-			return 0;
-		*s = '/';
-	}
-}
 
 static int parent_p(const char *path)
 {
@@ -43,7 +28,7 @@ static int parent_p(const char *path)
 	if (!slash || slash == tmp)
 		return 0;
 	*slash = 0;
-	return mkdir_p(tmp, 0755);
+	return aim_mkdir_p(tmp, 0755);
 }
 
 /* The image's file src to dst (absent): temp beside it, fsync, rename, fsync of the
@@ -147,13 +132,13 @@ int aim_persist_mount(const char *lower, const char *data, const char *newroot, 
 		snprintf(err, errsz, "%s on the data partition is not a directory", keep);
 		return -ENOTDIR;
 	}
-	if ((r = mkdir_p(keep, 0755)) < 0 || (r = mkdir_p(dst, 0755)) < 0) {
+	if ((r = aim_mkdir_p(keep, 0755)) < 0 || (r = aim_mkdir_p(dst, 0755)) < 0) {
 		snprintf(err, errsz, "cannot create %s: %s", have_keep ? dst : keep, strerror(-r));
 		return r;
 	}
 	if (!have_img || !S_ISDIR(si.st_mode))
 		return bind(keep, dst, err, errsz);
-	if ((r = mkdir_p(work, 0755)) < 0) {
+	if ((r = aim_mkdir_p(work, 0755)) < 0) {
 		snprintf(err, errsz, "cannot create %s: %s", work, strerror(-r));
 		return r;
 	}

@@ -22,6 +22,8 @@
 #   then an install of v3 is cut by killing QEMU mid-write; the next boot is v1 on a,
 #   and the install then succeeds.
 # `status --json` is checked at each step.
+# aim-timeout: 3600 (eight boots plus three trial boots; 30 min were not enough on a loaded
+# two-core host)
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 B=${B:-build}
