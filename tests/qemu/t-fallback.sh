@@ -146,19 +146,18 @@ check_slot_a() { # check_slot_a NAME: Linux on slot a, boot.env says why
 	ok $r "$1: boot.env gives the fallback reason"
 	case "$out" in *mode=tmpfs*) r=0 ;; *) r=1 ;; esac
 	ok $r "$1: kiosk: boot.env says mode=tmpfs"
-	idn=$(qemu_run 'for i in $(seq 60); do systemctl is-active -q ssh && break; sleep 1; done
-		systemctl is-active ssh; grep -c "^Include /etc/ssh/sshd_config.d" /etc/ssh/sshd_config
-		ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub | cut -d" " -f2; cat /etc/machine-id' 90)
+	# (one line: the guest's shell reads what is typed, a tab would complete)
+	idn=$(qemu_run 'for i in $(seq 60); do systemctl is-active -q ssh && break; sleep 1; done; systemctl is-active ssh; grep -c "^Include /etc/ssh/sshd_config.d" /etc/ssh/sshd_config; ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub | cut -d" " -f2; cat /etc/machine-id' 90)
 	set -- "$1" $idn
-	[ "$2" = active ] && [ "$3" = 1 ] && [ -n "$4" ] && [ ${#5} = 32 ]
-	ok $? "$1: kiosk: sshd runs with the image's sshd_config (host key $4, machine-id $5)"
+	[ $# = 5 ] && [ "$2" = active ] && [ "$3" = 1 ] && [ -n "$4" ] && [ ${#5} = 32 ]
+	ok $? "$1: kiosk: sshd runs with the image's sshd_config (host key ${4:-?}, machine-id ${5:-?})"
 	case "$1" in
 	"case 1")
-		kiosk_id="$4 $5"
+		kiosk_id="${4:-} ${5:-}"
 		qemu_run 'echo gone-1 >/etc/aim-kiosk-etc && echo kept-2 >/home/aim-kiosk-home && sync' 30
 		ok $? "kiosk: wrote /etc/aim-kiosk-etc and /home/aim-kiosk-home" ;;
 	"case 2")
-		[ "$4 $5" = "$kiosk_id" ]
+		[ "${4:-} ${5:-}" = "$kiosk_id" ]
 		ok $? "kiosk: the SSH host key and machine-id are the same after the reboots"
 		qemu_run 'test ! -e /etc/aim-kiosk-etc' 30
 		ok $? "kiosk: the file written to /etc in case 1 is gone after the reboots"
