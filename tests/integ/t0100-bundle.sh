@@ -10,6 +10,9 @@
 . "$(dirname "$0")/lib.sh"
 
 cd "$TMP" || exit 1
+# bundle create's temporary directories go here, so that the check below sees only this
+# test's (a QEMU test beside it makes bundles in the default TMPDIR).
+mkdir -p "$TMP/tmpdir" && chmod 1777 "$TMP/tmpdir" && export TMPDIR="$TMP/tmpdir"
 export SOURCE_DATE_EPOCH=1718236800
 aim() { as_user "$AIM" "$@"; }
 
@@ -192,7 +195,7 @@ is "$?" 2 "create without -k: usage error (exit 2)"
 aim bundle create -k mw.key --rootfs root.sqfs >/dev/null 2>&1
 is "$?" 2 "--rootfs without --boot-dir/--version...: usage error (exit 2)"
 fails_with "not an image" "root.sqfs" aim bundle create -k mw.key -o n.aimb --from-image root.sqfs
-check "no temporary directories left" sh -c '! ls -d "${TMPDIR:-/var/tmp}"/armimmutable-bundle-* 2>/dev/null | grep -q .'
+check "no temporary directories left" sh -c '! ls -d "$TMPDIR"/armimmutable-bundle-* 2>/dev/null | grep -q .'
 
 # --- bundle info shows nothing a terminal would act on ---
 # r.aimb re-signed by minisign with a trusted comment holding a raw C1 byte (0x9b, CSI in
