@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "initrd.h"
-#include "kmod.h"
+#include "moddep.h"
 #include "treeio.h"
 #include "base/buf.h"
 #include "base/fileio.h"

@@ -25,38 +25,16 @@
 #include "base/fileio.h"
 #include "base/log.h"
 #include "base/parse.h"
+#include "base/sysblock.h"
 
-/* <sysfs>/class/block/<disk>/<child>/partition == n: the child's name into ret. */
+/* The name of partition n of disk (base/sysblock's scan), with the error detail. */
 int aim_disk_partition(const char *sysfs, const char *disk, int n, char *ret, size_t sz)
 {
-	char dir[PATH_MAX];
-	DIR *d;
-	struct dirent *de;
-	int r = -ENODEV;
+	int r = aim_sysblock_find_part(sysfs, disk, n, ret, sz);
 
-	snprintf(dir, sizeof(dir), "%s/class/block/%s", sysfs, disk);
-	d = opendir(dir);
-	if (!d)
-		return aim_error_set(-ENODEV, "cannot read %s: %s", dir, strerror(errno));
-	while ((de = readdir(d))) {
-		char p[PATH_MAX + 300], *buf = NULL;
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(p, sizeof(p), "%s/%s/partition", dir, de->d_name);
-		if (aim_read_file(p, 32, &buf, NULL) < 0)
-			continue;
-		if (atoi(buf) == n && strlen(de->d_name) < sz) {
-			memcpy(ret, de->d_name, strlen(de->d_name) + 1);
-			r = 0;
-		}
-		free(buf);
-		if (r == 0)
-			break;
-	}
-	closedir(d);
 	if (r < 0)
-		return aim_error_set(r, "disk %s has no partition %d", disk, n);
+		return aim_error_set(r == -ENOENT ? -ENODEV : r, "disk %s has no partition %d",
+				     disk, n);
 	return 0;
 }
 

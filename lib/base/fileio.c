@@ -15,24 +15,34 @@
 #include "base/log.h"
 #include "base/macro.h"
 
-int aim_pread_full(int fd, void *buf, size_t len, uint64_t off)
+ssize_t aim_pread_upto(int fd, void *buf, size_t len, uint64_t off)
 {
 	uint8_t *p = buf;
+	size_t got = 0;
 
-	while (len > 0) {
-		ssize_t n = pread(fd, p, len, (off_t)off);
+	while (got < len) {
+		ssize_t n = pread(fd, p + got, len - got, (off_t)(off + got));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
 		if (n == 0)
-			return aim_error_set(-EBADMSG, "unexpected end of file at byte %llu",
-					     (unsigned long long)off);
-		p += n;
-		off += (uint64_t)n;
-		len -= (size_t)n;
+			break;
+		got += (size_t)n;
 	}
+	return (ssize_t)got;
+}
+
+int aim_pread_full(int fd, void *buf, size_t len, uint64_t off)
+{
+	ssize_t n = aim_pread_upto(fd, buf, len, off);
+
+	if (n < 0)
+		return (int)n;
+	if ((size_t)n < len)
+		return aim_error_set(-EBADMSG, "unexpected end of file at byte %llu",
+				     (unsigned long long)(off + (uint64_t)n));
 	return 0;
 }
 

@@ -10,6 +10,8 @@
 /* pread/pwrite that loop over short transfers. A read past EOF gives -EBADMSG
  * ("truncated"): callers read structures that must be there. */
 int aim_pread_full(int fd, void *buf, size_t len, uint64_t off);
+/* pread that loops until len bytes or end of file: the byte count, or -errno. */
+ssize_t aim_pread_upto(int fd, void *buf, size_t len, uint64_t off);
 int aim_pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
 int aim_write_full(int fd, const void *buf, size_t len);
 

@@ -85,17 +85,23 @@ int aim_err(int r, const char *fmt, ...)
 	return r;
 }
 
+/* One message line on stderr: the prefix (may be empty), the text, a newline. */
+static void vmsg(const char *prefix, const char *fmt, va_list ap)
+{
+	fputs(prefix, stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void aim_warn(const char *fmt, ...)
 {
 	va_list ap;
 
 	if (aim_log_level < AIM_LOG_NORMAL)
 		return;
-	fputs("armimmutable: warning: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmsg("armimmutable: warning: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void aim_info(const char *fmt, ...)
@@ -105,9 +111,8 @@ void aim_info(const char *fmt, ...)
 	if (aim_log_level < AIM_LOG_NORMAL)
 		return;
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmsg("", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void aim_debug(const char *fmt, ...)
@@ -121,9 +126,7 @@ void aim_debug(const char *fmt, ...)
 	}
 	if (!env && aim_log_level < AIM_LOG_VERBOSE)
 		return;
-	fputs("armimmutable: debug: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmsg("armimmutable: debug: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }

@@ -41,21 +41,11 @@ static void mbr_chs(uint8_t *p, uint64_t lba)
 /* Reads sector 0's first 512 bytes, zeros where the file is shorter. */
 static int read_sector0(int fd, uint8_t *s)
 {
-	size_t got = 0;
+	ssize_t n;
 
 	memset(s, 0, MBR_SIZE);
-	while (got < MBR_SIZE) {
-		ssize_t n = pread(fd, s + got, MBR_SIZE - got, (off_t)got);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return 0;
+	n = aim_pread_upto(fd, s, MBR_SIZE, 0);
+	return n < 0 ? (int)n : 0;
 }
 
 static int check_part_geometry(const struct aim_ptable *pt, uint32_t ss, unsigned maxnum)

@@ -7,7 +7,7 @@
 #include "fuzz.h"
 
 #include "initrd.h"
-#include "kmod.h"
+#include "moddep.h"
 #include "base/buf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -13,30 +13,12 @@ AIM="$top/$B/armimmutable"
 # shellcheck source=tests/qemu/lib.sh
 . "$top/tests/qemu/lib.sh"
 
-qemu_available || skip_all "qemu-system-aarch64 or U-Boot missing (tools/deps.sh --qemu)"
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/aim-t-convert.XXXXXX")
-chmod 0777 "$tmp"
-cleanup() { qemu_stop; rm -rf "$tmp"; }
-trap cleanup EXIT
-trap 'qemu_stopped_by_signal; exit 143' TERM INT HUP
-
-src=$("$top/tests/sample/mkbootable.sh" 2>"$tmp/mk.err" | tail -n 1) || src=""
-if [ -z "$src" ] && [ "$(id -u)" != 0 ]; then
-	skip_all "no cached sample and building it needs root"
-fi
-[ -n "$src" ] && [ -f "$src" ]
-ok $? "sample image available"
-[ -f "$src" ] || { cat "$tmp/mk.err" >&2; done_testing; exit 1; }
-cp --sparse=always "$src" "$tmp/sample.img"
-chmod 0644 "$tmp/sample.img"
+T_NAME=convert
+# shellcheck source=tests/qemu/converted.sh
+. "$top/tests/qemu/converted.sh"
 
 # 1. convert, as an ordinary user when we are root
-if [ "$(id -u)" = 0 ]; then
-	setpriv --reuid=65534 --regid=65534 --clear-groups -- \
-		"$AIM" -q convert --persist=/home "$tmp/sample.img" "$tmp/conv.img" 2>"$tmp/conv.err"
-else
-	"$AIM" -q convert --persist=/home "$tmp/sample.img" "$tmp/conv.img" 2>"$tmp/conv.err"
-fi
+convert "$tmp/conv.img" --persist=/home
 ok $? "convert succeeds"
 [ -f "$tmp/conv.img" ] || { diag "$(cat "$tmp/conv.err")"; done_testing; exit 1; }
 partuuid_a=$(sfdisk -J "$tmp/conv.img" | jq -r '.partitiontable.id' | sed 's/^0x//')-02

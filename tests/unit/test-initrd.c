@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "initrd.h"
-#include "kmod.h"
+#include "moddep.h"
 #include "base/buf.h"
 #include "tap.h"
 #include "base/log.h"

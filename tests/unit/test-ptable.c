@@ -17,6 +17,7 @@
 #include <zlib.h>
 
 #include "base/ptable.h"
+#include "shell.h"
 #include "tap.h"
 #include "base/endian.h"
 #include "base/log.h"
@@ -24,42 +25,6 @@
 #define MiB (1024ull * 1024)
 
 static char dir[256];
-static char cmd[4096];
-
-__attribute__((format(printf, 1, 2))) static int run(const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	r = system(cmd);
-	return WIFEXITED(r) ? WEXITSTATUS(r) : -1;
-}
-
-/* Runs a shell command and returns its stdout (static buffer, trailing newline cut). */
-__attribute__((format(printf, 1, 2))) static const char *out(const char *fmt, ...)
-{
-	static char buf[65536];
-	va_list ap;
-	size_t n;
-	FILE *f;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	buf[0] = '\0';
-	f = popen(cmd, "r");
-	if (!f)
-		return buf;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = '\0';
-	pclose(f);
-	while (n && buf[n - 1] == '\n')
-		buf[--n] = '\0';
-	return buf;
-}
 
 static const char *img(const char *name)
 {

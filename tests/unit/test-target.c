@@ -345,11 +345,14 @@ static void test_device(void)
 	snprintf(devd, sizeof(devd), "%s/dev", dir);
 	mkdir(run, 0755);
 	mkdir(boot, 0755);
-	sh("mkdir -p '%s/class/block/mmcblk0/mmcblk0p2' '%s/class/block/mmcblk0/mmcblk0p3' "
-	   "'%s/class/block/mmcblk0p3' && echo 2 > '%s/class/block/mmcblk0/mmcblk0p2/partition' "
-	   "&& echo 3 > '%s/class/block/mmcblk0/mmcblk0p3/partition' && "
-	   "echo 4096 > '%s/class/block/mmcblk0p3/size'",
-	   sysfs, sysfs, sysfs, sysfs, sysfs, sysfs);
+	/* as the kernel lays it out: class/block/<name> links to the device's directory,
+	 * a partition's directory sits in its disk's */
+	sh("mkdir -p '%s' && cd '%s' && d=devices/platform/mmc/mmcblk0 && "
+	   "mkdir -p $d/mmcblk0p2 $d/mmcblk0p3 class/block && echo 2 > $d/mmcblk0p2/partition && echo 3 > $d/mmcblk0p3/partition "
+	   "&& echo 4096 > $d/mmcblk0p3/size && ln -s ../../$d class/block/mmcblk0 && "
+	   "ln -s ../../$d/mmcblk0p2 class/block/mmcblk0p2 && "
+	   "ln -s ../../$d/mmcblk0p3 class/block/mmcblk0p3",
+	   sysfs, sysfs);
 	o.run_dir = run;
 	o.boot_dir = boot;
 	o.sysfs = sysfs;

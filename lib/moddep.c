@@ -3,7 +3,7 @@
  * Kernel modules: modules.dep text (which modules a module needs, transitively) and
  * kmod's binary index modules.dep.bin, byte for byte as depmod writes it (see kmod.h).
  */
-#include "kmod.h"
+#include "moddep.h"
 
 #include <errno.h>
 #include <stdbool.h>

@@ -4,8 +4,8 @@
  * module needs, transitively) and kmod's binary modules.dep.bin (what modprobe reads),
  * built from modules.dep text as depmod does.
  */
-#ifndef AIM_KMOD_H
-#define AIM_KMOD_H
+#ifndef AIM_MODDEP_H
+#define AIM_MODDEP_H
 
 #include <stddef.h>
 
