@@ -55,6 +55,8 @@ UNIT_SRC := $(wildcard tests/unit/test-*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 # Helpers of the QEMU tests, built like the unit tests (sanitized under SANITIZE=1).
 QEMU_HELPERS := $(B)/tests/aim-mkscr
+# Helpers of the integration tests, likewise.
+INTEG_HELPERS := $(B)/tests/aim-carry
 
 # Device side: static, libc only, one per architecture.
 DEV_ARCHES := arm64 armhf x86_64
@@ -130,6 +132,8 @@ $(B)/tests/%: tests/unit/%.c $(B)/libarmimmutable.a tests/tap.h
 	$(Q)$(CC) $(AIM_CFLAGS) -Itests $(DEP_CFLAGS) $(CFLAGS) -o $@ $< $(B)/libarmimmutable.a $(DEP_LIBS)
 
 $(B)/tests/aim-mkscr: tests/qemu/aim-mkscr.c $(B)/libarmimmutable.a
+$(B)/tests/aim-carry: tests/integ/aim-carry.c $(B)/libarmimmutable.a
+$(QEMU_HELPERS) $(INTEG_HELPERS):
 	@mkdir -p $(dir $@)
 	@[ -n "$(Q)" ] && echo "  CC      $<" || true
 	$(Q)$(CC) $(AIM_CFLAGS) $(DEP_CFLAGS) $(CFLAGS) -o $@ $< $(B)/libarmimmutable.a $(DEP_LIBS)
@@ -170,7 +174,7 @@ device-bins: $(DEV_BINS) $(DEVCLI_BINS)
 NPROC := $(shell nproc 2>/dev/null || echo 2)
 define timed_build
 t0=$$(date +%s); $(MAKE) --no-print-directory B=$(B) \
-	$(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC)) all $(UNIT_BIN) $(QEMU_HELPERS) && \
+	$(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC)) all $(UNIT_BIN) $(QEMU_HELPERS) $(INTEG_HELPERS) && \
 	echo "timing: build ($(B)) $$(( $$(date +%s) - t0 )) s"
 endef
 

@@ -38,8 +38,10 @@
 
 #include "base/bootcfg.h"
 #include "base/bootenv.h"
+#include "base/carry.h"
 #include "base/fileio.h"
 #include "base/kmod.h"
+#include "base/persist.h"
 #include "base/ptgrow.h"
 #include "base/slotstate.h"
 #include "base/slotstate_io.h"
@@ -69,6 +71,7 @@ struct plan {
 	char grow[160]; /* first-boot growth of the data partition, for boot.env */
 	int reset_pending; /* /factory-reset found on the boot partition */
 	char reset[96];    /* for boot.env: done, failed:... */
+	char ident[2][160]; /* each slot's payload identity (slot.env), "" unknown */
 };
 
 __attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
@@ -285,6 +288,12 @@ static void count_boot(const char *sysfs, struct plan *p)
 	decide(BOOTMNT, p);
 	commit_state(BOOTMNT, p);
 	p->reset_pending = access(BOOTMNT "/" RESET_FLAG, F_OK) == 0;
+	for (int i = 0; i < 2; i++) {
+		char env[64];
+
+		snprintf(env, sizeof(env), BOOTMNT "/slot-%c/slot.env", 'a' + i);
+		aim_carry_slot_ident(env, p->ident[i], sizeof(p->ident[i]));
+	}
 	if (umount(BOOTMNT) < 0)
 		say("cannot unmount %s: %s", BOOTMNT, strerror(errno));
 }
@@ -367,7 +376,7 @@ static int rm_one(const char *path, const struct stat *st, int type, struct FTW 
  */
 static void factory_reset(const char *sysfs, struct plan *p, int data_mounted)
 {
-	static const char *const what[] = {"overlay", "persist"};
+	static const char *const what[] = {"overlay", "persist", "persist-work"};
 	char node[PATH_MAX], src[PATH_MAX], dst[PATH_MAX];
 	int moved = 0;
 
@@ -377,11 +386,11 @@ static void factory_reset(const char *sysfs, struct plan *p, int data_mounted)
 			say("factory reset failed: cannot create " TRASH ": %s", strerror(errno));
 			return;
 		}
-		for (size_t i = 0; i < 2; i++) {
+		for (size_t i = 0; i < sizeof(what) / sizeof(what[0]); i++) {
 			snprintf(src, sizeof(src), DATA "/%s", what[i]);
 			snprintf(dst, sizeof(dst), TRASH "/%s.%u", what[i], (unsigned)p->st.seq);
 			if (rename(src, dst) == 0)
-				moved++;
+				moved += i < 2; /* persist-work: overlayfs' scratch, not counted */
 			else if (errno != ENOENT) {
 				snprintf(p->reset, sizeof(p->reset), "failed: rename %s: %s", what[i],
 					 strerror(errno));
@@ -405,6 +414,49 @@ static void factory_reset(const char *sysfs, struct plan *p, int data_mounted)
 	snprintf(p->reset, sizeof(p->reset), "done:%d", moved);
 	say("factory reset: the writable layer was emptied (%d director%s)", moved,
 	    moved == 1 ? "y" : "ies");
+}
+
+/* ---- the state carry (docs/state.md): a slot's first boot with a new payload ---- */
+
+#define OTHER RUN_AIM "/other" /* the other slot's root, read-only, during the carry */
+
+static int carry_layer(const char *sysfs, struct plan *p)
+{
+	struct aim_carry_layer c = {.overlay = DATA "/overlay", .slot = p->slot,
+				    .ident = p->ident[p->slot - 'a'], .new_lower = LOWER,
+				    .trash = TRASH};
+	struct aim_carry_stats st = {0};
+	char dev[64], node[PATH_MAX], err[400];
+	int r, other_mounted = 0;
+
+	if (!c.ident[0]) {
+		say("slot %c has no payload identity (slot.env): its layer is used as it is",
+		    p->slot);
+		return 0;
+	}
+	if (aim_sysblock_find_part(sysfs, p->disk, p->root_partn == 2 ? 3 : 2, dev,
+				   sizeof(dev)) == 0 &&
+	    aim_sysblock_dev_node(sysfs, dev, RUN_AIM, node, sizeof(node)) == 0 &&
+	    aim_mkdir_p(OTHER, 0755) == 0 && mount(node, OTHER, "squashfs", MS_RDONLY, "") == 0)
+		other_mounted = 1;
+	c.old_lower = other_mounted ? OTHER : NULL;
+	aim_mkdir_p(AIM_RUN_DIR, 0755);
+	c.log = fopen(AIM_RUN_DIR "/carry.log", "ae");
+	r = aim_carry_layer_run(&c, &st, err, sizeof(err));
+	if (c.log)
+		fclose(c.log);
+	if (other_mounted)
+		umount(OTHER);
+	if (r < 0)
+		return fail("carrying the state into slot %c failed: %s", p->slot, err);
+	if (r > 0 && !st.from)
+		say("slot %c: new system, a fresh writable layer (nothing to carry)", p->slot);
+	else if (r > 0)
+		say("slot %c: new system, state carried from slot %c's layer%s: %u kept, %u merged, "
+		    "%u conflicts (FILE.aim-new), %u dropped (" AIM_RUN_DIR "/carry.log)",
+		    p->slot, st.from, other_mounted ? "" : " (old root unreadable)", st.kept,
+		    st.merged, st.conflicts, st.dropped);
+	return 0;
 }
 
 static int setup_root(const char *newroot, const char *sysfs, struct plan *p)
@@ -434,6 +486,8 @@ static int setup_root(const char *newroot, const char *sysfs, struct plan *p)
 	}
 	if (p->reset_pending)
 		factory_reset(sysfs, p, data_mounted);
+	if (data_mounted && !p->cfg.overlay_tmpfs && carry_layer(sysfs, p))
+		return 1;
 	if (data_mounted && access(TRASH, F_OK) == 0) {
 		nftw(TRASH, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 		aim_fsync_dir(DATA);
@@ -454,14 +508,22 @@ static int setup_root(const char *newroot, const char *sysfs, struct plan *p)
 	if (mount("overlay", newroot, "overlay", 0, opts) < 0)
 		return fail("cannot mount the overlay on %s (%s): %s", newroot, opts,
 			    strerror(errno));
-	for (int i = 0; i < p->cfg.npersist; i++) {
-		char src[PATH_MAX], dst[PATH_MAX];
+	/* kiosk mode keeps the machine's identity (KEEP_IDENTITY=no: it does not) */
+	for (int i = 0; data_mounted && p->cfg.overlay_tmpfs && !p->cfg.no_identity &&
+			aim_persist_identity[i]; i++) {
+		int have = 0;
 
-		snprintf(src, sizeof(src), DATA "/persist%s", p->cfg.persist[i]);
-		snprintf(dst, sizeof(dst), "%s%s", newroot, p->cfg.persist[i]);
-		if (aim_mkdir_p(src, 0755) < 0 || aim_mkdir_p(dst, 0755) < 0 ||
-		    mount(src, dst, NULL, MS_BIND, NULL) < 0)
-			return fail("cannot bind %s on %s: %s", src, dst, strerror(errno));
+		for (int k = 0; k < p->cfg.npersist; k++)
+			have |= !strcmp(p->cfg.persist[k], aim_persist_identity[i]);
+		if (!have && p->cfg.npersist < AIM_BOOTCFG_MAX_PERSIST)
+			snprintf(p->cfg.persist[p->cfg.npersist++], sizeof(p->cfg.persist[0]), "%s",
+				 aim_persist_identity[i]);
+	}
+	for (int i = 0; i < p->cfg.npersist; i++) {
+		char err[PATH_MAX * 2];
+
+		if (aim_persist_mount(LOWER, DATA, newroot, p->cfg.persist[i], err, sizeof(err)) < 0)
+			return fail("persistent path %s: %s", p->cfg.persist[i], err);
 	}
 	return write_boot_env(p);
 }

@@ -376,6 +376,7 @@ int aim_slot_build(const char *in_path, const struct aim_image_info *ii,
 	struct aim_tree *t = NULL, *bt = NULL;
 	struct aim_transform_opts to = {
 		.overlay_tmpfs = o->overlay == AIM_OVERLAY_TMPFS,
+		.no_identity = o->no_identity,
 		.persist = o->persist,
 		.npersist = o->npersist,
 		.trial_timeout = o->trial_timeout,

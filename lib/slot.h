@@ -30,6 +30,7 @@ struct aim_convert_opts {
 	uint64_t data_size; /* 0: 256 MiB */
 	uint64_t boot_size; /* 0: from the /boot contents (at least 128 MiB) */
 	enum aim_overlay_mode overlay;
+	int no_identity; /* kiosk mode keeps no machine-id, SSH host keys, clock (state.md) */
 	const char *persist[AIM_MAX_PERSIST];
 	unsigned npersist;
 	int slot_b_empty;

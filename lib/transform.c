@@ -335,7 +335,8 @@ static int write_config(struct aim_tree *t, const struct aim_transform_opts *o)
 	for (unsigned i = 0; i < o->npersist && len < sizeof(buf) - 256; i++)
 		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s", i ? " " : "",
 					o->persist[i]);
-	snprintf(buf + len, sizeof(buf) - len, "\"\n");
+	snprintf(buf + len, sizeof(buf) - len, "\"\n%s",
+		 o->no_identity ? "KEEP_IDENTITY=no\n" : "");
 	return put_file(t, "/etc/armimmutable/armimmutable.conf", S_IFREG | 0644, buf, o->epoch);
 }
 

@@ -13,6 +13,7 @@
 
 struct aim_transform_opts {
 	int overlay_tmpfs;
+	int no_identity; /* KEEP_IDENTITY=no: kiosk mode keeps no machine identity */
 	const char *const *persist;
 	unsigned npersist;
 	unsigned trial_timeout; /* TRIAL_TIMEOUT= seconds (0: no trial watchdog) */

@@ -115,6 +115,10 @@ int aim_bootcfg_conf(const char *path, struct aim_bootcfg *c, char *err, size_t 
 					   line);
 			if (!c->trial_timeout_cmdline)
 				c->trial_timeout = v;
+		} else if (!strncmp(line, "KEEP_IDENTITY=", 14)) {
+			if (strcmp(line + 14, "yes") && strcmp(line + 14, "no"))
+				return bad(err, errsz, "%s: bad %s (yes or no)", path, line);
+			c->no_identity = !strcmp(line + 14, "no");
 		} else if (!strncmp(line, "PERSIST=", 8)) {
 			int r = parse_persist(path, line + 8, c, err, errsz);
 

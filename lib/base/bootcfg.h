@@ -3,7 +3,7 @@
  * What aim-boot reads before it decides (docs/boot.md): the kernel command line
  * (armimmutable.slot=, armimmutable.overlay=, armimmutable.trial_timeout=,
  * root=PARTUUID=) and the slot's /etc/armimmutable/armimmutable.conf (OVERLAY=,
- * TRIAL_TIMEOUT=, PERSIST=, written by convert: lib/transform.c). libc only.
+ * TRIAL_TIMEOUT=, PERSIST=, KEEP_IDENTITY=, written by convert: lib/transform.c). libc only.
  */
 #ifndef AIM_BASE_BOOTCFG_H
 #define AIM_BASE_BOOTCFG_H
@@ -23,6 +23,7 @@ struct aim_bootcfg {
 	int npersist;
 	unsigned trial_timeout; /* TRIAL_TIMEOUT= (seconds; 0: no watchdog) */
 	int trial_timeout_cmdline; /* armimmutable.trial_timeout= given: it wins */
+	int no_identity; /* KEEP_IDENTITY=no: kiosk mode keeps no machine identity (state.md) */
 };
 
 /* Both: 0, or -errno with a one-line message in err (-ENOENT: the file cannot be read). */

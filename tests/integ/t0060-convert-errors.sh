@@ -55,7 +55,7 @@ check "missing output directory: names the path" grep -q "no/such/dir" "$TMP/err
 chmod 0644 "$TMP/trust.pub"
 keyid=$(sed -n 2p "$TMP/trust.pub" | base64 -d | od -An -tx1 -j2 -N8 | tr -d ' \n' |
 	sed 's/\(..\)\(..\)\(..\)\(..\)\(..\)\(..\)\(..\)\(..\)/\8\7\6\5\4\3\2\1/' | tr a-f A-F)
-as_user "$AIM" -q convert --overlay=tmpfs --persist=/home --persist=/etc/ssh --slot-b=empty \
+as_user "$AIM" -q convert --overlay=tmpfs --persist=/home --persist=/etc/ssh --slot-b=empty --no-keep-identity \
 	--trial-timeout=45 --trust "$TMP/trust.pub" -c xz "$in" "$TMP/k.img"
 is $? 0 "kiosk options convert"
 p2=$(sfdisk -J "$TMP/k.img" | jq '.partitiontable.partitions[1].start')
@@ -67,6 +67,7 @@ unsquashfs -q -n -d "$TMP/ksq" "$TMP/k.sqfs" etc/armimmutable >/dev/null 2>&1
 check "--overlay=tmpfs recorded" grep -q '^OVERLAY=tmpfs' "$TMP/ksq/etc/armimmutable/armimmutable.conf"
 check "--persist paths recorded" grep -q '^PERSIST="/home /etc/ssh"' "$TMP/ksq/etc/armimmutable/armimmutable.conf"
 check "--trial-timeout recorded" grep -q '^TRIAL_TIMEOUT=45$' "$TMP/ksq/etc/armimmutable/armimmutable.conf"
+check "--no-keep-identity recorded" grep -q '^KEEP_IDENTITY=no$' "$TMP/ksq/etc/armimmutable/armimmutable.conf"
 check "--trust: the key is in the keyring as <key id>.pub ($keyid)" \
 	cmp "$TMP/trust.pub" "$TMP/ksq/etc/armimmutable/keys/$keyid.pub"
 is "$(tail -c +$((p3 * 512 + 1)) "$TMP/k.img" | head -c $((sz * 512)) | tr -d '\0' | wc -c)" 0 \

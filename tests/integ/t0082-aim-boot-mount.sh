@@ -11,7 +11,7 @@
 AB="$AIM_TOP/$B/dev/x86_64/aim-boot"
 [ -x "$AB" ] || { echo "1..0 # SKIP no $AB"; exit 0; }
 [ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root (loop devices, mounts)"; exit 0; }
-for c in losetup unshare mksquashfs mkfs.vfat mkfs.ext4 mcopy mtype sfdisk; do
+for c in losetup unshare mksquashfs mkfs.vfat mkfs.ext4 mcopy mtype mmd sfdisk; do
 	command -v $c >/dev/null || { echo "1..0 # SKIP $c missing"; exit 0; }
 done
 LOOP=""
@@ -86,6 +86,40 @@ if grep -qw vfat /proc/filesystems; then
 	check "trial counted: state-2.txt seq 6, one try left" grep -qz 'aim_seq=6.*aim_tries_b=1' "$TMP/st2"
 else
 	skip "trial counted on the FAT partition (this kernel has no vfat)"
+fi
+
+# an update's first boot: slot.env names each slot's payload; slot b's layer (unstamped,
+# from the run above) is stale, slot a's layer is carried into a new one (docs/state.md)
+printf 'version=1\nrootfs_sha256=%s\ninstalled=1\n' aaaa >"$TMP/slot-a.env"
+printf 'version=2\nrootfs_sha256=%s\ninstalled=2\n' bbbb >"$TMP/slot-b.env"
+mmd -i "$D@@1M" ::/slot-a ::/slot-b 2>/dev/null
+mcopy -o -i "$D@@1M" "$TMP/slot-a.env" ::/slot-a/slot.env
+mcopy -o -i "$D@@1M" "$TMP/slot-b.env" ::/slot-b/slot.env
+carry_run() {
+	unshare -m sh -c '
+		mkdir -p "$4/d" && mount "$1" "$4/d" && mkdir -p "$4/d/overlay/a/upper/etc" "$4/d/overlay/a/upper/usr" &&
+		echo from-a >"$4/d/overlay/a/upper/etc/e2" && echo x >"$4/d/overlay/a/upper/usr/junk" &&
+		umount "$4/d" || exit 9
+		mount --make-rprivate / && mount -t tmpfs aimtest /run && mkdir /run/newroot &&
+		mount -t squashfs -o ro "$2" /run/newroot || exit 9
+		"$3" overlay /run/newroot 2>"$4/stderr"; echo "rc=$?" >"$4/result"
+		cat /run/newroot/etc/e2 >"$4/e2" 2>&1
+		ls /run/aim/data/overlay/b/upper >"$4/upper" 2>&1
+		cat /run/aim/data/overlay/b/base >"$4/base" 2>&1
+		cat /run/armimmutable/carry.log >"$4/carry.log" 2>&1
+		true' sh "/dev/${L}p4" "/dev/${L}p3" "$AB" "$TMP"
+}
+if grep -qw vfat /proc/filesystems; then
+	carry_run
+	is "$(cat "$TMP/result")" "rc=0" "update boot of slot b: aim-boot overlay succeeds"
+	sed 's/^/#   /' "$TMP/stderr"
+	is "$(cat "$TMP/e2")" from-a "slot a's /etc change carried into slot b's new layer"
+	is "$(tr '\n' ' ' <"$TMP/upper")" "etc " "... its /usr dropped, b's stale layer replaced"
+	is "$(cat "$TMP/base")" "bbbb 2" "... stamped with slot b's payload"
+	check "... said on the console" grep -q "slot b: new system, state carried from slot a's layer" "$TMP/stderr"
+	check "... and in carry.log" grep -qx 'drop /usr' "$TMP/carry.log"
+else
+	skip "update boot carry (this kernel has no vfat)"
 fi
 
 # broken data partition: loud failure

@@ -13,10 +13,13 @@
 # once U-Boot sits at its "=>" prompt, having given up) is a watchdog reset: QEMU is
 # restarted. Expected: 3 trial boots of b, then U-Boot picks a
 # (fallback), Linux comes up on a, boot.env and the state say why.
-# The image is a kiosk one (--overlay=tmpfs --persist=/home), so the two fallback boots
-# also show kiosk mode: a file written to /etc in case 1 is gone in case 2, one written to
-# the persistent /home is kept.
+# The image is a kiosk one (--overlay=tmpfs --persist=/home --persist=/etc/ssh), so the two
+# fallback boots also show kiosk mode (docs/state.md): a file written to /etc in case 1 is
+# gone in case 2, one written to the persistent /home is kept; sshd runs with the image's
+# sshd_config (the persistent /etc/ssh starts from the image) and the same host keys, and
+# the machine-id is the same (kept by default in kiosk mode).
 set -u
+kiosk_id=""
 top=$(cd "$(dirname "$0")/../.." && pwd)
 B=${B:-build}
 AIM="$top/$B/armimmutable"
@@ -38,9 +41,9 @@ trap 'qemu_stopped_by_signal; exit 143' TERM INT HUP
 src=$("$top/tests/sample/mkbootable.sh" 2>"$tmp/mk.err" | tail -n 1) || src=""
 [ -n "$src" ] && [ -f "$src" ] || skip_all "no cached bootable sample (tests/sample/mkbootable.sh)"
 cp --sparse=always "$src" "$tmp/sample.img"
-"$AIM" -q convert --overlay=tmpfs --persist=/home "$tmp/sample.img" "$tmp/conv.img" \
-	2>"$tmp/conv.err"
-ok $? "convert succeeds (kiosk: --overlay=tmpfs --persist=/home)"
+"$AIM" -q convert --overlay=tmpfs --persist=/home --persist=/etc/ssh "$tmp/sample.img" \
+	"$tmp/conv.img" 2>"$tmp/conv.err"
+ok $? "convert succeeds (kiosk: --overlay=tmpfs --persist=/home --persist=/etc/ssh)"
 [ -f "$tmp/conv.img" ] || { diag "$(cat "$tmp/conv.err")"; done_testing; exit 1; }
 rm -f "$tmp/sample.img"
 truncate -s +512M "$tmp/conv.img"
@@ -143,11 +146,19 @@ check_slot_a() { # check_slot_a NAME: Linux on slot a, boot.env says why
 	ok $r "$1: boot.env gives the fallback reason"
 	case "$out" in *mode=tmpfs*) r=0 ;; *) r=1 ;; esac
 	ok $r "$1: kiosk: boot.env says mode=tmpfs"
+	# (one line: the guest's shell reads what is typed, a tab would complete)
+	idn=$(qemu_run 'for i in $(seq 60); do systemctl is-active -q ssh && break; sleep 1; done; systemctl is-active ssh; grep -c "^Include /etc/ssh/sshd_config.d" /etc/ssh/sshd_config; ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub | cut -d" " -f2; cat /etc/machine-id' 90)
+	set -- "$1" $idn
+	[ $# = 5 ] && [ "$2" = active ] && [ "$3" = 1 ] && [ -n "$4" ] && [ ${#5} = 32 ]
+	ok $? "$1: kiosk: sshd runs with the image's sshd_config (host key ${4:-?}, machine-id ${5:-?})"
 	case "$1" in
 	"case 1")
+		kiosk_id="${4:-} ${5:-}"
 		qemu_run 'echo gone-1 >/etc/aim-kiosk-etc && echo kept-2 >/home/aim-kiosk-home && sync' 30
 		ok $? "kiosk: wrote /etc/aim-kiosk-etc and /home/aim-kiosk-home" ;;
 	"case 2")
+		[ "${4:-} ${5:-}" = "$kiosk_id" ]
+		ok $? "kiosk: the SSH host key and machine-id are the same after the reboots"
 		qemu_run 'test ! -e /etc/aim-kiosk-etc' 30
 		ok $? "kiosk: the file written to /etc in case 1 is gone after the reboots"
 		out=$(qemu_run 'cat /home/aim-kiosk-home' 30)

@@ -8,14 +8,22 @@
 # The bundles reach the guest on a second virtio disk (ext4, label aimbundles; the guest
 # has no network). In the guest, `armimmutable install` (the static device build that
 # convert put in /usr/sbin) writes the inactive slot:
-#   boot 1 (v1 on a): install v2 -> b on trial; power off;
+#   boot 1 (v1 on a): the owner configures it (root password, hostname, a network file,
+#           a user with a home file, an edit of /etc/armimmutable-sample, which v2
+#           changes too, and of a file under /usr); install v2 -> b on trial; power off;
 #   boot 2: U-Boot boots b on trial, v2 runs, armimmutable-mark-good.service marks b good;
-#           install v3 -> a on trial; power off;
-#   boots 3..: v3 never reaches boot-complete; the trial watchdog reboots it; after its
-#           tries U-Boot falls back to b by itself, v2 runs, the state says why;
-#   then an install of v3 is cut by killing QEMU mid-write; the next boot is v2 on b,
+#           the state was carried (docs/state.md): password, hostname, network file,
+#           user, machine-id, SSH host key; the /usr change is not; the edited file is the
+#           owner's with v2's beside it as .aim-new; v2's new system user aimsvc exists;
+#           rollback; power off;
+#   boot 3: v1 on a with its state as it was; install v3 -> b on trial; power off;
+#   boots 4..: v3 never reaches boot-complete; the trial watchdog reboots it; after its
+#           tries U-Boot falls back to a by itself, v1 runs, the state says why;
+#   then an install of v3 is cut by killing QEMU mid-write; the next boot is v1 on a,
 #   and the install then succeeds.
 # `status --json` is checked at each step.
+# aim-timeout: 3600 (eight boots plus three trial boots; 30 min were not enough on a loaded
+# two-core host)
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 B=${B:-build}
@@ -38,7 +46,7 @@ trap 'qemu_stopped_by_signal; exit 143' TERM INT HUP
 sample() { # sample OPTIONS...: path of the cached bootable sample
 	"$top/tests/sample/mkbootable.sh" "$@" 2>>"$tmp/mk.err" | tail -n 1
 }
-v1=$(sample) v2=$(sample --version 25.11.0-v2 --marker "armimmutable sample v2")
+v1=$(sample) v2=$(sample --version 25.11.0-v2 --marker "armimmutable sample v2" --system-user aimsvc)
 v3=$(sample --version 25.11.1-v3 --marker "armimmutable sample v3" --break-boot)
 if [ ! -f "$v1" ] || [ ! -f "$v2" ] || [ ! -f "$v3" ]; then
 	[ "$(id -u)" != 0 ] && skip_all "samples not cached and building them needs root"
@@ -98,11 +106,27 @@ if boot v1.log "boot 1 (v1)"; then
 	[ "$(jqs .booted_slot)" = a ] && [ "$(slot a .version)" = 25.8.0-sample ]
 	ok $? "status: booted a, running 25.8.0-sample"
 	[ $? = 0 ] || diag "$(cat "$tmp/status.json")"
+	# the owner configures the device (what armbian-firstlogin and the owner do)
+	# (one line: the guest's shell reads what is typed, a tab would complete)
+	qemu_run 'echo root:aim-secret | chpasswd && echo aimbox >/etc/hostname && mkdir -p /etc/network/interfaces.d && echo "iface eth9 inet dhcp" >/etc/network/interfaces.d/aim && useradd -m -s /bin/bash owner && echo hello >/home/owner/file && echo "owner edit" >>/etc/armimmutable-sample && echo AIMUSR >>/usr/share/base-files/motd' 60
+	ok $? "v1: the owner sets the root password, hostname, a network file, a user, edits /etc and /usr"
+	ident=$(qemu_run 'getent shadow root | cut -d: -f2; cat /etc/machine-id; ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub | cut -d" " -f2' 30)
+	set -- $ident
+	[ $# = 3 ] && [ ${#2} = 32 ]
+	ok $? "v1: root's password hash, machine-id ${2:-?}, SSH host key ${3:-?}"
+	v1_state=$(echo $ident)
+	status
+	[ "$(jqs '.layer.changed[] | select(.path == "/usr") | .carried')" = false ] &&
+		[ "$(jqs '.layer.changed[] | select(.path == "/etc") | .carried')" = true ]
+	ok $? "status: the writable layer holds /etc (carried at an update) and /usr (dropped)"
 	t0=$(date +%s)
-	install v2.aimb
+	qemu_run "armimmutable install --progress=none /mnt/b/v2.aimb 2>&1" 900 >"$tmp/prog"
 	r=$?
 	ok $r "install v2 in the guest ($(( $(date +%s) - t0 )) s)"
 	[ $r = 0 ] || diag "$(cat "$tmp/prog")"
+	grep 'first boot of slot b carries' "$tmp/prog" | grep 'keeps.*/etc' | grep -q 'drops.*/usr'
+	ok $? "install says what the first boot of slot b keeps and drops"
+	diag "$(grep 'first boot of slot' "$tmp/prog")"
 	status
 	[ "$(slot b .version)" = 25.11.0-v2 ] && [ "$(slot b .on_trial)" = true ] &&
 		[ "$(jqs .state.next_boot)" = b ] && [ "$(jqs .booted_slot)" = a ]
@@ -117,10 +141,34 @@ fail_tail v1.log
 if boot v2.log "boot 2 (v2 on trial)"; then
 	qemu_text | grep -q 'armimmutable: slot b (trial)'
 	ok $? "U-Boot booted slot b on trial"
-	out=$(qemu_run 'cat /etc/armimmutable-sample; sed -n "s/^VERSION=//p" /etc/armbian-release' 30)
+	out=$(qemu_run 'cat /etc/armimmutable-sample.aim-new; sed -n "s/^VERSION=//p" /etc/armbian-release' 30)
 	[ "$out" = "armimmutable sample v2
 25.11.0-v2" ]
-	ok $? "v2 runs (marker and VERSION: $(echo $out))"
+	ok $? "v2 runs (marker beside the owner's edit, and VERSION: $(echo $out))"
+	ident=$(qemu_run 'getent shadow root | cut -d: -f2; cat /etc/machine-id; ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub | cut -d" " -f2' 30)
+	[ "$(echo $ident)" = "$v1_state" ]
+	ok $? "v2: root's password, machine-id and SSH host key carried from v1"
+	[ $? = 0 ] || diag "v1: $v1_state; v2: $(echo $ident)"
+	out=$(qemu_run 'cat /etc/hostname /etc/network/interfaces.d/aim /home/owner/file; id -un owner' 30)
+	[ "$out" = "aimbox
+iface eth9 inet dhcp
+hello
+owner" ]
+	ok $? "v2: hostname, network file, the user and its home carried"
+	[ $? = 0 ] || diag "$out"
+	out=$(qemu_run 'grep -c AIMUSR /usr/share/base-files/motd; tail -n 1 /etc/armimmutable-sample; getent passwd aimsvc | cut -d: -f1; getent group aimsvc | cut -d: -f1' 30)
+	[ "$out" = "0
+owner edit
+aimsvc
+aimsvc" ]
+	ok $? "v2: the /usr change is gone, the owner's /etc edit kept, v2's system user and group exist"
+	[ $? = 0 ] || diag "$out"
+	out=$(qemu_run 'grep -c "^conflict /etc/armimmutable-sample:" /run/armimmutable/carry.log; grep -c "^drop /usr$" /run/armimmutable/carry.log' 30)
+	[ "$out" = "1
+1" ]
+	ok $? "carry.log: the conflict and the dropped /usr"
+	[ $? = 0 ] || diag "$(qemu_run 'cat /run/armimmutable/carry.log' 30)"
+	diag "$(qemu_text | grep -m1 'new system, state carried' | sed 's/.*aim-boot: //')"
 	out=$(qemu_run 'for i in $(seq 120); do systemctl is-active -q armimmutable-mark-good.service && break; sleep 1; done; systemctl is-active armimmutable-mark-good.service' 150)
 	[ "$out" = active ]
 	ok $? "armimmutable-mark-good.service ran after boot-complete.target"
@@ -129,39 +177,59 @@ if boot v2.log "boot 2 (v2 on trial)"; then
 		[ "$(slot b .active)" = true ] && [ "$(slot b .on_trial)" = false ]
 	ok $? "status: booted b, b good and active, no trial"
 	[ $? = 0 ] || diag "$(cat "$tmp/status.json")"
-	install v3.aimb
-	r=$?
-	ok $r "install v3 into slot a"
-	[ $r = 0 ] || diag "$(cat "$tmp/prog")"
-	status
-	[ "$(slot a .version)" = 25.11.1-v3 ] && [ "$(slot a .on_trial)" = true ]
-	ok $? "status: slot a holds v3, on trial"
+	qemu_run 'armimmutable rollback' 60 >/dev/null
+	ok $? "rollback to slot a (v1)"
 fi
 qemu_poweroff 180
 ok $? "boot 2: clean poweroff"
 fail_tail v2.log
 
+# ---- boot 3: v1 on a with its state as it was; install v3 into b ----
+if boot v1b.log "boot 3 (rolled back to v1)"; then
+	out=$(qemu_run 'sed -n "s/^VERSION=//p" /etc/armbian-release; grep -c AIMUSR /usr/share/base-files/motd; tail -n 1 /etc/armimmutable-sample; ls /etc/armimmutable-sample.aim-new 2>&1 >/dev/null | wc -l; getent passwd aimsvc | wc -l; cat /etc/hostname' 30)
+	ident=$(qemu_run 'getent shadow root | cut -d: -f2; cat /etc/machine-id; ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub | cut -d" " -f2' 30)
+	[ "$out" = "25.8.0-sample
+1
+owner edit
+1
+0
+aimbox" ] && [ "$(echo $ident)" = "$v1_state" ]
+	ok $? "rollback: v1 with its own state (its /usr change, no .aim-new, no aimsvc)"
+	[ $? = 0 ] || diag "$out / $(echo $ident)"
+	install v3.aimb
+	r=$?
+	ok $r "install v3 into slot b"
+	[ $r = 0 ] || diag "$(cat "$tmp/prog")"
+	status
+	[ "$(slot b .version)" = 25.11.1-v3 ] && [ "$(slot b .on_trial)" = true ]
+	ok $? "status: slot b holds v3, on trial"
+fi
+qemu_poweroff 180
+ok $? "boot 3: clean poweroff"
+fail_tail v1b.log
+
 # ---- boots 3..: v3 never completes boot; the watchdog reboots; U-Boot falls back ----
 t0=$(date +%s)
 qemu_boot "$tmp/v1.img" "$tmp/v3.log"
-qemu_wait 'armimmutable: slot b \(fallback\)' 1500
+qemu_wait 'armimmutable: slot a \(fallback\)' 1500
 r=$?
-trials=$(qemu_text | grep -c '^armimmutable: slot a (trial)')
-ok $r "v3 was rebooted by the trial watchdog and U-Boot fell back to b ($trials trial boots of a, $(( $(date +%s) - t0 )) s)"
+trials=$(qemu_text | grep -c '^armimmutable: slot b (trial)')
+ok $r "v3 was rebooted by the trial watchdog and U-Boot fell back to a ($trials trial boots of b, $(( $(date +%s) - t0 )) s)"
 n=$(qemu_text | grep -c 'trial boot not marked good within 20 s')
 diag "the trial watchdog said why it rebooted on the console $n times"
 qemu_shell 900
 ok $? "fallback boot: shell"
-out=$(qemu_run 'cat /etc/armimmutable-sample' 30)
-[ "$out" = "armimmutable sample v2" ]
-ok $? "v2 runs again (got '$out')"
+out=$(qemu_run 'sed -n "s/^VERSION=//p" /etc/armbian-release; cat /etc/hostname' 30)
+[ "$out" = "25.8.0-sample
+aimbox" ]
+ok $? "v1 runs again, with its state (got '$(echo $out)')"
 qemu_run 'for i in $(seq 120); do systemctl is-active -q multi-user.target && break; sleep 1; done; mkdir -p /mnt/b && mount -o ro LABEL=aimbundles /mnt/b' 150 >/dev/null
 status
-[ "$(jqs .booted_slot)" = b ] && [ "$(slot a .good)" = false ] && [ "$(slot a .on_trial)" = false ] &&
-	[ "$(slot b .active)" = true ]
-ok $? "status: booted b, slot a not good and off trial, b active"
+[ "$(jqs .booted_slot)" = a ] && [ "$(slot b .good)" = false ] && [ "$(slot b .on_trial)" = false ] &&
+	[ "$(slot a .active)" = true ]
+ok $? "status: booted a, slot b not good and off trial, a active"
 reason=$(jqs .state.reason)
-case "$reason" in *"slot a ran out of tries"*) r=0 ;; *) r=1 ;; esac
+case "$reason" in *"slot b ran out of tries"*) r=0 ;; *) r=1 ;; esac
 ok $r "status: the state says why ($reason)"
 
 # ---- an install cut by a power loss ----
@@ -181,17 +249,17 @@ qemu_stop
 ok $? "QEMU killed during the install of v3 (at ${cut}% of a payload)"
 fail_tail v3.log
 if boot cut.log "boot after the cut"; then
-	out=$(qemu_run 'cat /etc/armimmutable-sample' 30)
-	[ "$out" = "armimmutable sample v2" ]
-	ok $? "after the cut the good slot b (v2) boots"
+	out=$(qemu_run 'sed -n "s/^VERSION=//p" /etc/armbian-release' 30)
+	[ "$out" = "25.8.0-sample" ]
+	ok $? "after the cut the good slot a (v1) boots"
 	install v3.aimb
 	r=$?
 	ok $r "the install then succeeds"
 	[ $r = 0 ] || diag "$(cat "$tmp/prog")"
 	status
-	[ "$(slot a .version)" = 25.11.1-v3 ] && [ "$(slot a .on_trial)" = true ] &&
-		[ "$(jqs .booted_slot)" = b ]
-	ok $? "status: slot a holds v3 on trial again, b booted"
+	[ "$(slot b .version)" = 25.11.1-v3 ] && [ "$(slot b .on_trial)" = true ] &&
+		[ "$(jqs .booted_slot)" = a ]
+	ok $? "status: slot b holds v3 on trial again, a booted"
 fi
 qemu_poweroff 180
 ok $? "last boot: clean poweroff"

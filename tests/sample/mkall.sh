@@ -11,6 +11,6 @@ set -eu
 here=$(dirname "$(readlink -f "$0")")
 t0=$(date +%s)
 "$here/mkbootable.sh"
-"$here/mkbootable.sh" --version 25.11.0-v2 --marker "armimmutable sample v2"
+"$here/mkbootable.sh" --version 25.11.0-v2 --marker "armimmutable sample v2" --system-user aimsvc
 "$here/mkbootable.sh" --version 25.11.1-v3 --marker "armimmutable sample v3" --break-boot
 echo "mkall: sample images ready in $(( $(date +%s) - t0 )) s" >&2

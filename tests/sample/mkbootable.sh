@@ -5,6 +5,7 @@
 # fake bootloader bytes in the gap) from Debian bookworm arm64 packages, and caches it.
 #
 # Usage: tests/sample/mkbootable.sh [--out FILE] [--version V] [--marker TEXT] [--break-boot]
+#                                   [--system-user NAME]
 #   --out FILE     copy the finished image to FILE (sparse); without it, nothing is copied
 #   --version V    VERSION= in /etc/armbian-release (default 25.8.0-sample)
 #   --marker TEXT  content of /etc/armimmutable-sample (default "armimmutable sample V")
@@ -12,6 +13,9 @@
 #   --break-boot   a userspace that never completes boot: aim-sample-broken.service fails
 #                  and boot-complete.target requires it (the kernel, initramfs and
 #                  multi-user still come up; an update of this must fall back)
+#   --system-user NAME  a system user and group NAME, as a package's `adduser --system
+#                  --group` makes them (the next free id below 1000 in passwd, group,
+#                  shadow, gshadow): an update that brings a new daemon's account
 # Prints the path of the cached image on stdout (last line); progress goes to stderr.
 # Next to the image, <img>.info holds shell-style facts: ROOT_UUID, PARTUUID, KVER, ...
 #
@@ -35,6 +39,7 @@ out=""
 version="25.8.0-sample"
 marker=""
 break_boot=0
+sysuser=""
 cached_only=0
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -42,13 +47,15 @@ while [ $# -gt 0 ]; do
 	--version) version=$2; shift 2 ;;
 	--marker) marker=$2; shift 2 ;;
 	--break-boot) break_boot=1; shift ;;
+	--system-user) sysuser=$2; shift 2 ;;
 	--cached) cached_only=1; shift ;;
-	-h|--help) sed -n '3,23p' "$me"; exit 0 ;;
+	-h|--help) sed -n '3,27p' "$me"; exit 0 ;;
 	*) echo "mkbootable: unknown argument: $1" >&2; exit 2 ;;
 	esac
 done
 [ -n "$marker" ] || marker="armimmutable sample $version"
 case "$version" in *[!A-Za-z0-9._+~-]*|"") echo "mkbootable: bad --version: $version" >&2; exit 2 ;; esac
+case "$sysuser" in *[!a-z0-9_-]*) echo "mkbootable: bad --system-user: $sysuser" >&2; exit 2 ;; esac
 
 say() { printf 'mkbootable: %s\n' "$*" >&2; }
 die() { printf 'mkbootable: error: %s\n' "$*" >&2; exit 1; }
@@ -76,7 +83,7 @@ if [ -z "$mirror" ]; then
 	[ -n "$mirror" ] || mirror=http://deb.debian.org/debian
 fi
 pkgs="systemd,systemd-sysv,udev,kmod,e2fsprogs,fdisk,linux-image-arm64,initramfs-tools,busybox"
-pkgs="$pkgs,u-boot-tools,procps,less"
+pkgs="$pkgs,u-boot-tools,procps,less,openssh-server"
 # Armbian boards with MODULES_INITRD use MODULES=list; it also keeps the initramfs step
 # short under emulation (MODULES=most takes ~12 min, twice). Written before the kernel.
 modules="virtio_mmio virtio_blk virtio_pci virtio_scsi virtio_console ext4 crc32c_generic"
@@ -90,7 +97,8 @@ rootfs_tar="$cache/rootfs-$rkey.tar"
 # ---- the image key ----
 ikey=$( { cat "$me"; find "$files" -type f | LC_ALL=C sort | xargs cat;
 	printf '|%s|%s|%s' "$version" "$marker" "$rkey"
-	[ "$break_boot" = 0 ] || printf '|break-boot'; } | sha256sum | cut -c1-16)
+	[ "$break_boot" = 0 ] || printf '|break-boot'
+	[ -z "$sysuser" ] || printf '|system-user=%s' "$sysuser"; } | sha256sum | cut -c1-16)
 img="$cache/sample-$ikey.img"
 if [ $cached_only = 1 ]; then
 	[ -f "$img" ] && [ -f "$img.info" ]
@@ -220,6 +228,33 @@ else
 		mkdir -p "$R/etc/systemd/system/boot-complete.target.requires"
 		ln -sfn /etc/systemd/system/aim-sample-broken.service \
 			"$R/etc/systemd/system/boot-complete.target.requires/aim-sample-broken.service"
+	fi
+
+	# sshd's host keys are made at the first boot, as armbian-firstrun regenerates them,
+	# not baked into the image (every device would share them).
+	rm -f "$R"/etc/ssh/ssh_host_*
+	cat >"$R/etc/systemd/system/aim-sample-sshkeys.service" <<-EOF
+	[Unit]
+	Description=armimmutable sample: SSH host keys at the first boot (as armbian-firstrun)
+	Before=ssh.service
+	ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key
+	[Service]
+	Type=oneshot
+	ExecStart=/usr/bin/ssh-keygen -A
+	[Install]
+	WantedBy=ssh.service
+	EOF
+	mkdir -p "$R/etc/systemd/system/ssh.service.wants"
+	ln -sfn /etc/systemd/system/aim-sample-sshkeys.service \
+		"$R/etc/systemd/system/ssh.service.wants/aim-sample-sshkeys.service"
+	if [ -n "$sysuser" ]; then
+		id=999
+		while cut -d: -f3 "$R/etc/passwd" | grep -qx "$id" ||
+			cut -d: -f3 "$R/etc/group" | grep -qx "$id"; do id=$((id - 1)); done
+		printf '%s:x:%s:%s::/nonexistent:/usr/sbin/nologin\n' "$sysuser" "$id" "$id" >>"$R/etc/passwd"
+		printf '%s:x:%s:\n' "$sysuser" "$id" >>"$R/etc/group"
+		printf '%s:!:19000::::::\n' "$sysuser" >>"$R/etc/shadow"
+		printf '%s:!::\n' "$sysuser" >>"$R/etc/gshadow"
 	fi
 
 	# First-boot resize and the uInitrd hook (Armbian's bsp-cli package).

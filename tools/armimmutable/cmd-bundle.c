@@ -62,6 +62,7 @@ static void help(void)
 	     "  -o, --output FILE       the bundle (default BOARD-VERSION.aimb)\n"
 	     "      --from-image IMG    an Armbian image (.img, .img.xz, .img.zst), converted as\n"
 	     "                          `convert` does; -c, -l, -b, -j, --overlay, --persist,\n"
+	     "                          --no-keep-identity,\n"
 	     "                          --trial-timeout, --trust as for convert; the signing\n"
 	     "                          key's public half is trusted by the new root too\n"
 	     "                          (so the next update installs), unless\n"

@@ -44,6 +44,8 @@ static void help(void)
 	     "                          it grows to fill the medium on first boot)\n"
 	     "      --overlay MODE      persistent (default) or tmpfs (kiosk: changes are\n"
 	     "                          forgotten at reboot)\n"
+	     "      --no-keep-identity  tmpfs mode: keep no machine-id, SSH host keys and\n"
+	     "                          clock across reboots (kept by default, state.md)\n"
 	     "      --persist PATH      keep PATH on the data partition in both modes\n"
 	     "                          (repeatable; e.g. /home, /etc/ssh)\n"
 	     "      --slot-b MODE       copy (default: B starts as a copy of A) or empty\n"

@@ -12,6 +12,7 @@
 #include "cmd-target.h"
 #include "cli-opts.h"
 #include "cmd.h"
+#include "layer.h"
 #include "install.h"
 #include "source.h"
 #include "base/log.h"
@@ -326,6 +327,8 @@ int cmd_install(int argc, char **argv)
 		aim_info("installed %s into slot %c (was %s on slot %c), on trial for %u boots%s",
 			 res.version, res.slot, res.old_version[0] ? res.old_version : "unknown",
 			 res.from_slot, res.tries, arg_image ? "" : ": reboot to start it");
+		if (!arg_image)
+			cli_layer_carry_info(aim_target_boot_env(t, "mode"), res.from_slot, res.slot);
 	}
 	return 0;
 }

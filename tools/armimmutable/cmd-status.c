@@ -11,6 +11,7 @@
 #include "cli-opts.h"
 #include "cmd-target.h"
 #include "cmd.h"
+#include "layer.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "base/macro.h"
@@ -139,6 +140,7 @@ static void print_json(const struct view *v)
 		slot_json(&j, v, &v->slot[s]);
 	aim_json_arr_end(&j);
 	aim_json_bool(&j, "factory_reset_pending", v->reset_pending);
+	cli_layer_json(&j, v->image ? NULL : v->mode, v->booted);
 	aim_json_obj_end(&j);
 	aim_json_end(&j);
 }
@@ -186,6 +188,7 @@ static void print_text(const struct view *v)
 		printf("overlay:        %s\n", v->mode ? v->mode : "?");
 		if (v->boot_reason && v->boot_reason[0])
 			printf("boot note:      %s\n", v->boot_reason);
+		cli_layer_text(v->mode, v->booted);
 	}
 	printf("factory reset:  %s\n", v->reset_pending ? "pending (next boot)" : "no");
 }

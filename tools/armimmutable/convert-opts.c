@@ -11,7 +11,7 @@
 #include "base/log.h"
 #include "base/parse.h"
 
-enum { O_OVERLAY = 512, O_PERSIST, O_TRIAL, O_TRUST, O_TMP };
+enum { O_OVERLAY = 512, O_PERSIST, O_TRIAL, O_TRUST, O_TMP, O_NOID };
 
 const struct cli_option convert_slot_options[] = {
 	{"compressor", 'c', required_argument},
@@ -20,6 +20,7 @@ const struct cli_option convert_slot_options[] = {
 	{"threads", 'j', required_argument},
 	{"overlay", O_OVERLAY, required_argument},
 	{"persist", O_PERSIST, required_argument},
+	{"no-keep-identity", O_NOID, no_argument},
 	{"trial-timeout", O_TRIAL, required_argument},
 	{"trust", O_TRUST, required_argument},
 	{"tmpdir", O_TMP, required_argument},
@@ -83,6 +84,9 @@ int convert_slot_option(const char *verb, struct aim_convert_opts *o, int key,
 		return 1;
 	case O_TMP:
 		o->tmpdir = val;
+		return 1;
+	case O_NOID:
+		o->no_identity = 1;
 		return 1;
 	default:
 		return 0;
