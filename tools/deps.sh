@@ -20,6 +20,7 @@ host_pkgs="build-essential pkg-config
  gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf libc6-dev-arm64-cross libc6-dev-armhf-cross
  e2fsprogs fdisk gdisk dosfstools mtools squashfs-tools squashfs-tools-ng
  xz-utils zstd u-boot-tools cpio jq file binutils perl attr time bc kmod lz4 bzip2
+ cryptsetup-bin
  minisign nginx curl openssl clang-14 libclang-rt-14-dev"
 qemu_pkgs="qemu-system-arm u-boot-qemu mmdebstrap qemu-user-static binfmt-support
  arch-test debian-archive-keyring"
