@@ -21,13 +21,28 @@ struct aim_slot_info {
 	char rootfs_sha256[65];
 	int64_t installed; /* unix time, 0 unknown */
 	char bundle[65];   /* manifest sha256, or empty */
+	/* dm-verity (docs/verity.md): all set when verity is 1, all zero when it is 0. The
+	 * tree follows the data in the slot partition, at verity_hash_offset. */
+	int verity;
+	char verity_alg[16];   /* "sha256" */
+	uint32_t verity_block; /* 4096: data and hash block size */
+	uint64_t verity_data_blocks;
+	uint64_t verity_hash_offset; /* bytes from the partition start (data_blocks * block) */
+	char verity_salt[65];  /* 64 lower-case hex digits */
+	char verity_root[65];
 };
 
+/* The detached signature of slot.env next to it (docs/verity.md). */
+#define AIM_SLOT_ENV_SIG "slot.env.minisig"
+#define AIM_SLOT_ENV_SIG_COMMENT "armimmutable slot.env"
+
 /* Pure: parses slot.env text. -EBADMSG for a line without '=' or a bad number (the
- * detail names the line). Unknown keys are ignored; too long values are -EBADMSG. */
+ * detail names the line). Unknown keys are ignored; too long values are -EBADMSG.
+ * verity=1 needs every verity_ key, consistent (sha256, 4096, hash offset = data blocks
+ * * 4096, 64 lower-case hex digits), else -EBADMSG; without verity=1 they are ignored. */
 int aim_slot_info_parse(const char *buf, size_t len, struct aim_slot_info *ret);
 /* Pure: formats into a malloc'ed string; returns its length. -EINVAL for a value with a
- * newline. */
+ * newline, or verity parameters the parser would refuse. */
 int aim_slot_info_format(const struct aim_slot_info *si, char **ret);
 
 #endif
