@@ -91,24 +91,6 @@ int aim_bootfiles_stage(const struct aim_tree *bt, const char *stage, int slot_b
 	return r;
 }
 
-/* A file of the root tree by path, trying /lib and /usr/lib (merged /usr). */
-static int read_root_file(const struct aim_tree *t, const char *path, size_t max, char **ret,
-			  size_t *ret_len)
-{
-	char alt[512];
-	struct aim_node *n = aim_tree_lookup(t, path);
-
-	if (!n && !strncmp(path, "/lib/", 5)) {
-		snprintf(alt, sizeof(alt), "/usr%s", path);
-		n = aim_tree_lookup(t, alt);
-	}
-	if (n)
-		n = aim_tree_resolve(t, n);
-	if (!n)
-		return -ENOENT;
-	return aim_tree_read_small(t, n, max, ret, ret_len);
-}
-
 /* The kernel release an initramfs file belongs to: from its name (uInitrd-<kver>,
  * initrd.img-<kver>), else from the symlink the plain name was in /boot, else the only
  * kernel. */
@@ -164,11 +146,11 @@ static int load_modules(const struct aim_tree *t, const char *kver, struct loade
 	int r;
 
 	snprintf(p, sizeof(p), "/lib/modules/%s/modules.dep", kver);
-	r = read_root_file(t, p, 16 << 20, &m->dep, NULL);
+	r = aim_tree_read_path(t, p, 16 << 20, &m->dep, NULL);
 	if (r < 0)
 		return aim_error_set(r, "cannot read %s from the root filesystem", p);
 	snprintf(p, sizeof(p), "/lib/modules/%s/modules.builtin", kver);
-	(void)read_root_file(t, p, 16 << 20, &builtin, NULL);
+	(void)aim_tree_read_path(t, p, 16 << 20, &builtin, NULL);
 	r = aim_kmod_deps(m->dep, builtin, names, &m->paths);
 	if (r < 0)
 		return r;
@@ -181,7 +163,7 @@ static int load_modules(const struct aim_tree *t, const char *kver, struct loade
 	for (size_t i = 0; i < m->n; i++) {
 		size_t len;
 		snprintf(p, sizeof(p), "/lib/modules/%s/%s", kver, m->paths[i]);
-		r = read_root_file(t, p, 64 << 20, &m->bufs[i], &len);
+		r = aim_tree_read_path(t, p, 64 << 20, &m->bufs[i], &len);
 		if (r < 0)
 			return aim_error_set(r, "cannot read the kernel module %s", p);
 		m->files[i] = (struct aim_initrd_file){m->paths[i], m->bufs[i], len};

@@ -170,28 +170,6 @@ static void interrupt_cleanup(void)
 		unlink(tmp_out);
 }
 
-static int load_seckey(struct aim_seckey *ret)
-{
-	char *text = NULL, *pw = NULL;
-	size_t n;
-	int r;
-
-	r = aim_read_file(arg_key, AIM_SIGN_FILE_MAX, &text, &n);
-	if (r < 0)
-		return aim_error_set(r, "cannot read the secret key %s: %s", arg_key,
-				     strerror(-r));
-	r = aim_seckey_is_encrypted(text, n);
-	if (r > 0)
-		r = password_read(arg_password_file, "Password for the secret key: ", 0, &pw);
-	if (r >= 0)
-		r = aim_seckey_parse(text, n, pw, ret);
-	if (r < 0 && aim_error_detail_for(r))
-		aim_error_set(r, "%s: %s", arg_key, aim_error_detail_for(r));
-	password_free(pw);
-	aim_sign_free_secret(text);
-	return r;
-}
-
 /* The files under dir/rel, sorted, as boot payloads named by their relative path. */
 static int add_boot_dir(struct aim_bundle_writer *w, const char *dir, const char *rel)
 {
@@ -346,7 +324,7 @@ static int bundle_create(int argc, char **argv)
 	have_epoch = source_date_epoch("bundle create", &conv.epoch);
 	if (have_epoch < 0)
 		return have_epoch;
-	r = load_seckey(&sk);
+	r = seckey_load(arg_key, arg_password_file, &sk);
 	if (r < 0)
 		return aim_err(r, "bundle create");
 	watch_signals(interrupt_cleanup, "no bundle was written");
@@ -357,24 +335,9 @@ static int bundle_create(int argc, char **argv)
 		r = aim_error_set(-errno, "cannot create a temporary directory in %s: %m", base);
 		goto out;
 	}
-	if (arg_image && !arg_no_trust_signer) {
-		/* The new root must accept the next bundle signed with the same key. */
-		static char signer[4200];
-		struct aim_pubkey pk;
-		char *txt = NULL;
-
-		aim_seckey_pubkey(&sk, &pk);
-		snprintf(signer, sizeof(signer), "%s/signer.pub", tmp_dir);
-		r = aim_pubkey_format(&pk, &txt);
-		if (r == 0)
-			r = aim_write_file_atomic(signer, txt, strlen(txt), 0644);
-		free(txt);
-		if (r < 0) {
-			aim_error_set(r, "cannot write %s", signer);
-			goto out;
-		}
-		conv.trust[conv.ntrust++] = signer;
-	}
+	/* The new root must accept the next bundle signed with the same key. */
+	if (arg_image && !arg_no_trust_signer && (r = trust_signer(&sk, tmp_dir, &conv)) < 0)
+		goto out;
 	if (arg_image) {
 		r = build_slot(&fi);
 		if (r < 0) {

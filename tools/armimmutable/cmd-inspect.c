@@ -125,6 +125,10 @@ static void print_json(const char *path, const struct aim_input *in,
 	for (unsigned i = 0; i < ii->ninitrds; i++)
 		aim_json_str(&j, NULL, ii->initrds[i]);
 	aim_json_arr_end(&j);
+	aim_json_obj_begin(&j, "verity");
+	aim_json_bool(&j, "supported", ii->verity_ok);
+	aim_json_str(&j, "reason", ii->verity_note);
+	aim_json_obj_end(&j);
 
 	aim_json_obj_begin(&j, "root");
 	aim_json_u64(&j, "partition", pt->parts[ii->root].num);
@@ -187,6 +191,7 @@ static void print_text(const char *path, const struct aim_input *in,
 	for (unsigned i = 0; i < ii->ninitrds; i++)
 		printf(" %s", ii->initrds[i]);
 	printf("%s\n", ii->ninitrds ? "" : " none");
+	printf("Verity:      %s: %s\n", ii->verity_ok ? "yes" : "no", ii->verity_note);
 	printf("Root:        partition %u, %s, %llu MiB used of %llu MiB\n",
 	       pt->parts[ii->root].num, ii->root_fstype,
 	       (unsigned long long)(ii->root_used >> 20), (unsigned long long)(ii->root_size >> 20));
