@@ -197,36 +197,6 @@ static int write_text(const char *dir, const char *name, const void *buf, size_t
 	return r;
 }
 
-void aim_slot_info_set_verity(struct aim_slot_info *si, const struct aim_verity *v)
-{
-	si->verity = 1;
-	snprintf(si->verity_alg, sizeof(si->verity_alg), "sha256");
-	si->verity_block = AIM_VERITY_BLOCK;
-	si->verity_data_blocks = v->data_blocks;
-	si->verity_hash_offset = v->hash_offset;
-	for (int i = 0; i < AIM_VERITY_HASH_BYTES; i++) {
-		snprintf(si->verity_salt + 2 * i, 3, "%02x", v->salt[i]);
-		snprintf(si->verity_root + 2 * i, 3, "%02x", v->root[i]);
-	}
-}
-
-int aim_slot_env_write(const char *dir, const struct aim_slot_info *si,
-		       const struct aim_seckey *sk, uint32_t epoch)
-{
-	_cleanup_free_ char *txt = NULL, *sig = NULL;
-	int r, n = aim_slot_info_format(si, &txt);
-
-	if (n < 0)
-		return n;
-	r = write_text(dir, AIM_SLOT_ENV, txt, (size_t)n, epoch);
-	if (r < 0 || !sk)
-		return r;
-	r = aim_sign_buffer(sk, txt, (size_t)n, AIM_SLOT_ENV_SIG_COMMENT, NULL, &sig);
-	if (r == 0)
-		r = write_text(dir, AIM_SLOT_ENV_SIG, sig, strlen(sig), epoch);
-	return r;
-}
-
 /* /slot-X/slot.env (docs/device-cli.md): what a slot holds, for status and install; with
  * the release key, its signature next to it. */
 static int write_slot_env(const char *stage, char slot, const struct aim_image_info *ii,

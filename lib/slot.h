@@ -110,15 +110,6 @@ struct aim_slot_sink {
 	void *ud;                         /* for the callbacks */
 };
 
-struct aim_slot_info;
-/* The verity keys of slot.env from v. */
-void aim_slot_info_set_verity(struct aim_slot_info *si, const struct aim_verity *v);
-/* Writes dir/slot.env from si and, with sk, dir/slot.env.minisig: a detached minisign
- * signature of its exact bytes, trusted comment "armimmutable slot.env"; both files get
- * the mtime epoch. */
-int aim_slot_env_write(const char *dir, const struct aim_slot_info *si,
-		       const struct aim_seckey *sk, uint32_t epoch);
-
 /* Builds the slot of the image in_path (analysed as ii) into k. ret->root_partuuid is
  * read; everything else in ret is set. */
 int aim_slot_build(const char *in_path, const struct aim_image_info *ii,

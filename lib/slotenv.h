@@ -2,6 +2,7 @@
 /*
  * /slot-X/slot.env: what a slot holds (docs/device-cli.md), key=value lines. The one
  * writer and the one reader: convert stages it, install and the target read and write it.
+ * With the release key it is signed: slot.env.minisig next to it (docs/verity.md).
  */
 #ifndef AIM_SLOTENV_H
 #define AIM_SLOTENV_H
@@ -35,6 +36,8 @@ struct aim_slot_info {
 /* The detached signature of slot.env next to it (docs/verity.md). */
 #define AIM_SLOT_ENV_SIG "slot.env.minisig"
 #define AIM_SLOT_ENV_SIG_COMMENT "armimmutable slot.env"
+/* What install adds to a bundle's signed slot.env: installed=, bundle= (same syntax). */
+#define AIM_SLOT_INSTALL_ENV "install.env"
 
 /* Pure: parses slot.env text. -EBADMSG for a line without '=' or a bad number (the
  * detail names the line). Unknown keys are ignored; too long values are -EBADMSG.
@@ -44,5 +47,15 @@ int aim_slot_info_parse(const char *buf, size_t len, struct aim_slot_info *ret);
 /* Pure: formats into a malloc'ed string; returns its length. -EINVAL for a value with a
  * newline, or verity parameters the parser would refuse. */
 int aim_slot_info_format(const struct aim_slot_info *si, char **ret);
+
+struct aim_seckey;
+struct aim_verity;
+/* The verity keys of slot.env from v. */
+void aim_slot_info_set_verity(struct aim_slot_info *si, const struct aim_verity *v);
+/* Writes dir/slot.env from si and, with sk, dir/slot.env.minisig: a detached minisign
+ * signature of its exact bytes, trusted comment "armimmutable slot.env"; both files get
+ * the mtime epoch. */
+int aim_slot_env_write(const char *dir, const struct aim_slot_info *si,
+		       const struct aim_seckey *sk, uint32_t epoch);
 
 #endif

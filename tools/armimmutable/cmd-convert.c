@@ -342,8 +342,10 @@ int cmd_convert(int argc, char **argv)
 		goto out;
 	}
 	r = verity_preflight("convert", ii, arg.verity);
-	if (r < 0)
+	if (r < 0) {
+		r = aim_err(r, "%s", in_path);
 		goto out;
+	}
 	if (arg_dry_run) {
 		r = aim_convert_plan(aim_input_path(in), aim_input_fd(in), ii, &arg, &plan);
 		if (r < 0)

@@ -151,11 +151,9 @@ int verity_preflight(const char *verb, const struct aim_image_info *ii,
 	char why[300];
 	int r = aim_slot_verity_decide(ii, mode, why, sizeof(why));
 
-	if (r < 0)
-		return aim_err(r, "%s", verb);
 	if (r == 0 && mode == AIM_VERITY_AUTO)
-		aim_info("%s", why);
-	return 0;
+		aim_info("%s: %s", verb, why);
+	return r < 0 ? r : 0;
 }
 #endif
 

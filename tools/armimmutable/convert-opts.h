@@ -28,7 +28,8 @@ int convert_slot_check(const char *verb, const struct aim_convert_opts *o);
 int trust_signer(const struct aim_seckey *sk, const char *dir, struct aim_convert_opts *o);
 
 /* --verity against the analysed image: 0, after one line saying why verity is off when
- * mode is auto and the kernel cannot; -EOPNOTSUPP (reported) for on with such a kernel. */
+ * mode is auto and the kernel cannot; -EOPNOTSUPP (with the detail, not reported) for on
+ * with such a kernel. */
 int verity_preflight(const char *verb, const struct aim_image_info *ii,
 		     enum aim_verity_mode mode);
 
