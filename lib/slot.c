@@ -183,20 +183,6 @@ static int script_from_scr(const char *buf, size_t len, char **ret)
 	return *ret ? 0 : -ENOMEM;
 }
 
-static int write_text(const char *dir, const char *name, const void *buf, size_t len,
-		      uint32_t epoch)
-{
-	char p[4200];
-	struct timespec ts[2] = {{epoch, 0}, {epoch, 0}};
-	int r;
-
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	r = aim_write_file_atomic(p, buf, len, 0644);
-	if (r == 0 && utimensat(AT_FDCWD, p, ts, 0) < 0)
-		r = -errno;
-	return r;
-}
-
 /* /slot-X/slot.env (docs/device-cli.md): what a slot holds, for status and install; with
  * the release key, its signature next to it. */
 static int write_slot_env(const char *stage, char slot, const struct aim_image_info *ii,
@@ -252,13 +238,13 @@ static int write_boot_chain(const struct aim_image_info *ii, const struct aim_co
 	r = aim_bootscript_generate(orig, NULL, &gen);
 	if (r < 0)
 		return r;
-	r = write_text(stage, "boot.cmd", gen, strlen(gen), epoch);
+	r = aim_slot_file_write(stage, "boot.cmd", gen, strlen(gen), epoch);
 	if (r < 0)
 		return r;
 	r = aim_bootscript_compile(gen, strlen(gen), epoch, NULL, &scr, &len);
 	if (r < 0)
 		return r;
-	r = write_text(stage, "boot.scr", scr, len, epoch);
+	r = aim_slot_file_write(stage, "boot.scr", scr, len, epoch);
 	if (r < 0)
 		return r;
 	for (int s = 0; s < (o->slot_b_empty ? 1 : 2); s++) {
@@ -278,7 +264,7 @@ static int write_boot_chain(const struct aim_image_info *ii, const struct aim_co
 		r = aim_bootscript_rewrite_env(env, (char)('a' + s), uuid, &out);
 		if (r < 0)
 			return r;
-		r = write_text(dir, "armbianEnv.txt", out, strlen(out), epoch);
+		r = aim_slot_file_write(dir, "armbianEnv.txt", out, strlen(out), epoch);
 		if (r < 0)
 			return r;
 	}

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* slot.env: parse, format and write with its signature (see slotenv.h). */
+/* slot.env: parse and format (see slotenv.h); written with its signature by
+ * slotenv-write.c. */
 #include "slotenv.h"
 
 #include <errno.h>
@@ -7,12 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <fcntl.h>
 
-#include "sign.h"
 #include "verity.h"
-#include "base/fileio.h"
 #include "base/log.h"
 #include "base/macro.h"
 #include "base/parse.h"
@@ -193,21 +190,6 @@ int aim_slot_info_format(const struct aim_slot_info *si, char **ret)
 	return (int)strlen(s);
 }
 
-/* dir/name with the mtime epoch. */
-static int write_stamped(const char *dir, const char *name, const void *buf, size_t len,
-			 uint32_t epoch)
-{
-	struct timespec ts[2] = {{epoch, 0}, {epoch, 0}};
-	char p[4200];
-	int r;
-
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	r = aim_write_file_atomic(p, buf, len, 0644);
-	if (r == 0 && utimensat(AT_FDCWD, p, ts, 0) < 0)
-		r = -errno;
-	return r;
-}
-
 void aim_slot_info_set_verity(struct aim_slot_info *si, const struct aim_verity *v)
 {
 	si->verity = 1;
@@ -219,21 +201,4 @@ void aim_slot_info_set_verity(struct aim_slot_info *si, const struct aim_verity 
 		snprintf(si->verity_salt + 2 * i, 3, "%02x", v->salt[i]);
 		snprintf(si->verity_root + 2 * i, 3, "%02x", v->root[i]);
 	}
-}
-
-int aim_slot_env_write(const char *dir, const struct aim_slot_info *si,
-		       const struct aim_seckey *sk, uint32_t epoch)
-{
-	_cleanup_free_ char *txt = NULL, *sig = NULL;
-	int r, n = aim_slot_info_format(si, &txt);
-
-	if (n < 0)
-		return n;
-	r = write_stamped(dir, AIM_SLOT_ENV, txt, (size_t)n, epoch);
-	if (r < 0 || !sk)
-		return r;
-	r = aim_sign_buffer(sk, txt, (size_t)n, AIM_SLOT_ENV_SIG_COMMENT, NULL, &sig);
-	if (r == 0)
-		r = write_stamped(dir, AIM_SLOT_ENV_SIG, sig, strlen(sig), epoch);
-	return r;
 }

@@ -57,5 +57,8 @@ void aim_slot_info_set_verity(struct aim_slot_info *si, const struct aim_verity 
  * the mtime epoch. */
 int aim_slot_env_write(const char *dir, const struct aim_slot_info *si,
 		       const struct aim_seckey *sk, uint32_t epoch);
+/* dir/name written atomically, with the mtime epoch (a staged boot partition file). */
+int aim_slot_file_write(const char *dir, const char *name, const void *buf, size_t len,
+			uint32_t epoch);
 
 #endif
