@@ -20,6 +20,7 @@
 #include "base/fileio.h"
 #include "base/json.h"
 #include "base/log.h"
+#include "base/macro.h"
 #include "base/parse.h"
 
 static struct aim_convert_opts arg = {.sqfs = {.comp = "zstd"},
@@ -261,6 +262,9 @@ static void print_plan(const struct aim_convert_plan *p, int dry, const char *ou
 		hex32(p->v.root, root);
 		printf("             verity tree %" PRIu64 " KiB after it, root hash %s\n",
 		       (p->v.hash_size + 1023) / 1024, root);
+	} else if (p->verity) {
+		printf("             verity tree ~%" PRIu64 " KiB after it\n",
+		       (p->slot_bytes - ALIGN_UP(p->sqfs_size, 4096) + 1023) / 1024);
 	}
 	printf("  p3 root B  %6" PRIu64 " MiB at %6" PRIu64 " MiB  %s\n", p->slot_size / M,
 	       p->slot_b_start / M, arg.slot_b_empty ? "empty" : "copy of A");
