@@ -127,6 +127,27 @@ int aim_slotstate_mark_bad(struct aim_slotstate *st, char slot, const char *reas
  */
 int aim_slotstate_rollback(struct aim_slotstate *st, char from, char *why, size_t whylen);
 
+/*
+ * The initramfs refused to boot slot (its slot.env unsigned, signed by an unknown key,
+ * a failed signature, or no verity on a device that requires it): deterministic, so the
+ * slot is given up at once instead of trying again. The slot on trial: the trial is
+ * cancelled (tries 0, good 0). The active slot with a good other slot: the other becomes
+ * active, this one good 0. Otherwise (nothing to fall back to) only the reason. aim_reason
+ * = "slot X refused: <why>" (cut to fit). 1 when st changed, -EINVAL for a bad slot or
+ * an inconsistent state.
+ */
+int aim_slotstate_refuse(struct aim_slotstate *st, char slot, const char *why);
+
+/*
+ * The corruption rule (docs/boot.md "dm-verity and corruption"): U-Boot counted
+ * uboot_count >= fails boots of the good active slot that never reached boot-complete
+ * (every boot of the active slot counts while the other slot is good; mark-good resets
+ * the count) and booted the other, good slot, which is `mounted`. The mounted slot
+ * becomes active, the old one good 0, aim_reason says why. 1 when st changed, 0 when the
+ * rule does not apply (a trial, the active slot mounted, a count below fails).
+ */
+int aim_slotstate_active_failed(struct aim_slotstate *st, char mounted, unsigned fails);
+
 /* The slot the next boot picks without U-Boot counts: the trial slot while it has tries
  * left, else the active slot. */
 char aim_slotstate_next_boot(const struct aim_slotstate *st);
