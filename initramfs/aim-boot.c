@@ -63,9 +63,6 @@
 #define KEYS_DIR "/etc/armimmutable/keys" /* in the initramfs: trusted minisign keys */
 #define MAPPER "/dev/mapper"
 #define MAX_KEYS 16
-/* The corruption rule: boots of the good active slot that never reach boot-complete
- * before U-Boot boots the other good slot (the boot script's count; docs/boot.md). */
-#define ACTIVE_FAILS 3
 
 struct plan {
 	struct aim_bootcfg cfg; /* kernel command line and armimmutable.conf */
@@ -189,7 +186,7 @@ static void decide(const char *dir, struct plan *p)
 		    mounted == p->st.active)
 			p->st.tries[p->st.try_slot - 'a'] = 0;
 		/* U-Boot gave up on the good active slot (the corruption rule) */
-		int failed = aim_slotstate_active_failed(&p->st, mounted, ACTIVE_FAILS);
+		int failed = aim_slotstate_active_failed(&p->st, mounted, AIM_SLOTSTATE_ACTIVE_FAILS);
 		r = aim_slotstate_choose(&p->st, &p->slot, &p->trial);
 		if (r < 0) {
 			snprintf(p->reason, sizeof(p->reason), "inconsistent slot state");

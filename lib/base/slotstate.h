@@ -30,6 +30,9 @@
 #define AIM_SLOTSTATE_MAX 512 /* a formatted record always fits */
 #define AIM_SLOTSTATE_TRIES_MAX 9 /* single digit: the boot script counts without setexpr */
 #define AIM_SLOTSTATE_REASON_MAX 96
+/* The corruption rule (docs/boot.md): boots of the good active slot that never reach
+ * boot-complete before the boot script boots the other, good slot. */
+#define AIM_SLOTSTATE_ACTIVE_FAILS 3
 
 struct aim_slotstate {
 	uint32_t seq;
