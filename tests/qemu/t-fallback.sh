@@ -143,7 +143,9 @@ report() {
 		grep -E '^armimmutable: (trial boot|slot . has no tries|slot . \()|Bad Linux ARM64|Rebooting automatically|Failed to mount|^U-Boot 20|verity|refused' \
 		>"$tmp/$1.events"
 	sed 's/^/#   /' "$tmp/$1.events"
-	TRIALS=$(grep -c '^armimmutable: trial boot . of 3 for slot b' "$tmp/$1.events")
+	# "1 of 3, 2 of 3, 3 of 3" when only U-Boot counts; "1 of 3, 1 of 2, 1 of 1" when
+	# aim-boot takes each try too (its new seq makes U-Boot's count start again)
+	TRIALS=$(grep -c '^armimmutable: trial boot . of . for slot b' "$tmp/$1.events")
 }
 check_slot_a() { # check_slot_a NAME WHY: Linux on slot a over dm-verity, WHY recorded
 	local out why
