@@ -378,6 +378,7 @@ static void count_boot(const char *sysfs, struct plan *p)
 		    strerror(errno));
 		p->slot = p->root_partn == 3 ? 'b' : 'a';
 		snprintf(p->reason, sizeof(p->reason), "boot partition not mountable");
+		slot_policy(KEYS_DIR, p); /* no slot.env: refused when the device has keys */
 		return;
 	}
 	decide(BOOTMNT, p);
