@@ -142,11 +142,12 @@ $(QEMU_HELPERS) $(INTEG_HELPERS):
 	$(Q)$(CC) $(AIM_CFLAGS) $(DEP_CFLAGS) $(CFLAGS) -o $@ $< $(B)/libarmimmutable.a $(DEP_LIBS)
 
 # The libsodium.a aim-boot links for an arch ("" when there is none).
-dev_sodium = $(if $(filter x86_64,$(1)),$(wildcard /usr/lib/x86_64-linux-gnu/libsodium.a), \
+dev_sodium = $(strip $(if $(filter x86_64,$(1)),$(wildcard /usr/lib/x86_64-linux-gnu/libsodium.a), \
 	$(firstword $(foreach d,$(SYSROOT_CACHE)/sysroot-$(1) $(B)/sysroot-$(1), \
-	$(wildcard $(d)/usr/lib/$(TRIPLET_$(1))/libsodium.a))))
-dev_sodium_inc = $(if $(filter x86_64,$(1)),,$(patsubst %/usr/lib/$(TRIPLET_$(1))/libsodium.a,\
-	-I%/usr/include -I%/usr/include/$(TRIPLET_$(1)),$(call dev_sodium,$(1))))
+	$(wildcard $(d)/usr/lib/$(TRIPLET_$(1))/libsodium.a)))))
+dev_sodium_inc = $(if $(filter x86_64,$(1)),,$(foreach d,$(patsubst \
+	%/usr/lib/$(TRIPLET_$(1))/libsodium.a,%,$(call dev_sodium,$(1))), \
+	-I$(d)/usr/include -I$(d)/usr/include/$(TRIPLET_$(1))))
 define dev_rules
 $(B)/dev/$(1)/%: initramfs/%.c $(DEV_LIB_SRC) $(wildcard lib/base/*.h lib/sig/*.h)
 	@mkdir -p $$(dir $$@)
