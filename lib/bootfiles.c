@@ -208,7 +208,8 @@ static int load_modules(const struct aim_tree *t, const char *kver, struct loade
 }
 
 /* The root's /etc/armimmutable/keys/NAME.pub (convert --trust put them there) for the
- * initramfs, same path: aim-boot checks slot.env's signature before the root is mounted. */
+ * initramfs, same path: aim-boot checks slot.env's signature before the root is mounted,
+ * and refuses unsigned slots once they are there. */
 static int load_keys(const struct aim_tree *t, struct loaded_mods *m)
 {
 	struct aim_node *d = aim_tree_lookup(t, "/etc/armimmutable/keys");
@@ -413,7 +414,10 @@ static int patch_group(const struct aim_tree *t, const struct initrd_group *g,
 
 	if (r == 0)
 		r = load_modules(t, g->kver, &m);
-	if (r == 0)
+	/* Keys in the initramfs make the device refuse every slot whose slot.env is not
+	 * signed (docs/boot.md section 9): only when convert signed the slots. */
+	snprintf(in, sizeof(in), "%s/slot-a/slot.env.minisig", stage);
+	if (r == 0 && access(in, F_OK) == 0)
 		r = load_keys(t, &m);
 	snprintf(in, sizeof(in), "%s/slot-a/%s", stage, g->names.v[0]);
 	if (r == 0 && (in_fd = open(in, O_RDONLY | O_CLOEXEC)) < 0)

@@ -36,7 +36,7 @@ AIM="$top/$B/armimmutable"
 : "${STALL:=25}" "${KSTALL:=120}" "${PSTALL:=3}" "${CASE_DEADLINE:=600}"
 
 qemu_available || skip_all "qemu-system-aarch64 or U-Boot missing (tools/deps.sh --qemu)"
-for c in mcopy mtype mdel sfdisk jq gzip minisign veritysetup; do
+for c in mcopy mtype mdel sfdisk jq gzip minisign veritysetup cpio mkimage; do
 	command -v $c >/dev/null || skip_all "$c missing"
 done
 [ -x "$AIM" ] || skip_all "no $AIM (run make B=$B)"
@@ -57,8 +57,9 @@ ok $? "convert succeeds (kiosk: --overlay=tmpfs --persist=/home --persist=/etc/s
 [ -f "$tmp/conv.img" ] || { diag "$(cat "$tmp/conv.err")"; done_testing; exit 1; }
 rm -f "$tmp/sample.img"
 # TODO(lead): drop when convert writes the verity slots (issue 12, host side)
-sh "$top/tests/qemu/verity-fixture.sh" "$tmp/conv.img" "$tmp/k.key" >"$tmp/roots" 2>&1
-ok $? "verity fixture: hash trees and signed slot.env verity keys for slots a and b"
+sh "$top/tests/qemu/verity-fixture.sh" "$tmp/conv.img" "$tmp/k.key" "$tmp/k.pub" \
+	>"$tmp/roots" 2>&1
+ok $? "verity fixture: hash trees, signed slot.env verity keys, the key in the initramfs"
 ROOT_A=$(sed -n 's/^slot a root //p' "$tmp/roots")
 [ ${#ROOT_A} = 64 ] || diag "$(cat "$tmp/roots")"
 truncate -s +512M "$tmp/conv.img"

@@ -6,22 +6,31 @@
 #   the squashfs from byte 0, zeros to 4096, the tree (format 1, sha256, 4096-byte
 #   blocks, no superblock) at H = data_blocks * 4096; /slot-X/slot.env gains verity=1,
 #   verity_alg, verity_block, verity_data_blocks, verity_hash_offset, verity_salt,
-#   verity_root; /slot-X/slot.env.minisig is `minisign -S` of it with KEY.
+#   verity_root; /slot-X/slot.env.minisig is `minisign -S` of it with SECKEY; PUBKEY goes
+#   into the slot's uInitrd files as /etc/armimmutable/keys/<id>.pub (a newc cpio
+#   appended to the payload, the uImage header made again with mkimage), as convert does
+#   when it signs the slots: aim-boot then refuses unsigned or altered slot.env.
 #
-#   verity-fixture.sh IMG SECKEY [SLOT...]     SLOT: a, b (default both)
+#   verity-fixture.sh IMG SECKEY PUBKEY [SLOT...]     SLOT: a, b (default both)
 #
-# Tools: veritysetup (cryptsetup-bin), minisign, mtools, sfdisk, jq. Prints one line per
-# slot: "slot X root <hex>". Exit 1 on any failure.
+# Tools: veritysetup (cryptsetup-bin), minisign, mtools, sfdisk, jq, cpio, mkimage. Prints
+# one line per slot: "slot X root <hex>". Exit 1 on any failure.
 set -eu
 img=$1
 key=$2
-shift 2
+pub=$3
+shift 3
 [ $# -gt 0 ] || set -- a b
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/aim-verity.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 p1=$(( $(sfdisk -J "$img" | jq '.partitiontable.partitions[0].start') * 512 ))
 # a salt per product line: derived, not random (outputs stay reproducible)
 salt=$(printf 'armimmutable verity test salt' | sha256sum | cut -c1-64)
+id=$(sed -n 's/^untrusted comment: minisign public key //p' "$pub")
+mkdir -p "$tmp/cpio/etc/armimmutable/keys"
+cp "$pub" "$tmp/cpio/etc/armimmutable/keys/$id.pub"
+(cd "$tmp/cpio" && find etc | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$tmp/keys.cpio"
+mt() { MTOOLS_SKIP_CHECK=1 "$@"; }
 for s in "$@"; do
 	case $s in a) n=1 ;; b) n=2 ;; *) echo "verity-fixture: no slot '$s'" >&2; exit 1 ;; esac
 	start=$(sfdisk -J "$img" | jq ".partitiontable.partitions[$n].start")
@@ -56,5 +65,13 @@ for s in "$@"; do
 		-t "armimmutable slot $s" >/dev/null </dev/null
 	MTOOLS_SKIP_CHECK=1 mcopy -o -i "$img@@$p1" "$tmp/slot.env" "$tmp/slot.env.minisig" \
 		"::/slot-$s/"
+	for f in $(mt mdir -b -i "$img@@$p1" "::/slot-$s" | grep -i '/uinitrd[^/]*$'); do
+		mt mcopy -o -i "$img@@$p1" "$f" "$tmp/ui"
+		dd if="$tmp/ui" of="$tmp/payload" bs=64 skip=1 status=none
+		cat "$tmp/keys.cpio" >>"$tmp/payload"
+		mkimage -A arm64 -O linux -T ramdisk -C none -n uInitrd -d "$tmp/payload" \
+			"$tmp/ui" >/dev/null
+		mt mcopy -o -i "$img@@$p1" "$tmp/ui" "$f"
+	done
 	echo "slot $s root $root"
 done
