@@ -34,7 +34,6 @@
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -292,19 +291,6 @@ static const char *const ext4_mods[] = {"lib/crc16.ko", "fs/mbcache.ko", "fs/jbd
 
 /* ---- dm-verity: slot.env, its signature, the mapping ---- */
 
-/* dir/slot-X/slot.env and slot.env.minisig of the slot chosen, when there. */
-static void read_slot_env(const char *dir, struct plan *p)
-{
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), "%s/slot-%c/slot.env", dir, p->slot);
-	if (aim_read_file(path, 1 << 16, &p->senv, &p->senv_len) < 0)
-		p->senv = NULL;
-	snprintf(path, sizeof(path), "%s/slot-%c/slot.env.minisig", dir, p->slot);
-	if (aim_read_file(path, 16384, &p->ssig, &p->ssig_len) < 0)
-		p->ssig = NULL;
-}
-
 /* Whether the slot is mapped through dm-verity, or refused (lib/sig/slotcheck.h). */
 static int slot_policy(const char *keydir, struct plan *p)
 {
@@ -331,10 +317,8 @@ static const char *const dm_mods[] = {"drivers/md/dm-mod.ko", "drivers/md/dm-buf
 /* Replaces the squashfs mounted raw at LOWER by the same partition through dm-verity. */
 static int map_verity(struct plan *p)
 {
-	char dir[PATH_MAX], path[PATH_MAX], dev[32], table[700], node[PATH_MAX], err[900];
-	char name[32];
+	char dir[PATH_MAX], path[PATH_MAX], node[PATH_MAX], err[1200], name[32];
 	struct utsname u;
-	struct stat s;
 	int r;
 
 	if (uname(&u) == 0) {
@@ -344,21 +328,10 @@ static int map_verity(struct plan *p)
 			if ((r = aim_kmod_load(dir, *m, path, sizeof(path))) < 0 && r != -ENOENT)
 				say("cannot load %s: %s", path, strerror(-r));
 	}
-	if (stat(LOWER, &s) < 0)
-		return fail("cannot stat " LOWER ": %s", strerror(errno));
-	snprintf(dev, sizeof(dev), "%u:%u", major(s.st_dev), minor(s.st_dev));
 	snprintf(name, sizeof(name), "aim-root-%c", p->slot);
-	if (aim_verity_table(&p->ver, dev, table, sizeof(table)) < 0)
-		return fail("bad verity parameters in slot-%c/slot.env", p->slot);
-	if (umount(LOWER) < 0)
-		return fail("cannot unmount the unverified root " LOWER ": %s", strerror(errno));
-	r = aim_dm_create(name, "verity", aim_verity_sectors(&p->ver), table, MAPPER, node,
-			  sizeof(node), NULL, err, sizeof(err));
-	if (r < 0)
+	if (aim_verity_remount(&p->ver, LOWER, name, MAPPER, node, sizeof(node), err,
+			       sizeof(err)) < 0)
 		return fail("dm-verity for slot %c: %s", p->slot, err);
-	if (mount(node, LOWER, "squashfs", MS_RDONLY, "") < 0)
-		return fail("cannot mount %s (verity root %s) on " LOWER ": %s", node, p->ver.root,
-			    strerror(errno));
 	say("slot %c: / is verified by dm-verity (%s, root hash %.16s..., %s)", p->slot, node,
 	    p->ver.root, p->signer[0] ? "signed slot.env" : "unsigned slot.env");
 	return 0;
@@ -382,7 +355,7 @@ static void count_boot(const char *sysfs, struct plan *p)
 		return;
 	}
 	decide(BOOTMNT, p);
-	read_slot_env(BOOTMNT, p);
+	aim_slot_read(BOOTMNT, p->slot, &p->senv, &p->senv_len, &p->ssig, &p->ssig_len);
 	if (slot_policy(KEYS_DIR, p) < 0)
 		refuse_slot(p);
 	commit_state(BOOTMNT, p);
@@ -786,7 +759,7 @@ static int cmd_plan(int argc, char **argv)
 			return 1;
 	}
 	decide(dir, &p);
-	read_slot_env(dir, &p);
+	aim_slot_read(dir, p.slot, &p.senv, &p.senv_len, &p.ssig, &p.ssig_len);
 	if (slot_policy(keys, &p) < 0)
 		refuse_slot(&p);
 	print_plan(stdout, &p);
@@ -800,18 +773,13 @@ static int cmd_plan(int argc, char **argv)
 /* aim-boot verity-table: "aim-root-X: <start> <len> verity <params>" (dmsetup table). */
 static int cmd_verity_table(void)
 {
-	char env[4096], slot[8], name[32], t[1024];
-	int r;
+	char t[1024], name[16] = "aim-root-?";
+	int r = -ENOENT;
 
-	if (aim_read_text(AIM_BOOT_ENV, env, sizeof(env)) < 0 ||
-	    aim_bootenv_get(env, AIM_BOOTENV_SLOT, slot, sizeof(slot)) < 0)
-		return fail("verity-table: cannot read the slot from " AIM_BOOT_ENV);
-	snprintf(name, sizeof(name), "aim-root-%.1s", slot);
-	r = aim_dm_table_get(name, t, sizeof(t));
-	if (r < 0)
-		return fail("verity-table: %s: %s", name, strerror(-r));
-	printf("%s: %s\n", name, t);
-	return 0;
+	for (name[9] = 'a'; name[9] <= 'b'; name[9]++)
+		if ((r = aim_dm_table_get(name, t, sizeof(t))) == 0)
+			return printf("%s: %s\n", name, t) < 0;
+	return fail("verity-table: no aim-root-a or aim-root-b: %s", strerror(-r));
 }
 
 static void usage(FILE *f)

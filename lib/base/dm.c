@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -244,4 +245,30 @@ int aim_dm_table_get(const char *name, char *ret, size_t retsz)
 	n = snprintf(ret, retsz, "%" PRIu64 " %" PRIu64 " %.16s %s", (uint64_t)t->sector_start,
 		     (uint64_t)t->length, t->target_type, (const char *)(t + 1));
 	return n < 0 || (size_t)n >= retsz ? -ENAMETOOLONG : 0;
+}
+
+int aim_verity_remount(const struct aim_verity *v, const char *mnt, const char *name,
+		       const char *nodedir, char *ret_node, size_t nodesz, char *err,
+		       size_t errsz)
+{
+	char dev[32], table[700];
+	struct stat s;
+	int r;
+
+	if (stat(mnt, &s) < 0)
+		return err_set(-errno, err, errsz, "cannot stat %s: %s", mnt, strerror(errno));
+	snprintf(dev, sizeof(dev), "%u:%u", major(s.st_dev), minor(s.st_dev));
+	if (aim_verity_table(v, dev, table, sizeof(table)) < 0)
+		return err_set(-EINVAL, err, errsz, "bad verity parameters");
+	if (umount(mnt) < 0)
+		return err_set(-errno, err, errsz, "cannot unmount the unverified root %s: %s",
+			       mnt, strerror(errno));
+	r = aim_dm_create(name, "verity", aim_verity_sectors(v), table, nodedir, ret_node,
+			  nodesz, NULL, err, errsz);
+	if (r < 0)
+		return r;
+	if (mount(ret_node, mnt, "squashfs", MS_RDONLY, "") < 0)
+		return err_set(-errno, err, errsz, "cannot mount %s (root hash %s) on %s: %s",
+			       ret_node, v->root, mnt, strerror(errno));
+	return 0;
 }

@@ -55,6 +55,15 @@ uint64_t aim_verity_sectors(const struct aim_verity *v);
 int aim_dm_create(const char *name, const char *type, uint64_t sectors, const char *table,
 		  const char *nodedir, char *ret_node, size_t nodesz, dev_t *ret_dev, char *err,
 		  size_t errsz);
+/*
+ * Replaces the squashfs mounted at mnt (unverified) by the same partition through
+ * dm-verity: its dev_t from mnt, unmount (dm claims the partition exclusively),
+ * aim_dm_create(name, "verity", ...), mount the node read-only at mnt. -errno with a
+ * message in err; the node's path in ret_node.
+ */
+int aim_verity_remount(const struct aim_verity *v, const char *mnt, const char *name,
+		       const char *nodedir, char *ret_node, size_t nodesz, char *err,
+		       size_t errsz);
 /* Removes the device name (DM_DEV_REMOVE); -errno. */
 int aim_dm_remove(const char *name);
 /* The live table of name as "<type> <params>" (DM_TABLE_STATUS, table flag); -errno. */

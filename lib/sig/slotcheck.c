@@ -4,8 +4,22 @@
 
 #include <stdio.h>
 
+#include "base/fileio.h"
 #include "base/log.h"
 #include "sig/minisig.h"
+
+void aim_slot_read(const char *dir, char slot, char **senv, size_t *senv_len, char **ssig,
+		   size_t *ssig_len)
+{
+	char path[4200];
+
+	snprintf(path, sizeof(path), "%s/slot-%c/slot.env", dir, slot);
+	if (aim_read_file(path, 1 << 16, senv, senv_len) < 0)
+		*senv = NULL;
+	snprintf(path, sizeof(path), "%s/slot-%c/slot.env.minisig", dir, slot);
+	if (aim_read_file(path, AIM_SIGN_FILE_MAX, ssig, ssig_len) < 0)
+		*ssig = NULL;
+}
 
 int aim_slot_check(const char *keydir, char slot, const char *senv, size_t senv_len,
 		   const char *ssig, size_t ssig_len, struct aim_verity *ver, char signer[17],

@@ -15,6 +15,11 @@
 
 #define AIM_SLOT_KEYS_MAX 16
 
+/* dir/slot-X/slot.env and slot.env.minisig (malloc'd, NUL-terminated; NULL when
+ * missing or unreadable). */
+void aim_slot_read(const char *dir, char slot, char **senv, size_t *senv_len, char **ssig,
+		   size_t *ssig_len);
+
 /*
  * senv/ssig: slot.env and its signature (NULL: missing). Returns 1 verity (*ver filled),
  * 0 no verity (allowed: no keys), -1 refused: why[whysz] says why in one line. signer:
