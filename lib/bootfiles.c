@@ -124,6 +124,11 @@ struct loaded_mods {
 	char **bufs;
 	size_t n;
 	char *dep;
+	int verity;
+	/* the trusted keys of the root (/etc/armimmutable/keys/NAME.pub) for aim-boot */
+	struct aim_initrd_file keys[AIM_INITRD_FILES_MAX];
+	char *key_bufs[AIM_INITRD_FILES_MAX], key_paths[AIM_INITRD_FILES_MAX][300];
+	size_t nkeys;
 };
 
 static void loaded_mods_free(struct loaded_mods *m)
@@ -134,13 +139,20 @@ static void loaded_mods_free(struct loaded_mods *m)
 	free(m->files);
 	aim_strv_free(m->paths);
 	free(m->dep);
+	for (size_t i = 0; i < m->nkeys; i++)
+		free(m->key_bufs[i]);
 	memset(m, 0, sizeof(*m));
 }
 
-/* squashfs and overlay (and what they need) from the image's own /lib/modules/<kver>. */
+/* The modules the appended initramfs loads (/conf/modules): dm-verity (with dm-mod,
+ * dm-bufio, ...) only when the kernel has it, aim-boot maps verity slots with it. */
+static const char *const load_verity[] = {"squashfs", "overlay", "dm-verity", NULL};
+static const char *const load_plain[] = {"squashfs", "overlay", NULL};
+
+/* squashfs, overlay and dm-verity (when there) and what they need, from the image's own
+ * /lib/modules/<kver>. m->verity: dm-verity was found (as a module or built in). */
 static int load_modules(const struct aim_tree *t, const char *kver, struct loaded_mods *m)
 {
-	static const char *const names[] = {"squashfs", "overlay", NULL};
 	_cleanup_free_ char *builtin = NULL;
 	char p[512];
 	int r;
@@ -151,7 +163,13 @@ static int load_modules(const struct aim_tree *t, const char *kver, struct loade
 		return aim_error_set(r, "cannot read %s from the root filesystem", p);
 	snprintf(p, sizeof(p), "/lib/modules/%s/modules.builtin", kver);
 	(void)aim_tree_read_path(t, p, 16 << 20, &builtin, NULL);
-	r = aim_kmod_deps(m->dep, builtin, names, &m->paths);
+	m->verity = 1;
+	r = aim_kmod_deps(m->dep, builtin, load_verity, &m->paths);
+	if (r == -ENOENT) {
+		aim_error_clear();
+		m->verity = 0;
+		r = aim_kmod_deps(m->dep, builtin, load_plain, &m->paths);
+	}
 	if (r < 0)
 		return r;
 	while (m->paths[m->n])
@@ -167,6 +185,36 @@ static int load_modules(const struct aim_tree *t, const char *kver, struct loade
 		if (r < 0)
 			return aim_error_set(r, "cannot read the kernel module %s", p);
 		m->files[i] = (struct aim_initrd_file){m->paths[i], m->bufs[i], len};
+	}
+	return 0;
+}
+
+/* The root's /etc/armimmutable/keys/NAME.pub (convert --trust put them there) for the
+ * initramfs, same path: aim-boot checks slot.env's signature before the root is mounted,
+ * and refuses unsigned slots once they are there. */
+static int load_keys(const struct aim_tree *t, struct loaded_mods *m)
+{
+	struct aim_node *d = aim_tree_lookup(t, "/etc/armimmutable/keys");
+
+	for (struct aim_node *c = d ? d->children : NULL; c; c = c->next) {
+		size_t n = strlen(c->name), len;
+		char p[300];
+		int r;
+
+		if (!S_ISREG(c->mode) || n < 5 || strcmp(c->name + n - 4, ".pub") ||
+		    n > 200)
+			continue;
+		if (m->nkeys >= AIM_INITRD_FILES_MAX)
+			return aim_error_set(-E2BIG, "more than %d keys in /etc/armimmutable/keys",
+					     AIM_INITRD_FILES_MAX);
+		snprintf(p, sizeof(p), "/etc/armimmutable/keys/%s", c->name);
+		r = aim_tree_read_path(t, p, 16384, &m->key_bufs[m->nkeys], &len);
+		if (r < 0)
+			return aim_error_set(r, "cannot read %s", p);
+		snprintf(m->key_paths[m->nkeys], sizeof(m->key_paths[0]), "%s", p + 1);
+		m->keys[m->nkeys] = (struct aim_initrd_file){m->key_paths[m->nkeys],
+							     m->key_bufs[m->nkeys], len};
+		m->nkeys++;
 	}
 	return 0;
 }
@@ -340,7 +388,6 @@ static int write_group(const struct initrd_group *g, const char *stage,
 static int patch_group(const struct aim_tree *t, const struct initrd_group *g,
 		       const char *stage, int nslots, struct aim_initrd_add *add)
 {
-	static const char *const load[] = {"squashfs", "overlay", NULL};
 	struct loaded_mods m = {0};
 	struct aim_buf arc = {0};
 	char in[4300], dst[4300], (*out)[4300] = calloc(g->names.n, sizeof(*out));
@@ -349,6 +396,11 @@ static int patch_group(const struct aim_tree *t, const struct initrd_group *g,
 
 	if (r == 0)
 		r = load_modules(t, g->kver, &m);
+	/* Keys in the initramfs make the device refuse every slot whose slot.env is not
+	 * signed (docs/boot.md section 9): only when convert signed the slots. */
+	snprintf(in, sizeof(in), "%s/slot-a/slot.env.minisig", stage);
+	if (r == 0 && access(in, F_OK) == 0)
+		r = load_keys(t, &m);
 	snprintf(in, sizeof(in), "%s/slot-a/%s", stage, g->names.v[0]);
 	if (r == 0 && (in_fd = open(in, O_RDONLY | O_CLOEXEC)) < 0)
 		r = -errno;
@@ -357,7 +409,9 @@ static int patch_group(const struct aim_tree *t, const struct initrd_group *g,
 		add->modules = m.files;
 		add->n_modules = m.n;
 		add->modules_dep = m.dep;
-		add->load = load;
+		add->load = m.verity ? load_verity : load_plain;
+		add->files = m.keys;
+		add->n_files = m.nkeys;
 		r = aim_initrd_archive_fd(in_fd, add, &arc);
 	}
 	if (r < 0 && !aim_error_detail())
