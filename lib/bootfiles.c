@@ -386,7 +386,7 @@ static int write_group(const struct initrd_group *g, const char *stage,
  * the group, then gives the results every name of the group in every slot (hard links:
  * the boot partition gets a copy per name). */
 static int patch_group(const struct aim_tree *t, const struct initrd_group *g,
-		       const char *stage, int nslots, struct aim_initrd_add *add)
+		       const char *stage, int nslots, int with_keys, struct aim_initrd_add *add)
 {
 	struct loaded_mods m = {0};
 	struct aim_buf arc = {0};
@@ -397,9 +397,9 @@ static int patch_group(const struct aim_tree *t, const struct initrd_group *g,
 	if (r == 0)
 		r = load_modules(t, g->kver, &m);
 	/* Keys in the initramfs make the device refuse every slot whose slot.env is not
-	 * signed (docs/boot.md section 9): only when convert signed the slots. */
-	snprintf(in, sizeof(in), "%s/slot-a/slot.env.minisig", stage);
-	if (r == 0 && access(in, F_OK) == 0)
+	 * signed or has no verity keys (docs/boot.md section 9): only when convert signs
+	 * slots with verity (the caller knows: slot.env is written only after the squashfs). */
+	if (r == 0 && with_keys)
 		r = load_keys(t, &m);
 	snprintf(in, sizeof(in), "%s/slot-a/%s", stage, g->names.v[0]);
 	if (r == 0 && (in_fd = open(in, O_RDONLY | O_CLOEXEC)) < 0)
@@ -440,7 +440,7 @@ static int patch_group(const struct aim_tree *t, const struct initrd_group *g,
  * depend on the slot). */
 int aim_bootfiles_patch_initrds(const struct aim_tree *t, const struct aim_tree *bt,
 				const struct aim_image_info *ii, const struct aim_convert_opts *o,
-				const char *stage, const char *helper, uint32_t epoch)
+				const char *stage, const char *helper, int keys, uint32_t epoch)
 {
 	_cleanup_free_ char *aim_boot = NULL, *script = NULL;
 	struct initrd_group *g = NULL;
@@ -468,7 +468,7 @@ int aim_bootfiles_patch_initrds(const struct aim_tree *t, const struct aim_tree 
 			.local_bottom_len = script_len,
 			.mtime = epoch,
 		};
-		r = patch_group(t, &g[i], stage, o->slot_b_empty ? 1 : 2, &add);
+		r = patch_group(t, &g[i], stage, o->slot_b_empty ? 1 : 2, keys, &add);
 	}
 	groups_free(g, ng);
 	if (r < 0)

@@ -92,6 +92,19 @@ is "$(jq -r '.converted_slots[1].slot_env_signed' insp.json)" true "inspect: slo
 check "convert --verity off: no tree" sh -c \
 	"$(printf %q "$AIM") -q convert --verity off vm.img off.img && ! mtype -i off.img@@$p1 ::/slot-a/slot.env | grep -q verity"
 
+# ---- the trusted keys in the appended initramfs (docs/boot.md section 9) ----
+# Keys there make aim-boot refuse every slot.env that is unsigned or has no verity keys:
+# only signed slots with verity get them; --trust alone puts the key into the root only.
+kname=$(unsquashfs -l slot-a 2>/dev/null | sed -n 's|.*/\(etc/armimmutable/keys/.*\.pub\)$|\1|p')
+initrd_keys() { mtype -i "$1@@$p1" ::/slot-$2/uInitrd 2>/dev/null | grep -ac 'etc/armimmutable/keys/[0-9A-F]*\.pub'; }
+is "$(initrd_keys v.img a) $(initrd_keys v.img b)" "1 1" "convert --sign: both slots' initramfs carry the key"
+check "  the root's own key file, same path ($kname)" sh -c \
+	"[ -n '$kname' ] && mtype -i 'v.img@@$p1' ::/slot-a/uInitrd 2>/dev/null | grep -aqF '$kname'"
+check "convert --trust without --sign" aim -q convert --trust k.pub vm.img t.img
+is "$(initrd_keys t.img a)" 0 "  its initramfs carries no key (unsigned slots boot)"
+check "convert --sign --verity off" aim -q convert --sign k.key --verity off vm.img so.img
+is "$(initrd_keys so.img a)" 0 "  its initramfs carries no key (signed slot.env without a tree)"
+
 # ---- bundle create -k, install ----
 check "bundle create -k (version 99.1)" aim -q bundle create -k k.key -o v.aimb --from-image vm.img \
 	--version 99.1
