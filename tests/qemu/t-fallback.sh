@@ -18,11 +18,12 @@
 # gone in case 2, one written to the persistent /home is kept; sshd runs with the image's
 # sshd_config (the persistent /etc/ssh starts from the image) and the same host keys, and
 # the machine-id is the same (kept by default in kiosk mode).
-# dm-verity (issue 12): the image is converted with --trust KEY.pub, and its slots get a
-# hash tree and signed verity keys in slot.env (tests/qemu/verity-fixture.sh, until
-# convert writes them itself). Every boot of slot a runs / over /dev/mapper/aim-root-a
-# (the verity target with the signed root hash); case 2's broken root is one flipped byte
-# in slot b's squashfs, which dm-verity catches (restart_on_corruption reboots);
+# dm-verity (issue 12): the image is converted with --sign KEY (a key from armimmutable
+# keygen) and --verity on: its slots carry a hash tree, slot.env its signed verity keys,
+# and the initramfs the trusted key. Every boot of slot a runs / over
+# /dev/mapper/aim-root-a (the verity target with the signed root hash); case 2's broken
+# root is one flipped byte in slot b's squashfs, which dm-verity catches
+# (restart_on_corruption reboots);
 #   case 3: slot b's slot.env edited (root hash changed, signature left): aim-boot refuses
 #           b on its first trial boot, gives the trial up (state reason) and reboots; the
 #           device stays on a.
@@ -36,7 +37,7 @@ AIM="$top/$B/armimmutable"
 : "${STALL:=25}" "${KSTALL:=120}" "${PSTALL:=3}" "${CASE_DEADLINE:=600}"
 
 qemu_available || skip_all "qemu-system-aarch64 or U-Boot missing (tools/deps.sh --qemu)"
-for c in mcopy mtype mdel sfdisk jq gzip minisign veritysetup cpio mkimage; do
+for c in mcopy mtype mdel sfdisk jq gzip; do
 	command -v $c >/dev/null || skip_all "$c missing"
 done
 [ -x "$AIM" ] || skip_all "no $AIM (run make B=$B)"
@@ -49,25 +50,28 @@ trap 'qemu_stopped_by_signal; exit 143' TERM INT HUP
 src=$("$top/tests/sample/mkbootable.sh" 2>"$tmp/mk.err" | tail -n 1) || src=""
 [ -n "$src" ] && [ -f "$src" ] || skip_all "no cached bootable sample (tests/sample/mkbootable.sh)"
 cp --sparse=always "$src" "$tmp/sample.img"
-minisign -G -W -p "$tmp/k.pub" -s "$tmp/k.key" >/dev/null </dev/null
+"$AIM" -q keygen --no-password -p "$tmp/k.pub" -s "$tmp/k.key"
+ok $? "keygen"
 KEYID=$(sed -n 's/^untrusted comment: minisign public key //p' "$tmp/k.pub")
-"$AIM" -q convert --overlay=tmpfs --persist=/home --persist=/etc/ssh --trust "$tmp/k.pub" \
-	"$tmp/sample.img" "$tmp/conv.img" 2>"$tmp/conv.err"
-ok $? "convert succeeds (kiosk: --overlay=tmpfs --persist=/home --persist=/etc/ssh, --trust key $KEYID)"
+"$AIM" -q convert --overlay=tmpfs --persist=/home --persist=/etc/ssh --sign "$tmp/k.key" \
+	--verity on "$tmp/sample.img" "$tmp/conv.img" 2>"$tmp/conv.err"
+ok $? "convert succeeds (kiosk: --overlay=tmpfs --persist=/home --persist=/etc/ssh; --sign key $KEYID, --verity on)"
 [ -f "$tmp/conv.img" ] || { diag "$(cat "$tmp/conv.err")"; done_testing; exit 1; }
 rm -f "$tmp/sample.img"
-# TODO(lead): drop when convert writes the verity slots (issue 12, host side)
-sh "$top/tests/qemu/verity-fixture.sh" "$tmp/conv.img" "$tmp/k.key" "$tmp/k.pub" \
-	>"$tmp/roots" 2>&1
-ok $? "verity fixture: hash trees, signed slot.env verity keys, the key in the initramfs"
-ROOT_A=$(sed -n 's/^slot a root //p' "$tmp/roots")
-[ ${#ROOT_A} = 64 ] || diag "$(cat "$tmp/roots")"
 truncate -s +512M "$tmp/conv.img"
 IMG=$tmp/conv.img
 pstart() { sfdisk -J "$IMG" | jq ".partitiontable.partitions[$1].start"; }
 P1=$(( $(pstart 0) * 512 ))
 P3=$(( $(pstart 2) * 512 ))
 M="-i $IMG@@$P1"
+# shellcheck disable=SC2086
+ROOT_A=$(mtype $M ::/slot-a/slot.env | tr -d '\r' | sed -n 's/^verity_root=//p')
+[ ${#ROOT_A} = 64 ]
+ok $? "slot a's slot.env has the verity root hash ($ROOT_A)"
+# shellcheck disable=SC2086
+mtype $M ::/slot-b/slot.env.minisig >/dev/null 2>&1 &&
+	mtype $M ::/slot-b/uInitrd | grep -aq "etc/armimmutable/keys/$KEYID\.pub"
+ok $? "slot b's slot.env is signed and its initramfs carries the key"
 
 # shellcheck disable=SC2086
 mtype $M ::/slot-b/armbianEnv.txt | grep -q '^extraargs=.*panic=10'
