@@ -256,9 +256,7 @@ flip $((P3 + 1000))
 # shellcheck disable=SC2086
 mtype $M ::/slot-b/slot.env | tr -d '\r' |
 	sed 's/^verity_root=\(.\)/verity_root=\1\1/; s/^verity_root=\(.\{64\}\).*/verity_root=\1/' \
-	>"$tmp/slot.env" &&
-	# shellcheck disable=SC2086
-	mcopy -o $M "$tmp/slot.env" ::/slot-b/slot.env && trial_b 30
+	>"$tmp/slot.env" && mcopy -o $M "$tmp/slot.env" ::/slot-b/slot.env && trial_b 30
 ok $? "case 3: slot b's byte restored, its slot.env root hash edited (signature kept), b on trial"
 t0=$(date +%s)
 boot_until_fallback env 'armimmutable: slot a (good)'
