@@ -58,13 +58,16 @@ QEMU_HELPERS := $(B)/tests/aim-mkscr
 # Helpers of the integration tests, likewise.
 INTEG_HELPERS := $(B)/tests/aim-carry
 
-# Device side: static, libc only, one per architecture.
+# Device side: static, one per architecture: libc, lib/base and lib/sig (minisign
+# verification of slot.env, so libsodium.a: the host's for x86_64, the sysroot's of
+# tools/sysroot.sh for arm64/armhf). Without it the build stops with a clear message:
+# an aim-boot that cannot check signatures is never built.
 DEV_ARCHES := arm64 armhf x86_64
 CROSS_arm64 := aarch64-linux-gnu-
 CROSS_armhf := arm-linux-gnueabihf-
 CROSS_x86_64 :=
 DEV_SRC := $(wildcard initramfs/*.c)
-DEV_LIB_SRC := $(wildcard lib/base/*.c)
+DEV_LIB_SRC := $(wildcard lib/base/*.c lib/sig/*.c)
 DEV_BINS := $(foreach a,$(DEV_ARCHES),$(patsubst initramfs/%.c,$(B)/dev/$(a)/%,$(DEV_SRC)))
 
 # Device build of the CLI: $(B)/dev/<arch>/armimmutable, static, so that it runs on any
@@ -86,8 +89,8 @@ TRIPLET_x86_64 := x86_64-linux-gnu
 DEVCLI_SRC := $(filter-out tools/armimmutable/cmd-convert.c tools/armimmutable/cmd-inspect.c, \
 	$(CLI_SRC)) \
 	$(addprefix lib/,sign.c bundle.c bundle-manifest.c install.c target.c target-image.c \
-	target-device.c target-disk.c slotenv.c mtools.c source.c fat.c bootscript.c) \
-	$(wildcard lib/util/*.c lib/base/*.c)
+	target-device.c target-disk.c slotenv.c slotenv-write.c mtools.c source.c fat.c bootscript.c) \
+	$(wildcard lib/util/*.c lib/base/*.c lib/sig/*.c)
 DEVCLI_CFLAGS := -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -MMD -MP -Ilib \
 	-DAIM_VERSION='"$(VERSION)"' -DAIM_LIBEXECDIR='"$(LIBEXECDIR)/armimmutable"' \
 	-DAIM_HOOKSDIR='"$(DATADIR)/armimmutable/hooks"' -DAIM_DEVICE_BUILD \
@@ -138,12 +141,23 @@ $(QEMU_HELPERS) $(INTEG_HELPERS):
 	@[ -n "$(Q)" ] && echo "  CC      $<" || true
 	$(Q)$(CC) $(AIM_CFLAGS) $(DEP_CFLAGS) $(CFLAGS) -o $@ $< $(B)/libarmimmutable.a $(DEP_LIBS)
 
+# The libsodium.a aim-boot links for an arch ("" when there is none).
+dev_sodium = $(strip $(if $(filter x86_64,$(1)),$(wildcard /usr/lib/x86_64-linux-gnu/libsodium.a), \
+	$(firstword $(foreach d,$(SYSROOT_CACHE)/sysroot-$(1) $(B)/sysroot-$(1), \
+	$(wildcard $(d)/usr/lib/$(TRIPLET_$(1))/libsodium.a)))))
+dev_sodium_inc = $(if $(filter x86_64,$(1)),,$(foreach d,$(patsubst \
+	%/usr/lib/$(TRIPLET_$(1))/libsodium.a,%,$(call dev_sodium,$(1))), \
+	-I$(d)/usr/include -I$(d)/usr/include/$(TRIPLET_$(1))))
 define dev_rules
-$(B)/dev/$(1)/%: initramfs/%.c $(DEV_LIB_SRC) $(wildcard lib/base/*.h)
+$(B)/dev/$(1)/%: initramfs/%.c $(DEV_LIB_SRC) $(wildcard lib/base/*.h lib/sig/*.h)
 	@mkdir -p $$(dir $$@)
+	@[ -n "$(call dev_sodium,$(1))" ] || { echo "make: $$@ needs libsodium.a for $(1) (it \
+verifies slot.env signatures): run 'make device' or 'sh tools/sysroot.sh $(1)' (x86_64: \
+apt-get install libsodium-dev)" >&2; exit 1; }
 	@[ -n "$(Q)" ] && echo "  CC      $$@" || true
 	$(Q)$(CROSS_$(1))gcc -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Ilib $(WARN) \
-		-Os -static -o $$@ $$< $(DEV_LIB_SRC)
+		$(call dev_sodium_inc,$(1)) -Os -static -o $$@ $$< $(DEV_LIB_SRC) \
+		$(call dev_sodium,$(1))
 endef
 $(foreach a,$(DEV_ARCHES),$(eval $(call dev_rules,$(a))))
 

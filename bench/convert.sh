@@ -5,8 +5,9 @@
 # the image, compressing, writing every partition) against the obvious alternative:
 # loop-mount the same root partition and run mksquashfs on it with the same compressor,
 # level and all cores. Prints, per image, medians of RUNS runs (page cache dropped before
-# each): the time ratio, the squashfs size ratio and our peak resident memory; then the
-# cost of 4 GiB of free space.
+# each): the time ratio, the squashfs size ratio and our peak resident memory; dm-verity's
+# cost (convert --verity on vs --verity off, and vs mksquashfs + `veritysetup format` of
+# the same squashfs, docs/verity.md); then the cost of 4 GiB of free space.
 # Needs root (loop mount). Usage: bench/convert.sh [IMAGE...]   (default: the bootable
 # Debian sample and its MODULES=most variant from tests/sample/mkmost.sh, whose /boot
 # holds a ~45 MB initrd.img, a uInitrd file and a uInitrd link; both from the cache,
@@ -49,7 +50,7 @@ echo "runs: $RUNS, compressor: $COMP level $LEVEL, threads: $NPROC"
 
 bench_image() { # bench_image IMG: prints its lines; sets o (our median seconds)
 	local img=$1 root_start="" n i b rss_kib our_sq base_sq ir
-	local base=() ours=() rss=()
+	local base=() ours=() rss=() noverity=() vs=() bv bvs nv
 	echo
 	echo "image: $img ($(du -h --apparent-size "$img" | cut -f1) apparent, $(du -h "$img" | cut -f1) allocated)"
 	for n in $(sfdisk -J "$img" | jq -r '.partitiontable.partitions[].start'); do
@@ -62,15 +63,29 @@ bench_image() { # bench_image IMG: prints its lines; sets o (our median seconds)
 	for i in $(seq "$RUNS"); do
 		sync; echo 3 >/proc/sys/vm/drop_caches
 		base+=("$(secs mksquashfs "$tmp/mnt" "$tmp/base.sqfs" "${sq_flags[@]}")")
+		# the baseline's verity tree on its squashfs (appended, as convert places it)
+		cp "$tmp/base.sqfs" "$tmp/base-v.sqfs"
+		bv=$(stat -c %s "$tmp/base-v.sqfs")
+		bv=$(( (bv + 4095) / 4096 * 4096 ))
+		truncate -s "$bv" "$tmp/base-v.sqfs"
+		sync; echo 3 >/proc/sys/vm/drop_caches
+		vs+=("$(secs veritysetup format --no-superblock --hash-offset="$bv" \
+			--salt=0000000000000000000000000000000000000000000000000000000000000000 \
+			"$tmp/base-v.sqfs" "$tmp/base-v.sqfs")")
 		sync; echo 3 >/proc/sys/vm/drop_caches
 		/usr/bin/time -f '%e %M' -o "$tmp/time" "$AIM" -q convert -f -c "$COMP" -l "$LEVEL" \
-			"$img" "$tmp/out.img" >/dev/null 2>&1
+			--verity on "$img" "$tmp/out.img" >/dev/null 2>&1
 		ours+=("$(tail -n 1 "$tmp/time" | cut -d' ' -f1)")
 		rss+=("$(tail -n 1 "$tmp/time" | cut -d' ' -f2)")
+		sync; echo 3 >/proc/sys/vm/drop_caches
+		noverity+=("$(secs "$AIM" -q convert -f -c "$COMP" -l "$LEVEL" --verity off "$img" \
+			"$tmp/out-nv.img")")
 	done
 	b=$(printf '%s\n' "${base[@]}" | median)
 	o=$(printf '%s\n' "${ours[@]}" | median)
 	rss_kib=$(printf '%s\n' "${rss[@]}" | median)
+	nv=$(printf '%s\n' "${noverity[@]}" | median)
+	bvs=$(printf '%s\n' "${vs[@]}" | median)
 	n=$(sfdisk -J "$tmp/out.img" | jq '.partitiontable.partitions[1].start')
 	our_sq=$(unsquashfs -s -o $((n * 512)) "$tmp/out.img" 2>/dev/null |
 		sed -n 's/^Filesystem size \([0-9]*\) bytes.*/\1/p')
@@ -82,7 +97,13 @@ bench_image() { # bench_image IMG: prints its lines; sets o (our median seconds)
 	printf 'time ratio convert/mksquashfs: %8.3f   (goal <= 0.6)\n' "$(echo "$o / $b" | bc -l)"
 	printf 'size ratio ours/mksquashfs:    %8.4f   (goal <= 1.01)\n' "$(echo "$our_sq / $base_sq" | bc -l)"
 	printf 'peak resident memory (median): %8.1f MiB (goal < 64)\n' "$(echo "$rss_kib / 1024" | bc -l)"
-	printf 'runs: mksquashfs %s; convert %s; convert max RSS KiB %s\n' "${base[*]}" "${ours[*]}" "${rss[*]}"
+	printf 'convert --verity off (median): %8.2f s\n' "$nv"
+	printf 'veritysetup format (median):   %8.2f s   (on the mksquashfs output)\n' "$bvs"
+	printf 'time ratio verity on/off:      %8.3f   (goal <= 1.05)\n' "$(echo "$o / $nv" | bc -l)"
+	printf 'time ratio convert/(mksquashfs+veritysetup): %8.3f\n' \
+		"$(echo "$o / ($b + $bvs)" | bc -l)"
+	printf 'runs: mksquashfs %s; veritysetup %s; convert %s; --verity off %s; convert max RSS KiB %s\n' \
+		"${base[*]}" "${vs[*]}" "${ours[*]}" "${noverity[*]}" "${rss[*]}"
 }
 
 mkdir -p "$tmp/mnt"

@@ -14,8 +14,10 @@
  *   aim-boot grow-table IMG [SECTOR_SIZE]  grows partition 4 of a disk image file to
  *                              its end, as the first boot does on the medium (tests)
  *   aim-boot plan [--cmdline FILE] [--state-dir DIR] [--sysfs DIR] [--root-dev NAME]
- *                 [--commit]   prints the decision as key=value lines, mounts nothing;
- *                              --commit writes the new state to DIR
+ *                 [--keys DIR] [--commit]   prints the decision as key=value lines, mounts
+ *                              nothing; DIR/slot-X/slot.env is checked against the keys
+ *                              of --keys; --commit writes the new state to DIR
+ *   aim-boot verity-table      the live dm table of this boot's root (as dmsetup table)
  *
  * Every failure is printed to stderr and /dev/kmsg and exits non-zero, so the calling
  * script drops to a shell instead of continuing into a broken root.
@@ -39,13 +41,16 @@
 #include "base/bootcfg.h"
 #include "base/bootenv.h"
 #include "base/carry.h"
+#include "base/dm.h"
 #include "base/fileio.h"
 #include "base/kmod.h"
+#include "base/log.h"
 #include "base/persist.h"
 #include "base/ptgrow.h"
 #include "base/slotstate.h"
 #include "base/slotstate_io.h"
 #include "base/sysblock.h"
+#include "sig/slotcheck.h"
 
 #define RUN_AIM "/run/aim"
 #define LOWER RUN_AIM "/lower"
@@ -54,6 +59,9 @@
 #define TMPFS RUN_AIM "/tmpfs"
 #define RESET_FLAG "factory-reset" /* on the boot partition: wipe the writable layer */
 #define TRASH DATA "/.aim-trash"  /* what a factory reset removes, until it is gone */
+#define KEYS_DIR "/etc/armimmutable/keys" /* in the initramfs: trusted minisign keys */
+#define MAPPER "/dev/mapper"
+#define MAX_KEYS 16
 
 struct plan {
 	struct aim_bootcfg cfg; /* kernel command line and armimmutable.conf */
@@ -72,6 +80,13 @@ struct plan {
 	int reset_pending; /* /factory-reset found on the boot partition */
 	char reset[96];    /* for boot.env: done, failed:... */
 	char ident[2][160]; /* each slot's payload identity (slot.env), "" unknown */
+	/* dm-verity: the booted slot's /slot-X/slot.env and its signature (NULL: none) */
+	char *senv, *ssig;
+	size_t senv_len, ssig_len;
+	int verity; /* 1: mapped (or to be mapped) through dm-verity */
+	struct aim_verity ver;
+	char signer[17]; /* key id that signed slot.env, "" unsigned */
+	char refused[200]; /* why the slot is not booted ("": it is) */
 };
 
 __attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
@@ -169,12 +184,16 @@ static void decide(const char *dir, struct plan *p)
 		if (mounted && p->st.try_slot && mounted != p->st.try_slot &&
 		    mounted == p->st.active)
 			p->st.tries[p->st.try_slot - 'a'] = 0;
+		/* U-Boot gave up on the good active slot (the corruption rule) */
+		int failed = aim_slotstate_active_failed(&p->st, mounted, AIM_SLOTSTATE_ACTIVE_FAILS);
 		r = aim_slotstate_choose(&p->st, &p->slot, &p->trial);
 		if (r < 0) {
 			snprintf(p->reason, sizeof(p->reason), "inconsistent slot state");
 			p->slot = mounted ? mounted : 'a';
 		} else {
-			p->state_changed = r > 0;
+			p->state_changed = r > 0 || failed > 0;
+			if (failed > 0)
+				snprintf(p->reason, sizeof(p->reason), "%s", p->st.reason);
 			if (!p->trial && p->st.reason[0] && r > 0)
 				snprintf(p->reason, sizeof(p->reason), "%s", p->st.reason);
 		}
@@ -209,7 +228,8 @@ static struct aim_bootenv_rec plan_record(const struct plan *p, const char **per
 		.state_write = p->state_changed ? (p->copy == 1 ? "state-2.txt" : "state-1.txt")
 						: "none",
 		.persist = persist, .npersist = p->cfg.npersist, .grow = p->grow,
-		.factory_reset = p->reset, .trial_timeout = p->cfg.trial_timeout};
+		.factory_reset = p->reset, .trial_timeout = p->cfg.trial_timeout,
+		.verity = p->verity, .verity_root = p->ver.root, .verity_signed = p->signer};
 }
 
 static void print_plan(FILE *f, const struct plan *p)
@@ -269,6 +289,54 @@ static const char *const overlay_mods[] = {"fs/overlayfs/overlay.ko", NULL};
 static const char *const ext4_mods[] = {"lib/crc16.ko", "fs/mbcache.ko", "fs/jbd2/jbd2.ko",
 					"fs/ext4/ext4.ko", NULL};
 
+/* ---- dm-verity: slot.env, its signature, the mapping ---- */
+
+/* Whether the slot is mapped through dm-verity, or refused (lib/sig/slotcheck.h). */
+static int slot_policy(const char *keydir, struct plan *p)
+{
+	int r = aim_slot_check(keydir, p->slot, p->senv, p->senv_len, p->ssig, p->ssig_len,
+			       &p->ver, p->signer, p->refused, sizeof(p->refused));
+
+	p->verity = r > 0;
+	return r;
+}
+
+/* The slot is given up in the state (aim_slotstate_refuse), this boot fails. */
+static void refuse_slot(struct plan *p)
+{
+	say("slot %c refused: %s", p->slot, p->refused);
+	if ((p->have_state || p->state_changed) &&
+	    aim_slotstate_refuse(&p->st, p->slot, p->refused) > 0)
+		p->state_changed = 1;
+}
+
+static const char *const dm_mods[] = {"drivers/md/dm-mod.ko", "drivers/md/dm-bufio.ko",
+				      "lib/reed_solomon/reed_solomon.ko",
+				      "drivers/md/dm-verity.ko", NULL};
+
+/* Replaces the squashfs mounted raw at LOWER by the same partition through dm-verity. */
+static int map_verity(struct plan *p)
+{
+	char dir[PATH_MAX], path[PATH_MAX], node[PATH_MAX], err[1200], name[32];
+	struct utsname u;
+	int r;
+
+	if (uname(&u) == 0) {
+		/* from the initramfs (the appended cpio carries them), not from the slot */
+		snprintf(dir, sizeof(dir), "/lib/modules/%s/kernel", u.release);
+		for (const char *const *m = dm_mods; *m; m++)
+			if ((r = aim_kmod_load(dir, *m, path, sizeof(path))) < 0 && r != -ENOENT)
+				say("cannot load %s: %s", path, strerror(-r));
+	}
+	snprintf(name, sizeof(name), "aim-root-%c", p->slot);
+	if (aim_verity_remount(&p->ver, LOWER, name, MAPPER, node, sizeof(node), err,
+			       sizeof(err)) < 0)
+		return fail("dm-verity for slot %c: %s", p->slot, err);
+	say("slot %c: / is verified by dm-verity (%s, root hash %.16s..., %s)", p->slot, node,
+	    p->ver.root, p->signer[0] ? "signed slot.env" : "unsigned slot.env");
+	return 0;
+}
+
 /* Mounts the boot partition, counts the trial, unmounts. Failure to write is loud but
  * not fatal: the slot booting now is the one whose kernel runs. */
 static void count_boot(const char *sysfs, struct plan *p)
@@ -283,9 +351,13 @@ static void count_boot(const char *sysfs, struct plan *p)
 		    strerror(errno));
 		p->slot = p->root_partn == 3 ? 'b' : 'a';
 		snprintf(p->reason, sizeof(p->reason), "boot partition not mountable");
+		slot_policy(KEYS_DIR, p); /* no slot.env: refused when the device has keys */
 		return;
 	}
 	decide(BOOTMNT, p);
+	aim_slot_read(BOOTMNT, p->slot, &p->senv, &p->senv_len, &p->ssig, &p->ssig_len);
+	if (slot_policy(KEYS_DIR, p) < 0)
+		refuse_slot(p);
 	commit_state(BOOTMNT, p);
 	p->reset_pending = access(BOOTMNT "/" RESET_FLAG, F_OK) == 0;
 	for (int i = 0; i < 2; i++) {
@@ -556,6 +628,10 @@ static int cmd_overlay(const char *newroot, int mount_it)
 	if (resolve_devices(sysfs, &p))
 		return 1;
 	count_boot(sysfs, &p);
+	if (p.refused[0])
+		return fail("slot %c is not booted: %s", p.slot, p.refused);
+	if (p.verity && map_verity(&p))
+		return 1;
 	grow_data(sysfs, &p);
 	if (p.reason[0])
 		say("%s", p.reason);
@@ -608,6 +684,12 @@ static int cmd_mark_good(void)
 		say("mark-good: %s", why);
 		goto out;
 	}
+	if (r == 0 && st.uboot_count) {
+		/* U-Boot counts every boot of the active slot (the corruption rule): a new
+		 * seq makes its count stale, i.e. zero */
+		st.seq++;
+		r = 1;
+	}
 	if (r == 0) {
 		printf("slot %c already good (state seq %u)\n", slot[0], (unsigned)st.seq);
 		ret = 0;
@@ -634,7 +716,7 @@ out:
 static int cmd_plan(int argc, char **argv)
 {
 	const char *cmdline = "/proc/cmdline", *dir = NULL, *sysfs = NULL, *rootdev = NULL;
-	const char *conf = NULL;
+	const char *conf = NULL, *keys = "";
 	struct plan p = {.cfg = AIM_BOOTCFG_INIT};
 	int commit = 0;
 
@@ -657,6 +739,8 @@ static int cmd_plan(int argc, char **argv)
 			rootdev = argv[++i];
 		else if (!strcmp(a, "--conf"))
 			conf = argv[++i];
+		else if (!strcmp(a, "--keys"))
+			keys = argv[++i];
 		else
 			return fail("plan: unknown option %s", a);
 	}
@@ -675,18 +759,35 @@ static int cmd_plan(int argc, char **argv)
 			return 1;
 	}
 	decide(dir, &p);
+	aim_slot_read(dir, p.slot, &p.senv, &p.senv_len, &p.ssig, &p.ssig_len);
+	if (slot_policy(keys, &p) < 0)
+		refuse_slot(&p);
 	print_plan(stdout, &p);
+	if (p.refused[0])
+		printf("refused=%s\n", p.refused);
 	if (commit && commit_state(dir, &p) < 0)
 		return 1;
 	return 0;
+}
+
+/* aim-boot verity-table: "aim-root-X: <start> <len> verity <params>" (dmsetup table). */
+static int cmd_verity_table(void)
+{
+	char t[1024], name[16] = "aim-root-?";
+	int r = -ENOENT;
+
+	for (name[9] = 'a'; name[9] <= 'b'; name[9]++)
+		if ((r = aim_dm_table_get(name, t, sizeof(t))) == 0)
+			return printf("%s: %s\n", name, t) < 0;
+	return fail("verity-table: no aim-root-a or aim-root-b: %s", strerror(-r));
 }
 
 static void usage(FILE *f)
 {
 	fputs("usage: aim-boot overlay NEWROOT | mount NEWROOT | mark-good | trial-watch |\n"
 	      "       aim-boot grow-table IMAGE [SECTOR_SIZE] |\n"
-	      "       aim-boot plan --state-dir DIR [--cmdline FILE] [--conf FILE]\n"
-	      "                     [--sysfs DIR --root-dev NAME] [--commit]\n",
+	      "       aim-boot plan --state-dir DIR [--cmdline FILE] [--conf FILE] [--keys DIR]\n"
+	      "                     [--sysfs DIR --root-dev NAME] [--commit] | verity-table\n",
 	      f);
 }
 
@@ -764,6 +865,8 @@ int main(int argc, char **argv)
 		return cmd_mark_good();
 	if (argc == 2 && !strcmp(argv[1], "trial-watch"))
 		return cmd_trial_watch();
+	if (argc == 2 && !strcmp(argv[1], "verity-table"))
+		return cmd_verity_table();
 	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "grow-table"))
 		return cmd_grow_table(argc, argv);
 	if (argc == 3 && !strcmp(argv[1], "mount"))

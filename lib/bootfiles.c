@@ -91,24 +91,6 @@ int aim_bootfiles_stage(const struct aim_tree *bt, const char *stage, int slot_b
 	return r;
 }
 
-/* A file of the root tree by path, trying /lib and /usr/lib (merged /usr). */
-static int read_root_file(const struct aim_tree *t, const char *path, size_t max, char **ret,
-			  size_t *ret_len)
-{
-	char alt[512];
-	struct aim_node *n = aim_tree_lookup(t, path);
-
-	if (!n && !strncmp(path, "/lib/", 5)) {
-		snprintf(alt, sizeof(alt), "/usr%s", path);
-		n = aim_tree_lookup(t, alt);
-	}
-	if (n)
-		n = aim_tree_resolve(t, n);
-	if (!n)
-		return -ENOENT;
-	return aim_tree_read_small(t, n, max, ret, ret_len);
-}
-
 /* The kernel release an initramfs file belongs to: from its name (uInitrd-<kver>,
  * initrd.img-<kver>), else from the symlink the plain name was in /boot, else the only
  * kernel. */
@@ -142,6 +124,11 @@ struct loaded_mods {
 	char **bufs;
 	size_t n;
 	char *dep;
+	int verity;
+	/* the trusted keys of the root (/etc/armimmutable/keys/NAME.pub) for aim-boot */
+	struct aim_initrd_file keys[AIM_INITRD_FILES_MAX];
+	char *key_bufs[AIM_INITRD_FILES_MAX], key_paths[AIM_INITRD_FILES_MAX][300];
+	size_t nkeys;
 };
 
 static void loaded_mods_free(struct loaded_mods *m)
@@ -152,24 +139,37 @@ static void loaded_mods_free(struct loaded_mods *m)
 	free(m->files);
 	aim_strv_free(m->paths);
 	free(m->dep);
+	for (size_t i = 0; i < m->nkeys; i++)
+		free(m->key_bufs[i]);
 	memset(m, 0, sizeof(*m));
 }
 
-/* squashfs and overlay (and what they need) from the image's own /lib/modules/<kver>. */
+/* The modules the appended initramfs loads (/conf/modules): dm-verity (with dm-mod,
+ * dm-bufio, ...) only when the kernel has it, aim-boot maps verity slots with it. */
+static const char *const load_verity[] = {"squashfs", "overlay", "dm-verity", NULL};
+static const char *const load_plain[] = {"squashfs", "overlay", NULL};
+
+/* squashfs, overlay and dm-verity (when there) and what they need, from the image's own
+ * /lib/modules/<kver>. m->verity: dm-verity was found (as a module or built in). */
 static int load_modules(const struct aim_tree *t, const char *kver, struct loaded_mods *m)
 {
-	static const char *const names[] = {"squashfs", "overlay", NULL};
 	_cleanup_free_ char *builtin = NULL;
 	char p[512];
 	int r;
 
 	snprintf(p, sizeof(p), "/lib/modules/%s/modules.dep", kver);
-	r = read_root_file(t, p, 16 << 20, &m->dep, NULL);
+	r = aim_tree_read_path(t, p, 16 << 20, &m->dep, NULL);
 	if (r < 0)
 		return aim_error_set(r, "cannot read %s from the root filesystem", p);
 	snprintf(p, sizeof(p), "/lib/modules/%s/modules.builtin", kver);
-	(void)read_root_file(t, p, 16 << 20, &builtin, NULL);
-	r = aim_kmod_deps(m->dep, builtin, names, &m->paths);
+	(void)aim_tree_read_path(t, p, 16 << 20, &builtin, NULL);
+	m->verity = 1;
+	r = aim_kmod_deps(m->dep, builtin, load_verity, &m->paths);
+	if (r == -ENOENT) {
+		aim_error_clear();
+		m->verity = 0;
+		r = aim_kmod_deps(m->dep, builtin, load_plain, &m->paths);
+	}
 	if (r < 0)
 		return r;
 	while (m->paths[m->n])
@@ -181,10 +181,40 @@ static int load_modules(const struct aim_tree *t, const char *kver, struct loade
 	for (size_t i = 0; i < m->n; i++) {
 		size_t len;
 		snprintf(p, sizeof(p), "/lib/modules/%s/%s", kver, m->paths[i]);
-		r = read_root_file(t, p, 64 << 20, &m->bufs[i], &len);
+		r = aim_tree_read_path(t, p, 64 << 20, &m->bufs[i], &len);
 		if (r < 0)
 			return aim_error_set(r, "cannot read the kernel module %s", p);
 		m->files[i] = (struct aim_initrd_file){m->paths[i], m->bufs[i], len};
+	}
+	return 0;
+}
+
+/* The root's /etc/armimmutable/keys/NAME.pub (convert --trust put them there) for the
+ * initramfs, same path: aim-boot checks slot.env's signature before the root is mounted,
+ * and refuses unsigned slots once they are there. */
+static int load_keys(const struct aim_tree *t, struct loaded_mods *m)
+{
+	struct aim_node *d = aim_tree_lookup(t, "/etc/armimmutable/keys");
+
+	for (struct aim_node *c = d ? d->children : NULL; c; c = c->next) {
+		size_t n = strlen(c->name), len;
+		char p[300];
+		int r;
+
+		if (!S_ISREG(c->mode) || n < 5 || strcmp(c->name + n - 4, ".pub") ||
+		    n > 200)
+			continue;
+		if (m->nkeys >= AIM_INITRD_FILES_MAX)
+			return aim_error_set(-E2BIG, "more than %d keys in /etc/armimmutable/keys",
+					     AIM_INITRD_FILES_MAX);
+		snprintf(p, sizeof(p), "/etc/armimmutable/keys/%s", c->name);
+		r = aim_tree_read_path(t, p, 16384, &m->key_bufs[m->nkeys], &len);
+		if (r < 0)
+			return aim_error_set(r, "cannot read %s", p);
+		snprintf(m->key_paths[m->nkeys], sizeof(m->key_paths[0]), "%s", p + 1);
+		m->keys[m->nkeys] = (struct aim_initrd_file){m->key_paths[m->nkeys],
+							     m->key_bufs[m->nkeys], len};
+		m->nkeys++;
 	}
 	return 0;
 }
@@ -356,9 +386,8 @@ static int write_group(const struct initrd_group *g, const char *stage,
  * the group, then gives the results every name of the group in every slot (hard links:
  * the boot partition gets a copy per name). */
 static int patch_group(const struct aim_tree *t, const struct initrd_group *g,
-		       const char *stage, int nslots, struct aim_initrd_add *add)
+		       const char *stage, int nslots, int with_keys, struct aim_initrd_add *add)
 {
-	static const char *const load[] = {"squashfs", "overlay", NULL};
 	struct loaded_mods m = {0};
 	struct aim_buf arc = {0};
 	char in[4300], dst[4300], (*out)[4300] = calloc(g->names.n, sizeof(*out));
@@ -367,6 +396,11 @@ static int patch_group(const struct aim_tree *t, const struct initrd_group *g,
 
 	if (r == 0)
 		r = load_modules(t, g->kver, &m);
+	/* Keys in the initramfs make the device refuse every slot whose slot.env is not
+	 * signed or has no verity keys (docs/boot.md section 9): only when convert signs
+	 * slots with verity (the caller knows: slot.env is written only after the squashfs). */
+	if (r == 0 && with_keys)
+		r = load_keys(t, &m);
 	snprintf(in, sizeof(in), "%s/slot-a/%s", stage, g->names.v[0]);
 	if (r == 0 && (in_fd = open(in, O_RDONLY | O_CLOEXEC)) < 0)
 		r = -errno;
@@ -375,7 +409,9 @@ static int patch_group(const struct aim_tree *t, const struct initrd_group *g,
 		add->modules = m.files;
 		add->n_modules = m.n;
 		add->modules_dep = m.dep;
-		add->load = load;
+		add->load = m.verity ? load_verity : load_plain;
+		add->files = m.keys;
+		add->n_files = m.nkeys;
 		r = aim_initrd_archive_fd(in_fd, add, &arc);
 	}
 	if (r < 0 && !aim_error_detail())
@@ -404,7 +440,7 @@ static int patch_group(const struct aim_tree *t, const struct initrd_group *g,
  * depend on the slot). */
 int aim_bootfiles_patch_initrds(const struct aim_tree *t, const struct aim_tree *bt,
 				const struct aim_image_info *ii, const struct aim_convert_opts *o,
-				const char *stage, const char *helper, uint32_t epoch)
+				const char *stage, const char *helper, int keys, uint32_t epoch)
 {
 	_cleanup_free_ char *aim_boot = NULL, *script = NULL;
 	struct initrd_group *g = NULL;
@@ -432,7 +468,7 @@ int aim_bootfiles_patch_initrds(const struct aim_tree *t, const struct aim_tree 
 			.local_bottom_len = script_len,
 			.mtime = epoch,
 		};
-		r = patch_group(t, &g[i], stage, o->slot_b_empty ? 1 : 2, &add);
+		r = patch_group(t, &g[i], stage, o->slot_b_empty ? 1 : 2, keys, &add);
 	}
 	groups_free(g, ng);
 	if (r < 0)

@@ -11,6 +11,10 @@
 #include "base/crc32.h"
 #include "base/log.h"
 #include "base/macro.h"
+#include "base/slotstate.h"
+
+#define AIM_STR_(x) #x
+#define AIM_STR(x) AIM_STR_(x)
 
 /*
  * U-Boot hush, run before the original body. It cannot check our CRC: it takes the copy
@@ -47,51 +51,73 @@ static const char preamble_body[] =
 	"setenv aim_try\n"
 	"setenv aim_tries_a 0\n"
 	"setenv aim_tries_b 0\n"
+	"setenv aim_good_a 0\n"
+	"setenv aim_good_b 0\n"
 	"setenv aim_seq 0\n"
 	"if test -n \"${aim_pick}\"; then\n"
-	"\tload ${devtype} ${devnum}:${distro_bootpart} ${aim_addr} /state-${aim_pick}.txt && env import -t ${aim_addr} ${filesize} aim_seq aim_active aim_try aim_tries_a aim_tries_b\n"
+	"\tload ${devtype} ${devnum}:${distro_bootpart} ${aim_addr} /state-${aim_pick}.txt && env import -t ${aim_addr} ${filesize} aim_seq aim_active aim_try aim_tries_a aim_tries_b aim_good_a aim_good_b\n"
 	"else\n"
 	"\techo \"armimmutable: no slot state on ${devtype} ${devnum}:${distro_bootpart}, booting slot a\"\n"
 	"fi\n"
 	"if test \"${aim_active}\" != \"b\"; then setenv aim_active a; fi\n"
 	"setenv aim_slot ${aim_active}\n"
 	"setenv aim_mode good\n"
+	"setenv aim_count\n"
+	"setenv aim_bc 0\n"
+	"setenv aim_bc_seq\n"
+	"if load ${devtype} ${devnum}:${distro_bootpart} ${aim_addr} /bootcount.txt; then\n"
+	"\tenv import -t ${aim_addr} ${filesize} aim_bc aim_bc_seq\n"
+	"\tif test \"${aim_bc_seq}\" != \"${aim_seq}\"; then setenv aim_bc 0; fi\n"
+	"fi\n"
+	"test -n \"${aim_bc}\" || setenv aim_bc 0\n"
 	"if test \"${aim_try}\" = \"a\" || test \"${aim_try}\" = \"b\"; then\n"
 	"\tif test \"${aim_try}\" = \"a\"; then setenv aim_left ${aim_tries_a}; else setenv aim_left ${aim_tries_b}; fi\n"
 	"\ttest -n \"${aim_left}\" || setenv aim_left 0\n"
-	"\tsetenv aim_bc 0\n"
-	"\tsetenv aim_bc_seq\n"
-	"\tif load ${devtype} ${devnum}:${distro_bootpart} ${aim_addr} /bootcount.txt; then\n"
-	"\t\tenv import -t ${aim_addr} ${filesize} aim_bc aim_bc_seq\n"
-	"\t\tif test \"${aim_bc_seq}\" != \"${aim_seq}\"; then setenv aim_bc 0; fi\n"
-	"\tfi\n"
-	"\ttest -n \"${aim_bc}\" || setenv aim_bc 0\n"
 	"\tif test ${aim_bc} -lt ${aim_left}; then\n"
 	"\t\tsetenv aim_slot ${aim_try}\n"
-	"\t\tsetenv aim_mode trial\n";
-
-static const char preamble_count[] =
-	"\t\tif test \"${aim_bc}\" = \"8\"; then setenv aim_bc 9; fi\n"
-	"\t\tif test \"${aim_bc}\" = \"7\"; then setenv aim_bc 8; fi\n"
-	"\t\tif test \"${aim_bc}\" = \"6\"; then setenv aim_bc 7; fi\n"
-	"\t\tif test \"${aim_bc}\" = \"5\"; then setenv aim_bc 6; fi\n"
-	"\t\tif test \"${aim_bc}\" = \"4\"; then setenv aim_bc 5; fi\n"
-	"\t\tif test \"${aim_bc}\" = \"3\"; then setenv aim_bc 4; fi\n"
-	"\t\tif test \"${aim_bc}\" = \"2\"; then setenv aim_bc 3; fi\n"
-	"\t\tif test \"${aim_bc}\" = \"1\"; then setenv aim_bc 2; fi\n"
-	"\t\tif test \"${aim_bc}\" = \"0\"; then setenv aim_bc 1; fi\n"
-	"\t\tsetenv aim_bc_seq ${aim_seq}\n"
-	"\t\tif env export -t ${aim_addr} aim_bc aim_bc_seq && fatwrite ${devtype} ${devnum}:${distro_bootpart} ${aim_addr} /bootcount.txt ${filesize}; then\n"
-	"\t\t\techo \"armimmutable: trial boot ${aim_bc} of ${aim_left} for slot ${aim_try}\"\n"
-	"\t\telse\n"
-	"\t\t\techo \"armimmutable: cannot write bootcount.txt; the initramfs counts this trial\"\n"
-	"\t\tfi\n";
-
-static const char preamble_tail[] =
+	"\t\tsetenv aim_mode trial\n"
+	"\t\tsetenv aim_count 1\n"
 	"\telse\n"
 	"\t\techo \"armimmutable: slot ${aim_try} has no tries left (${aim_bc} of ${aim_left}), booting ${aim_active}\"\n"
 	"\t\tsetenv aim_mode fallback\n"
 	"\tfi\n"
+	"else\n"
+	/* the corruption rule: boots of the good active slot count while the other slot is
+	 * good; mark-good resets the count (a new seq) */
+	"\tsetenv aim_other b\n"
+	"\tsetenv aim_ogood ${aim_good_b}\n"
+	"\tif test \"${aim_active}\" = \"b\"; then setenv aim_other a; setenv aim_ogood ${aim_good_a}; fi\n"
+	"\tif test \"${aim_ogood}\" = \"1\"; then\n"
+	"\t\tsetenv aim_left " AIM_STR(AIM_SLOTSTATE_ACTIVE_FAILS) "\n"
+	"\t\tif test ${aim_bc} -lt ${aim_left}; then\n"
+	"\t\t\tsetenv aim_count 1\n"
+	"\t\telse\n"
+	"\t\t\techo \"armimmutable: slot ${aim_active} failed ${aim_bc} boots in a row before boot-complete, booting ${aim_other}\"\n"
+	"\t\t\tsetenv aim_slot ${aim_other}\n"
+	"\t\t\tsetenv aim_mode fallback\n"
+	"\t\tfi\n"
+	"\tfi\n"
+	"fi\n"
+	"if test -n \"${aim_count}\"; then\n";
+
+static const char preamble_count[] =
+	"\tif test \"${aim_bc}\" = \"8\"; then setenv aim_bc 9; fi\n"
+	"\tif test \"${aim_bc}\" = \"7\"; then setenv aim_bc 8; fi\n"
+	"\tif test \"${aim_bc}\" = \"6\"; then setenv aim_bc 7; fi\n"
+	"\tif test \"${aim_bc}\" = \"5\"; then setenv aim_bc 6; fi\n"
+	"\tif test \"${aim_bc}\" = \"4\"; then setenv aim_bc 5; fi\n"
+	"\tif test \"${aim_bc}\" = \"3\"; then setenv aim_bc 4; fi\n"
+	"\tif test \"${aim_bc}\" = \"2\"; then setenv aim_bc 3; fi\n"
+	"\tif test \"${aim_bc}\" = \"1\"; then setenv aim_bc 2; fi\n"
+	"\tif test \"${aim_bc}\" = \"0\"; then setenv aim_bc 1; fi\n"
+	"\tsetenv aim_bc_seq ${aim_seq}\n"
+	"\tif env export -t ${aim_addr} aim_bc aim_bc_seq && fatwrite ${devtype} ${devnum}:${distro_bootpart} ${aim_addr} /bootcount.txt ${filesize}; then\n"
+	"\t\techo \"armimmutable: ${aim_mode} boot ${aim_bc} of ${aim_left} for slot ${aim_slot}\"\n"
+	"\telse\n"
+	"\t\techo \"armimmutable: cannot write bootcount.txt; the initramfs counts this trial\"\n"
+	"\tfi\n";
+
+static const char preamble_tail[] =
 	"fi\n"
 	"setenv prefix /slot-${aim_slot}/\n"
 	"echo \"armimmutable: slot ${aim_slot} (${aim_mode}), files from ${prefix}\"\n"
@@ -166,8 +192,8 @@ int aim_bootscript_generate(const char *orig, const struct aim_bootscript_opts *
 	if (!o->no_count)
 		fputs(preamble_count, f);
 	else
-		fputs("\t\techo \"armimmutable: trial boot of slot ${aim_try} (counted by the "
-		      "initramfs)\"\n",
+		fputs("\techo \"armimmutable: ${aim_mode} boot of slot ${aim_slot} (counted by "
+		      "the initramfs)\"\n",
 		      f);
 	fputs(preamble_tail, f);
 	fputs(orig, f);

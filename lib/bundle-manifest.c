@@ -82,6 +82,7 @@ static void payload_clear(struct aim_bundle_payload *p)
 	free(p->name);
 	free(p->kind);
 	free(p->verity_root);
+	free(p->verity_salt);
 }
 
 struct aim_bundle_manifest *aim_bundle_manifest_free(struct aim_bundle_manifest *m)
@@ -139,7 +140,7 @@ static int set_u64(uint64_t *field, int *seen, const char *val, unsigned line, c
 
 /* Numeric keys seen so far (a repeat is an error; offset and size are required). */
 struct pseen {
-	int offset, size;
+	int offset, size, vblocks, voffset;
 };
 
 struct mseen {
@@ -155,6 +156,12 @@ static int payload_key(struct aim_bundle_payload *p, struct pseen *s, const char
 		return set_str(&p->kind, val, line, key);
 	if (!strcmp(key, "verity_root"))
 		return set_str(&p->verity_root, val, line, key);
+	if (!strcmp(key, "verity_salt"))
+		return set_str(&p->verity_salt, val, line, key);
+	if (!strcmp(key, "verity_data_blocks"))
+		return set_u64(&p->verity_data_blocks, &s->vblocks, val, line, key);
+	if (!strcmp(key, "verity_hash_offset"))
+		return set_u64(&p->verity_hash_offset, &s->voffset, val, line, key);
 	if (!strcmp(key, "offset"))
 		return set_u64(&p->offset, &s->offset, val, line, key);
 	if (!strcmp(key, "size"))
@@ -203,6 +210,33 @@ static int payload_end(const struct aim_bundle_manifest *m, const struct pseen *
 	return 0;
 }
 
+/* A payload's verity keys: none (verity_root empty: the others must be absent), or all,
+ * on the rootfs, consistent and inside the payload. */
+static int verity_check(const struct aim_bundle_payload *p)
+{
+	uint8_t b[32];
+
+	if (!p->verity_root[0]) {
+		if (p->verity_salt[0] || p->verity_data_blocks || p->verity_hash_offset)
+			return aim_error_set(-EBADMSG, "manifest: payload '%s' has verity keys "
+						       "without a verity_root", p->name);
+		return 0;
+	}
+	if (strcmp(p->kind, AIM_BUNDLE_KIND_ROOTFS))
+		return aim_error_set(-EBADMSG, "manifest: payload '%s' has a verity_root but is "
+					       "no rootfs", p->name);
+	if (hex_decode(p->verity_root, b, 32) < 0 || hex_decode(p->verity_salt, b, 32) < 0)
+		return aim_error_set(-EBADMSG, "manifest: payload '%s': verity_root and "
+					       "verity_salt must be 64 lower case hex digits", p->name);
+	if (!p->verity_data_blocks || p->verity_data_blocks > PAYLOAD_SIZE_MAX / 4096 ||
+	    p->verity_hash_offset != p->verity_data_blocks * 4096 ||
+	    p->verity_hash_offset > p->size)
+		return aim_error_set(-EBADMSG, "manifest: payload '%s': verity_hash_offset must be "
+					       "verity_data_blocks * 4096, inside the payload",
+				     p->name);
+	return 0;
+}
+
 /* After parsing: required fields, names, the offset chain, the total. */
 static int manifest_check(struct aim_bundle_manifest *m, int seen_pb)
 {
@@ -211,6 +245,7 @@ static int manifest_check(struct aim_bundle_manifest *m, int seen_pb)
 	uint64_t end = 0;
 	unsigned rootfs = 0;
 	char why[96];
+	int r;
 
 	for (size_t i = 0; i < ARRAY_SIZE(req); i++)
 		if (!vals[i] || !vals[i][0])
@@ -238,6 +273,11 @@ static int manifest_check(struct aim_bundle_manifest *m, int seen_pb)
 		rootfs += !strcmp(p->kind, AIM_BUNDLE_KIND_ROOTFS);
 		if (!p->verity_root && !(p->verity_root = strdup("")))
 			return -ENOMEM;
+		if (!p->verity_salt && !(p->verity_salt = strdup("")))
+			return -ENOMEM;
+		r = verity_check(p);
+		if (r < 0)
+			return r;
 		if (p->size > PAYLOAD_SIZE_MAX)
 			return aim_error_set(-EBADMSG, "manifest: payload '%s' size %" PRIu64
 						       " is out of range", p->name, p->size);

@@ -42,6 +42,8 @@ struct wpayload {
 struct aim_bundle_writer {
 	char *version, *board, *family, *linuxfamily, *arch, *tc;
 	uint64_t created;
+	char verity_root[65], verity_salt[65];
+	uint64_t verity_data_blocks, verity_hash_offset;
 	struct wpayload *p;
 	size_t n;
 };
@@ -110,6 +112,19 @@ int aim_bundle_writer_new(const struct aim_bundle_meta *meta, struct aim_bundle_
 		return -ENOMEM;
 	}
 	*ret = w;
+	return 0;
+}
+
+int aim_bundle_writer_set_verity(struct aim_bundle_writer *w, const char *root_hex,
+				 const char *salt_hex, uint64_t data_blocks, uint64_t hash_offset)
+{
+	if (strlen(root_hex) != 64 || strlen(salt_hex) != 64 || !data_blocks ||
+	    hash_offset != data_blocks * 4096)
+		return aim_error_set(-EINVAL, "bad verity parameters for the rootfs payload");
+	memcpy(w->verity_root, root_hex, 65);
+	memcpy(w->verity_salt, salt_hex, 65);
+	w->verity_data_blocks = data_blocks;
+	w->verity_hash_offset = hash_offset;
 	return 0;
 }
 
@@ -198,8 +213,13 @@ static char *format_manifest(const struct aim_bundle_writer *w, uint64_t total)
 		fprintf(f, "\n[payload]\nname=%s\nkind=%s\noffset=%" PRIu64 "\nsize=%" PRIu64
 			   "\nsha256=%s\n", w->p[i].name, w->p[i].kind, w->p[i].offset,
 			w->p[i].size, h);
-		if (!strcmp(w->p[i].kind, AIM_BUNDLE_KIND_ROOTFS))
-			fputs("verity_root=\n", f);
+		if (strcmp(w->p[i].kind, AIM_BUNDLE_KIND_ROOTFS))
+			continue;
+		fprintf(f, "verity_root=%s\n", w->verity_root);
+		if (w->verity_root[0])
+			fprintf(f, "verity_salt=%s\nverity_data_blocks=%" PRIu64
+				   "\nverity_hash_offset=%" PRIu64 "\n", w->verity_salt,
+				w->verity_data_blocks, w->verity_hash_offset);
 	}
 	if (fclose(f))
 		return NULL;

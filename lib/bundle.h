@@ -37,6 +37,10 @@ struct aim_bundle_payload {
 	uint8_t sha256[32];
 	char sha256_hex[65];
 	char *verity_root;  /* hex, "" when the bundle has none */
+	/* With a verity_root (rootfs only, docs/verity.md): the payload is the slot image,
+	 * the squashfs and its tree at verity_hash_offset = verity_data_blocks * 4096. */
+	char *verity_salt;  /* hex, "" when the bundle has none */
+	uint64_t verity_data_blocks, verity_hash_offset;
 };
 
 struct aim_bundle_manifest {
@@ -57,7 +61,9 @@ struct aim_bundle_manifest {
  * Parses manifest text (a buffer: fuzzable). Validates every field: names (no "..",
  * no leading "/", no control characters, unique), kinds, 4 KiB aligned offsets that
  * follow each other without gaps or overlap, sizes that add up to payload_bytes, at most
- * AIM_BUNDLE_PAYLOADS_MAX payloads, at most one rootfs. -EBADMSG with a detail naming
+ * AIM_BUNDLE_PAYLOADS_MAX payloads, at most one rootfs; verity keys only on the rootfs, and
+ * with a verity_root all of them (64 lower-case hex digits, hash offset = data blocks *
+ * 4096 inside the payload). -EBADMSG with a detail naming
  * the line; -EOPNOTSUPP for a format this version does not read.
  */
 int aim_bundle_manifest_parse(const char *text, size_t len, struct aim_bundle_manifest **ret);
@@ -85,6 +91,10 @@ struct aim_bundle_writer *aim_bundle_writer_free(struct aim_bundle_writer *w);
  */
 int aim_bundle_writer_add_fd(struct aim_bundle_writer *w, const char *name, const char *kind,
 			     int fd, uint64_t offset, uint64_t size);
+/* The verity parameters of the rootfs payload (added before or after), as hex: written
+ * into its [payload] section. */
+int aim_bundle_writer_set_verity(struct aim_bundle_writer *w, const char *root_hex,
+				 const char *salt_hex, uint64_t data_blocks, uint64_t hash_offset);
 /* The same for a whole file (opened here, closed by aim_bundle_writer_free()). */
 int aim_bundle_writer_add_file(struct aim_bundle_writer *w, const char *name, const char *kind,
 			       const char *path);

@@ -92,8 +92,9 @@ void aim_convert_ids(const struct aim_image_info *ii, struct aim_convert_plan *p
 	}
 }
 
+/* sqfs: the squashfs; bytes: the slot image (the squashfs and its verity tree). */
 static void layout(const struct aim_image_info *ii, const struct aim_convert_opts *o,
-		   uint64_t content, uint64_t sqfs, struct aim_convert_plan *p)
+		   uint64_t content, uint64_t sqfs, uint64_t bytes, struct aim_convert_plan *p)
 {
 	p->table = ii->pt.type;
 	p->boot_start = ii->gap_end;
@@ -101,7 +102,8 @@ static void layout(const struct aim_image_info *ii, const struct aim_convert_opt
 	p->boot_size = boot_size_for(content, o);
 	p->slot_a_start = ALIGN4M(p->boot_start + p->boot_size);
 	p->sqfs_size = sqfs;
-	p->slot_size = o->slot_size ? o->slot_size : MAX(64 * MiB, ALIGN4M(sqfs + sqfs / 2));
+	p->slot_bytes = bytes;
+	p->slot_size = o->slot_size ? o->slot_size : MAX(64 * MiB, ALIGN4M(bytes + bytes / 2));
 	p->slot_b_start = p->slot_a_start + p->slot_size;
 	p->data_start = p->slot_b_start + p->slot_size;
 	p->data_size = o->data_size ? o->data_size : 256 * MiB;
@@ -250,14 +252,21 @@ static int write_table(int fd, const struct aim_image_info *ii, const struct aim
 int aim_convert_plan(const char *in_path, int in_fd, const struct aim_image_info *ii,
 		     const struct aim_convert_opts *o, struct aim_convert_plan *ret)
 {
-	uint64_t content, sqfs;
+	uint64_t content, sqfs, bytes;
 	int r;
 
 	(void)in_fd;
 	memset(ret, 0, sizeof(*ret));
+	r = aim_slot_verity_decide(ii, o->verity, ret->verity_note, sizeof(ret->verity_note));
+	if (r < 0)
+		return r;
+	ret->verity = r;
 	r = aim_slot_estimate(in_path, ii, &content, &sqfs);
+	bytes = ALIGN_UP(sqfs, (uint64_t)AIM_VERITY_BLOCK);
+	if (ret->verity)
+		bytes += aim_verity_tree_size(bytes / AIM_VERITY_BLOCK);
 	if (r == 0)
-		layout(ii, o, content, sqfs, ret);
+		layout(ii, o, content, sqfs, bytes, ret);
 	return r;
 }
 
@@ -276,7 +285,7 @@ static int place_rootfs(struct aim_slot_sink *k, const struct aim_slot *s)
 {
 	struct disk *d = (struct disk *)k;
 
-	layout(d->ii, d->o, s->boot_content, 0, d->p);
+	layout(d->ii, d->o, s->boot_content, 0, 0, d->p);
 	k->offset = d->p->slot_a_start;
 	k->max = d->o->slot_size ? d->o->slot_size : 64ULL * 1024 * MiB;
 	return aim_copy_sparse(d->in_fd, 0, k->fd, 0, d->ii->gap_end, NULL, NULL, NULL);
@@ -288,7 +297,7 @@ static int place_copy(struct aim_slot_sink *k, const struct aim_slot *s)
 	struct disk *d = (struct disk *)k;
 	uint64_t a = d->p->slot_a_start;
 
-	layout(d->ii, d->o, s->boot_content, s->sqfs_size, d->p);
+	layout(d->ii, d->o, s->boot_content, s->sqfs_size, s->slot_bytes, d->p);
 	if (d->p->slot_a_start != a)
 		return aim_error_set(-EINVAL, "internal error: slot A moved");
 	k->copy_fd = d->o->slot_b_empty ? -1 : k->fd;
@@ -334,6 +343,9 @@ int aim_convert_run(const char *in_path, int in_fd, const struct aim_image_info 
 	ret->ab_boot = s.ab_boot;
 	snprintf(ret->boot_note, sizeof(ret->boot_note), "%s", s.boot_note);
 	ret->stats = s.stats;
+	ret->verity = s.verity;
+	ret->v = s.v;
+	snprintf(ret->verity_note, sizeof(ret->verity_note), "%s", s.verity_note);
 	if (r < 0)
 		goto out;
 	if (ftruncate(out_fd, (off_t)ret->disk_size) < 0) {

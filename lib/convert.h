@@ -24,6 +24,10 @@ struct aim_convert_plan {
 	uint64_t data_start, data_size;
 	uint64_t disk_size;
 	uint64_t sqfs_size;       /* actual after the run, estimated in a dry run */
+	uint64_t slot_bytes;      /* the slot image: the squashfs and its verity tree */
+	int verity;               /* the slots have dm-verity (v; estimated in a dry run) */
+	struct aim_verity v;
+	char verity_note[300];    /* why on or off (the dry run) */
 	uint64_t boot_content;    /* bytes of one slot's boot files */
 	char disk_id[37];
 	char partuuid[4][37];

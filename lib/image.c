@@ -16,6 +16,7 @@
 
 #include "ext4.h"
 #include "fat.h"
+#include "kcheck.h"
 #include "tree.h"
 #include "base/endian.h"
 #include "base/fileio.h"
@@ -510,6 +511,11 @@ static int analyze_root(int fd, const char *path, struct aim_image_info *ii)
 	list_boot(ii, aim_tree_lookup(t, "/boot"));
 	aim_tree_walk(t, count_acl, ii);
 	detect_boot(fd, path, ii, t);
+	r = aim_kernel_verity(fd, path, ii, t, ii->verity_note, sizeof(ii->verity_note));
+	if (r < 0)
+		snprintf(ii->verity_note, sizeof(ii->verity_note), "%s",
+			 aim_error_detail() ? aim_error_detail() : strerror(-r));
+	ii->verity_ok = r > 0;
 	aim_tree_free(t);
 	aim_ext4_free(fs);
 	return 0;

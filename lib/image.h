@@ -70,6 +70,9 @@ struct aim_image_info {
 	uint64_t root_size;     /* bytes of the root filesystem */
 	uint64_t acl_files;     /* files with POSIX ACLs (squashfs cannot keep them) */
 	char acl_example[256];  /* the first such path */
+
+	int verity_ok;          /* the kernel(s) can map dm-verity (lib/kcheck.h) */
+	char verity_note[256];  /* why (or why not), one line */
 };
 
 /*

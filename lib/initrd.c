@@ -254,7 +254,7 @@ static int build_cpio(const struct aim_initrd_archive *a, const struct aim_initr
 {
 	_cleanup_free_ char *moddir = NULL;
 	struct texts t = { 0 };
-	struct addfile f[8 + 1] = { 0 };
+	struct addfile f[8 + AIM_INITRD_FILES_MAX + 1] = { 0 };
 	_cleanup_free_ struct addfile *mods = NULL;
 	struct aim_strv dirs = { 0 };
 	size_t nf = 0;
@@ -279,6 +279,9 @@ static int build_cpio(const struct aim_initrd_archive *a, const struct aim_initr
 			      t.order.len);
 	if (r == 0 && t.conf.len)
 		r = plan_file(a, &f[nf++], "conf/modules", 0644, t.conf.p, t.conf.len);
+	for (size_t i = 0; r == 0 && i < add->n_files; i++)
+		r = plan_file(a, &f[nf++], add->files[i].path, 0644, add->files[i].data,
+			      add->files[i].len);
 	for (size_t i = 0; r == 0 && i < add->n_modules; i++) {
 		_cleanup_free_ char *p = NULL;
 
@@ -508,9 +511,10 @@ static int patch(const struct aim_initrd_src *s, const struct aim_initrd_add *ad
 static int check_add(const struct aim_initrd_add *add)
 {
 	if (!add || !add->kver || !*add->kver || strchr(add->kver, '/') || !add->aim_boot ||
-	    !add->local_bottom || (add->n_modules && (!add->modules || !add->modules_dep)))
+	    !add->local_bottom || (add->n_modules && (!add->modules || !add->modules_dep)) ||
+	    add->n_files > AIM_INITRD_FILES_MAX || (add->n_files && !add->files))
 		return aim_error_set(-EINVAL, "initrd patch: missing kver, aim-boot, script or "
-				     "modules.dep");
+				     "modules.dep, or too many files");
 	return 0;
 }
 

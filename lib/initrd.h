@@ -41,8 +41,13 @@ struct aim_initrd_add {
 	/* Module names appended to /conf/modules (loaded by init before the root is
 	 * mounted), NULL-terminated, e.g. {"squashfs", "overlay", NULL}; may be NULL. */
 	const char *const *load;
+	/* Further files, paths from the initramfs root (etc/armimmutable/keys/<id>.pub: the
+	 * keys aim-boot checks slot.env with), at most AIM_INITRD_FILES_MAX; mode 0644. */
+	const struct aim_initrd_file *files;
+	size_t n_files;
 	uint32_t mtime;			/* of every added cpio entry */
 };
+#define AIM_INITRD_FILES_MAX 16
 
 /* Patches in[0..in_len) (uImage or raw initramfs). On success *ret (malloc'd, caller
  * frees) holds the result. Errors: -EBADMSG (bad uImage header/CRC/size, truncated or

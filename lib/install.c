@@ -133,6 +133,8 @@ struct inst {
 	char slot;
 	const char *phase;
 	uint64_t total;
+	char *env, *env_sig; /* the bundle's own slot.env and its signature, or NULL */
+	size_t env_len, env_sig_len;
 };
 
 static void progress(struct inst *in, const char *phase)
@@ -357,18 +359,15 @@ static int slot_partuuid(struct inst *in, char ret[37])
 			     in->slot == 'a' ? 2 : 3, in->slot);
 }
 
-/* armbianEnv.txt names its slot (rootdev=PARTUUID=, armimmutable.slot=): the bundle's
- * copy was made for the bundle's own image, so it is rewritten for the slot it lands
- * in, after its SHA-256 checked out. */
-static int write_slot_armbianenv(struct inst *in, const struct aim_bundle_payload *p)
+/* A small payload into memory (NUL-terminated), its SHA-256 checked. */
+static int read_payload(struct inst *in, const struct aim_bundle_payload *p, char **ret,
+			size_t *ret_len)
 {
-	char path[AIM_BUNDLE_NAME_MAX + 16], uuid[37];
-	_cleanup_free_ char *txt = NULL, *out = NULL;
+	_cleanup_free_ char *txt = NULL;
 	size_t len = 0;
-	int r;
 
 	if (p->size > (1 << 20))
-		return aim_error_set(-EFBIG, "armbianEnv.txt of %" PRIu64 " bytes", p->size);
+		return aim_error_set(-EFBIG, "%s of %" PRIu64 " bytes", p->name, p->size);
 	txt = malloc((size_t)p->size + 1);
 	if (!txt)
 		return -ENOMEM;
@@ -380,9 +379,27 @@ static int write_slot_armbianenv(struct inst *in, const struct aim_bundle_payloa
 			break;
 		len += (size_t)n;
 		if (len > p->size)
-			return aim_error_set(-EBADMSG, "armbianEnv.txt longer than its manifest size");
+			return aim_error_set(-EBADMSG, "%s longer than its manifest size", p->name);
 	}
 	txt[len] = 0;
+	*ret = TAKE_PTR(txt);
+	*ret_len = len;
+	return 0;
+}
+
+/* armbianEnv.txt names its slot (rootdev=PARTUUID=, armimmutable.slot=): the bundle's
+ * copy was made for the bundle's own image, so it is rewritten for the slot it lands
+ * in, after its SHA-256 checked out. */
+static int write_slot_armbianenv(struct inst *in, const struct aim_bundle_payload *p)
+{
+	char path[AIM_BUNDLE_NAME_MAX + 16], uuid[37];
+	_cleanup_free_ char *txt = NULL, *out = NULL;
+	size_t len = 0;
+	int r;
+
+	r = read_payload(in, p, &txt, &len);
+	if (r < 0)
+		return r;
 	r = slot_partuuid(in, uuid);
 	if (r < 0)
 		return r;
@@ -425,10 +442,45 @@ static int write_boot_file(struct inst *in, const struct aim_bundle_payload *p)
 	return r;
 }
 
+/* The bundle's own slot.env must say what the manifest says of the rootfs. */
+static int check_carried_env(struct inst *in, const struct aim_bundle_payload *rootfs)
+{
+	struct aim_slot_info si;
+	const char *what = NULL;
+	int r = aim_slot_info_parse(in->env, in->env_len, &si);
+
+	if (r < 0)
+		return aim_error_set(r, "the bundle's slot.env: %s", aim_error_detail());
+	if (si.rootfs_size != rootfs->size || strcmp(si.rootfs_sha256, rootfs->sha256_hex))
+		what = "size or SHA-256";
+	else if (si.verity != !!rootfs->verity_root[0])
+		what = "verity on or off";
+	else if (si.verity && (strcmp(si.verity_root, rootfs->verity_root) ||
+			       strcmp(si.verity_salt, rootfs->verity_salt) ||
+			       si.verity_data_blocks != rootfs->verity_data_blocks ||
+			       si.verity_hash_offset != rootfs->verity_hash_offset))
+		what = "verity parameters";
+	if (what)
+		return aim_error_set(-EBADMSG, "the bundle's slot.env and its manifest differ in "
+				     "the rootfs %s", what);
+	return 0;
+}
+
 static int write_slot_env(struct inst *in, const struct aim_bundle_manifest *m,
 			  const struct aim_bundle_payload *rootfs)
 {
 	struct aim_slot_info si = {0};
+	int64_t now = in->o->now ? in->o->now : (int64_t)time(NULL);
+	int r;
+
+	if (in->env) {
+		r = check_carried_env(in, rootfs);
+		if (r == 0)
+			r = aim_target_slot_env_install(in->t, in->slot, in->env, in->env_len,
+							in->env_sig, in->env_sig_len, now,
+							aim_bundle_manifest_sha256(in->br));
+		return r;
+	}
 
 	snprintf(si.version, sizeof(si.version), "%s", m->version);
 	snprintf(si.board, sizeof(si.board), "%s", m->board);
@@ -437,7 +489,7 @@ static int write_slot_env(struct inst *in, const struct aim_bundle_manifest *m,
 	snprintf(si.source, sizeof(si.source), "bundle");
 	si.rootfs_size = rootfs->size;
 	snprintf(si.rootfs_sha256, sizeof(si.rootfs_sha256), "%s", rootfs->sha256_hex);
-	si.installed = in->o->now ? in->o->now : (int64_t)time(NULL);
+	si.installed = now;
 	snprintf(si.bundle, sizeof(si.bundle), "%s", aim_bundle_manifest_sha256(in->br));
 	return aim_target_slot_info_write(in->t, in->slot, &si);
 }
@@ -518,14 +570,15 @@ static int fatname_clash(const struct fatname *a, const struct fatname *b)
 
 int aim_install_check_boot_names(const struct aim_bundle_manifest *m)
 {
-	static const char *const special[] = {AIM_SLOT_ENV, "armbianEnv.txt"};
+	static const char *const special[] = {AIM_SLOT_ENV, AIM_SLOT_ENV_SIG, AIM_SLOT_INSTALL_ENV,
+					      "armbianEnv.txt"};
 	struct fatname *v = calloc(m->npayloads + 1, sizeof(*v));
 	size_t n = 0;
 	int r = 0;
 
 	if (!v)
 		return -ENOMEM;
-	/* install writes slot.env itself (a payload of that exact name is skipped) */
+	/* slot.env is always there (the bundle's own, or written by install) */
 	v[n].name = AIM_SLOT_ENV;
 	r = fat_fold(AIM_SLOT_ENV, &v[n++].folded);
 	for (size_t i = 0; i < m->npayloads && r == 0; i++) {
@@ -533,6 +586,11 @@ int aim_install_check_boot_names(const struct aim_bundle_manifest *m)
 
 		if (strcmp(p->kind, AIM_BUNDLE_KIND_BOOT) || !strcmp(p->name, AIM_SLOT_ENV))
 			continue;
+		if (!strcmp(p->name, AIM_SLOT_INSTALL_ENV)) {
+			r = aim_error_set(-EBADMSG, "boot file '%s': install writes that file",
+					  p->name);
+			break;
+		}
 		v[n].name = p->name;
 		r = fat_fold(p->name, &v[n++].folded);
 		for (size_t k = 0; k < ARRAY_SIZE(special) && r == 0; k++)
@@ -660,9 +718,13 @@ static int run(struct inst *in, aim_bundle_read_fn fn, void *ud, struct aim_inst
 		if (!strcmp(p->kind, AIM_BUNDLE_KIND_ROOTFS)) {
 			r = write_rootfs(in, p);
 			res->rootfs_bytes = p->size;
+		} else if (!strcmp(p->kind, AIM_BUNDLE_KIND_BOOT) && !strcmp(p->name, AIM_SLOT_ENV)) {
+			/* the bundle's own slot.env: written below, after the other files */
+			r = read_payload(in, p, &in->env, &in->env_len);
+		} else if (!strcmp(p->kind, AIM_BUNDLE_KIND_BOOT) &&
+			   !strcmp(p->name, AIM_SLOT_ENV_SIG)) {
+			r = read_payload(in, p, &in->env_sig, &in->env_sig_len);
 		} else if (!strcmp(p->kind, AIM_BUNDLE_KIND_BOOT)) {
-			if (!strcmp(p->name, AIM_SLOT_ENV))
-				continue; /* written below from the manifest */
 			r = strcmp(p->name, "armbianEnv.txt") ? write_boot_file(in, p)
 							       : write_slot_armbianenv(in, p);
 			res->boot_files++;
@@ -704,6 +766,8 @@ int aim_install_run(struct aim_target *t, aim_bundle_read_fn fn, void *ud,
 	r = run(&in, fn, ud, &res);
 	aim_bundle_close(in.br);
 	free(in.buf);
+	free(in.env);
+	free(in.env_sig);
 	if (r == 0 && ret)
 		*ret = res;
 	return r;

@@ -12,18 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AIM_SIGN_KEYNUM_BYTES 8
-#define AIM_SIGN_PK_BYTES 32
-#define AIM_SIGN_SK_BYTES 64
-#define AIM_SIGN_BYTES 64
-#define AIM_SIGN_COMMENT_MAX 1024          /* minisign COMMENTMAXBYTES */
-#define AIM_SIGN_TRUSTED_COMMENT_MAX 8192  /* minisign TRUSTEDCOMMENTMAXBYTES */
-#define AIM_SIGN_FILE_MAX 16384            /* any key or signature file we read */
-
-struct aim_pubkey {
-	uint8_t keynum[AIM_SIGN_KEYNUM_BYTES];
-	uint8_t pk[AIM_SIGN_PK_BYTES];
-};
+#include "sig/minisig.h"
 
 /* Holds the secret: wipe it with aim_seckey_wipe() when done. */
 struct aim_seckey {
@@ -31,31 +20,12 @@ struct aim_seckey {
 	uint8_t sk[AIM_SIGN_SK_BYTES];
 };
 
-/* A parsed signature file. */
-struct aim_sig {
-	int prehashed; /* "ED" (1) or legacy "Ed" (0) */
-	uint8_t keynum[AIM_SIGN_KEYNUM_BYTES];
-	uint8_t sig[AIM_SIGN_BYTES];
-	char trusted_comment[AIM_SIGN_TRUSTED_COMMENT_MAX];
-	uint8_t global_sig[AIM_SIGN_BYTES];
-};
-
-/* The key id as minisign prints it ("%" PRIX64 of the little-endian key number). */
-void aim_sign_keyid(const uint8_t keynum[AIM_SIGN_KEYNUM_BYTES], char ret[17]);
-
 /* A fresh random key pair. -ENOMEM if libsodium cannot initialise. */
 int aim_sign_keygen(struct aim_pubkey *ret_pub, struct aim_seckey *ret_sec);
 /* The public half of a secret key. */
 void aim_seckey_pubkey(const struct aim_seckey *sk, struct aim_pubkey *ret);
 void aim_seckey_wipe(struct aim_seckey *sk);
 
-/*
- * Public keys: the text of a minisign public key file (an "untrusted comment:" line,
- * then base64 of "Ed" + key number + key), or just the base64 line (minisign -P).
- * -EBADMSG (not a key, detail says why), -EOPNOTSUPP (other algorithm).
- */
-int aim_pubkey_parse(const char *text, size_t len, struct aim_pubkey *ret);
-int aim_pubkey_load(const char *path, struct aim_pubkey *ret);
 /* The file text, malloc'd: "untrusted comment: minisign public key <ID>\n<base64>\n". */
 int aim_pubkey_format(const struct aim_pubkey *pk, char **ret);
 
@@ -85,24 +55,5 @@ void aim_sign_free_secret(char *s);
  */
 int aim_sign_buffer(const struct aim_seckey *sk, const void *msg, size_t len,
 		    const char *trusted_comment, const char *untrusted_comment, char **ret);
-
-/*
- * Parses a signature file's text: four lines, the comments' prefixes, base64 sizes, the
- * algorithm, a printable trusted comment. -EBADMSG with a detail.
- */
-int aim_sig_parse(const char *text, size_t len, struct aim_sig *ret);
-
-/*
- * Verifies sig over msg with the key among keys[0..nkeys) whose key number matches,
- * then the global signature over the trusted comment. Returns the index of the key
- * used. -EKEYREJECTED: no trusted key has that key id, or a signature does not
- * verify (detail says which).
- */
-int aim_sig_verify(const struct aim_sig *sig, const struct aim_pubkey *keys, size_t nkeys,
-		   const void *msg, size_t len);
-
-/* Convenience: aim_sig_parse() then aim_sig_verify(). */
-int aim_sign_verify_buffer(const char *sigtext, size_t siglen, const struct aim_pubkey *keys,
-			   size_t nkeys, const void *msg, size_t len, struct aim_sig *ret_sig);
 
 #endif

@@ -22,6 +22,7 @@
 #include "bootscript.h"
 #include "ext4.h"
 #include "mtools.h"
+#include "sign.h"
 #include "slotenv.h"
 #include "slotstate.h"
 #include "transform.h"
@@ -182,41 +183,25 @@ static int script_from_scr(const char *buf, size_t len, char **ret)
 	return *ret ? 0 : -ENOMEM;
 }
 
-static int write_text(const char *dir, const char *name, const void *buf, size_t len,
-		      uint32_t epoch)
-{
-	char p[4200];
-	struct timespec ts[2] = {{epoch, 0}, {epoch, 0}};
-	int r;
-
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	r = aim_write_file_atomic(p, buf, len, 0644);
-	if (r == 0 && utimensat(AT_FDCWD, p, ts, 0) < 0)
-		r = -errno;
-	return r;
-}
-
-/* /slot-X/slot.env (docs/device-cli.md): what a slot holds, for status and install. */
+/* /slot-X/slot.env (docs/device-cli.md): what a slot holds, for status and install; with
+ * the release key, its signature next to it. */
 static int write_slot_env(const char *stage, char slot, const struct aim_image_info *ii,
-			  const struct aim_slot *p, const char *sha_hex, uint32_t epoch)
+			  const struct aim_convert_opts *o, const struct aim_slot *p,
+			  const char *sha_hex, uint32_t epoch)
 {
-	struct aim_slot_info si = {.source = "convert", .rootfs_size = p->sqfs_size,
+	struct aim_slot_info si = {.source = "convert", .rootfs_size = p->slot_bytes,
 				   .installed = epoch};
-	char dir[4200], *txt = NULL;
-	int r, n;
+	char dir[4200];
 
 	snprintf(si.version, sizeof(si.version), "%s", ii->version);
 	snprintf(si.board, sizeof(si.board), "%s", ii->board);
 	snprintf(si.family, sizeof(si.family), "%s", ii->family[0] ? ii->family : ii->linuxfamily);
 	snprintf(si.arch, sizeof(si.arch), "%s", ii->release_arch[0] ? ii->release_arch : ii->arch);
 	snprintf(si.rootfs_sha256, sizeof(si.rootfs_sha256), "%s", sha_hex);
-	n = aim_slot_info_format(&si, &txt);
-	if (n < 0)
-		return n;
+	if (p->verity)
+		aim_slot_info_set_verity(&si, &p->v);
 	snprintf(dir, sizeof(dir), "%s/slot-%c", stage, slot);
-	r = write_text(dir, AIM_SLOT_ENV, txt, (size_t)n, epoch);
-	free(txt);
-	return r;
+	return aim_slot_env_write(dir, &si, o->sign, epoch);
 }
 
 /* The A/B boot chain on the boot partition: boot.cmd/boot.scr generated from the
@@ -253,13 +238,13 @@ static int write_boot_chain(const struct aim_image_info *ii, const struct aim_co
 	r = aim_bootscript_generate(orig, NULL, &gen);
 	if (r < 0)
 		return r;
-	r = write_text(stage, "boot.cmd", gen, strlen(gen), epoch);
+	r = aim_slot_file_write(stage, "boot.cmd", gen, strlen(gen), epoch);
 	if (r < 0)
 		return r;
 	r = aim_bootscript_compile(gen, strlen(gen), epoch, NULL, &scr, &len);
 	if (r < 0)
 		return r;
-	r = write_text(stage, "boot.scr", scr, len, epoch);
+	r = aim_slot_file_write(stage, "boot.scr", scr, len, epoch);
 	if (r < 0)
 		return r;
 	for (int s = 0; s < (o->slot_b_empty ? 1 : 2); s++) {
@@ -279,7 +264,7 @@ static int write_boot_chain(const struct aim_image_info *ii, const struct aim_co
 		r = aim_bootscript_rewrite_env(env, (char)('a' + s), uuid, &out);
 		if (r < 0)
 			return r;
-		r = write_text(dir, "armbianEnv.txt", out, strlen(out), epoch);
+		r = aim_slot_file_write(dir, "armbianEnv.txt", out, strlen(out), epoch);
 		if (r < 0)
 			return r;
 	}
@@ -344,9 +329,11 @@ int aim_slot_estimate(const char *in_path, const struct aim_image_info *ii,
 	return r;
 }
 
-/* The squashfs is written: one read of it hashes it for slot.env and makes the copy. */
+/* The slot image is made (in k->fd at k->offset, or in tmp_fd when >= 0): one read of it
+ * hashes it for slot.env and makes the copy (from tmp_fd: two copies, into the sink and to
+ * copy_fd). */
 static int finish_slot(const struct aim_image_info *ii, const struct aim_convert_opts *o,
-		       const struct aim_slot_sink *k, const struct aim_slot *s)
+		       const struct aim_slot_sink *k, const struct aim_slot *s, int tmp_fd)
 {
 	_cleanup_(aim_sha256_done) struct aim_sha256 h = {0};
 	struct sq_progress cp = {k->progress, k->ud};
@@ -355,18 +342,81 @@ static int finish_slot(const struct aim_image_info *ii, const struct aim_convert
 	int r;
 
 	r = aim_sha256_init(&h);
-	if (r == 0)
-		r = aim_copy_sparse(k->fd, k->offset, k->copy_fd, k->copy_offset, s->sqfs_size, &h,
+	if (r == 0 && tmp_fd < 0)
+		r = aim_copy_sparse(k->fd, k->offset, k->copy_fd, k->copy_offset, s->slot_bytes,
+				    &h, copy_cb, &cp);
+	if (r == 0 && tmp_fd >= 0)
+		r = aim_copy_sparse(tmp_fd, 0, k->fd, k->offset, s->slot_bytes, &h, NULL, NULL);
+	if (r == 0 && tmp_fd >= 0 && k->copy_fd >= 0)
+		r = aim_copy_sparse(tmp_fd, 0, k->copy_fd, k->copy_offset, s->slot_bytes, NULL,
 				    copy_cb, &cp);
 	if (r == 0)
 		r = aim_sha256_final(&h, md);
 	if (r < 0)
 		return r;
 	aim_sha256_hex(md, hex);
-	r = write_slot_env(k->dir, 'a', ii, s, hex, s->epoch);
+	r = write_slot_env(k->dir, 'a', ii, o, s, hex, s->epoch);
 	if (r == 0 && !o->slot_b_empty)
-		r = write_slot_env(k->dir, 'b', ii, s, hex, s->epoch);
+		r = write_slot_env(k->dir, 'b', ii, o, s, hex, s->epoch);
 	return r;
+}
+
+int aim_slot_verity_decide(const struct aim_image_info *ii, enum aim_verity_mode mode,
+			   char *why, size_t n)
+{
+	if (mode == AIM_VERITY_OFF) {
+		snprintf(why, n, "verity off (--verity off)");
+		return 0;
+	}
+	if (ii->verity_ok) {
+		snprintf(why, n, "verity on: %s", ii->verity_note);
+		return 1;
+	}
+	if (mode == AIM_VERITY_ON)
+		return aim_error_set(-EOPNOTSUPP, "--verity on, but %s", ii->verity_note);
+	snprintf(why, n, "verity off: %s", ii->verity_note);
+	return 0;
+}
+
+/* A temporary file for the slot image, when the sink's squashfs does not start at byte 0
+ * of its file (libcryptsetup formats a tree from the start of a file). Unlinked: gone
+ * with its descriptor. */
+static int slot_tmpfile(const struct aim_convert_opts *o)
+{
+	char p[4200];
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/armimmutable-slot-XXXXXX",
+		 o->tmpdir ? o->tmpdir : (getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp"));
+	fd = mkostemp(p, O_CLOEXEC);
+	if (fd < 0)
+		return aim_error_set(-errno, "cannot create a temporary file %s: %m", p);
+	unlink(p);
+	return fd;
+}
+
+/* The tree after the squashfs (fd from byte 0): s->v, s->slot_bytes. */
+static int make_tree(int fd, const struct aim_convert_opts *o, uint64_t max, struct aim_slot *s)
+{
+	struct aim_pubkey pk;
+	uint8_t salt[AIM_VERITY_HASH_BYTES];
+	char p[64];
+	int r;
+
+	if (o->sign)
+		aim_seckey_pubkey(o->sign, &pk);
+	r = aim_verity_salt(o->sign ? pk.pk : NULL, salt);
+	if (r < 0)
+		return r;
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+	r = aim_verity_format(p, s->sqfs_size, salt, &s->v);
+	if (r < 0)
+		return r;
+	s->slot_bytes = s->v.hash_offset + s->v.hash_size;
+	if (s->slot_bytes > max)
+		return aim_error_set(-ENOSPC, "the squashfs and its hash tree (%" PRIu64 " bytes) "
+				     "do not fit the slot (%" PRIu64 " bytes)", s->slot_bytes, max);
+	return 0;
 }
 
 int aim_slot_build(const char *in_path, const struct aim_image_info *ii,
@@ -387,11 +437,15 @@ int aim_slot_build(const char *in_path, const struct aim_image_info *ii,
 	struct sq_progress sp = {k->progress, k->ud};
 	char helper[4200], uuid[2][37];
 	uint64_t content = 0;
-	int r;
+	int r, tmp_fd = -1, sq_fd;
 
 	memcpy(uuid, ret->root_partuuid, sizeof(uuid));
 	memset(ret, 0, sizeof(*ret));
 	memcpy(ret->root_partuuid, uuid, sizeof(uuid));
+	r = aim_slot_verity_decide(ii, o->verity, ret->verity_note, sizeof(ret->verity_note));
+	if (r < 0)
+		return r;
+	ret->verity = r;
 	r = aim_image_open_root(in_path, ii, &fs, &t);
 	if (r < 0)
 		goto out;
@@ -426,20 +480,31 @@ int aim_slot_build(const char *in_path, const struct aim_image_info *ii,
 	ret->boot_content = content;
 	r = write_boot_chain(ii, o, k->dir, ret, ret->epoch);
 	if (r == 0 && ret->ab_boot && o->device_dir && o->hooks_dir)
-		r = aim_bootfiles_patch_initrds(t, bt, ii, o, k->dir, helper, ret->epoch);
+		r = aim_bootfiles_patch_initrds(t, bt, ii, o, k->dir, helper,
+						o->sign && ret->verity, ret->epoch);
 	if (r == 0 && k->place_rootfs)
 		r = k->place_rootfs(k, ret);
 	if (r < 0)
 		goto out;
-	r = aim_sqfs_write(t, k->fd, k->offset, k->max, &sq, sq_cb, &sp, &ret->stats);
+	sq_fd = k->fd;
+	if (ret->verity && k->offset && (r = tmp_fd = slot_tmpfile(o)) < 0)
+		goto out;
+	if (tmp_fd >= 0)
+		sq_fd = tmp_fd;
+	r = aim_sqfs_write(t, sq_fd, tmp_fd >= 0 ? 0 : k->offset, k->max, &sq, sq_cb, &sp,
+			   &ret->stats);
 	if (r < 0)
 		goto out;
-	ret->sqfs_size = ret->stats.bytes_out;
-	if (k->place_copy)
+	ret->sqfs_size = ret->slot_bytes = ret->stats.bytes_out;
+	if (ret->verity)
+		r = make_tree(sq_fd, o, k->max, ret);
+	if (r == 0 && k->place_copy)
 		r = k->place_copy(k, ret);
 	if (r == 0)
-		r = finish_slot(ii, o, k, ret);
+		r = finish_slot(ii, o, k, ret, tmp_fd);
 out:
+	if (tmp_fd >= 0)
+		close(tmp_fd);
 	aim_tree_free(bt);
 	aim_tree_free(t);
 	aim_ext4_free(bfs);

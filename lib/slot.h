@@ -11,16 +11,22 @@
 #ifndef AIM_SLOT_H
 #define AIM_SLOT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "image.h"
 #include "squashfs.h"
+#include "verity.h"
 
 #define AIM_MAX_PERSIST 32
 #define AIM_TRIAL_TIMEOUT_DEFAULT 600
 #define AIM_MAX_TRUST 8
 
 enum aim_overlay_mode { AIM_OVERLAY_PERSISTENT, AIM_OVERLAY_TMPFS };
+/* dm-verity for the slot (docs/verity.md): auto = on when the image's kernel can. */
+enum aim_verity_mode { AIM_VERITY_AUTO, AIM_VERITY_ON, AIM_VERITY_OFF };
+
+struct aim_seckey;
 
 /* The options of a conversion (convert.h): the slot step reads all but the disk sizes
  * (slot_size, data_size, boot_size) and tmpdir. */
@@ -39,6 +45,10 @@ struct aim_convert_opts {
 	 * /etc/armimmutable/keys/<key id>.pub. */
 	const char *trust[AIM_MAX_TRUST];
 	unsigned ntrust;
+	enum aim_verity_mode verity;
+	/* The release key: signs slot.env (/slot-X/slot.env.minisig) and salts the verity
+	 * tree; NULL: slot.env unsigned, the salt from no key. */
+	const struct aim_seckey *sign;
 	uint32_t epoch;     /* SOURCE_DATE_EPOCH: every timestamp we create */
 	const char *tmpdir; /* staging for the boot partition */
 	/* Where the device side comes from (NULL: not installed, the image will not boot
@@ -61,8 +71,17 @@ struct aim_slot {
 	int ab_boot;            /* the A/B boot script and state were written */
 	char boot_note[160];    /* why not, when ab_boot is 0 */
 	uint64_t sqfs_size;     /* the squashfs, padded to 4 KiB */
+	uint64_t slot_bytes;    /* the slot image: the squashfs, and with verity its tree */
+	int verity;             /* the slot has a hash tree (v) */
+	char verity_note[300];  /* why verity is on or off, one line */
+	struct aim_verity v;
 	struct aim_sqfs_stats stats;
 };
+
+/* Whether a slot of the image gets verity with mode: 1 on, 0 off (why says why, one
+ * line), -EOPNOTSUPP for --verity on with a kernel that cannot (the detail says why). */
+int aim_slot_verity_decide(const struct aim_image_info *ii, enum aim_verity_mode mode,
+			   char *why, size_t n);
 
 /*
  * Where a slot goes. Its boot files are staged in dir/slot-a/, and in dir/slot-b/ too
@@ -70,12 +89,14 @@ struct aim_slot {
  * differs). When the image boots A/B, dir also gets the disk's boot.cmd, boot.scr and the
  * two state records (docs/boot.md). The squashfs is written to fd at offset (at most max
  * bytes), then read back once: hashed for slot.env and, with copy_fd >= 0, copied to
- * copy_fd at copy_offset (sparse).
+ * copy_fd at copy_offset (sparse). With verity, the tree follows the squashfs (verity.h):
+ * formatted in place when offset is 0, else on a temporary file in o->tmpdir that is then
+ * copied to fd at offset (and to copy_fd).
  *
  * place_rootfs (may be NULL) is called when the boot files are staged (s->boot_content is
  * known), before the squashfs is written: it may set fd, offset and max. place_copy (may be
- * NULL) is called when the squashfs is written (s->sqfs_size is known): it may set copy_fd
- * and copy_offset. Either returns <0 to stop.
+ * NULL) is called when the squashfs and its tree are made (s->sqfs_size, s->slot_bytes
+ * are known): it may set copy_fd and copy_offset. Either returns <0 to stop.
  */
 struct aim_slot_sink {
 	const char *dir;

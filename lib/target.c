@@ -4,6 +4,7 @@
 #include "target-backend.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -409,7 +410,51 @@ int aim_target_slot_info_read(struct aim_target *t, char slot, struct aim_slot_i
 	r = aim_target_read_file(t, path, 16384, &buf, &len);
 	if (r < 0)
 		return r;
-	return aim_slot_info_parse(buf, len, ret);
+	r = aim_slot_info_parse(buf, len, ret);
+	if (r < 0)
+		return r;
+	/* What install adds to a signed slot.env it must not change (docs/verity.md). */
+	free(buf);
+	buf = NULL;
+	snprintf(path, sizeof(path), "/slot-%c/" AIM_SLOT_INSTALL_ENV, slot);
+	if (aim_target_read_file(t, path, 16384, &buf, &len) == 0) {
+		struct aim_slot_info x;
+		if (aim_slot_info_parse(buf, len, &x) == 0) {
+			if (x.installed)
+				ret->installed = x.installed;
+			if (x.bundle[0])
+				memcpy(ret->bundle, x.bundle, sizeof(ret->bundle));
+		}
+	}
+	return 0;
+}
+
+int aim_target_slot_env_install(struct aim_target *t, char slot, const char *env, size_t len,
+				const char *sig, size_t siglen, int64_t installed,
+				const char *bundle)
+{
+	_cleanup_free_ char *txt = NULL;
+	char path[48];
+	int r;
+
+	r = check_slot(slot);
+	if (r < 0)
+		return r;
+	if (sig) {
+		snprintf(path, sizeof(path), "/slot-%c/" AIM_SLOT_ENV_SIG, slot);
+		r = aim_target_write_file(t, path, sig, siglen);
+		if (r < 0)
+			return r;
+	}
+	snprintf(path, sizeof(path), "/slot-%c/" AIM_SLOT_ENV, slot);
+	r = aim_target_write_file(t, path, env, len);
+	if (r < 0)
+		return r;
+	r = asprintf(&txt, "installed=%" PRId64 "\nbundle=%s\n", installed, bundle);
+	if (r < 0)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "/slot-%c/" AIM_SLOT_INSTALL_ENV, slot);
+	return aim_target_write_file(t, path, txt, (size_t)r);
 }
 
 int aim_target_slot_info_write(struct aim_target *t, char slot, const struct aim_slot_info *si)

@@ -124,5 +124,11 @@ int aim_target_slot_dev(struct aim_target *t, char slot, const char **ret_path,
 /* Reads /slot-X/slot.env. -ENOENT when the slot has none (empty or unknown slot). */
 int aim_target_slot_info_read(struct aim_target *t, char slot, struct aim_slot_info *ret);
 int aim_target_slot_info_write(struct aim_target *t, char slot, const struct aim_slot_info *si);
+/* A bundle's own slot.env (and its signature, sig may be NULL) written as they are, and
+ * what install knows besides (installed, bundle) in /slot-X/install.env, which
+ * aim_target_slot_info_read() lays over slot.env's values. */
+int aim_target_slot_env_install(struct aim_target *t, char slot, const char *env, size_t len,
+				const char *sig, size_t siglen, int64_t installed,
+				const char *bundle);
 
 #endif

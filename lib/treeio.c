@@ -280,3 +280,21 @@ int aim_tree_extract(const struct aim_tree *t, struct aim_node *dir, const char 
 		*ret_bytes = bytes;
 	return 0;
 }
+
+/* A file of the root tree by path, trying /lib and /usr/lib (merged /usr). */
+int aim_tree_read_path(const struct aim_tree *t, const char *path, size_t max, char **ret,
+		       size_t *ret_len)
+{
+	char alt[512];
+	struct aim_node *n = aim_tree_lookup(t, path);
+
+	if (!n && !strncmp(path, "/lib/", 5)) {
+		snprintf(alt, sizeof(alt), "/usr%s", path);
+		n = aim_tree_lookup(t, alt);
+	}
+	if (n)
+		n = aim_tree_resolve(t, n);
+	if (!n)
+		return -ENOENT;
+	return aim_tree_read_small(t, n, max, ret, ret_len);
+}

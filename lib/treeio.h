@@ -19,6 +19,11 @@ int aim_tree_read_data(const struct aim_tree *t, const struct aim_node *n, aim_d
 int aim_tree_read_small(const struct aim_tree *t, const struct aim_node *n, size_t max,
 			char **ret, size_t *ret_len);
 
+/* The same for a file by path (symlinks resolved), trying /usr/lib/... for a /lib/... path
+ * that is absent (merged /usr). -ENOENT when absent. */
+int aim_tree_read_path(const struct aim_tree *t, const char *path, size_t max, char **ret,
+		       size_t *ret_len);
+
 /* Resolves a symlink chain inside the tree starting at n (at most 16 hops): the node
  * a path finally names, or NULL if it dangles or loops. */
 struct aim_node *aim_tree_resolve(const struct aim_tree *t, struct aim_node *n);

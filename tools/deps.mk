@@ -7,4 +7,4 @@ DEPS := libsquashfs1 ext2fs e2p com_err liblzma libzstd libcryptsetup mount blki
 	libcrypto zlib libcurl
 DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(DEPS) 2>/dev/null)
 DEP_LIBS := $(shell $(PKG_CONFIG) --libs $(DEPS) 2>/dev/null) -lpthread
-LIB_SRC := $(wildcard lib/*.c lib/util/*.c lib/base/*.c)
+LIB_SRC := $(wildcard lib/*.c lib/util/*.c lib/base/*.c lib/sig/*.c)

@@ -6,10 +6,11 @@
 #   with --qemu:    also what building and booting the arm64 sample needs.
 # The device-side binaries link statically against the cross toolchains' own libc
 # (libc6-dev-*-cross), so no multiarch :arm64/:armhf install is needed; those
-# installs break whenever the host and the foreign index disagree on a version. With
-# --qemu, the static libraries of the device build of the CLI (libsodium, zlib, OpenSSL's
-# libcrypto for arm64 and armhf) are unpacked into /var/cache/armimmutable by tools/sysroot.sh (apt-get
-# download + dpkg -x, nothing installed).
+# installs break whenever the host and the foreign index disagree on a version. The static
+# libraries of the device builds (libsodium, which aim-boot needs to check slot.env
+# signatures, zlib, OpenSSL's libcrypto for arm64 and armhf) are unpacked into
+# /var/cache/armimmutable by tools/sysroot.sh (apt-get download + dpkg -x, nothing
+# installed). cryptsetup-bin (veritysetup) makes and checks dm-verity test fixtures.
 set -eu
 t0=$(date +%s)
 
@@ -20,7 +21,7 @@ host_pkgs="build-essential pkg-config
  gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf libc6-dev-arm64-cross libc6-dev-armhf-cross
  e2fsprogs fdisk gdisk dosfstools mtools squashfs-tools squashfs-tools-ng
  xz-utils zstd u-boot-tools cpio jq file binutils perl attr time bc kmod lz4 bzip2
- minisign nginx curl openssl clang-14 libclang-rt-14-dev"
+ minisign nginx curl openssl clang-14 libclang-rt-14-dev cryptsetup-bin"
 qemu_pkgs="qemu-system-arm u-boot-qemu mmdebstrap qemu-user-static binfmt-support
  arch-test debian-archive-keyring"
 
@@ -33,7 +34,6 @@ for p in $want; do
 		missing="$missing $p"
 done
 sysroots() {
-	[ "${1:-}" = "--qemu" ] || return 0
 	for a in arm64 armhf; do
 		sh "$(dirname "$0")/sysroot.sh" "$a"
 	done

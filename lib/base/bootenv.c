@@ -29,6 +29,11 @@ void aim_bootenv_format(FILE *f, const struct aim_bootenv_rec *r)
 	fprintf(f, AIM_BOOTENV_FACTORY_RESET "=%s\n",
 		r->factory_reset && r->factory_reset[0] ? r->factory_reset : "none");
 	fprintf(f, AIM_BOOTENV_TRIAL_TIMEOUT "=%u\n", r->trial_timeout);
+	fprintf(f, AIM_BOOTENV_VERITY "=%d\n", r->verity);
+	if (r->verity)
+		fprintf(f, AIM_BOOTENV_VERITY_ROOT "=%s\n" AIM_BOOTENV_VERITY_SIGNED "=%s\n",
+			r->verity_root ? r->verity_root : "",
+			r->verity_signed && r->verity_signed[0] ? r->verity_signed : "-");
 }
 
 int aim_bootenv_write(const char *dir, const struct aim_bootenv_rec *r)

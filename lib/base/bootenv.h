@@ -33,6 +33,9 @@
 #define AIM_BOOTENV_GROW "grow"                   /* lib/base/ptgrow.h's message */
 #define AIM_BOOTENV_FACTORY_RESET "factory_reset" /* none, done:N, failed:... */
 #define AIM_BOOTENV_TRIAL_TIMEOUT "trial_timeout" /* seconds; 0: no watchdog */
+#define AIM_BOOTENV_VERITY "verity"               /* 1: / is on a dm-verity device */
+#define AIM_BOOTENV_VERITY_ROOT "verity_root"     /* its root hash (signed if keys) */
+#define AIM_BOOTENV_VERITY_SIGNED "verity_signed" /* key id of slot.env's signature, or - */
 
 struct aim_bootenv_rec {
 	char slot;
@@ -47,6 +50,9 @@ struct aim_bootenv_rec {
 	const char *grow;          /* "": left out */
 	const char *factory_reset; /* "": none */
 	unsigned trial_timeout;
+	int verity;                /* the root slot is mapped through dm-verity */
+	const char *verity_root;   /* its root hash (hex) */
+	const char *verity_signed; /* key id that signed slot.env, NULL/"": unsigned */
 };
 
 /* The record as key=value lines on f (aim-boot plan prints the same to stdout). */

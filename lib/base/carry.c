@@ -527,22 +527,41 @@ int aim_carry_tree(const char *old_lower, const char *old_upper, const char *new
 
 /* ---- the layer: build beside, stamp, swap ---- */
 
-int aim_carry_slot_ident(const char *slot_env, char *ret, size_t retsz)
+/* rootfs_sha256= (with sha) and installed= of one key=value file into sha and inst (kept
+ * when absent; installed=0 means unknown and does not replace a known time). */
+static int ident_keys(const char *path, char *sha, size_t shasz, char *inst, size_t instsz)
 {
-	char buf[4096], sha[80] = "", inst[32] = "";
-	FILE *f = fopen(slot_env, "re");
+	char buf[4096];
+	FILE *f = fopen(path, "re");
 
-	ret[0] = 0;
 	if (!f)
 		return -errno;
 	while (fgets(buf, sizeof(buf), f)) {
 		buf[strcspn(buf, "\r\n")] = 0;
-		if (!strncmp(buf, "rootfs_sha256=", 14))
-			pf(sha, sizeof(sha), "%s", buf + 14);
-		else if (!strncmp(buf, "installed=", 10))
-			pf(inst, sizeof(inst), "%s", buf + 10);
+		if (sha && !strncmp(buf, "rootfs_sha256=", 14))
+			pf(sha, shasz, "%s", buf + 14);
+		else if (!strncmp(buf, "installed=", 10) && buf[10] && strcmp(buf + 10, "0"))
+			pf(inst, instsz, "%s", buf + 10);
 	}
 	fclose(f);
+	return 0;
+}
+
+int aim_carry_slot_ident(const char *slot_env, char *ret, size_t retsz)
+{
+	char sha[80] = "", inst[32] = "", ienv[PATH_MAX];
+	const char *slash = strrchr(slot_env, '/');
+	int r;
+
+	ret[0] = 0;
+	r = ident_keys(slot_env, sha, sizeof(sha), inst, sizeof(inst));
+	if (r < 0)
+		return r;
+	/* install.env beside it: what install adds to a signed slot.env (docs/verity.md),
+	 * laid over it as the library's reader does (aim_target_slot_info_read) */
+	pf(ienv, sizeof(ienv), "%.*s%s", slash ? (int)(slash - slot_env + 1) : 0, slot_env,
+	   "install.env");
+	ident_keys(ienv, NULL, 0, inst, sizeof(inst));
 	if (!sha[0])
 		return -ENOENT;
 	pf(ret, retsz, "%s %s", sha, inst[0] ? inst : "0");

@@ -61,8 +61,9 @@ int aim_carry_layer_run(const struct aim_carry_layer *c, struct aim_carry_stats 
 			size_t errsz);
 
 /* The identity of a slot's payload from its slot.env: "<rootfs_sha256> <installed>" (a
- * reinstall of the same bundle is a new payload: its layer is carried again). "" and
- * -ENOENT when the file or the key is missing. */
+ * reinstall of the same bundle is a new payload: its layer is carried again), installed=
+ * from install.env beside it when that has one (install's time next to a signed
+ * slot.env). "" and -ENOENT when the file or the key is missing. */
 int aim_carry_slot_ident(const char *slot_env, char *ret, size_t retsz);
 
 /* What a layer holds, at the level the policy decides (kept: /etc, /home, ...; dropped:

@@ -412,3 +412,45 @@ char aim_slotstate_next_boot(const struct aim_slotstate *st)
 		return st->try_slot;
 	return st->active;
 }
+
+int aim_slotstate_refuse(struct aim_slotstate *st, char slot, const char *why)
+{
+	int i = slot - 'a', o = 1 - i;
+	char old[AIM_SLOTSTATE_REASON_MAX];
+
+	if (!is_slot(slot) || check(st))
+		return -EINVAL;
+	memcpy(old, st->reason, sizeof(old));
+	snprintf(st->reason, sizeof(st->reason), "slot %c refused: %s", slot, why);
+	if (st->try_slot == slot) {
+		st->try_slot = 0;
+		st->tries[i] = 0;
+		st->good[i] = 0;
+	} else if (st->active == slot && st->good[o] && st->try_slot == 0) {
+		st->active = aim_slotstate_other(slot);
+		st->good[i] = 0;
+		st->tries[i] = 0;
+	} else if (!strcmp(old, st->reason)) {
+		return 0;
+	}
+	st->seq++;
+	return 1;
+}
+
+int aim_slotstate_active_failed(struct aim_slotstate *st, char mounted, unsigned fails)
+{
+	char old = st->active;
+
+	if (!is_slot(mounted) || check(st) || st->try_slot || mounted == st->active ||
+	    !st->good[mounted - 'a'] || st->uboot_count < fails || !fails)
+		return 0;
+	snprintf(st->reason, sizeof(st->reason),
+		 "slot %c failed %u boots in a row before boot-complete: now %c", old,
+		 st->uboot_count, mounted);
+	st->good[old - 'a'] = 0;
+	st->tries[old - 'a'] = 0;
+	st->active = mounted;
+	st->seq++;
+	st->uboot_count = 0;
+	return 1;
+}

@@ -30,6 +30,9 @@
 #define AIM_SLOTSTATE_MAX 512 /* a formatted record always fits */
 #define AIM_SLOTSTATE_TRIES_MAX 9 /* single digit: the boot script counts without setexpr */
 #define AIM_SLOTSTATE_REASON_MAX 96
+/* The corruption rule (docs/boot.md): boots of the good active slot that never reach
+ * boot-complete before the boot script boots the other, good slot. */
+#define AIM_SLOTSTATE_ACTIVE_FAILS 3
 
 struct aim_slotstate {
 	uint32_t seq;
@@ -126,6 +129,27 @@ int aim_slotstate_mark_bad(struct aim_slotstate *st, char slot, const char *reas
  * trial.
  */
 int aim_slotstate_rollback(struct aim_slotstate *st, char from, char *why, size_t whylen);
+
+/*
+ * The initramfs refused to boot slot (its slot.env unsigned, signed by an unknown key,
+ * a failed signature, or no verity on a device that requires it): deterministic, so the
+ * slot is given up at once instead of trying again. The slot on trial: the trial is
+ * cancelled (tries 0, good 0). The active slot with a good other slot: the other becomes
+ * active, this one good 0. Otherwise (nothing to fall back to) only the reason. aim_reason
+ * = "slot X refused: <why>" (cut to fit). 1 when st changed, -EINVAL for a bad slot or
+ * an inconsistent state.
+ */
+int aim_slotstate_refuse(struct aim_slotstate *st, char slot, const char *why);
+
+/*
+ * The corruption rule (docs/boot.md "dm-verity and corruption"): U-Boot counted
+ * uboot_count >= fails boots of the good active slot that never reached boot-complete
+ * (every boot of the active slot counts while the other slot is good; mark-good resets
+ * the count) and booted the other, good slot, which is `mounted`. The mounted slot
+ * becomes active, the old one good 0, aim_reason says why. 1 when st changed, 0 when the
+ * rule does not apply (a trial, the active slot mounted, a count below fails).
+ */
+int aim_slotstate_active_failed(struct aim_slotstate *st, char mounted, unsigned fails);
 
 /* The slot the next boot picks without U-Boot counts: the trial slot while it has tries
  * left, else the active slot. */

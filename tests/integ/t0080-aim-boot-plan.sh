@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # aim-boot's decision core on the host: `aim-boot plan` over a fake sysfs and a state
 # directory: fresh state, trial counting, U-Boot's bootcount, fallback with reason,
-# corrupt copies, and its failures (exit code and message).
+# corrupt copies, and its failures (exit code and message); dm-verity: slot.env's
+# signature against --keys (minisign-made), a refused slot given up in the state, the
+# corruption rule of the active slot.
 . "$(dirname "$0")/lib.sh"
 AB="$AIM_TOP/$B/dev/x86_64/aim-boot"
 [ -x "$AB" ] || { echo "1..0 # SKIP no $AB"; exit 0; }
@@ -156,6 +158,61 @@ else
 	skip "read-only state dir (running as root)"
 	skip "read-only state dir message (running as root)"
 fi
+# ---- dm-verity: slot.env checked against the trusted keys (as in the initramfs) ----
+D=$TMP/vstate K=$TMP/keys
+mkdir -p "$D/slot-a" "$K"
+ROOT=4392712ba01368efdf14b05c76f9e4df0d53664630b5d48632ed17a137f39076
+SALT=1b2c3d4e5f60718293a4b5c6d7e8f90112233445566778899aabbccddeeff001
+printf 'version=1\nverity=1\nverity_alg=sha256\nverity_block=4096\nverity_data_blocks=2048\nverity_hash_offset=8388608\nverity_salt=%s\nverity_root=%s\n' \
+	"$SALT" "$ROOT" >"$D/slot-a/slot.env"
+state "$D/state-1.txt" 10 a "" 0 0 1 1
+plan a vda2
+is "$(val verity) $(val verity_root) $(val verity_signed)" "1 $ROOT -" \
+	"no keys: verity from slot.env, unsigned"
+if command -v minisign >/dev/null 2>&1; then
+	minisign -G -W -p "$K/k.pub" -s "$TMP/k.key" >/dev/null </dev/null
+	id=$(sed -n 's/^untrusted comment: minisign public key //p' "$K/k.pub")
+	minisign -S -s "$TMP/k.key" -m "$D/slot-a/slot.env" -x "$D/slot-a/slot.env.minisig" \
+		>/dev/null </dev/null
+	plan a vda2 --keys "$K"
+	is "$(val verity) $(val verity_signed) $(val refused)" "1 $id " \
+		"keys: slot.env signed by the trusted key (minisign -S): verity, signer named"
+	cp "$D/slot-a/slot.env" "$TMP/env.good"
+	sed -i "s/^verity_root=4/verity_root=5/" "$D/slot-a/slot.env"
+	plan a vda2 --keys "$K"
+	check "root hash edited, signature left: refused" grep -q \
+		'^refused=slot.env signature: signature verification failed' "$TMP/out"
+	plan a vda2 --keys "$K" --commit
+	check "refused active slot with a good b: the state makes b active" \
+		grep -qz 'aim_seq=11.*aim_active=b.*aim_good_a=0.*aim_reason=slot a refused: slot.env signature' \
+		"$D/state-2.txt"
+	cp "$TMP/env.good" "$D/slot-a/slot.env" && mv "$D/slot-a/slot.env.minisig" "$TMP/sig"
+	rm -f "$D/state-2.txt"
+	plan a vda2 --keys "$K"
+	is "$(val refused)" "slot.env is not signed" "keys, no signature: refused"
+	grep -v '^verity' "$TMP/env.good" >"$D/slot-a/slot.env"
+	minisign -S -s "$TMP/k.key" -m "$D/slot-a/slot.env" -x "$D/slot-a/slot.env.minisig" \
+		>/dev/null </dev/null
+	plan a vda2 --keys "$K"
+	is "$(val refused)" "slot.env: no verity keys" "keys, signed slot.env without verity: refused"
+	plan a vda2
+	is "$(val verity) $(val refused)" "0 " "no keys, no verity keys: booted as before"
+else
+	for i in 1 2 3 4 5 6; do skip "minisign missing"; done
+fi
+# the corruption rule: U-Boot counted 3 boots of the good active a and booted b
+rm -f "$D"/state-*.txt
+state "$D/state-1.txt" 20 a "" 0 0 1 1
+printf 'aim_bc=3\naim_bc_seq=20\n' >"$D/bootcount.txt"
+plan b vda3 --commit
+is "$(val slot) $(val reason)" "b slot a failed 3 boots in a row before boot-complete: now b" \
+	"corruption rule: b booted by U-Boot after 3 failed boots of a becomes active"
+check "corruption rule: the state says so (a not good, b active, seq 21)" \
+	grep -qz 'aim_seq=21.*aim_active=b.*aim_good_a=0.*aim_good_b=1' "$D/state-2.txt"
+printf 'aim_bc=2\naim_bc_seq=21\n' >"$D/bootcount.txt"
+plan b vda3
+is "$(val state_write)" none "the next boot of b: nothing to write"
+
 for a in arm64 armhf x86_64; do
 	check "$a build is static" sh -c "file '$AIM_TOP/$B/dev/$a/aim-boot' | grep -q 'statically linked'"
 done

@@ -210,6 +210,16 @@ check "scan: /etc /home /root kept; /usr /var/lib/dpkg /var/cache dropped" sh -c
 # ---- slot identity ----
 printf 'version=1\nrootfs_sha256=abc\ninstalled=17\n' >"$TMP/slot.env"
 is "$("$AC" ident "$TMP/slot.env")" "abc 17" "identity: rootfs_sha256 and installed"
+# a bundle's signed slot.env stays as it is: install's time is in install.env beside it
+mkdir "$TMP/sl"
+printf 'version=1\nrootfs_sha256=abc\ninstalled=17\n' >"$TMP/sl/slot.env"
+printf 'installed=0\nbundle=\n' >"$TMP/sl/install.env"
+is "$("$AC" ident "$TMP/sl/slot.env")" "abc 17" "identity: install.env without a time keeps slot.env's"
+printf 'installed=1700000000\nbundle=ffee\n' >"$TMP/sl/install.env"
+is "$("$AC" ident "$TMP/sl/slot.env")" "abc 1700000000" "identity: installed from install.env"
+printf 'installed=1700000099\nbundle=ffee\n' >"$TMP/sl/install.env"
+is "$("$AC" ident "$TMP/sl/slot.env")" "abc 1700000099" \
+	"identity: a reinstall of the same signed slot.env is new"
 printf 'version=1\n' >"$TMP/slot.env"
 "$AC" ident "$TMP/slot.env" >/dev/null
 ok $(( $? == 0 )) "no rootfs_sha256: no identity"

@@ -84,7 +84,8 @@ is "$(jq -r .signature_checked info.json)" false "info without a key: signature 
 check "info text says the signature was not checked" sh -c "$(printf %q "$AIM") bundle info a.aimb | grep -q 'not checked'"
 is "$(jq -r '.payloads[0].kind' info.json)" rootfs "first payload is the rootfs"
 check "boot payloads include the kernel" sh -c "jq -r '.payloads[] | select(.kind==\"boot\") | .name' info.json | grep -qx Image"
-check "slot.env is not a payload (install writes it)" sh -c "! jq -r '.payloads[].name' info.json | grep -q slot.env"
+check "the bundle carries its own slot.env and slot.env.minisig, last" sh -c \
+	"jq -r '.payloads[].name' info.json | tail -n 2 | tr '\n' ' ' | grep -qx 'slot.env slot.env.minisig '"
 is "$(jq -r '[.payloads[] | .offset % 4096] | add' info.json)" 0 "every payload 4 KiB aligned"
 is "$(($(stat -c %s a.aimb) % 4096))" 0 "bundle size a multiple of 4 KiB"
 is "$(jq -r .size info.json)" "$(stat -c %s a.aimb)" "size in the manifest = file size"
@@ -164,13 +165,15 @@ mkdir -p boot/dtb/vendor
 echo kernel >boot/Image
 echo dtb >boot/dtb/vendor/board.dtb
 echo "should not be a payload" >boot/slot.env
+echo "nor this" >boot/slot.env.minisig
 chmod -R a+rX boot root.sqfs
 check "bundle create --rootfs with a minisign -W key" aim -q bundle create -k mw.key -o r.aimb \
 	--rootfs root.sqfs --boot-dir boot --version 2.0 --board b1 --family f1 --arch arm64
 check "bundle verify with minisign's public key" aim -q bundle verify r.aimb -p mw.pub
 "$AIM" bundle info --json r.aimb >r.json
-is "$(jq -r '[.payloads[].name] | join(",")' r.json)" "rootfs.squashfs,Image,dtb/vendor/board.dtb" \
-	"payloads in order, slot.env left out"
+is "$(jq -r '[.payloads[].name] | join(",")' r.json)" \
+	"rootfs.squashfs,Image,dtb/vendor/board.dtb,slot.env,slot.env.minisig" \
+	"payloads in order, the boot dir's slot.env replaced by the bundle's own"
 is "$(jq -r '.payloads[0].sha256' r.json)" "$(sha256sum <root.sqfs | cut -d' ' -f1)" "rootfs payload hash"
 check "bundle create with minisign's encrypted key (--password-file)" sh -c "printf 'pw2\n' >pw2 &&
 	$(printf %q "$AIM") -q bundle create -k me.key --password-file pw2 -o re.aimb --rootfs root.sqfs \

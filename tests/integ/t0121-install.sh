@@ -80,7 +80,8 @@ is "$(plan_image)" b "aim-boot plan picks B"
 is "$(slot_b_sha "$rootfs_size")" "$rootfs_sha" "slot B holds the rootfs payload byte for byte"
 is "$(js '.slots[1].version')" 99.1 "slot.env: version"
 is "$(js '.slots[1].source')" bundle "slot.env: source=bundle"
-is "$(js '.slots[1].bundle')" "$(jq -r .manifest_sha256 v2.json)" "slot.env: bundle = manifest SHA-256"
+is "$(js '.slots[1].bundle')" "$(jq -r .manifest_sha256 v2.json)" \
+	"bundle = manifest SHA-256 (install.env beside the bundle's signed slot.env)"
 is "$(js '.slots[1].rootfs_sha256')" "$rootfs_sha" "slot.env: rootfs_sha256"
 is "$(js '.slots[1].board')" "$(jq -r .board v2.json)" "slot.env: board"
 bad=0 nboot=0
@@ -100,11 +101,11 @@ check "slot-b/armbianEnv.txt: rootdev is slot B's partition (PARTUUID=$uuid_b)" 
 check "slot-b/armbianEnv.txt: armimmutable.slot=b" grep -q '^extraargs=.*armimmutable.slot=b' "$TMP/envb"
 check "slot-b/armbianEnv.txt: no armimmutable.slot=a left" sh -c "! grep -q 'armimmutable.slot=a' '$TMP/envb'"
 is "$(m mdir -/ -b ::/slot-b 2>/dev/null | grep -vc '/$')" "$((nboot + 1))" \
-	"/slot-b/ holds the boot files and slot.env, nothing else"
+	"/slot-b/ holds the boot files (slot.env and its signature among them) and install.env, nothing else"
 # names as the bundle spells them: a lower-case 8.3 name (boot.scr) is stored with FAT's
 # lower-case flags, not as BOOT.SCR (the temp name renamed by mmove lost them)
 m mdir -/ -b ::/slot-b 2>/dev/null | grep -v '/$' | sed 's|^::/slot-b/||' | sort >names.got
-{ jq -r '.payloads[] | select(.kind=="boot") | .name' v2.json; echo slot.env; } | sort >names.want
+{ jq -r '.payloads[] | select(.kind=="boot") | .name' v2.json; echo install.env; } | sort >names.want
 check "/slot-b/ names match the bundle's, case included (boot.scr, not BOOT.SCR)" \
 	diff names.want names.got
 run aim install --image "$W" -p k.pub v2.aimb

@@ -5,7 +5,9 @@
 # tiny body that prints what it got and loads ${prefix}marker.txt), slot-a/ and slot-b/,
 # and state copies. Checks: no state -> a; the newer copy wins (also 10 vs 9); a copy
 # without its aim_crc line (torn) is skipped; trial boots counted in bootcount.txt by
-# fatwrite; tries used up -> fallback to the active slot; the no-count variant.
+# fatwrite; tries used up -> fallback to the active slot; the corruption rule (both slots
+# good: unconfirmed boots of the active slot counted, the 4th boots the other); the
+# no-count variant.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 B=${B:-build}
@@ -45,8 +47,8 @@ mkdisk() { # mkdisk SCRIPT
 		mcopy $M "$tmp/ma" ::/slot-a/marker.txt && mcopy $M "$tmp/mb" ::/slot-b/marker.txt &&
 		mcopy $M "$1" ::/boot.scr
 }
-state() { # state N SEQ ACTIVE TRY TRIES_B [torn]
-	body=$(printf 'aim_seq=%s\naim_active=%s\naim_try=%s\naim_tries_a=0\naim_tries_b=%s\naim_good_a=1\naim_good_b=0\naim_reason=\n' "$2" "$3" "$4" "$5")
+state() { # state N SEQ ACTIVE TRY TRIES_B [torn|whole [GOOD_B]]
+	body=$(printf 'aim_seq=%s\naim_active=%s\naim_try=%s\naim_tries_a=0\naim_tries_b=%s\naim_good_a=1\naim_good_b=%s\naim_reason=\n' "$2" "$3" "$4" "$5" "${7:-0}")
 	crc=$(printf '%s\n' "$body" | gzip -c | tail -c 8 | head -c 4 | od -An -tx4 | tr -d ' \n')
 	if [ "${6:-}" = torn ]; then printf '%s\n' "$body"; else printf '%s\naim_crc=%s\n' "$body" "$crc"; fi \
 		>"$tmp/state"
@@ -70,19 +72,19 @@ expect() { # expect SLOT MODE BC MARKER DESCRIPTION
 mkdisk "$tmp/count.scr"
 boot
 ok $? "U-Boot ran the script"
-expect a good "" A "no state: slot a, files from /slot-a/"
+expect a good 0 A "no state: slot a, files from /slot-a/"
 grep -q 'no slot state' "$tmp/got"
 ok $? "no state: says so"
 
 state 1 1 a "" 0
 state 2 2 b "" 0
-boot && expect b good "" B "newer copy 2 (active b) wins"
+boot && expect b good 1 B "newer copy 2 (active b) wins (a is good too: the boot is counted)"
 state 1 10 a "" 0
 state 2 9 b "" 0
-boot && expect a good "" A "seq 10 beats seq 9"
+boot && expect a good 0 A "seq 10 beats seq 9"
 state 1 11 a "" 0
 state 2 12 b "" 0 torn
-boot && expect a good "" A "copy without aim_crc (torn) skipped"
+boot && expect a good 0 A "copy without aim_crc (torn) skipped"
 
 state 1 20 a "" 0
 state 2 21 a b 2
@@ -98,6 +100,23 @@ grep -q 'slot b has no tries left (2 of 2), booting a' "$tmp/got"
 ok $? "fallback says why"
 state 2 22 a b 2
 boot && expect b trial 1 B "a new seq resets U-Boot's count"
+
+# the corruption rule: both slots good, a active, no trial: every boot of a is counted
+# (mark-good's new seq resets it); after 3 that never reached boot-complete, b boots
+state 1 40 a "" 0 whole 1
+state 2 39 a "" 0 whole 1
+boot && expect a good 1 A "both slots good: the boot of the active slot is counted (1)"
+boot && expect a good 2 A "second unconfirmed boot of a: count 2"
+boot && expect a good 3 A "third unconfirmed boot of a: count 3"
+boot && expect b fallback 3 B "active slot a failed 3 boots in a row: U-Boot boots b"
+grep -q 'slot a failed 3 boots in a row before boot-complete, booting b' "$tmp/got"
+ok $? "the fallback from the active slot says why"
+state 1 41 a "" 0 whole 1
+boot && expect a good 1 A "a new seq (mark-good) resets the count of the active slot"
+state 1 42 a "" 0 whole 0
+state 2 41 a "" 0 whole 0
+mdel $M ::/bootcount.txt 2>/dev/null
+boot && expect a good 0 A "the other slot not good: the active slot is not counted"
 
 mkdisk "$tmp/nocount.scr"
 state 1 30 a b 3

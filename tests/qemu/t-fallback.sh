@@ -18,6 +18,15 @@
 # gone in case 2, one written to the persistent /home is kept; sshd runs with the image's
 # sshd_config (the persistent /etc/ssh starts from the image) and the same host keys, and
 # the machine-id is the same (kept by default in kiosk mode).
+# dm-verity (issue 12): the image is converted with --sign KEY (a key from armimmutable
+# keygen) and --verity on: its slots carry a hash tree, slot.env its signed verity keys,
+# and the initramfs the trusted key. Every boot of slot a runs / over
+# /dev/mapper/aim-root-a (the verity target with the signed root hash); case 2's broken
+# root is one flipped byte in slot b's squashfs, which dm-verity catches
+# (restart_on_corruption reboots);
+#   case 3: slot b's slot.env edited (root hash changed, signature left): aim-boot refuses
+#           b on its first trial boot, gives the trial up (state reason) and reboots; the
+#           device stays on a.
 set -u
 kiosk_id=""
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -41,9 +50,12 @@ trap 'qemu_stopped_by_signal; exit 143' TERM INT HUP
 src=$("$top/tests/sample/mkbootable.sh" 2>"$tmp/mk.err" | tail -n 1) || src=""
 [ -n "$src" ] && [ -f "$src" ] || skip_all "no cached bootable sample (tests/sample/mkbootable.sh)"
 cp --sparse=always "$src" "$tmp/sample.img"
-"$AIM" -q convert --overlay=tmpfs --persist=/home --persist=/etc/ssh "$tmp/sample.img" \
-	"$tmp/conv.img" 2>"$tmp/conv.err"
-ok $? "convert succeeds (kiosk: --overlay=tmpfs --persist=/home --persist=/etc/ssh)"
+"$AIM" -q keygen --no-password -p "$tmp/k.pub" -s "$tmp/k.key"
+ok $? "keygen"
+KEYID=$(sed -n 's/^untrusted comment: minisign public key //p' "$tmp/k.pub")
+"$AIM" -q convert --overlay=tmpfs --persist=/home --persist=/etc/ssh --sign "$tmp/k.key" \
+	--verity on "$tmp/sample.img" "$tmp/conv.img" 2>"$tmp/conv.err"
+ok $? "convert succeeds (kiosk: --overlay=tmpfs --persist=/home --persist=/etc/ssh; --sign key $KEYID, --verity on)"
 [ -f "$tmp/conv.img" ] || { diag "$(cat "$tmp/conv.err")"; done_testing; exit 1; }
 rm -f "$tmp/sample.img"
 truncate -s +512M "$tmp/conv.img"
@@ -52,6 +64,14 @@ pstart() { sfdisk -J "$IMG" | jq ".partitiontable.partitions[$1].start"; }
 P1=$(( $(pstart 0) * 512 ))
 P3=$(( $(pstart 2) * 512 ))
 M="-i $IMG@@$P1"
+# shellcheck disable=SC2086
+ROOT_A=$(mtype $M ::/slot-a/slot.env | tr -d '\r' | sed -n 's/^verity_root=//p')
+[ ${#ROOT_A} = 64 ]
+ok $? "slot a's slot.env has the verity root hash ($ROOT_A)"
+# shellcheck disable=SC2086
+mtype $M ::/slot-b/slot.env.minisig >/dev/null 2>&1 &&
+	mtype $M ::/slot-b/uInitrd | grep -aq "etc/armimmutable/keys/$KEYID\.pub"
+ok $? "slot b's slot.env is signed and its initramfs carries the key"
 
 # shellcheck disable=SC2086
 mtype $M ::/slot-b/armbianEnv.txt | grep -q '^extraargs=.*panic=10'
@@ -80,8 +100,9 @@ newest_state() { # the newest copy (by seq) on the host
 }
 
 logsize() { wc -c <"$1" 2>/dev/null || echo 0; }
-# boot_until_fallback NAME: boots (and restarts on a stall = watchdog reset) until U-Boot
-# picks slot a in fallback mode; QEMU is left running on that boot. Logs: $tmp/NAME-K.log
+# boot_until_fallback NAME [PATTERN]: boots (and restarts on a stall = watchdog reset)
+# until U-Boot picks slot a in fallback mode (or the console matches PATTERN); QEMU is left
+# running on that boot. Logs: $tmp/NAME-K.log
 boot_until_fallback() {
 	local k start last size now since
 	k=0
@@ -94,7 +115,7 @@ boot_until_fallback() {
 		while :; do
 			sleep 1
 			now=$(date +%s)
-			if qemu_text | grep -q 'armimmutable: slot a (fallback)'; then
+			if qemu_text | grep -q "${2:-armimmutable: slot a (fallback)}"; then
 				FB_RUNS=$k FB_SECS=$((now - start))
 				return 0
 			fi
@@ -124,28 +145,40 @@ boot_until_fallback() {
 # report NAME: one TAP line per U-Boot decision, in order, over all QEMU runs of NAME
 report() {
 	cat "$tmp/$1"-*.log | tr -d '\r' |
-		grep -E '^armimmutable: (trial boot|slot . has no tries|slot . \()|Bad Linux ARM64|Rebooting automatically|Failed to mount|^U-Boot 20' \
+		grep -E '^armimmutable: (trial boot|slot . has no tries|slot . \()|Bad Linux ARM64|Rebooting automatically|Failed to mount|^U-Boot 20|verity|refused' \
 		>"$tmp/$1.events"
 	sed 's/^/#   /' "$tmp/$1.events"
-	TRIALS=$(grep -c '^armimmutable: trial boot . of 3 for slot b' "$tmp/$1.events")
+	# "1 of 3, 2 of 3, 3 of 3" when only U-Boot counts; "1 of 3, 1 of 2, 1 of 1" when
+	# aim-boot takes each try too (its new seq makes U-Boot's count start again)
+	TRIALS=$(grep -c '^armimmutable: trial boot . of . for slot b' "$tmp/$1.events")
 }
-check_slot_a() { # check_slot_a NAME: Linux on slot a, boot.env says why
-	local out
+check_slot_a() { # check_slot_a NAME WHY: Linux on slot a over dm-verity, WHY recorded
+	local out why
+	why=$2
 	# the sample's console does not always print "Reached target Multi-User": the shell
 	qemu_shell 500
 	ok $? "$1: fallback boot gives a root shell ($(qemu_elapsed) s)"
 	out=$(qemu_run 'cat /proc/cmdline' 30)
 	case " $out " in *" armimmutable.slot=a "*) r=0 ;; *) r=1 ;; esac
 	ok $r "$1: kernel command line names slot a"
-	out=$(qemu_run 'findmnt -n -o SOURCE /run/aim/lower' 30)
-	[ "$out" = /dev/vda2 ]
-	ok $? "$1: the lower layer is slot A (got '$out')"
+	out=$(qemu_run 'findmnt -n -o SOURCE /run/aim/lower; cat /sys/block/dm-*/dm/name' 30)
+	[ "$out" = "/dev/mapper/aim-root-a
+aim-root-a" ]
+	ok $? "$1: the lower layer is slot A through dm-verity (got '$(echo $out)')"
+	out=$(qemu_run '/usr/lib/armimmutable/aim-boot verity-table' 30)
+	case "$out" in "aim-root-a: 0 "*" verity 1 "*":2 "*":2 4096 4096 "*" sha256 $ROOT_A "*" 1 restart_on_corruption") r=0 ;; *) r=1 ;; esac
+	ok $r "$1: the live dm table is verity over vda2 with the signed root hash (dmsetup table)"
+	[ $r = 0 ] || diag "table: $out"
 	out=$(qemu_run 'cat /run/armimmutable/boot.env' 30)
 	diag "$1: boot.env:" "$out"
-	case "$out" in *"reason=slot b ran out of tries"*"back to a"*) r=0 ;; *) r=1 ;; esac
-	ok $r "$1: boot.env gives the fallback reason"
+	case "$out" in *"verity=1"*"verity_root=$ROOT_A"*"verity_signed=$KEYID"*) r=0 ;; *) r=1 ;; esac
+	ok $r "$1: boot.env: verity=1, the root hash, signed by $KEYID"
 	case "$out" in *mode=tmpfs*) r=0 ;; *) r=1 ;; esac
 	ok $r "$1: kiosk: boot.env says mode=tmpfs"
+	out=$(qemu_run 'armimmutable status' 60)
+	case "$out" in *"$2"*) r=0 ;; *) r=1 ;; esac
+	ok $r "$1: armimmutable status gives the reason ('$2')"
+	[ $r = 0 ] || diag "status: $out"
 	# (one line: the guest's shell reads what is typed, a tab would complete)
 	idn=$(qemu_run 'for i in $(seq 60); do systemctl is-active -q ssh && break; sleep 1; done; systemctl is-active ssh; grep -c "^Include /etc/ssh/sshd_config.d" /etc/ssh/sshd_config; ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub | cut -d" " -f2; cat /etc/machine-id' 90)
 	set -- "$1" $idn
@@ -172,7 +205,7 @@ check_slot_a() { # check_slot_a NAME: Linux on slot a, boot.env says why
 	diag "$1: newest state copy after the fallback:" "$out"
 	printf '%s\n' "$out" | grep -qx 'aim_try=' && printf '%s\n' "$out" | grep -qx 'aim_active=a' &&
 		printf '%s\n' "$out" | grep -qx 'aim_tries_b=0' &&
-		printf '%s\n' "$out" | grep -q '^aim_reason=slot b ran out of tries.*back to a$'
+		printf '%s\n' "$out" | grep -q "^aim_reason=$why"
 	ok $? "$1: state: trial cancelled, active a, aim_reason says why"
 }
 
@@ -189,28 +222,52 @@ report kernel
 ok $? "case 1: exactly 3 trial boots of b were counted before the fallback (got $TRIALS)"
 grep -q '^armimmutable: slot b has no tries left (3 of 3), booting a' "$tmp/kernel.events"
 ok $? "case 1: U-Boot says slot b has no tries left"
-check_slot_a "case 1"
+check_slot_a "case 1" "slot b ran out of tries"
 diag "case 1 total: $(( $(date +%s) - t0 )) s"
 
-# ---- case 2: broken root (squashfs) in slot b, good kernel ----
+# ---- case 2: one flipped byte in slot b's squashfs, good kernel ----
+# Byte 1000 of p3: in data block 0 (after the 96-byte superblock, which is all that
+# initramfs-tools' unverified mount reads there), so the verity mount reads it at once.
+flip() { # flip OFFSET: complements the byte at OFFSET of the image
+	local v
+	v=$(od -An -tu1 -j "$1" -N1 "$IMG" | tr -d ' ')
+	printf "\\$(printf %03o $((255 - v)))" |
+		dd of="$IMG" bs=1 seek="$1" count=1 conv=notrunc status=none
+}
 # shellcheck disable=SC2086
 mcopy -o $M "::/slot-a/Image" "$tmp/Image" 2>/dev/null || mtype $M ::/slot-a/Image >"$tmp/Image"
 # shellcheck disable=SC2086
-mcopy -o $M "$tmp/Image" ::/slot-b/Image &&
-	dd if=/dev/zero of="$IMG" bs=1M count=1 seek=$((P3 / 1048576)) conv=notrunc status=none &&
-	trial_b 20
-ok $? "case 2: slot b kernel restored, first MiB of p3 zeroed, state: b on trial, 3 tries"
+mcopy -o $M "$tmp/Image" ::/slot-b/Image && flip $((P3 + 1000)) && trial_b 20
+ok $? "case 2: slot b kernel restored, one byte of p3 flipped, state: b on trial, 3 tries"
 t0=$(date +%s)
 boot_until_fallback root
 ok $? "case 2: U-Boot fell back to slot a by itself (${FB_SECS:-?} s, ${FB_RUNS:-?} QEMU runs)"
 report root
 [ "$TRIALS" = 3 ]
 ok $? "case 2: exactly 3 trial boots of b were counted before the fallback (got $TRIALS)"
-n=$(grep -c 'Rebooting automatically' "$tmp/root.events")
-[ "$n" -ge 1 ]
-ok $? "case 2: initramfs-tools rebooted by itself (panic=10) $n times"
-check_slot_a "case 2"
+n=$(grep -c 'dm-verity device corrupted' "$tmp/root.events")
+[ "$n" = 3 ]
+ok $? "case 2: dm-verity caught the flipped byte and restarted the board, $n times"
+check_slot_a "case 2" "slot b ran out of tries"
 diag "case 2 total: $(( $(date +%s) - t0 )) s"
+
+# ---- case 3: slot b's slot.env edited (root hash changed, signature left) ----
+flip $((P3 + 1000))
+# shellcheck disable=SC2086
+mtype $M ::/slot-b/slot.env | tr -d '\r' |
+	sed 's/^verity_root=\(.\)/verity_root=\1\1/; s/^verity_root=\(.\{64\}\).*/verity_root=\1/' \
+	>"$tmp/slot.env" && mcopy -o $M "$tmp/slot.env" ::/slot-b/slot.env && trial_b 30
+ok $? "case 3: slot b's byte restored, its slot.env root hash edited (signature kept), b on trial"
+t0=$(date +%s)
+boot_until_fallback env 'armimmutable: slot a (good)'
+ok $? "case 3: the device came back to slot a by itself (${FB_SECS:-?} s, ${FB_RUNS:-?} QEMU runs)"
+report env
+[ "$TRIALS" = 1 ]
+ok $? "case 3: one trial boot of b (got $TRIALS)"
+grep -q 'aim-boot: slot b refused: slot.env signature' "$tmp/env-1.log"
+ok $? "case 3: aim-boot refused slot b: the signature of slot.env fails"
+check_slot_a "case 3" "slot b refused: slot.env signature"
+diag "case 3 total: $(( $(date +%s) - t0 )) s"
 if [ $T_FAIL != 0 ]; then
 	for f in "$tmp"/*.log; do
 		diag "---- tail of $f"

@@ -21,7 +21,9 @@
 #           tries U-Boot falls back to a by itself, v1 runs, the state says why;
 #   then an install of v3 is cut by killing QEMU mid-write; the next boot is v1 on a,
 #   and the install then succeeds.
-# `status --json` is checked at each step.
+# `status --json` is checked at each step. dm-verity (docs/verity.md): v1 (--trust, not
+# signed) boots with no keys in its initramfs; v2 (bundle create -k) brings an initramfs
+# with the key, and slot b's signed slot.env is checked and mapped.
 # aim-timeout: 3600 (eight boots plus three trial boots; 30 min were not enough on a loaded
 # two-core host)
 set -u
@@ -59,6 +61,7 @@ ok 0 "samples v1, v2, v3 available"
 
 # ---- host: key, v1 image, v2/v3 bundles, the bundle disk ----
 "$AIM" -q keygen --no-password -p "$tmp/k.pub" -s "$tmp/k.key"
+KEYID=$(sed -n 's/^untrusted comment: minisign public key //p' "$tmp/k.pub")
 ok $? "keygen"
 "$AIM" -q convert --trust "$tmp/k.pub" --persist=/home "$v1" "$tmp/v1.img" 2>"$tmp/err"
 ok $? "convert v1 with the key trusted"
@@ -106,6 +109,11 @@ if boot v1.log "boot 1 (v1)"; then
 	[ "$(jqs .booted_slot)" = a ] && [ "$(slot a .version)" = 25.8.0-sample ]
 	ok $? "status: booted a, running 25.8.0-sample"
 	[ $? = 0 ] || diag "$(cat "$tmp/status.json")"
+	# --trust without --sign (docs/verity.md): no keys in the initramfs, the unsigned slot
+	# boots (through dm-verity when the kernel has it, unsigned)
+	out=$(qemu_run 'grep "^verity" /run/armimmutable/boot.env' 30)
+	case " $(echo $out) " in *" verity=0 "* | *" verity_signed=- "*) r=0 ;; *) r=1 ;; esac
+	ok $r "v1 (--trust, not signed): boots, slot.env not checked ($(echo $out))"
 	# the owner configures the device (what armbian-firstlogin and the owner do)
 	# (one line: the guest's shell reads what is typed, a tab would complete)
 	qemu_run 'echo root:aim-secret | chpasswd && echo aimbox >/etc/hostname && mkdir -p /etc/network/interfaces.d && echo "iface eth9 inet dhcp" >/etc/network/interfaces.d/aim && useradd -m -s /bin/bash owner && echo hello >/home/owner/file && echo "owner edit" >>/etc/armimmutable-sample && echo AIMUSR >>/usr/share/base-files/motd' 60
@@ -141,6 +149,10 @@ fail_tail v1.log
 if boot v2.log "boot 2 (v2 on trial)"; then
 	qemu_text | grep -q 'armimmutable: slot b (trial)'
 	ok $? "U-Boot booted slot b on trial"
+	# the signed bundle brought an initramfs with the key: slot b's slot.env is checked
+	out=$(qemu_run 'grep "^verity" /run/armimmutable/boot.env' 30)
+	case " $(echo $out) " in *" verity=1 "*" verity_signed=$KEYID "*) r=0 ;; *) r=1 ;; esac
+	ok $r "v2 (bundle create -k): slot b mapped through dm-verity, slot.env signed by $KEYID ($(echo $out))"
 	out=$(qemu_run 'cat /etc/armimmutable-sample.aim-new; sed -n "s/^VERSION=//p" /etc/armbian-release' 30)
 	[ "$out" = "armimmutable sample v2
 25.11.0-v2" ]

@@ -20,6 +20,9 @@
 #                 (default) uses mkrootfs.sh when it is executable and falls back to builtin
 #                 with a warning on stderr when it fails
 # Environment: SOURCE_DATE_EPOCH (default 1718236800) sets every time stamp.
+#              AIM_SAMPLE_DM_VERITY: y or m puts CONFIG_DM_VERITY into the kernel config
+#              (m: with a dm-verity.ko module; "m-nomod": the config line alone); unset
+#              (default): no such line, the image bytes as without it.
 set -euo pipefail
 
 me=$(readlink -f "$0")
@@ -404,6 +407,8 @@ kernel_files() {
 		echo "#"
 		echo "CONFIG_LOCALVERSION=\"-$BRANCH-$LINUXFAMILY\""
 		echo "CONFIG_EXT4_FS=y"
+		[ -z "${AIM_SAMPLE_DM_VERITY:-}" ] ||
+			echo "CONFIG_DM_VERITY=${AIM_SAMPLE_DM_VERITY%-nomod}"
 		echo "CONFIG_SQUASHFS=$SQUASHFS"
 		echo "CONFIG_SQUASHFS_XZ=y"
 		echo "CONFIG_SQUASHFS_ZSTD=y"
@@ -702,6 +707,11 @@ EOF
 		rmdir "$m/kernel/fs/squashfs"
 		printf 'kernel/fs/overlayfs/overlay.ko:\nkernel/fs/erofs/erofs.ko:\n' >"$m/modules.dep"
 		printf 'kernel/fs/ext4/ext4.ko\nkernel/fs/squashfs/squashfs.ko\n' >"$m/modules.builtin"
+	fi
+	if [ "${AIM_SAMPLE_DM_VERITY:-}" = m ]; then
+		mkdir -p "$m/kernel/drivers/md"
+		blobs elf "$ARCH" rel >"$m/kernel/drivers/md/dm-verity.ko"
+		printf 'kernel/drivers/md/dm-verity.ko:\n' >>"$m/modules.dep"
 	fi
 	sed 's/:$//' "$m/modules.dep" >"$m/modules.order"
 

@@ -97,7 +97,8 @@ boot_list() {
 	local f files=()
 	for f in "$1"/**; do
 		[ -f "$f" ] || continue
-		case ${f##*/} in slot.env | armbianEnv.txt) continue ;; esac
+		# slot.env, its signature and install.env describe the slot (checked apart)
+		case ${f##*/} in slot.env | slot.env.minisig | install.env | armbianEnv.txt) continue ;; esac
 		files+=("${f#"$1"/}")
 	done
 	BL=""

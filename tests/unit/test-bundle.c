@@ -408,6 +408,35 @@ static void test_manifest_exact(void)
 	}
 }
 
+/* The rootfs's verity keys (docs/verity.md): none, or all of them and consistent. */
+static void test_manifest_verity(void)
+{
+#define PV(extra) "payload_bytes=8192\n[payload]\nname=r\nkind=rootfs\noffset=0\nsize=8192\n" \
+		  "sha256=" H "\n" extra
+#define VK(root, salt, blocks, off) "verity_root=" root "\nverity_salt=" salt \
+				    "\nverity_data_blocks=" blocks "\nverity_hash_offset=" off "\n"
+	struct aim_bundle_manifest *m = NULL;
+	const char *t = "armimmutable-bundle 1\n" TOP PV(VK(H, H, "1", "4096"));
+
+	is_int(aim_bundle_manifest_parse(t, strlen(t), &m), 0, "verity keys accepted");
+	ok(m && m->payloads[0].verity_data_blocks == 1 && m->payloads[0].verity_hash_offset == 4096 &&
+	   !strcmp(m->payloads[0].verity_salt, H), "verity values parsed");
+	aim_bundle_manifest_free(m);
+	is_int(parse(PV("verity_root=\n")), 0, "an empty verity_root: no tree");
+	is_int(parse(PV("verity_root=\nverity_data_blocks=1\n")), -EBADMSG,
+	       "verity keys without a root refused");
+	is_int(parse(PV(VK(H, H, "1", "8192"))), -EBADMSG, "hash offset != blocks * 4096 refused");
+	ok(has(aim_error_detail(), "verity_hash_offset"), "message names the key");
+	is_int(parse(PV(VK(H, H, "3", "12288"))), -EBADMSG, "hash offset past the payload refused");
+	is_int(parse(PV(VK(H, "00", "1", "4096"))), -EBADMSG, "short salt refused");
+	is_int(parse(PV("verity_root=" H "\n")), -EBADMSG, "a root without the other keys refused");
+	is_int(parse("payload_bytes=8192\n[payload]\nname=r\nkind=boot\noffset=0\nsize=8192\n"
+		     "sha256=" H "\n" VK(H, H, "1", "4096")), -EBADMSG,
+	       "verity keys on a boot payload refused");
+#undef PV
+#undef VK
+}
+
 static void test_manifest(void)
 {
 	char *big;
@@ -469,6 +498,7 @@ static void test_manifest(void)
 		is_int(aim_bundle_manifest_parse(t, strlen(t), &m), -EBADMSG, "no final newline");
 	}
 	test_manifest_exact();
+	test_manifest_verity();
 	/* AIM_BUNDLE_PAYLOADS_MAX + 1 payloads. */
 	big = malloc(1 << 21);
 	n += (size_t)sprintf(big + n, "payload_bytes=0\n");

@@ -605,6 +605,66 @@ static void test_fault(const char *self)
 	ok(system(cf) == 0, "fault: cleanup");
 }
 
+/* dm-verity: a refused slot is given up at once; the corruption rule of the active slot. */
+static void test_verity_rules(void)
+{
+	struct aim_slotstate st;
+	char buf[AIM_SLOTSTATE_MAX];
+
+	trial_state(&st);
+	is_int(aim_slotstate_refuse(&st, 'b', "slot.env signature: bad"), 1, "refuse trial b");
+	ok(st.try_slot == 0 && st.tries[1] == 0 && st.good[1] == 0 && st.active == 'a' &&
+	   st.seq == 11, "refused trial: cancelled, a stays active, seq bumped");
+	is_str(st.reason, "slot b refused: slot.env signature: bad", "refused trial: reason");
+	ok(aim_slotstate_format(&st, buf) > 0, "refused state formats");
+
+	aim_slotstate_init(&st);
+	st.good[1] = 1;
+	is_int(aim_slotstate_refuse(&st, 'a', "slot.env is not signed"), 1,
+	       "refuse the active slot with a good other");
+	ok(st.active == 'b' && st.good[0] == 0 && st.good[1] == 1, "active refused: b takes over");
+
+	aim_slotstate_init(&st);
+	st.good[1] = 0;
+	is_int(aim_slotstate_refuse(&st, 'a', "no verity keys"), 1,
+	       "refuse the only good slot: the reason only");
+	ok(st.active == 'a' && st.good[0] == 1, "nothing to fall back to: a stays");
+	is_int(aim_slotstate_refuse(&st, 'a', "no verity keys"), 0, "same reason again: no write");
+	is_int(aim_slotstate_refuse(&st, 'c', "x"), -EINVAL, "refuse: bad slot");
+	{
+		char lng[300];
+
+		memset(lng, 'x', sizeof(lng) - 1);
+		lng[sizeof(lng) - 1] = 0;
+		aim_slotstate_init(&st);
+		aim_slotstate_refuse(&st, 'a', lng);
+		is_int((int)strlen(st.reason), AIM_SLOTSTATE_REASON_MAX - 1, "long reason cut");
+	}
+
+	/* the corruption rule: U-Boot booted b after 3 unconfirmed boots of a */
+	aim_slotstate_init(&st);
+	st.seq = 50;
+	st.good[1] = 1;
+	st.uboot_count = 3;
+	is_int(aim_slotstate_active_failed(&st, 'b', AIM_SLOTSTATE_ACTIVE_FAILS), 1,
+	       "active a failed 3 boots, b mounted: switch");
+	ok(st.active == 'b' && st.good[0] == 0 && st.good[1] == 1 && st.seq == 51 &&
+	   st.uboot_count == 0, "b active, a not good, seq bumped (U-Boot's count now stale)");
+	is_str(st.reason, "slot a failed 3 boots in a row before boot-complete: now b",
+	       "corruption rule: reason");
+	aim_slotstate_init(&st);
+	st.good[1] = 1;
+	st.uboot_count = 2;
+	is_int(aim_slotstate_active_failed(&st, 'b', 3), 0, "count below 3: no switch");
+	st.uboot_count = 3;
+	is_int(aim_slotstate_active_failed(&st, 'a', 3), 0, "active mounted: no switch");
+	st.good[1] = 0;
+	is_int(aim_slotstate_active_failed(&st, 'b', 3), 0, "other not good: no switch");
+	trial_state(&st);
+	st.uboot_count = 3;
+	is_int(aim_slotstate_active_failed(&st, 'b', 3), 0, "a trial: the trial rule applies");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "store"))
@@ -618,6 +678,7 @@ int main(int argc, char **argv)
 	test_io();
 	test_unreadable_copy();
 	test_transitions();
+	test_verity_rules();
 	test_fault(argv[0]);
 	return done_testing();
 }

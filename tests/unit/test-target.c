@@ -84,6 +84,44 @@ static void test_slot_info(void)
 	memset(&si, 0, sizeof(si));
 	strcpy(si.version, "1\nboard=evil");
 	is_int(aim_slot_info_format(&si, &txt), -EINVAL, "value with a newline refused");
+
+	/* ---- verity keys (docs/verity.md) ---- */
+	{
+		static const char *const hx =
+			"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+		char v[1024], bad[1100];
+
+		snprintf(v, sizeof(v),
+			 "version=1\nboard=b\nfamily=f\narch=arm64\nsource=convert\n"
+			 "rootfs_size=8192\nrootfs_sha256=%s\ninstalled=5\nbundle=\nverity=1\n"
+			 "verity_alg=sha256\nverity_block=4096\nverity_data_blocks=2\n"
+			 "verity_hash_offset=8192\nverity_salt=%s\nverity_root=%s\n", hx, hx, hx);
+		is_int(aim_slot_info_parse(v, strlen(v), &si), 0, "slot.env with verity parses");
+		ok(si.verity == 1 && si.verity_block == 4096 && si.verity_data_blocks == 2 &&
+		   si.verity_hash_offset == 8192 && !strcmp(si.verity_root, hx), "verity values");
+		ok(aim_slot_info_format(&si, &txt) > 0 && !strcmp(txt, v),
+		   "formats back to the same bytes (the signed form)");
+		free(txt);
+		snprintf(bad, sizeof(bad), "%s", v);
+		*strstr(bad, "offset=8192") = 'X';
+		is_int(aim_slot_info_parse(bad, strlen(bad), &si), -EBADMSG, "unknown verity key");
+		snprintf(bad, sizeof(bad), "%s", v);
+		strstr(bad, "offset=8192")[7] = '4';
+		is_int(aim_slot_info_parse(bad, strlen(bad), &si), -EBADMSG,
+		       "hash offset that is not data blocks * 4096 refused");
+		ok(has_detail("verity_hash_offset"), "detail names the key");
+		snprintf(bad, sizeof(bad), "%s", v);
+		strstr(bad, "verity_root=")[12] = 'A';
+		is_int(aim_slot_info_parse(bad, strlen(bad), &si), -EBADMSG,
+		       "upper-case root refused");
+		is_int(aim_slot_info_parse("verity=2\n", 9, &si), -EBADMSG, "verity=2 refused");
+		is_int(aim_slot_info_parse("verity=0\nverity_root=x\n", 23, &si), 0,
+		       "verity=0: the other keys are ignored");
+		ok(!si.verity && !si.verity_root[0], "and left empty");
+		ok(aim_slot_info_format(&si, &txt) > 0 && !strstr(txt, "verity"),
+		   "no verity keys written when off");
+		free(txt);
+	}
 }
 
 static void write_text(const char *path, const char *text)

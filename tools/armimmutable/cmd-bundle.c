@@ -27,6 +27,10 @@
 #include "password.h"
 #include "slot.h"
 #include "sign.h"
+#include "slotenv.h"
+#include "verity.h"
+#include "util/copy.h"
+#include "util/sha256.h"
 #include "base/fileio.h"
 #include "base/json.h"
 #include "base/log.h"
@@ -170,28 +174,6 @@ static void interrupt_cleanup(void)
 		unlink(tmp_out);
 }
 
-static int load_seckey(struct aim_seckey *ret)
-{
-	char *text = NULL, *pw = NULL;
-	size_t n;
-	int r;
-
-	r = aim_read_file(arg_key, AIM_SIGN_FILE_MAX, &text, &n);
-	if (r < 0)
-		return aim_error_set(r, "cannot read the secret key %s: %s", arg_key,
-				     strerror(-r));
-	r = aim_seckey_is_encrypted(text, n);
-	if (r > 0)
-		r = password_read(arg_password_file, "Password for the secret key: ", 0, &pw);
-	if (r >= 0)
-		r = aim_seckey_parse(text, n, pw, ret);
-	if (r < 0 && aim_error_detail_for(r))
-		aim_error_set(r, "%s: %s", arg_key, aim_error_detail_for(r));
-	password_free(pw);
-	aim_sign_free_secret(text);
-	return r;
-}
-
 /* The files under dir/rel, sorted, as boot payloads named by their relative path. */
 static int add_boot_dir(struct aim_bundle_writer *w, const char *dir, const char *rel)
 {
@@ -209,8 +191,8 @@ static int add_boot_dir(struct aim_bundle_writer *w, const char *dir, const char
 
 		if (r < 0 || !strcmp(e, ".") || !strcmp(e, ".."))
 			continue;
-		/* install writes slot.env itself (source=bundle). */
-		if (!rel[0] && !strcmp(e, "slot.env"))
+		/* slot.env and its signature are made for the bundle (make_slot_env). */
+		if (!rel[0] && (!strcmp(e, AIM_SLOT_ENV) || !strcmp(e, AIM_SLOT_ENV_SIG)))
 			continue;
 		if ((size_t)snprintf(name, sizeof(name), "%s%s%s", rel, rel[0] ? "/" : "", e) >=
 		    sizeof(name))
@@ -237,7 +219,8 @@ struct from_image {
 	struct aim_input *in;
 	struct aim_image_info ii;
 	struct aim_slot slot;
-	int sq_fd; /* slot.sqfs_size bytes of squashfs */
+	int sq_fd; /* slot.slot_bytes of slot image: the squashfs, with verity its tree */
+	char sha256[65]; /* of the slot image */
 };
 
 #ifdef AIM_DEVICE_BUILD
@@ -280,6 +263,9 @@ static int build_slot(struct from_image *fi)
 		return r;
 	if (!fi->ii.convertible)
 		return aim_error_set(-EOPNOTSUPP, "cannot convert this image: %s", fi->ii.reason);
+	r = verity_preflight("bundle create", &fi->ii, conv.verity);
+	if (r < 0)
+		return r;
 	find_device_side(dev, hooks, sizeof(dev));
 	conv.device_dir = dev;
 	conv.hooks_dir = hooks;
@@ -299,6 +285,20 @@ static int build_slot(struct from_image *fi)
 	if (!fi->slot.ab_boot)
 		return aim_error_set(-EOPNOTSUPP, "the converted slot would not boot A/B: %s",
 				     fi->slot.boot_note);
+	/* The slot step hashed the slot image for slot.env. */
+	{
+		_cleanup_free_ char *txt = NULL;
+		struct aim_slot_info si;
+		size_t n;
+
+		snprintf(sq, sizeof(sq), "%s/slot-a/%s", tmp_dir, AIM_SLOT_ENV);
+		r = aim_read_file(sq, 1 << 16, &txt, &n);
+		if (r == 0)
+			r = aim_slot_info_parse(txt, n, &si);
+		if (r < 0)
+			return r;
+		snprintf(fi->sha256, sizeof(fi->sha256), "%s", si.rootfs_sha256);
+	}
 	return 0;
 }
 
@@ -306,7 +306,116 @@ static void from_image_done(struct from_image *fi)
 {
 	aim_input_free(fi->in);
 }
+
+/* --rootfs with --verity on: the tree on a copy of the squashfs in tmp_dir. */
+static int rootfs_tree(struct from_image *fi, const struct aim_seckey *sk, int fd, uint64_t size)
+{
+	struct aim_pubkey pk;
+	uint8_t salt[AIM_VERITY_HASH_BYTES];
+	char p[4200];
+	int r;
+
+	snprintf(p, sizeof(p), "%s/rootfs.img", tmp_dir);
+	fi->sq_fd = open(p, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	r = fi->sq_fd < 0 ? aim_error_set(-errno, "cannot create %s: %m", p) : 0;
+	if (r == 0)
+		r = aim_copy_sparse(fd, 0, fi->sq_fd, 0, size, NULL, NULL, NULL);
+	aim_seckey_pubkey(sk, &pk);
+	if (r == 0)
+		r = aim_verity_salt(pk.pk, salt);
+	if (r == 0)
+		r = aim_verity_format(p, size, salt, &fi->slot.v);
+	if (r < 0)
+		return r;
+	fi->slot.verity = 1;
+	fi->slot.slot_bytes = fi->slot.v.hash_offset + fi->slot.v.hash_size;
+	return 0;
+}
 #endif
+
+/* A prepared squashfs (--rootfs): its SHA-256, and with --verity on its tree. */
+static int prepare_rootfs(struct from_image *fi, const struct aim_seckey *sk)
+{
+	_cleanup_(aim_sha256_done) struct aim_sha256 h = {0};
+	uint8_t md[AIM_SHA256_BYTES];
+	struct stat st;
+	int fd, r;
+
+	if (conv.verity == AIM_VERITY_AUTO)
+		aim_info("bundle create: verity off: a prepared --rootfs has no kernel to check "
+			 "(--verity on adds a tree)");
+	fd = fi->sq_fd = open(arg_rootfs, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return aim_error_set(-errno, "%s: %m", arg_rootfs);
+	if (!S_ISREG(st.st_mode))
+		return aim_error_set(-EINVAL, "%s is not a regular file", arg_rootfs);
+	fi->slot.sqfs_size = fi->slot.slot_bytes = (uint64_t)st.st_size;
+	if (conv.verity == AIM_VERITY_ON) {
+#ifdef AIM_DEVICE_BUILD
+		(void)sk;
+		return aim_error_set(-EOPNOTSUPP, "this build of armimmutable (device build) "
+				     "cannot make verity trees: make the bundle on a host");
+#else
+		r = rootfs_tree(fi, sk, fd, (uint64_t)st.st_size);
+		close(fd);
+		if (r < 0)
+			return r;
+#endif
+	}
+	r = aim_sha256_init(&h);
+	if (r == 0)
+		r = aim_copy_sparse(fi->sq_fd, 0, -1, 0, fi->slot.slot_bytes, &h, NULL, NULL);
+	if (r == 0)
+		r = aim_sha256_final(&h, md);
+	if (r == 0)
+		aim_sha256_hex(md, fi->sha256);
+	return r;
+}
+
+static void hex32(const uint8_t *b, char out[65])
+{
+	for (int i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+static int set_verity(struct aim_bundle_writer *w, const struct aim_verity *v)
+{
+	char root[65], salt[65];
+
+	hex32(v->root, root);
+	hex32(v->salt, salt);
+	return aim_bundle_writer_set_verity(w, root, salt, v->data_blocks, v->hash_offset);
+}
+
+/* The slot.env the bundle carries and its signature (docs/verity.md): install writes them
+ * as they are, so that the device can check the signature of the exact bytes. */
+static int add_slot_env(struct aim_bundle_writer *w, const struct aim_bundle_meta *meta,
+			const struct from_image *fi, const struct aim_seckey *sk)
+{
+	struct aim_slot_info si = {.source = "bundle", .rootfs_size = fi->slot.slot_bytes,
+				   .installed = (int64_t)meta->created};
+	char dir[4200], p[4300];
+	int r;
+
+	snprintf(si.version, sizeof(si.version), "%s", meta->version);
+	snprintf(si.board, sizeof(si.board), "%s", meta->board);
+	snprintf(si.family, sizeof(si.family), "%s", meta->family);
+	snprintf(si.arch, sizeof(si.arch), "%s", meta->arch);
+	snprintf(si.rootfs_sha256, sizeof(si.rootfs_sha256), "%s", fi->sha256);
+	if (fi->slot.verity)
+		aim_slot_info_set_verity(&si, &fi->slot.v);
+	snprintf(dir, sizeof(dir), "%s/env", tmp_dir);
+	if (mkdir(dir, 0700) < 0)
+		return aim_error_set(-errno, "cannot create %s: %m", dir);
+	r = aim_slot_env_write(dir, &si, sk, (uint32_t)MIN(meta->created, (uint64_t)UINT32_MAX));
+	snprintf(p, sizeof(p), "%s/%s", dir, AIM_SLOT_ENV);
+	if (r == 0)
+		r = aim_bundle_writer_add_file(w, AIM_SLOT_ENV, AIM_BUNDLE_KIND_BOOT, p);
+	snprintf(p, sizeof(p), "%s/%s", dir, AIM_SLOT_ENV_SIG);
+	if (r == 0)
+		r = aim_bundle_writer_add_file(w, AIM_SLOT_ENV_SIG, AIM_BUNDLE_KIND_BOOT, p);
+	return r;
+}
 
 static int create_check_args(const struct cli_args *a)
 {
@@ -346,7 +455,7 @@ static int bundle_create(int argc, char **argv)
 	have_epoch = source_date_epoch("bundle create", &conv.epoch);
 	if (have_epoch < 0)
 		return have_epoch;
-	r = load_seckey(&sk);
+	r = seckey_load(arg_key, arg_password_file, &sk);
 	if (r < 0)
 		return aim_err(r, "bundle create");
 	watch_signals(interrupt_cleanup, "no bundle was written");
@@ -357,24 +466,10 @@ static int bundle_create(int argc, char **argv)
 		r = aim_error_set(-errno, "cannot create a temporary directory in %s: %m", base);
 		goto out;
 	}
-	if (arg_image && !arg_no_trust_signer) {
-		/* The new root must accept the next bundle signed with the same key. */
-		static char signer[4200];
-		struct aim_pubkey pk;
-		char *txt = NULL;
-
-		aim_seckey_pubkey(&sk, &pk);
-		snprintf(signer, sizeof(signer), "%s/signer.pub", tmp_dir);
-		r = aim_pubkey_format(&pk, &txt);
-		if (r == 0)
-			r = aim_write_file_atomic(signer, txt, strlen(txt), 0644);
-		free(txt);
-		if (r < 0) {
-			aim_error_set(r, "cannot write %s", signer);
-			goto out;
-		}
-		conv.trust[conv.ntrust++] = signer;
-	}
+	/* The new root must accept the next bundle signed with the same key. */
+	if (arg_image && !arg_no_trust_signer && (r = trust_signer(&sk, tmp_dir, &conv)) < 0)
+		goto out;
+	conv.sign = &sk;
 	if (arg_image) {
 		r = build_slot(&fi);
 		if (r < 0) {
@@ -388,6 +483,9 @@ static int bundle_create(int argc, char **argv)
 		meta.linuxfamily = fi.ii.linuxfamily;
 		meta.arch = fi.ii.arch[0] ? fi.ii.arch : fi.ii.release_arch;
 	} else {
+		r = prepare_rootfs(&fi, &sk);
+		if (r < 0)
+			goto out;
 		snprintf(bootdir, sizeof(bootdir), "%s", arg_bootdir);
 	}
 	meta.version = arg_version ? arg_version : meta.version;
@@ -397,14 +495,15 @@ static int bundle_create(int argc, char **argv)
 	meta.arch = arg_arch ? arg_arch : meta.arch;
 	meta.created = have_epoch ? conv.epoch : (uint64_t)time(NULL);
 	r = aim_bundle_writer_new(&meta, &w);
-	if (r == 0 && arg_image)
+	if (r == 0)
 		r = aim_bundle_writer_add_fd(w, "rootfs.squashfs", AIM_BUNDLE_KIND_ROOTFS,
-					     fi.sq_fd, 0, fi.slot.sqfs_size);
-	else if (r == 0)
-		r = aim_bundle_writer_add_file(w, "rootfs.squashfs", AIM_BUNDLE_KIND_ROOTFS,
-					       arg_rootfs);
+					     fi.sq_fd, 0, fi.slot.slot_bytes);
+	if (r == 0 && fi.slot.verity)
+		r = set_verity(w, &fi.slot.v);
 	if (r == 0)
 		r = add_boot_dir(w, bootdir, "");
+	if (r == 0)
+		r = add_slot_env(w, &meta, &fi, &sk);
 	if (r < 0)
 		goto out;
 	if (!arg_out) {

@@ -15,14 +15,18 @@
 #include "convert-opts.h"
 #include "convert.h"
 #include "input.h"
+#include "password.h"
+#include "sign.h"
 #include "base/fileio.h"
 #include "base/json.h"
 #include "base/log.h"
+#include "base/macro.h"
 #include "base/parse.h"
 
 static struct aim_convert_opts arg = {.sqfs = {.comp = "zstd"},
 				       .trial_timeout = AIM_TRIAL_TIMEOUT_DEFAULT};
 static int arg_force, arg_dry_run, arg_json;
+static const char *arg_sign, *arg_password_file;
 
 /* What an interrupt must remove: the output under construction and our temp dir. */
 static char cleanup_out[4096], cleanup_dir[4096];
@@ -51,6 +55,12 @@ static void help(void)
 	     "      --slot-b MODE       copy (default: B starts as a copy of A) or empty\n"
 	     "      --trust KEY.pub     a minisign public key the device accepts update\n"
 	     "                          bundles from (repeatable; /etc/armimmutable/keys/)\n"
+	     "      --sign SECKEY       the release key (keygen or minisign -G): signs each\n"
+	     "                          slot's slot.env (slot.env.minisig), salts the verity\n"
+	     "                          tree, and is trusted for updates as with --trust\n"
+	     "      --password-file F   password of an encrypted SECKEY: first line of F\n"
+	     "      --verity MODE       auto (default: on when the image's kernel has\n"
+	     "                          dm-verity), on (refused without it) or off\n"
 	     "      --trial-timeout SECS  a slot on trial that is not marked good within\n"
 	     "                          SECS of boot is rebooted (default 600; 0: never)\n"
 	     "      --tmpdir DIR        temporary files (default $TMPDIR or /var/tmp)\n"
@@ -64,7 +74,7 @@ static void help(void)
 	     "Exit status: 0 converted, 1 failed (nothing is left at OUTPUT), 2 usage error.");
 }
 
-enum { O_SLOT = 256, O_BOOT, O_DATA, O_SLOTB, O_JSON };
+enum { O_SLOT = 256, O_BOOT, O_DATA, O_SLOTB, O_JSON, O_SIGN, O_PW };
 
 static int parse_size_opt(const char *name, const char *s, uint64_t *ret)
 {
@@ -80,6 +90,8 @@ static const struct cli_option options[] = {
 	{"boot-size", O_BOOT, required_argument},
 	{"data-size", O_DATA, required_argument},
 	{"slot-b", O_SLOTB, required_argument},
+	{"sign", O_SIGN, required_argument},
+	{"password-file", O_PW, required_argument},
 	{"force", 'f', no_argument},
 	{"dry-run", 'n', no_argument},
 	{"json", O_JSON, no_argument},
@@ -126,6 +138,12 @@ static int parse_argv(int argc, char **argv, const char **in, const char **out)
 			else
 				return usage_err("convert", "--slot-b is copy or empty");
 			break;
+		case O_SIGN:
+			arg_sign = val;
+			break;
+		case O_PW:
+			arg_password_file = val;
+			break;
 		case 'f':
 			arg_force = 1;
 			break;
@@ -168,6 +186,12 @@ static void cleanup(void)
 }
 
 
+static void hex32(const uint8_t *b, char out[65])
+{
+	for (int i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
 static void print_plan(const struct aim_convert_plan *p, int dry, const char *out)
 {
 	const uint64_t M = 1024 * 1024;
@@ -198,6 +222,21 @@ static void print_plan(const struct aim_convert_plan *p, int dry, const char *ou
 		aim_json_u64(&j, "squashfs_size", p->sqfs_size);
 		aim_json_bool(&j, "squashfs_size_estimated", dry);
 		aim_json_u64(&j, "boot_files_size", p->boot_content);
+		aim_json_obj_begin(&j, "verity");
+		aim_json_bool(&j, "enabled", p->verity);
+		aim_json_str(&j, "reason", p->verity_note);
+		if (p->verity && !dry) {
+			char salt[65], root[65];
+			hex32(p->v.salt, salt);
+			hex32(p->v.root, root);
+			aim_json_u64(&j, "data_blocks", p->v.data_blocks);
+			aim_json_u64(&j, "hash_offset", p->v.hash_offset);
+			aim_json_u64(&j, "hash_size", p->v.hash_size);
+			aim_json_str(&j, "salt", salt);
+			aim_json_str(&j, "root_hash", root);
+		}
+		aim_json_obj_end(&j);
+		aim_json_bool(&j, "signed", arg_sign != NULL);
 		if (!dry) {
 			aim_json_u64(&j, "files", p->stats.files);
 			aim_json_u64(&j, "dirs", p->stats.dirs);
@@ -218,6 +257,15 @@ static void print_plan(const struct aim_convert_plan *p, int dry, const char *ou
 	       p->boot_size / M, p->boot_start / M, (p->boot_content + M - 1) / M);
 	printf("  p2 root A  %6" PRIu64 " MiB at %6" PRIu64 " MiB  squashfs %s%" PRIu64 " MiB\n",
 	       p->slot_size / M, p->slot_a_start / M, dry ? "~" : "", (p->sqfs_size + M - 1) / M);
+	if (p->verity && !dry) {
+		char root[65];
+		hex32(p->v.root, root);
+		printf("             verity tree %" PRIu64 " KiB after it, root hash %s\n",
+		       (p->v.hash_size + 1023) / 1024, root);
+	} else if (p->verity) {
+		printf("             verity tree ~%" PRIu64 " KiB after it\n",
+		       (p->slot_bytes - ALIGN_UP(p->sqfs_size, 4096) + 1023) / 1024);
+	}
 	printf("  p3 root B  %6" PRIu64 " MiB at %6" PRIu64 " MiB  %s\n", p->slot_size / M,
 	       p->slot_b_start / M, arg.slot_b_empty ? "empty" : "copy of A");
 	printf("  p4 data    %6" PRIu64 " MiB at %6" PRIu64 " MiB  ext4, grows on first boot\n",
@@ -237,11 +285,18 @@ int cmd_convert(int argc, char **argv)
 	struct aim_outfile out = {.fd = -1};
 	struct progress pr = {0};
 	static char device_dir[4096], hooks_dir[4096];
+	static struct aim_seckey sk;
 	const char *in_path = NULL, *out_path = NULL;
 	int r = parse_argv(argc, argv, &in_path, &out_path);
 
 	if (r != 0)
 		return r > 0 ? 0 : r;
+	if (arg_sign) {
+		r = seckey_load(arg_sign, arg_password_file, &sk);
+		if (r < 0)
+			return aim_err(r, "convert");
+		arg.sign = &sk;
+	}
 	find_device_side(device_dir, hooks_dir, sizeof(device_dir));
 	arg.device_dir = device_dir;
 	arg.hooks_dir = hooks_dir;
@@ -264,6 +319,10 @@ int cmd_convert(int argc, char **argv)
 		}
 		arg.tmpdir = cleanup_dir;
 	}
+	if (arg.sign && (r = trust_signer(arg.sign, cleanup_dir, &arg)) < 0) {
+		r = aim_err(r, "convert");
+		goto out;
+	}
 	progress_begin(&pr, "decompress", 0);
 	r = aim_input_open(in_path, cleanup_dir, arg.sqfs.threads, progress_cb, &pr, &in);
 	progress_end(&pr);
@@ -284,6 +343,11 @@ int cmd_convert(int argc, char **argv)
 	if (!ii->convertible) {
 		r = aim_err(aim_error_set(-EOPNOTSUPP, "cannot convert this image: %s", ii->reason),
 			    "%s", in_path);
+		goto out;
+	}
+	r = verity_preflight("convert", ii, arg.verity);
+	if (r < 0) {
+		r = aim_err(r, "%s", in_path);
 		goto out;
 	}
 	if (arg_dry_run) {
@@ -317,5 +381,6 @@ out:
 	cleanup_dir[0] = 0;
 	free(ii);
 	aim_input_free(in);
+	aim_seckey_wipe(&sk);
 	return r < 0 ? r : 0;
 }

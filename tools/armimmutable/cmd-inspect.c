@@ -7,10 +7,13 @@
 
 #include "cli-opts.h"
 #include "cmd.h"
+#include "fat.h"
 #include "image.h"
 #include "input.h"
+#include "slotenv.h"
 #include "base/json.h"
 #include "base/log.h"
+#include "base/macro.h"
 
 static int arg_json;
 static const char *arg_tmpdir;
@@ -36,8 +39,40 @@ static void type_str(const struct aim_ptable *pt, const struct aim_part *p, char
 		snprintf(buf, n, "%s", p->type_guid);
 }
 
+/* A converted image: /slot-X/slot.env on its FAT boot partition (docs/verity.md). */
+struct conv_slots {
+	int have[2], sig[2];
+	struct aim_slot_info si[2];
+};
+
+static int read_slots(int fd, const struct aim_image_info *ii, struct conv_slots *cs)
+{
+	const struct aim_part *p;
+	int any = 0;
+
+	memset(cs, 0, sizeof(*cs));
+	if (ii->boot < 0 || strcmp(ii->part[ii->boot].fstype, "vfat"))
+		return 0;
+	p = &ii->pt.parts[ii->boot];
+	for (int s = 0; s < 2; s++) {
+		_cleanup_free_ char *txt = NULL;
+		char path[48];
+		size_t n;
+
+		snprintf(path, sizeof(path), "/slot-%c/" AIM_SLOT_ENV, 'a' + s);
+		if (aim_fat_read(fd, p->start, p->size, path, 1 << 16, &txt, &n) < 0 ||
+		    aim_slot_info_parse(txt, n, &cs->si[s]) < 0)
+			continue;
+		any = cs->have[s] = 1;
+		snprintf(path, sizeof(path), "/slot-%c/" AIM_SLOT_ENV_SIG, 'a' + s);
+		cs->sig[s] = aim_fat_exists(fd, p->start, p->size, path) > 0;
+	}
+	aim_error_clear();
+	return any;
+}
+
 static void print_json(const char *path, const struct aim_input *in,
-		       const struct aim_image_info *ii)
+		       const struct aim_image_info *ii, const struct conv_slots *cs)
 {
 	const struct aim_ptable *pt = &ii->pt;
 	struct aim_json j;
@@ -125,6 +160,32 @@ static void print_json(const char *path, const struct aim_input *in,
 	for (unsigned i = 0; i < ii->ninitrds; i++)
 		aim_json_str(&j, NULL, ii->initrds[i]);
 	aim_json_arr_end(&j);
+	aim_json_obj_begin(&j, "verity");
+	aim_json_bool(&j, "supported", ii->verity_ok);
+	aim_json_str(&j, "reason", ii->verity_note);
+	aim_json_obj_end(&j);
+	aim_json_arr_begin(&j, "converted_slots");
+	for (int s = 0; s < 2; s++) {
+		const struct aim_slot_info *si = &cs->si[s];
+		char n[2] = {(char)('a' + s), 0};
+		if (!cs->have[s])
+			continue;
+		aim_json_obj_begin(&j, NULL);
+		aim_json_str(&j, "slot", n);
+		aim_json_str(&j, "version", si->version);
+		aim_json_bool(&j, "slot_env_signed", cs->sig[s]);
+		aim_json_bool(&j, "verity", si->verity);
+		if (si->verity) {
+			aim_json_str(&j, "verity_alg", si->verity_alg);
+			aim_json_u64(&j, "verity_block", si->verity_block);
+			aim_json_u64(&j, "verity_data_blocks", si->verity_data_blocks);
+			aim_json_u64(&j, "verity_hash_offset", si->verity_hash_offset);
+			aim_json_str(&j, "verity_salt", si->verity_salt);
+			aim_json_str(&j, "verity_root", si->verity_root);
+		}
+		aim_json_obj_end(&j);
+	}
+	aim_json_arr_end(&j);
 
 	aim_json_obj_begin(&j, "root");
 	aim_json_u64(&j, "partition", pt->parts[ii->root].num);
@@ -139,7 +200,7 @@ static void print_json(const char *path, const struct aim_input *in,
 }
 
 static void print_text(const char *path, const struct aim_input *in,
-		       const struct aim_image_info *ii)
+		       const struct aim_image_info *ii, const struct conv_slots *cs)
 {
 	const struct aim_ptable *pt = &ii->pt;
 	char t[40];
@@ -187,6 +248,22 @@ static void print_text(const char *path, const struct aim_input *in,
 	for (unsigned i = 0; i < ii->ninitrds; i++)
 		printf(" %s", ii->initrds[i]);
 	printf("%s\n", ii->ninitrds ? "" : " none");
+	printf("Verity:      %s: %s\n", ii->verity_ok ? "yes" : "no", ii->verity_note);
+	for (int s = 0; s < 2; s++) {
+		const struct aim_slot_info *si = &cs->si[s];
+		if (!cs->have[s])
+			continue;
+		printf("Slot %c:      converted, %s; slot.env %s; verity %s\n", 'a' + s,
+		       si->version[0] ? si->version : "?", cs->sig[s] ? "signed" : "unsigned",
+		       si->verity ? "on" : "off");
+		if (si->verity)
+			printf("             %s, %u-byte blocks, %llu data blocks, hash offset %llu\n"
+			       "             salt %s\n             root %s\n",
+			       si->verity_alg, si->verity_block,
+			       (unsigned long long)si->verity_data_blocks,
+			       (unsigned long long)si->verity_hash_offset, si->verity_salt,
+			       si->verity_root);
+	}
 	printf("Root:        partition %u, %s, %llu MiB used of %llu MiB\n",
 	       pt->parts[ii->root].num, ii->root_fstype,
 	       (unsigned long long)(ii->root_used >> 20), (unsigned long long)(ii->root_size >> 20));
@@ -209,6 +286,7 @@ int cmd_inspect(int argc, char **argv)
 	const char *val, *path;
 	struct aim_input *in = NULL;
 	struct aim_image_info *ii = NULL;
+	struct conv_slots cs;
 	struct progress pr;
 	int c, r;
 
@@ -247,10 +325,10 @@ int cmd_inspect(int argc, char **argv)
 		r = aim_err(r, "%s", path);
 	else if (ii->root < 0)
 		r = aim_err(aim_error_set(-ENOENT, "%s", ii->reason), "%s", path);
-	else if (arg_json)
-		print_json(path, in, ii);
+	else if (read_slots(aim_input_fd(in), ii, &cs), arg_json)
+		print_json(path, in, ii, &cs);
 	else
-		print_text(path, in, ii);
+		print_text(path, in, ii, &cs);
 	free(ii);
 	aim_input_free(in);
 	return r < 0 ? r : 0;

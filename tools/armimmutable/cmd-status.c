@@ -35,6 +35,7 @@ struct slot_view {
 	int have_info;  /* slot.env read */
 	char info_err[160];
 	struct aim_slot_info info;
+	int sig;        /* slot.env.minisig is there */
 	const char *dev;
 	uint64_t dev_off, dev_size;
 };
@@ -42,7 +43,7 @@ struct slot_view {
 struct view {
 	const char *image;
 	char booted;
-	const char *trial, *mode, *boot_reason;
+	const char *trial, *mode, *boot_reason, *verity;
 	int have_state, copy;
 	char state_err[200];
 	struct aim_slotstate st;
@@ -81,13 +82,16 @@ static void slot_json(struct aim_json *j, const struct view *v, const struct slo
 		aim_json_str(j, "rootfs_sha256", s->info.rootfs_sha256);
 		aim_json_i64(j, "installed", s->info.installed);
 		aim_json_str(j, "bundle", s->info.bundle);
+		aim_json_bool(j, "verity", s->info.verity);
+		aim_json_str(j, "verity_root", s->info.verity ? s->info.verity_root : NULL);
 	} else {
 		static const char *const keys[] = {"version", "board", "family", "arch", "source",
 						   "rootfs_size", "rootfs_sha256", "installed",
-						   "bundle"};
+						   "bundle", "verity", "verity_root"};
 		for (size_t k = 0; k < ARRAY_SIZE(keys); k++)
 			aim_json_str(j, keys[k], NULL);
 	}
+	aim_json_bool(j, "slot_env_signed", s->sig);
 	aim_json_str(j, "info_error", s->info_err[0] ? s->info_err : NULL);
 	aim_json_obj_begin(j, "partition");
 	aim_json_str(j, "path", s->dev);
@@ -115,6 +119,10 @@ static void print_json(const struct view *v)
 		aim_json_str(&j, "booted_trial", NULL);
 	aim_json_str(&j, "overlay_mode", v->mode);
 	aim_json_str(&j, "boot_reason", v->boot_reason);
+	if (v->verity)
+		aim_json_bool(&j, "booted_verity", !strcmp(v->verity, "1"));
+	else
+		aim_json_str(&j, "booted_verity", NULL);
 	aim_json_obj_begin(&j, "state");
 	aim_json_bool(&j, "valid", v->have_state);
 	if (v->have_state) {
@@ -174,6 +182,10 @@ static void print_text(const struct view *v)
 			printf("unknown contents (%s)", sv->info_err);
 		printf("%s%s%s\n", flags[0] ? "; " : "", flags,
 		       v->booted == sv->name ? "; booted" : "");
+		if (sv->have_info)
+			printf("  verity:       %s%s%s\n", sv->info.verity ? "on, root " : "off",
+			       sv->info.verity ? sv->info.verity_root : "",
+			       sv->sig ? "; slot.env signed" : "");
 	}
 	if (v->have_state) {
 		printf("next boot:      slot %c%s\n", aim_slotstate_next_boot(st),
@@ -188,6 +200,9 @@ static void print_text(const struct view *v)
 		printf("overlay:        %s\n", v->mode ? v->mode : "?");
 		if (v->boot_reason && v->boot_reason[0])
 			printf("boot note:      %s\n", v->boot_reason);
+		if (v->verity)
+			printf("root verity:    %s\n", !strcmp(v->verity, "1") ? "on (this boot's "
+			       "root is mapped through dm-verity)" : "off");
 		cli_layer_text(v->mode, v->booted);
 	}
 	printf("factory reset:  %s\n", v->reset_pending ? "pending (next boot)" : "no");
@@ -232,6 +247,7 @@ int cmd_status(int argc, char **argv)
 	v.trial = aim_target_boot_env(t, "trial");
 	v.mode = aim_target_boot_env(t, "mode");
 	v.boot_reason = aim_target_boot_env(t, "reason");
+	v.verity = aim_target_boot_env(t, "verity");
 	aim_error_clear();
 	r = aim_target_state_load(t, &v.st);
 	if (r == 0) {
@@ -254,9 +270,12 @@ int cmd_status(int argc, char **argv)
 		aim_strv_free(files);
 		sv->empty = r == 0 && n == 0;
 		r = aim_target_slot_info_read(t, sv->name, &sv->info);
-		if (r == 0)
+		if (r == 0) {
+			char p[48];
 			sv->have_info = 1;
-		else
+			snprintf(p, sizeof(p), "%s/" AIM_SLOT_ENV_SIG, dir);
+			sv->sig = aim_target_exists(t, p) > 0;
+		} else
 			snprintf(sv->info_err, sizeof(sv->info_err), "%s",
 				 r == -ENOENT ? "no slot.env"
 				 : aim_error_text(r));

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The options and helpers convert and bundle create share (convert-opts.h). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,10 +9,12 @@
 
 #include "cmd.h"
 #include "convert-opts.h"
+#include "sign.h"
+#include "base/fileio.h"
 #include "base/log.h"
 #include "base/parse.h"
 
-enum { O_OVERLAY = 512, O_PERSIST, O_TRIAL, O_TRUST, O_TMP, O_NOID };
+enum { O_OVERLAY = 512, O_PERSIST, O_TRIAL, O_TRUST, O_TMP, O_NOID, O_VERITY };
 
 const struct cli_option convert_slot_options[] = {
 	{"compressor", 'c', required_argument},
@@ -24,6 +27,7 @@ const struct cli_option convert_slot_options[] = {
 	{"trial-timeout", O_TRIAL, required_argument},
 	{"trust", O_TRUST, required_argument},
 	{"tmpdir", O_TMP, required_argument},
+	{"verity", O_VERITY, required_argument},
 	{0},
 };
 
@@ -88,6 +92,16 @@ int convert_slot_option(const char *verb, struct aim_convert_opts *o, int key,
 	case O_NOID:
 		o->no_identity = 1;
 		return 1;
+	case O_VERITY:
+		if (!strcmp(val, "auto"))
+			o->verity = AIM_VERITY_AUTO;
+		else if (!strcmp(val, "on"))
+			o->verity = AIM_VERITY_ON;
+		else if (!strcmp(val, "off"))
+			o->verity = AIM_VERITY_OFF;
+		else
+			return usage_err(verb, "--verity is auto, on or off");
+		return 1;
 	default:
 		return 0;
 	}
@@ -107,6 +121,41 @@ int convert_slot_check(const char *verb, const struct aim_convert_opts *o)
 #endif
 	return 0;
 }
+
+int trust_signer(const struct aim_seckey *sk, const char *dir, struct aim_convert_opts *o)
+{
+	static char signer[4200];
+	struct aim_pubkey pk;
+	char *txt = NULL;
+	int r;
+
+	if (o->ntrust >= AIM_MAX_TRUST)
+		return aim_error_set(-E2BIG, "no room for the signing key among %d trusted keys",
+				     AIM_MAX_TRUST);
+	aim_seckey_pubkey(sk, &pk);
+	snprintf(signer, sizeof(signer), "%s/signer.pub", dir);
+	r = aim_pubkey_format(&pk, &txt);
+	if (r == 0)
+		r = aim_write_file_atomic(signer, txt, strlen(txt), 0644);
+	free(txt);
+	if (r < 0)
+		return aim_error_set(r, "cannot write %s", signer);
+	o->trust[o->ntrust++] = signer;
+	return 0;
+}
+
+#ifndef AIM_DEVICE_BUILD
+int verity_preflight(const char *verb, const struct aim_image_info *ii,
+		     enum aim_verity_mode mode)
+{
+	char why[300];
+	int r = aim_slot_verity_decide(ii, mode, why, sizeof(why));
+
+	if (r == 0 && mode == AIM_VERITY_AUTO)
+		aim_info("%s: %s", verb, why);
+	return r < 0 ? r : 0;
+}
+#endif
 
 int source_date_epoch(const char *verb, uint32_t *ret)
 {

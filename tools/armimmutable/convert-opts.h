@@ -10,7 +10,7 @@
 #include "cli-opts.h"
 #include "convert.h"
 
-/* -c, -l, -b, -j, --overlay, --persist, --trial-timeout, --trust, --tmpdir; the keys of
+/* -c, -l, -b, -j, --overlay, --persist, --trial-timeout, --trust, --tmpdir, --verity; the keys of
  * the long-only ones start at 512, clear of a verb's own (256...). */
 extern const struct cli_option convert_slot_options[];
 
@@ -22,6 +22,16 @@ int convert_slot_option(const char *verb, struct aim_convert_opts *o, int key,
 /* After all options: what one option alone cannot check (the level against the
  * compressor). 0 or -AIM_E_USAGE (reported). */
 int convert_slot_check(const char *verb, const struct aim_convert_opts *o);
+
+/* The public half of sk as dir/signer.pub, added to o's trusted keys (the device accepts
+ * what this key signs). -E2BIG when o has no room left. */
+int trust_signer(const struct aim_seckey *sk, const char *dir, struct aim_convert_opts *o);
+
+/* --verity against the analysed image: 0, after one line saying why verity is off when
+ * mode is auto and the kernel cannot; -EOPNOTSUPP (with the detail, not reported) for on
+ * with such a kernel. */
+int verity_preflight(const char *verb, const struct aim_image_info *ii,
+		     enum aim_verity_mode mode);
 
 /* SOURCE_DATE_EPOCH into *ret: 1 when it is set, 0 when not (*ret untouched),
  * -AIM_E_USAGE (reported) when it is no number of seconds up to 2^32-1. */

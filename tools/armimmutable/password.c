@@ -11,6 +11,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "sign.h"
+#include "base/fileio.h"
 #include "base/log.h"
 
 #define PASSWORD_MAX 1024 /* minisign PASSWORDMAXBYTES */
@@ -113,4 +115,26 @@ int password_read(const char *file, const char *prompt, int confirm, char **ret)
 	}
 	*ret = a;
 	return 0;
+}
+
+int seckey_load(const char *path, const char *password_file, struct aim_seckey *ret)
+{
+	char *text = NULL, *pw = NULL;
+	size_t n;
+	int r;
+
+	r = aim_read_file(path, AIM_SIGN_FILE_MAX, &text, &n);
+	if (r < 0)
+		return aim_error_set(r, "cannot read the secret key %s: %s", path,
+				     strerror(-r));
+	r = aim_seckey_is_encrypted(text, n);
+	if (r > 0)
+		r = password_read(password_file, "Password for the secret key: ", 0, &pw);
+	if (r >= 0)
+		r = aim_seckey_parse(text, n, pw, ret);
+	if (r < 0 && aim_error_detail_for(r))
+		aim_error_set(r, "%s: %s", path, aim_error_detail_for(r));
+	password_free(pw);
+	aim_sign_free_secret(text);
+	return r;
 }

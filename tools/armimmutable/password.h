@@ -12,4 +12,9 @@
 int password_read(const char *file, const char *prompt, int confirm, char **ret);
 void password_free(char *p);
 
+struct aim_seckey;
+/* A secret key file (bundle create -k, convert --sign): its password, when it has one,
+ * through password_read() (password_file, the terminal or stdin). Errors name the file. */
+int seckey_load(const char *path, const char *password_file, struct aim_seckey *ret);
+
 #endif
