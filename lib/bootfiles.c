@@ -16,6 +16,7 @@
 
 #include "initrd.h"
 #include "moddep.h"
+#include "sign.h"
 #include "treeio.h"
 #include "base/buf.h"
 #include "base/fileio.h"
@@ -219,6 +220,32 @@ static int load_keys(const struct aim_tree *t, struct loaded_mods *m)
 	return 0;
 }
 
+/* The public half of the key that signs this slot's slot.env, as
+ * etc/armimmutable/keys/slot-signer-<ID>.pub: the root's trusted keys are for the next
+ * update (bundle create --no-trust-signer leaves the signer out of them, e.g. when the
+ * release moves to a new key), but aim-boot must accept this slot's own slot.env. */
+static int add_signer_key(const struct aim_seckey *sk, struct loaded_mods *m)
+{
+	struct aim_pubkey pk;
+	char id[17];
+	int r;
+
+	if (m->nkeys >= AIM_INITRD_FILES_MAX)
+		return aim_error_set(-E2BIG, "more than %d keys in /etc/armimmutable/keys",
+				     AIM_INITRD_FILES_MAX - 1);
+	aim_seckey_pubkey(sk, &pk);
+	aim_sign_keyid(pk.keynum, id);
+	r = aim_pubkey_format(&pk, &m->key_bufs[m->nkeys]);
+	if (r < 0)
+		return r;
+	snprintf(m->key_paths[m->nkeys], sizeof(m->key_paths[0]),
+		 "etc/armimmutable/keys/slot-signer-%s.pub", id);
+	m->keys[m->nkeys] = (struct aim_initrd_file){m->key_paths[m->nkeys], m->key_bufs[m->nkeys],
+						     strlen(m->key_bufs[m->nkeys])};
+	m->nkeys++;
+	return 0;
+}
+
 /* Whether a[aoff, aoff + len) and b[boff, boff + len) (two files) hold the same bytes. */
 static int same_bytes(int fa, uint64_t aoff, int fb, uint64_t boff, uint64_t len)
 {
@@ -386,7 +413,8 @@ static int write_group(const struct initrd_group *g, const char *stage,
  * the group, then gives the results every name of the group in every slot (hard links:
  * the boot partition gets a copy per name). */
 static int patch_group(const struct aim_tree *t, const struct initrd_group *g,
-		       const char *stage, int nslots, int with_keys, struct aim_initrd_add *add)
+		       const char *stage, int nslots, const struct aim_seckey *signer,
+		       struct aim_initrd_add *add)
 {
 	struct loaded_mods m = {0};
 	struct aim_buf arc = {0};
@@ -399,8 +427,10 @@ static int patch_group(const struct aim_tree *t, const struct initrd_group *g,
 	/* Keys in the initramfs make the device refuse every slot whose slot.env is not
 	 * signed or has no verity keys (docs/boot.md section 9): only when convert signs
 	 * slots with verity (the caller knows: slot.env is written only after the squashfs). */
-	if (r == 0 && with_keys)
+	if (r == 0 && signer)
 		r = load_keys(t, &m);
+	if (r == 0 && signer)
+		r = add_signer_key(signer, &m);
 	snprintf(in, sizeof(in), "%s/slot-a/%s", stage, g->names.v[0]);
 	if (r == 0 && (in_fd = open(in, O_RDONLY | O_CLOEXEC)) < 0)
 		r = -errno;
@@ -440,7 +470,8 @@ static int patch_group(const struct aim_tree *t, const struct initrd_group *g,
  * depend on the slot). */
 int aim_bootfiles_patch_initrds(const struct aim_tree *t, const struct aim_tree *bt,
 				const struct aim_image_info *ii, const struct aim_convert_opts *o,
-				const char *stage, const char *helper, int keys, uint32_t epoch)
+				const char *stage, const char *helper,
+				const struct aim_seckey *signer, uint32_t epoch)
 {
 	_cleanup_free_ char *aim_boot = NULL, *script = NULL;
 	struct initrd_group *g = NULL;
@@ -468,7 +499,7 @@ int aim_bootfiles_patch_initrds(const struct aim_tree *t, const struct aim_tree 
 			.local_bottom_len = script_len,
 			.mtime = epoch,
 		};
-		r = patch_group(t, &g[i], stage, o->slot_b_empty ? 1 : 2, keys, &add);
+		r = patch_group(t, &g[i], stage, o->slot_b_empty ? 1 : 2, signer, &add);
 	}
 	groups_free(g, ng);
 	if (r < 0)

@@ -481,7 +481,7 @@ int aim_slot_build(const char *in_path, const struct aim_image_info *ii,
 	r = write_boot_chain(ii, o, k->dir, ret, ret->epoch);
 	if (r == 0 && ret->ab_boot && o->device_dir && o->hooks_dir)
 		r = aim_bootfiles_patch_initrds(t, bt, ii, o, k->dir, helper,
-						o->sign && ret->verity, ret->epoch);
+						ret->verity ? o->sign : NULL, ret->epoch);
 	if (r == 0 && k->place_rootfs)
 		r = k->place_rootfs(k, ret);
 	if (r < 0)
