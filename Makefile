@@ -226,6 +226,7 @@ bench: check-deps
 	$(Q)$(MAKE) --no-print-directory B=$(B) all
 	$(Q)B=$(B) bench/convert.sh
 	$(Q)B=$(B) bench/install.sh
+	$(Q)B=$(B) bench/boot.sh
 
 # Fuzzing (tests/fuzz/README.md) and the update soak (docs/soak.md), longer than make check.
 FUZZ_TIME ?= 120

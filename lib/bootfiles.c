@@ -150,9 +150,12 @@ static void loaded_mods_free(struct loaded_mods *m)
 static const char *const load_verity[] = {"squashfs", "overlay", "dm-verity", NULL};
 static const char *const load_plain[] = {"squashfs", "overlay", NULL};
 
-/* squashfs, overlay and dm-verity (when there) and what they need, from the image's own
- * /lib/modules/<kver>. m->verity: dm-verity was found (as a module or built in). */
-static int load_modules(const struct aim_tree *t, const char *kver, struct loaded_mods *m)
+/* squashfs, overlay and, for slots with a tree, dm-verity (when there) and what they
+ * need, from the image's own /lib/modules/<kver>. m->verity: dm-verity was found (as a
+ * module or built in). Without a tree no dm module is read: modules.dep may still name a
+ * dm-verity.ko that is not there (the preflight turned verity off for that reason). */
+static int load_modules(const struct aim_tree *t, const char *kver, int verity,
+			struct loaded_mods *m)
 {
 	_cleanup_free_ char *builtin = NULL;
 	char p[512];
@@ -164,8 +167,8 @@ static int load_modules(const struct aim_tree *t, const char *kver, struct loade
 		return aim_error_set(r, "cannot read %s from the root filesystem", p);
 	snprintf(p, sizeof(p), "/lib/modules/%s/modules.builtin", kver);
 	(void)aim_tree_read_path(t, p, 16 << 20, &builtin, NULL);
-	m->verity = 1;
-	r = aim_kmod_deps(m->dep, builtin, load_verity, &m->paths);
+	m->verity = verity;
+	r = verity ? aim_kmod_deps(m->dep, builtin, load_verity, &m->paths) : -ENOENT;
 	if (r == -ENOENT) {
 		aim_error_clear();
 		m->verity = 0;
@@ -413,7 +416,7 @@ static int write_group(const struct initrd_group *g, const char *stage,
  * the group, then gives the results every name of the group in every slot (hard links:
  * the boot partition gets a copy per name). */
 static int patch_group(const struct aim_tree *t, const struct initrd_group *g,
-		       const char *stage, int nslots, const struct aim_seckey *signer,
+		       const char *stage, int nslots, int verity, const struct aim_seckey *signer,
 		       struct aim_initrd_add *add)
 {
 	struct loaded_mods m = {0};
@@ -423,7 +426,7 @@ static int patch_group(const struct aim_tree *t, const struct initrd_group *g,
 	int r = out ? 0 : -ENOMEM;
 
 	if (r == 0)
-		r = load_modules(t, g->kver, &m);
+		r = load_modules(t, g->kver, verity, &m);
 	/* Keys in the initramfs make the device refuse every slot whose slot.env is not
 	 * signed or has no verity keys (docs/boot.md section 9): only when convert signs
 	 * slots with verity (the caller knows: slot.env is written only after the squashfs). */
@@ -470,7 +473,7 @@ static int patch_group(const struct aim_tree *t, const struct initrd_group *g,
  * depend on the slot). */
 int aim_bootfiles_patch_initrds(const struct aim_tree *t, const struct aim_tree *bt,
 				const struct aim_image_info *ii, const struct aim_convert_opts *o,
-				const char *stage, const char *helper,
+				const char *stage, const char *helper, int verity,
 				const struct aim_seckey *signer, uint32_t epoch)
 {
 	_cleanup_free_ char *aim_boot = NULL, *script = NULL;
@@ -499,7 +502,8 @@ int aim_bootfiles_patch_initrds(const struct aim_tree *t, const struct aim_tree 
 			.local_bottom_len = script_len,
 			.mtime = epoch,
 		};
-		r = patch_group(t, &g[i], stage, o->slot_b_empty ? 1 : 2, signer, &add);
+		r = patch_group(t, &g[i], stage, o->slot_b_empty ? 1 : 2, verity,
+				signer, &add);
 	}
 	groups_free(g, ng);
 	if (r < 0)

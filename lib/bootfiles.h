@@ -25,13 +25,14 @@ int aim_bootfiles_stage(const struct aim_tree *bt, const char *stage, int slot_b
 /* Patches every uInitrd* / initrd.img* of the staged slots (docs/initrd.md): t is the
  * root tree (modules.dep, the modules), bt the boot tree (which kernel a plain
  * "uInitrd" link belongs to; may be NULL), helper the arch's static aim-boot, the
- * local-bottom script from o->hooks_dir; every file gets mtime epoch. With a signer, the
+ * local-bottom script from o->hooks_dir; every file gets mtime epoch. verity: the slots
+ * have a hash tree (the dm modules go in only then). With a signer, the
  * root's trusted keys and the signer's public key go in too, which makes aim-boot refuse
  * every slot.env that is not signed or has no verity keys: only for slots convert signs
  * with verity on. -ENOENT when there is no initramfs at all. */
 int aim_bootfiles_patch_initrds(const struct aim_tree *t, const struct aim_tree *bt,
 				const struct aim_image_info *ii, const struct aim_convert_opts *o,
-				const char *stage, const char *helper,
+				const char *stage, const char *helper, int verity,
 				const struct aim_seckey *signer, uint32_t epoch);
 
 #endif

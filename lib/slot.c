@@ -480,7 +480,7 @@ int aim_slot_build(const char *in_path, const struct aim_image_info *ii,
 	ret->boot_content = content;
 	r = write_boot_chain(ii, o, k->dir, ret, ret->epoch);
 	if (r == 0 && ret->ab_boot && o->device_dir && o->hooks_dir)
-		r = aim_bootfiles_patch_initrds(t, bt, ii, o, k->dir, helper,
+		r = aim_bootfiles_patch_initrds(t, bt, ii, o, k->dir, helper, ret->verity,
 						ret->verity ? o->sign : NULL, ret->epoch);
 	if (r == 0 && k->place_rootfs)
 		r = k->place_rootfs(k, ret);

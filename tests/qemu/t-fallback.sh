@@ -26,7 +26,11 @@
 # (restart_on_corruption reboots);
 #   case 3: slot b's slot.env edited (root hash changed, signature left): aim-boot refuses
 #           b on its first trial boot, gives the trial up (state reason) and reboots; the
-#           device stays on a.
+#           device stays on a;
+#   case 4: both slots good, active a; one flipped byte in slot a's squashfs (bit rot in
+#           the good active slot): every boot of a restarts on dm-verity corruption, the
+#           boot script counts them, and after 3 in a row it boots b, which aim-boot makes
+#           active with the reason (docs/boot.md section 9, the corruption rule).
 set -u
 kiosk_id=""
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -77,8 +81,8 @@ ok $? "slot b's slot.env is signed and its initramfs carries the key"
 mtype $M ::/slot-b/armbianEnv.txt | grep -q '^extraargs=.*panic=10'
 ok $? "slot b's armbianEnv.txt carries panic=10 (unattended reboot after a panic)"
 
-state() { # state COPY SEQ ACTIVE TRY TRIES_B
-	body=$(printf 'aim_seq=%s\naim_active=%s\naim_try=%s\naim_tries_a=0\naim_tries_b=%s\naim_good_a=1\naim_good_b=0\naim_reason=\n' "$2" "$3" "$4" "$5")
+state() { # state COPY SEQ ACTIVE TRY TRIES_B [GOOD_B]
+	body=$(printf 'aim_seq=%s\naim_active=%s\naim_try=%s\naim_tries_a=0\naim_tries_b=%s\naim_good_a=1\naim_good_b=%s\naim_reason=\n' "$2" "$3" "$4" "$5" "${6:-0}")
 	crc=$(printf '%s\n' "$body" | gzip -c | tail -c 8 | head -c 4 | od -An -tx4 | tr -d ' \n')
 	printf '%s\naim_crc=%s\n' "$body" "$crc" >"$tmp/state"
 	# shellcheck disable=SC2086
@@ -145,7 +149,7 @@ boot_until_fallback() {
 # report NAME: one TAP line per U-Boot decision, in order, over all QEMU runs of NAME
 report() {
 	cat "$tmp/$1"-*.log | tr -d '\r' |
-		grep -E '^armimmutable: (trial boot|slot . has no tries|slot . \()|Bad Linux ARM64|Rebooting automatically|Failed to mount|^U-Boot 20|verity|refused' \
+		grep -E '^armimmutable: (trial boot|good boot|slot . has no tries|slot . failed|slot . \()|Bad Linux ARM64|Rebooting automatically|Failed to mount|^U-Boot 20|verity|refused' \
 		>"$tmp/$1.events"
 	sed 's/^/#   /' "$tmp/$1.events"
 	# "1 of 3, 2 of 3, 3 of 3" when only U-Boot counts; "1 of 3, 1 of 2, 1 of 1" when
@@ -254,6 +258,8 @@ diag "case 2 total: $(( $(date +%s) - t0 )) s"
 # ---- case 3: slot b's slot.env edited (root hash changed, signature left) ----
 flip $((P3 + 1000))
 # shellcheck disable=SC2086
+mtype $M ::/slot-b/slot.env >"$tmp/slot-b.env.orig"
+# shellcheck disable=SC2086
 mtype $M ::/slot-b/slot.env | tr -d '\r' |
 	sed 's/^verity_root=\(.\)/verity_root=\1\1/; s/^verity_root=\(.\{64\}\).*/verity_root=\1/' \
 	>"$tmp/slot.env" && mcopy -o $M "$tmp/slot.env" ::/slot-b/slot.env && trial_b 30
@@ -268,6 +274,45 @@ grep -q 'aim-boot: slot b refused: slot.env signature' "$tmp/env-1.log"
 ok $? "case 3: aim-boot refused slot b: the signature of slot.env fails"
 check_slot_a "case 3" "slot b refused: slot.env signature"
 diag "case 3 total: $(( $(date +%s) - t0 )) s"
+
+# ---- case 4: bit rot in the good active slot a, slot b good: the corruption rule ----
+P2=$(( $(pstart 1) * 512 ))
+# shellcheck disable=SC2086
+mcopy -o $M "$tmp/slot-b.env.orig" ::/slot-b/slot.env && flip $((P2 + 1000)) &&
+	mdel $M ::/bootcount.txt 2>/dev/null
+state 1 41 a "" 0 1 && state 2 40 a "" 0 1
+ok $? "case 4: slot b's slot.env restored, one byte of p2 (slot a) flipped, state: a active, both good"
+t0=$(date +%s)
+boot_until_fallback rot 'armimmutable: slot b (fallback)'
+ok $? "case 4: the device moved to slot b by itself (${FB_SECS:-?} s, ${FB_RUNS:-?} QEMU runs)"
+report rot
+n=$(grep -c 'dm-verity device corrupted' "$tmp/rot.events")
+[ "$n" = 3 ]
+ok $? "case 4: dm-verity caught the flipped byte in slot a and restarted the board, $n times"
+grep -q '^armimmutable: slot a failed 3 boots in a row before boot-complete, booting b' \
+	"$tmp/rot.events"
+ok $? "case 4: U-Boot says slot a failed 3 boots in a row and boots b"
+qemu_shell 500
+ok $? "case 4: slot b gives a root shell ($(qemu_elapsed) s)"
+ROOT_B=$(tr -d '\r' <"$tmp/slot-b.env.orig" | sed -n 's/^verity_root=//p')
+out=$(qemu_run 'findmnt -n -o SOURCE /run/aim/lower; /usr/lib/armimmutable/aim-boot verity-table' 30)
+case "$out" in "/dev/mapper/aim-root-b"*"aim-root-b: 0 "*" sha256 $ROOT_B "*" restart_on_corruption") r=0 ;; *) r=1 ;; esac
+ok $r "case 4: / is slot B through dm-verity with b's signed root hash"
+[ $r = 0 ] || diag "case 4: $out"
+why="slot a failed 3 boots in a row before boot-complete: now b"
+out=$(qemu_run 'armimmutable status' 60)
+case "$out" in *"$why"*) r=0 ;; *) r=1 ;; esac
+ok $r "case 4: armimmutable status gives the reason ('$why')"
+[ $r = 0 ] || diag "status: $out"
+qemu_poweroff 120
+ok $? "case 4: clean poweroff"
+qemu_stop
+out=$(newest_state)
+diag "case 4: newest state copy:" "$out"
+printf '%s\n' "$out" | grep -qx 'aim_active=b' && printf '%s\n' "$out" | grep -qx 'aim_good_a=0' &&
+	printf '%s\n' "$out" | grep -q "^aim_reason=$why"
+ok $? "case 4: state: b active, a no longer good, aim_reason says why"
+diag "case 4 total: $(( $(date +%s) - t0 )) s"
 if [ $T_FAIL != 0 ]; then
 	for f in "$tmp"/*.log; do
 		diag "---- tail of $f"
