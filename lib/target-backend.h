@@ -53,6 +53,9 @@ struct aim_target_ops {
 	int (*file_commit)(struct aim_target_file *f); /* the core frees f afterwards */
 	int (*remove)(struct aim_target *t, const char *path);
 	int (*rmdir)(struct aim_target *t, const char *path); /* empty: -ENOTEMPTY otherwise */
+	/* Optional: the directory and everything under it, in one step (an image: one mtools
+	 * run instead of one per file). */
+	int (*rmtree)(struct aim_target *t, const char *path);
 	/* The regular files under dir, recursively, relative to it, in any order. */
 	int (*list)(struct aim_target *t, const char *dir, struct aim_strv *s);
 	/* The newest valid copy (*ret_copy 1 or 2); -ENOENT with st->reason when none. */

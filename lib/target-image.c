@@ -325,6 +325,7 @@ const struct aim_target_ops aim_target_image_ops = {
 	.file_commit = image_file_commit,
 	.remove = image_remove,
 	.rmdir = image_rmdir,
+	.rmtree = image_rmdir, /* mdeltree: the tree in one run */
 	.list = image_list,
 	.state_load = image_state_load,
 	.state_store = image_state_store,

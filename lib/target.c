@@ -324,6 +324,20 @@ int aim_target_prune_slot(struct aim_target *t, char slot, const char *const *ke
 	r = aim_target_list(t, dir, &files, NULL);
 	if (r < 0)
 		return r;
+	/* Nothing to keep: the whole directory at once where the back-end can (a slot of the
+	 * sample has 250 boot files, most of them device trees). */
+	if ((!keep || !keep[0]) && t->ops->rmtree && files[0]) {
+		while (files[removed])
+			removed++;
+		r = check_writable(t);
+		if (r == 0)
+			r = t->ops->rmtree(t, dir);
+		aim_strv_free(files);
+		if (r < 0)
+			return r;
+		aim_fault_point("boot directory removed");
+		return removed;
+	}
 	for (size_t i = 0; files[i] && r >= 0; i++) {
 		int kept = 0;
 		_cleanup_free_ char *p = NULL;
