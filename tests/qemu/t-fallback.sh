@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# aim-timeout: 2700 (four cases, 13 boots; the default 1800 s ran out on a loaded host)
 # Survival: a slot on trial that cannot boot falls back to the good slot by itself.
 # The converted bootable sample gets a state with slot b on trial (try=b, tries_b=3,
 # active=a, good_a=1, a higher seq in both copies), then:
