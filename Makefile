@@ -17,7 +17,6 @@ BINDIR ?= $(PREFIX)/bin
 LIBEXECDIR ?= $(PREFIX)/libexec
 DATADIR ?= $(PREFIX)/share
 MANDIR ?= $(DATADIR)/man
-INITRAMFS_TOOLS_DIR ?= /usr/share/initramfs-tools
 CC ?= cc
 CFLAGS ?= -O2 -g
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
@@ -243,27 +242,32 @@ deps:
 deps-qemu:
 	sh tools/deps.sh --qemu
 
+# A host install never hooks the host's own boot: the initramfs-tools hook and script and
+# the systemd units go to a private directory ($(DATADIR)/armimmutable/hooks), from which
+# convert copies them into the images it writes (AIM_HOOKSDIR; docs/install.md). Nothing
+# goes under /usr/share/initramfs-tools, /etc or a systemd directory of the host.
+HOOK_FILES := initramfs-tools/hooks/armimmutable initramfs-tools/scripts/local-bottom/armimmutable \
+	$(patsubst hooks/%,%,$(wildcard hooks/systemd/*.service))
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
 install: all
 	install -D -m 0755 $(B)/armimmutable $(DESTDIR)$(BINDIR)/armimmutable
 	install -D -m 0644 docs/armimmutable.1 $(DESTDIR)$(MANDIR)/man1/armimmutable.1
+	install -D -m 0644 tools/completion/armimmutable.bash $(DESTDIR)$(BASHCOMPDIR)/armimmutable
 	for a in $(DEV_ARCHES); do for f in $(notdir $(DEV_BINS)); do \
 		install -D -m 0755 $(B)/dev/$$a/$$f $(DESTDIR)$(LIBEXECDIR)/armimmutable/$$a/$$f; done; done
 	for f in $(DEVCLI_BINS); do a=$${f%/*}; a=$${a##*/}; \
 		install -D -m 0755 $$f $(DESTDIR)$(LIBEXECDIR)/armimmutable/$$a/armimmutable; done
-	install -D -m 0755 hooks/initramfs-tools/hooks/armimmutable \
-		$(DESTDIR)$(INITRAMFS_TOOLS_DIR)/hooks/armimmutable
-	install -D -m 0755 hooks/initramfs-tools/hooks/armimmutable \
-		$(DESTDIR)$(DATADIR)/armimmutable/hooks/initramfs-tools/hooks/armimmutable
-	install -D -m 0755 hooks/initramfs-tools/scripts/local-bottom/armimmutable \
-		$(DESTDIR)$(DATADIR)/armimmutable/hooks/initramfs-tools/scripts/local-bottom/armimmutable
-	install -D -m 0755 hooks/initramfs-tools/scripts/local-bottom/armimmutable \
-		$(DESTDIR)$(INITRAMFS_TOOLS_DIR)/scripts/local-bottom/armimmutable
+	for f in $(HOOK_FILES); do case $$f in *.service) m=0644 ;; *) m=0755 ;; esac; \
+		install -D -m $$m hooks/$$f $(DESTDIR)$(DATADIR)/armimmutable/hooks/$$f || exit 1; done
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/armimmutable $(DESTDIR)$(MANDIR)/man1/armimmutable.1 \
-		$(DESTDIR)$(INITRAMFS_TOOLS_DIR)/hooks/armimmutable \
-		$(DESTDIR)$(INITRAMFS_TOOLS_DIR)/scripts/local-bottom/armimmutable
+		$(DESTDIR)$(BASHCOMPDIR)/armimmutable
 	rm -rf $(DESTDIR)$(LIBEXECDIR)/armimmutable $(DESTDIR)$(DATADIR)/armimmutable
+	@# What installs before issue 15 put into the host's initramfs-tools (it broke
+	@# update-initramfs there): taken away when it is still there.
+	rm -f $(DESTDIR)/usr/share/initramfs-tools/hooks/armimmutable \
+		$(DESTDIR)/usr/share/initramfs-tools/scripts/local-bottom/armimmutable
 
 format:
 	clang-format -i $(LIB_SRC) $(CLI_SRC) $(wildcard lib/*.h lib/base/*.h lib/util/*.h tools/armimmutable/*.h)
