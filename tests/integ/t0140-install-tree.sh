@@ -62,7 +62,8 @@ ok $? "completion: convert's options from its --help"
 is "$(comp armimmutable convert --overlay '' | tr '\n' ' ')" "persistent tmpfs " "completion: --overlay values"
 is "$(comp armimmutable bundle i | tr '\n' ' ')" "info " "completion: bundle's sub-verbs"
 
-# The installed CLI finds its data: converted from DESTDIR with the two variables.
+# The installed CLI finds its data: beside its own bin/ (any prefix, DESTDIR too), or where
+# the two variables say.
 if ! "$SAMPLE/mkshape.sh" A in.img --arch arm64 >mk.log 2>&1; then
 	ok 1 "sample image built"
 	sed 's/^/#   /' mk.log | tail -n 5
@@ -70,11 +71,15 @@ if ! "$SAMPLE/mkshape.sh" A in.img --arch arm64 >mk.log 2>&1; then
 	exit
 fi
 chmod 0644 in.img
-as_user env AIM_DEVICE_DIR="$D$P/libexec/armimmutable" \
-	AIM_HOOKS_DIR="$D$P/share/armimmutable/hooks" "$D$P/bin/armimmutable" -q convert in.img out.img 2>err
+as_user "$D$P/bin/armimmutable" -q convert in.img out.img 2>err
 rc=$?
-is "$rc" 0 "the installed CLI converts with AIM_DEVICE_DIR/AIM_HOOKS_DIR set to DESTDIR"
+is "$rc" 0 "the CLI installed in DESTDIR converts with the data installed beside it"
 [ $rc = 0 ] || sed 's/^/#   /' err
+as_user env AIM_DEVICE_DIR="$D$P/libexec/armimmutable" AIM_HOOKS_DIR="$D$P/share/armimmutable/hooks" \
+	"$D$P/bin/armimmutable" -q convert in.img out-env.img 2>err
+is "$?" 0 "... and with AIM_DEVICE_DIR/AIM_HOOKS_DIR naming it"
+cmp -s out.img out-env.img
+ok $? "... the same bytes"
 if [ -f out.img ]; then
 	off=$(sfdisk -J out.img | jq '.partitiontable.partitions[1].start * 512')
 	unsquashfs -o "$off" -lc out.img 2>/dev/null | sed 's|^squashfs-root||' >slot
@@ -89,9 +94,11 @@ if [ -f out.img ]; then
 	ok $? "slot A's aim-boot is the installed arm64 one"
 fi
 
-# Without the variables and with nothing at the built-in prefix, convert says what is missing.
+# Moved away from its data, and with nothing at the built-in prefix, convert says what
+# is missing.
 if [ ! -e "$P/libexec/armimmutable/arm64/aim-boot" ]; then
-	as_user "$D$P/bin/armimmutable" -q convert in.img out2.img 2>err
+	mkdir -p moved/bin && cp "$D$P/bin/armimmutable" moved/bin/
+	as_user moved/bin/armimmutable -q convert in.img out2.img 2>err
 	rc=$?
 	is "$rc" 1 "no device side at the prefix: convert fails"
 	check "... naming the missing file" grep -q "$P/libexec/armimmutable" err
