@@ -261,6 +261,7 @@ install: all
 		install -D -m 0755 $$f $(DESTDIR)$(LIBEXECDIR)/armimmutable/$$a/armimmutable; done
 	for f in $(HOOK_FILES); do case $$f in *.service) m=0644 ;; *) m=0755 ;; esac; \
 		install -D -m $$m hooks/$$f $(DESTDIR)$(DATADIR)/armimmutable/hooks/$$f || exit 1; done
+	install -D -m 0644 extensions/armimmutable.sh $(DESTDIR)$(DATADIR)/armimmutable/armbian/armimmutable.sh
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/armimmutable $(DESTDIR)$(MANDIR)/man1/armimmutable.1 \

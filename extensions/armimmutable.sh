@@ -1,4 +1,4 @@
-#!/usr/bin/env bash
+# shellcheck shell=bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # armimmutable extension for the Armbian build framework (docs/armbian-build.md).
 #

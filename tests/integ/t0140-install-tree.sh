@@ -28,7 +28,8 @@ is "$forbidden" "" "nothing under initramfs-tools, /etc or a systemd directory"
 for f in $P/bin/armimmutable $P/share/man/man1/armimmutable.1 \
 	$P/share/bash-completion/completions/armimmutable \
 	$P/share/armimmutable/hooks/initramfs-tools/hooks/armimmutable \
-	$P/share/armimmutable/hooks/initramfs-tools/scripts/local-bottom/armimmutable; do
+	$P/share/armimmutable/hooks/initramfs-tools/scripts/local-bottom/armimmutable \
+	$P/share/armimmutable/armbian/armimmutable.sh; do
 	check "installed: $f" grep -qx "$f" files
 done
 for u in "$AIM_TOP"/hooks/systemd/*.service; do

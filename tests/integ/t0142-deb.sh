@@ -38,6 +38,7 @@ is "$forbidden" "" "the .deb puts nothing under initramfs-tools, /etc or a syste
 for f in /usr/bin/armimmutable /usr/share/man/man1/armimmutable.1.gz \
 	/usr/share/bash-completion/completions/armimmutable \
 	/usr/share/armimmutable/hooks/initramfs-tools/hooks/armimmutable \
+	/usr/share/armimmutable/armbian/armimmutable.sh /usr/share/doc/armimmutable/armbian-build.md.gz \
 	/usr/libexec/armimmutable/arm64/aim-boot /usr/libexec/armimmutable/arm64/armimmutable \
 	/usr/libexec/armimmutable/armhf/aim-boot /usr/libexec/armimmutable/armhf/armimmutable; do
 	check "the .deb has $f" grep -qx "$f" list
