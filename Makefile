@@ -121,7 +121,7 @@ which install them" >&2; exit 1; }
 $(B)/%.o: %.c | have-deps
 	@mkdir -p $(dir $@)
 	@[ -n "$(Q)" ] && echo "  CC      $<" || true
-	$(Q)$(CC) $(AIM_CFLAGS) $(DEP_CFLAGS) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(AIM_CFLAGS) $(DEP_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(B)/libarmimmutable.a: $(LIB_OBJ)
 	$(Q)rm -f $@ && ar rcs $@ $^
