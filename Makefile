@@ -11,13 +11,14 @@
 #   make soak         update soak: SOAK_CYCLES cycles cut at random points (SEED= to replay)
 #   make bench        conversion (vs loop-mount + mksquashfs) and install (vs dd) benchmarks
 #   make deps         install the Debian packages (root)
+#   make deb          build/deb/armimmutable_<version>_<arch>.deb (debian/), lintian
+#   make check-deb    install that .deb into a clean bookworm chroot, convert there (root)
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 LIBEXECDIR ?= $(PREFIX)/libexec
 DATADIR ?= $(PREFIX)/share
 MANDIR ?= $(DATADIR)/man
-INITRAMFS_TOOLS_DIR ?= /usr/share/initramfs-tools
 CC ?= cc
 CFLAGS ?= -O2 -g
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
@@ -120,7 +121,7 @@ which install them" >&2; exit 1; }
 $(B)/%.o: %.c | have-deps
 	@mkdir -p $(dir $@)
 	@[ -n "$(Q)" ] && echo "  CC      $<" || true
-	$(Q)$(CC) $(AIM_CFLAGS) $(DEP_CFLAGS) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(AIM_CFLAGS) $(DEP_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(B)/libarmimmutable.a: $(LIB_OBJ)
 	$(Q)rm -f $@ && ar rcs $@ $^
@@ -244,35 +245,61 @@ deps:
 deps-qemu:
 	sh tools/deps.sh --qemu
 
+# A host install never hooks the host's own boot: the initramfs-tools hook and script and
+# the systemd units go to a private directory ($(DATADIR)/armimmutable/hooks), from which
+# convert copies them into the images it writes (AIM_HOOKSDIR; docs/install.md). Nothing
+# goes under /usr/share/initramfs-tools, /etc or a systemd directory of the host.
+HOOK_FILES := initramfs-tools/hooks/armimmutable initramfs-tools/scripts/local-bottom/armimmutable \
+	$(patsubst hooks/%,%,$(wildcard hooks/systemd/*.service))
+BASHCOMPDIR ?= $(DATADIR)/bash-completion/completions
 install: all
 	install -D -m 0755 $(B)/armimmutable $(DESTDIR)$(BINDIR)/armimmutable
 	install -D -m 0644 docs/armimmutable.1 $(DESTDIR)$(MANDIR)/man1/armimmutable.1
-	for a in $(DEV_ARCHES); do for f in $(notdir $(DEV_BINS)); do \
+	install -D -m 0644 tools/completion/armimmutable.bash $(DESTDIR)$(BASHCOMPDIR)/armimmutable
+	for a in $(DEV_ARCHES); do for f in $(sort $(notdir $(DEV_BINS))); do \
 		install -D -m 0755 $(B)/dev/$$a/$$f $(DESTDIR)$(LIBEXECDIR)/armimmutable/$$a/$$f; done; done
 	for f in $(DEVCLI_BINS); do a=$${f%/*}; a=$${a##*/}; \
 		install -D -m 0755 $$f $(DESTDIR)$(LIBEXECDIR)/armimmutable/$$a/armimmutable; done
-	install -D -m 0755 hooks/initramfs-tools/hooks/armimmutable \
-		$(DESTDIR)$(INITRAMFS_TOOLS_DIR)/hooks/armimmutable
-	install -D -m 0755 hooks/initramfs-tools/hooks/armimmutable \
-		$(DESTDIR)$(DATADIR)/armimmutable/hooks/initramfs-tools/hooks/armimmutable
-	install -D -m 0755 hooks/initramfs-tools/scripts/local-bottom/armimmutable \
-		$(DESTDIR)$(DATADIR)/armimmutable/hooks/initramfs-tools/scripts/local-bottom/armimmutable
-	install -D -m 0755 hooks/initramfs-tools/scripts/local-bottom/armimmutable \
-		$(DESTDIR)$(INITRAMFS_TOOLS_DIR)/scripts/local-bottom/armimmutable
+	for f in $(HOOK_FILES); do case $$f in *.service) m=0644 ;; *) m=0755 ;; esac; \
+		install -D -m $$m hooks/$$f $(DESTDIR)$(DATADIR)/armimmutable/hooks/$$f || exit 1; done
+	install -D -m 0644 extensions/armimmutable.sh $(DESTDIR)$(DATADIR)/armimmutable/armbian/armimmutable.sh
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/armimmutable $(DESTDIR)$(MANDIR)/man1/armimmutable.1 \
-		$(DESTDIR)$(INITRAMFS_TOOLS_DIR)/hooks/armimmutable \
-		$(DESTDIR)$(INITRAMFS_TOOLS_DIR)/scripts/local-bottom/armimmutable
+		$(DESTDIR)$(BASHCOMPDIR)/armimmutable
 	rm -rf $(DESTDIR)$(LIBEXECDIR)/armimmutable $(DESTDIR)$(DATADIR)/armimmutable
+	@# What installs before issue 15 put into the host's initramfs-tools (it broke
+	@# update-initramfs there): taken away when it is still there.
+	rm -f $(DESTDIR)/usr/share/initramfs-tools/hooks/armimmutable \
+		$(DESTDIR)/usr/share/initramfs-tools/scripts/local-bottom/armimmutable
+
+# The Debian package (docs/packaging.md): debhelper on the plain build directory 'build'
+# (never the sanitized one), so that a built tree packages in seconds; the packages and
+# sysroots first, as make check does (tools/deps.sh --deb), then debian/rules in a new
+# make, which sees them. lintian runs on the result: errors fail, warnings are shown.
+DEB_OUT := build/deb
+deb:
+	$(Q)sh tools/deps.sh --deb
+	$(Q)dpkg-checkbuilddeps
+	$(Q)mkdir -p $(DEB_OUT) && rm -f $(DEB_OUT)/*.deb
+	$(Q)t0=$$(date +%s); AIM_B=build DEB_DESTDIR=$(abspath $(DEB_OUT)) \
+		$(MAKE) --no-print-directory -f debian/rules binary $(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC)) && \
+		echo "timing: deb $$(( $$(date +%s) - t0 )) s"
+	$(Q)ls -l $(DEB_OUT)/*.deb
+	$(Q)lintian --fail-on error --info $(DEB_OUT)/armimmutable_*.deb
+
+check-deb: deb
+	$(Q)B=build tests/run t0142
 
 format:
 	clang-format -i $(LIB_SRC) $(CLI_SRC) $(wildcard lib/*.h lib/base/*.h lib/util/*.h tools/armimmutable/*.h)
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-fuzz build-deb debian/.debhelper debian/armimmutable \
+		debian/armimmutable.substvars debian/debhelper-build-stamp debian/files
 
 .PHONY: all have-deps device device-bins check check-fast check-deps check-qemu \
-	check-qemu-extra demo bench fuzz soak deps deps-qemu install uninstall format clean
+	check-qemu-extra demo bench fuzz soak deps deps-qemu install uninstall deb check-deb \
+	format clean
 .SECONDARY:
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,9 +1,12 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Installs every Debian bookworm package the build, the tests and the demo need.
-# Idempotent; run as root (CI and the demo do). Usage: tools/deps.sh [--qemu]
-#   without --qemu: what the build and the fast tests need;
-#   with --qemu:    also what building and booting the arm64 sample needs.
+# Idempotent; run as root (CI and the demo do). Usage: tools/deps.sh [--qemu] [--deb]
+#   without options: what the build and the fast tests need;
+#   with --qemu:     also what building and booting the arm64 sample needs;
+#   with --deb:      also what 'make deb' needs (debhelper, lintian). debian/control's
+#                    Build-Depends are the build's part of host_pkgs plus debhelper
+#                    (tests/integ/t0142-deb.sh checks that they stay so).
 # The device-side binaries link statically against the cross toolchains' own libc
 # (libc6-dev-*-cross), so no multiarch :arm64/:armhf install is needed; those
 # installs break whenever the host and the foreign index disagree on a version. The static
@@ -24,9 +27,16 @@ host_pkgs="build-essential pkg-config
  minisign nginx curl openssl clang-14 libclang-rt-14-dev cryptsetup-bin"
 qemu_pkgs="qemu-system-arm u-boot-qemu mmdebstrap qemu-user-static binfmt-support
  arch-test debian-archive-keyring"
+deb_pkgs="debhelper lintian mmdebstrap debian-archive-keyring"
 
 want="$host_pkgs"
-[ "${1:-}" = "--qemu" ] && want="$want $qemu_pkgs"
+for o in "$@"; do
+	case "$o" in
+	--qemu) want="$want $qemu_pkgs" ;;
+	--deb) want="$want $deb_pkgs" ;;
+	*) echo "deps: unknown option '$o' (usage: tools/deps.sh [--qemu] [--deb])" >&2; exit 2 ;;
+	esac
+done
 
 missing=""
 for p in $want; do
@@ -39,7 +49,7 @@ sysroots() {
 	done
 }
 if [ -z "$missing" ]; then
-	sysroots "${1:-}"
+	sysroots
 	echo "timing: packages $(( $(date +%s) - t0 )) s (all there)"
 	exit 0
 fi
@@ -59,5 +69,5 @@ fi
 echo "deps: installing$missing"
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $missing >/dev/null
-sysroots "${1:-}"
+sysroots
 echo "timing: packages $(( $(date +%s) - t0 )) s ($(echo $missing | wc -w) installed)"

@@ -6,6 +6,11 @@
 # convert) mounts the squashfs and the overlay, systemd reaches multi-user.target, / is
 # an overlay over slot A's squashfs, and a file written to /etc survives a reboot
 # (persistent mode). Also prints the boot-time ratio against the unconverted sample.
+# The image is converted through the Armbian build framework extension
+# (extensions/armimmutable.sh, run by tests/armbian/harness.sh as the framework runs it,
+# ARMIMMUTABLE_PERSIST=/home): the boot of what an Armbian build with
+# ENABLE_EXTENSIONS=armimmutable produces (t0145 checks that this is the same image as
+# 'convert --persist /home').
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 B=${B:-build}
@@ -17,10 +22,21 @@ T_NAME=convert
 # shellcheck source=tests/qemu/converted.sh
 . "$top/tests/qemu/converted.sh"
 
-# 1. convert, as an ordinary user when we are root
-convert "$tmp/conv.img" --persist=/home
-ok $? "convert succeeds"
+# 1. convert through the extension's hooks, as an ordinary user when we are root
+harness_v=Armbian-harness_25.8.0_Sample_bookworm_current
+if [ "$(id -u)" = 0 ]; then
+	setpriv --reuid=65534 --regid=65534 --clear-groups -- env ARMIMMUTABLE_CLI="$AIM" \
+		ARMIMMUTABLE_PERSIST=/home HARNESS_VERSION=$harness_v \
+		bash "$top/tests/armbian/harness.sh" "$IN" "$tmp/armbian" >"$tmp/harness.out" 2>"$tmp/conv.err"
+else
+	ARMIMMUTABLE_CLI="$AIM" ARMIMMUTABLE_PERSIST=/home HARNESS_VERSION=$harness_v \
+		bash "$top/tests/armbian/harness.sh" "$IN" "$tmp/armbian" >"$tmp/harness.out" 2>"$tmp/conv.err"
+fi
+ok $? "the Armbian extension's hooks convert the sample (post_build_image)"
+mv "$tmp/armbian/armbian-build/output/images/$harness_v.immutable.img" "$tmp/conv.img" 2>/dev/null
+rm -rf "$tmp/armbian"
 [ -f "$tmp/conv.img" ] || { diag "$(cat "$tmp/conv.err")"; done_testing; exit 1; }
+diag "$(grep -h 'Immutable A/B image\|EXTRA_BUILD_DEPS' "$tmp/harness.out" "$tmp/conv.err")"
 partuuid_a=$(sfdisk -J "$tmp/conv.img" | jq -r '.partitiontable.id' | sed 's/^0x//')-02
 truncate -s +512M "$tmp/conv.img"
 

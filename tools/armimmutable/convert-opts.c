@@ -180,13 +180,25 @@ void find_device_side(char *dev, char *hooks, size_t len)
 	snprintf(hooks, len, "%s", AIM_HOOKSDIR);
 	if (n > 0) {
 		char d[4096], h[4096];
+		size_t l;
 		exe[n] = 0;
 		*strrchr(exe, '/') = 0;
+		l = strlen(exe);
 		snprintf(d, sizeof(d), "%s/dev", exe);
 		snprintf(h, sizeof(h), "%s/../hooks", exe);
 		if (stat(d, &st) == 0 && stat(h, &st) == 0) {
 			snprintf(dev, len, "%s", d);
 			snprintf(hooks, len, "%s", h);
+		} else if (l >= 4 && !strcmp(exe + l - 4, "/bin")) {
+			/* An install: <prefix>/bin/armimmutable beside <prefix>/libexec/armimmutable
+			 * and <prefix>/share/armimmutable/hooks (make install, the .deb), wherever
+			 * the prefix is (a DESTDIR tree too). */
+			snprintf(d, sizeof(d), "%.*s/libexec/armimmutable", (int)(l - 4), exe);
+			snprintf(h, sizeof(h), "%.*s/share/armimmutable/hooks", (int)(l - 4), exe);
+			if (stat(d, &st) == 0 && stat(h, &st) == 0) {
+				snprintf(dev, len, "%s", d);
+				snprintf(hooks, len, "%s", h);
+			}
 		}
 	}
 	if (getenv("AIM_DEVICE_DIR"))

@@ -38,7 +38,9 @@ int verity_preflight(const char *verb, const struct aim_image_info *ii,
 int source_date_epoch(const char *verb, uint32_t *ret);
 
 /* The device side shipped with this binary: next to it in a build tree (build/dev/,
- * hooks/), else where `make install` put it; AIM_DEVICE_DIR and AIM_HOOKS_DIR override.
+ * hooks/), else beside <prefix>/bin in <prefix>/libexec/armimmutable and
+ * <prefix>/share/armimmutable/hooks (an install, in any prefix or DESTDIR), else the
+ * built-in paths of `make install`; AIM_DEVICE_DIR and AIM_HOOKS_DIR override.
  * dev and hooks hold len bytes. */
 void find_device_side(char *dev, char *hooks, size_t len);
 
