@@ -161,7 +161,9 @@ static int run_zstd(struct src *s, int level, unsigned threads, int out_fd, stru
 	z = ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level);
 	if (!ZSTD_isError(z))
 		z = ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1);
-	if (!ZSTD_isError(z) && threads > 1)
+	/* Workers even for one thread: libzstd's output is the same for any nbWorkers >= 1
+	 * (not for 0, its single-threaded mode), so the bytes do not depend on -j. */
+	if (!ZSTD_isError(z))
 		z = ZSTD_CCtx_setParameter(c, ZSTD_c_nbWorkers, (int)threads);
 	if (!ZSTD_isError(z))
 		z = ZSTD_CCtx_setPledgedSrcSize(c, s->size);

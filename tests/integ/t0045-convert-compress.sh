@@ -35,6 +35,10 @@ is $? 0 "converts to .img.zst"
 check "zstd -t accepts it" zstd -q -t "$TMP/o/out.img.zst"
 check "zstd -dc gives the bytes of the raw conversion" sh -c "zstd -q -dc '$TMP/o/out.img.zst' | cmp - '$TMP/o/raw.img'"
 check "out.img.zst.sha256 checks" sh -c "cd '$TMP/o' && sha256sum -c --status out.img.zst.sha256"
+as_user "$AIM" -q convert -j 1 "$in" "$TMP/o/j1.img.zst"
+is "$(cut -d' ' -f1 "$TMP/o/j1.img.zst.sha256")" "$(cut -d' ' -f1 "$TMP/o/out.img.zst.sha256")" \
+	"zstd output is the same with -j 1"
+rm -f "$TMP/o/j1.img.zst"*
 check "zstd content size recorded in the frame" sh -c "zstd -lv '$TMP/o/out.img.zst' 2>&1 | grep -q 'Decompressed Size'"
 
 # The same bytes again: deterministic; an existing .sha256 alone blocks without --force.
