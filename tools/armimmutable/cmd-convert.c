@@ -385,6 +385,13 @@ int cmd_convert(int argc, char **argv)
 		goto out;
 	}
 	print_plan(&plan, 0, out_path);
+	if (arg_out.fmt != AIM_OUTCOMP_RAW && !arg_json && aim_log_level >= AIM_LOG_NORMAL) {
+		struct stat st;
+		if (stat(out_path, &st) == 0)
+			printf("  %s-compressed: %" PRIu64 " MiB; its SHA-256 in %s.sha256\n",
+			       aim_outcomp_name(arg_out.fmt),
+			       ((uint64_t)st.st_size + 1024 * 1024 - 1) / (1024 * 1024), out_path);
+	}
 out:
 	if (r < 0 && !arg_dry_run)
 		conv_out_abort(&arg_out);
