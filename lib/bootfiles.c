@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bootscript.h"
 #include "initrd.h"
 #include "moddep.h"
 #include "sign.h"
@@ -65,21 +66,94 @@ static int link_tree(const char *from, const char *to, int depth)
 	return r;
 }
 
+/* What loads the boot files: the boot script (boot.scr holds its text uncompressed),
+ * armbianEnv.txt, extlinux.conf, boot.ini, uEnv.txt, grub.cfg; NULL when /boot has none. */
+static char *boot_refs(const struct aim_tree *bt, size_t *ret_len)
+{
+	static const char *const files[] = {"/boot.cmd", "/boot.scr", "/armbianEnv.txt",
+					    "/extlinux/extlinux.conf", "/boot.ini", "/uEnv.txt",
+					    "/grub/grub.cfg"};
+	struct aim_buf b = {0};
+
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		_cleanup_free_ char *t = NULL;
+		size_t n = 0;
+
+		if (aim_tree_read_path(bt, files[i], 1 << 20, &t, &n) < 0)
+			continue;
+		if (aim_buf_put(&b, t, n) < 0 || aim_buf_put(&b, "\n", 1) < 0) {
+			aim_buf_free(&b);
+			return NULL;
+		}
+	}
+	if (!b.len || aim_buf_put(&b, "", 1) < 0) {
+		aim_buf_free(&b);
+		return NULL;
+	}
+	*ret_len = b.len - 1;
+	return (char *)b.p;
+}
+
+int aim_bootfiles_dups(const struct aim_tree *bt, struct aim_strv *ret, uint64_t *ret_bytes)
+{
+	size_t len = 0;
+	_cleanup_free_ char *refs = boot_refs(bt, &len);
+	int r = 0;
+
+	*ret_bytes = 0;
+	if (!refs)
+		return 0;
+	for (struct aim_node *f = bt->root->children; f && r == 0; f = f->next) {
+		const char *group[16];
+		size_t n = 0;
+
+		if (!S_ISREG(f->mode))
+			continue;
+		group[n++] = f->name;
+		for (struct aim_node *l = bt->root->children; l && n < ARRAY_SIZE(group);
+		     l = l->next)
+			if (S_ISLNK(l->mode) && aim_tree_resolve(bt, l) == f)
+				group[n++] = l->name;
+		for (size_t i = 0; i < n && r == 0; i++)
+			if (aim_bootscript_drop_dup(refs, len, group[i], group, n, f->name)) {
+				r = aim_strv_add(ret, group[i], strlen(group[i]));
+				*ret_bytes += f->size;
+			}
+	}
+	return r;
+}
+
 /* Boot partition content: the original /boot (symlinks dereferenced, FAT has none) once
- * per slot. Returns the bytes of one slot's files. */
+ * per slot, without the names of one file the boot chain does not load
+ * (aim_bootfiles_dups). Returns the bytes of one slot's files. */
 int aim_bootfiles_stage(const struct aim_tree *bt, const char *stage, int slot_b,
 			uint64_t *ret_content)
 {
+	struct aim_strv drop = {0};
 	char a[4200], b[4200];
-	uint64_t bytes = 0;
+	uint64_t bytes = 0, dropped = 0;
 	int r;
 
 	snprintf(a, sizeof(a), "%s/slot-a", stage);
 	if (mkdir(a, 0755) < 0)
 		return -errno;
 	r = aim_tree_extract(bt, bt->root, a, 1, &bytes);
+	if (r == 0)
+		r = aim_bootfiles_dups(bt, &drop, &dropped);
+	for (size_t i = 0; r == 0 && i < drop.n; i++) {
+		char p[4500];
+
+		snprintf(p, sizeof(p), "%s/%s", a, drop.v[i]);
+		if (unlink(p) < 0)
+			r = aim_error_set(-errno, "cannot remove %s: %m", p);
+		else
+			aim_debug("boot files: %s not stored (the boot chain loads another "
+				      "name of the same file)", drop.v[i]);
+	}
+	aim_strv_free(drop.v);
 	if (r < 0)
 		return r;
+	bytes -= MIN(bytes, dropped);
 	*ret_content += bytes;
 	if (!slot_b)
 		return 0;

@@ -13,12 +13,21 @@
 #include <stdint.h>
 
 #include "convert.h"
+#include "base/buf.h"
 #include "tree.h"
 
 struct aim_seckey;
 
-/* bt's tree (symlinks dereferenced: FAT has none) into stage/slot-a, and with slot_b
- * the same names into stage/slot-b. *ret_content grows by the bytes of every slot. */
+/* The names at the top of bt (/boot) that are one file with another name there (a symlink
+ * and its target: Image -> vmlinuz-6.1, uInitrd -> uInitrd-6.1) and that the boot chain
+ * does not load (aim_bootscript_drop_dup: the names boot.cmd/boot.scr, armbianEnv.txt,
+ * extlinux.conf ... reference stay; when they reference none, the target stays). FAT has
+ * no symlinks: these would be extra copies. Added to *ret; *ret_bytes their sizes. */
+int aim_bootfiles_dups(const struct aim_tree *bt, struct aim_strv *ret, uint64_t *ret_bytes);
+
+/* bt's tree (symlinks dereferenced: FAT has none) into stage/slot-a without the names of
+ * aim_bootfiles_dups(), and with slot_b the same names into stage/slot-b. *ret_content
+ * grows by the bytes of every slot. */
 int aim_bootfiles_stage(const struct aim_tree *bt, const char *stage, int slot_b,
 			uint64_t *ret_content);
 

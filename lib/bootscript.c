@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* The A/B boot script: preamble + the image's own boot.cmd, per-slot armbianEnv.txt,
  * and the legacy script image. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -340,4 +341,42 @@ int aim_bootscript_compile(const char *text, size_t len, uint32_t epoch, const c
 	*ret_buf = b;
 	*ret_len = 64 + dlen;
 	return 0;
+}
+
+static int name_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '.' || c == '_' || c == '-' || c == '+' ||
+	       c == '~';
+}
+
+int aim_bootscript_references(const char *text, size_t len, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (!text || !n)
+		return 0;
+	for (const char *p = text, *end = text + len; (size_t)(end - p) >= n;) {
+		const char *q = memmem(p, (size_t)(end - p), name, n);
+
+		if (!q)
+			return 0;
+		if ((q == text || !name_char(q[-1])) && (q + n == end || !name_char(q[n])))
+			return 1;
+		p = q + 1;
+	}
+	return 0;
+}
+
+int aim_bootscript_drop_dup(const char *refs, size_t len, const char *name,
+			    const char *const *group, size_t n, const char *keep)
+{
+	int any = 0;
+
+	if (!refs || n < 2)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		any |= aim_bootscript_references(refs, len, group[i]);
+	if (any)
+		return !aim_bootscript_references(refs, len, name);
+	return strcmp(name, keep ? keep : group[0]) != 0;
 }

@@ -36,4 +36,19 @@ int aim_bootscript_rewrite_env(const char *orig, char slot, const char *partuuid
 int aim_bootscript_compile(const char *text, size_t len, uint32_t epoch, const char *name,
 			   uint8_t **ret_buf, size_t *ret_len);
 
+/* Whether text[0, len) names the boot file name as a whole word (what boot scripts,
+ * armbianEnv.txt and extlinux.conf load: "${prefix}Image", "/Image", "uInitrd"): an
+ * occurrence not inside a longer name ("zImage", "uInitrd-6.1") counts. Binary text (a
+ * boot.scr) may be given: its script is stored uncompressed. 1 or 0. */
+int aim_bootscript_references(const char *text, size_t len, const char *name);
+
+/* Which names of a slot's boot files stay when some of them hold the same bytes (FAT has
+ * no symlinks: /boot's "Image -> vmlinuz-6.1" became two copies). refs (len bytes; NULL:
+ * unknown) is what loads them: the boot script, armbianEnv.txt, extlinux.conf. For a group
+ * of names of one file: the names refs references stay; when it references none of them,
+ * keep (may be NULL) says which one stays (the real file of a symlinked alias), else the
+ * first of the group. Without refs every name stays. Returns 1 when name goes. */
+int aim_bootscript_drop_dup(const char *refs, size_t len, const char *name,
+			    const char *const *group, size_t n, const char *keep);
+
 #endif

@@ -135,6 +135,7 @@ struct inst {
 	uint64_t total;
 	char *env, *env_sig; /* the bundle's own slot.env and its signature, or NULL */
 	size_t env_len, env_sig_len;
+	struct aim_strv skip; /* boot payloads not written (dup_names) */
 };
 
 static void progress(struct inst *in, const char *phase)
@@ -676,6 +677,49 @@ static int preflight(struct inst *in, const struct aim_bundle_manifest *m,
 	return 0;
 }
 
+/* One copy of each kernel and initramfs, as convert stores them (lib/bootfiles.h): of the
+ * top-level boot payloads that hold the same bytes (a bundle made from files where
+ * "Image" and "vmlinuz-6.1" were one file), the names the boot script on the target
+ * (/boot.cmd, else /boot.scr: what U-Boot runs) does not load are not written; when it
+ * loads none of them, the longest name stays (the versioned one). No script: all stay. */
+static int dup_names(struct inst *in, const struct aim_bundle_manifest *m)
+{
+	_cleanup_free_ char *refs = NULL;
+	size_t len = 0;
+	int r = aim_target_read_file(in->t, "/boot.cmd", 1 << 20, &refs, &len);
+
+	if (r == -ENOENT)
+		r = aim_target_read_file(in->t, "/boot.scr", 1 << 20, &refs, &len);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < m->npayloads; i++) {
+		const struct aim_bundle_payload *p = &m->payloads[i];
+		const char *group[16], *keep = p->name;
+		size_t n = 0;
+
+		if (strcmp(p->kind, AIM_BUNDLE_KIND_BOOT) || strchr(p->name, '/'))
+			continue;
+		for (size_t j = 0; j < m->npayloads && n < ARRAY_SIZE(group); j++) {
+			const struct aim_bundle_payload *q = &m->payloads[j];
+
+			if (strcmp(q->kind, AIM_BUNDLE_KIND_BOOT) || strchr(q->name, '/') ||
+			    q->size != p->size || memcmp(q->sha256, p->sha256, 32))
+				continue;
+			group[n++] = q->name;
+			if (strlen(q->name) > strlen(keep))
+				keep = q->name;
+		}
+		if (aim_bootscript_drop_dup(refs, len, p->name, group, n, keep)) {
+			r = aim_strv_add(&in->skip, p->name, strlen(p->name));
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
 static int run(struct inst *in, aim_bundle_read_fn fn, void *ud, struct aim_install_result *res)
 {
 	const struct aim_bundle_manifest *m;
@@ -698,6 +742,8 @@ static int run(struct inst *in, aim_bundle_read_fn fn, void *ud, struct aim_inst
 		 aim_bundle_manifest_sha256(in->br));
 	rootfs = aim_bundle_manifest_find(m, AIM_BUNDLE_KIND_ROOTFS);
 	r = preflight(in, m, res);
+	if (r == 0)
+		r = dup_names(in, m);
 	if (r < 0)
 		return r;
 
@@ -724,6 +770,9 @@ static int run(struct inst *in, aim_bundle_read_fn fn, void *ud, struct aim_inst
 		} else if (!strcmp(p->kind, AIM_BUNDLE_KIND_BOOT) &&
 			   !strcmp(p->name, AIM_SLOT_ENV_SIG)) {
 			r = read_payload(in, p, &in->env_sig, &in->env_sig_len);
+		} else if (!strcmp(p->kind, AIM_BUNDLE_KIND_BOOT) &&
+			   aim_strv_has(&in->skip, p->name, strlen(p->name))) {
+			continue; /* another name of the same file: read and hashed, not kept */
 		} else if (!strcmp(p->kind, AIM_BUNDLE_KIND_BOOT)) {
 			r = strcmp(p->name, "armbianEnv.txt") ? write_boot_file(in, p)
 							       : write_slot_armbianenv(in, p);
@@ -768,6 +817,7 @@ int aim_install_run(struct aim_target *t, aim_bundle_read_fn fn, void *ud,
 	free(in.buf);
 	free(in.env);
 	free(in.env_sig);
+	aim_strv_free(in.skip.v);
 	if (r == 0 && ret)
 		*ret = res;
 	return r;

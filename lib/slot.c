@@ -320,8 +320,15 @@ int aim_slot_estimate(const char *in_path, const struct aim_image_info *ii,
 		*ret_sqfs = ii->root_used / 100 * 45;
 	if (r == 0 && is_fat_boot(ii))
 		*ret_boot_content = ii->pt.parts[ii->boot].size / 2;
-	else if (r == 0)
+	else if (r == 0) {
+		struct aim_strv drop = {0};
+		uint64_t dropped = 0;
+
 		*ret_boot_content = tree_bytes(bt, bt->root, 0);
+		r = aim_bootfiles_dups(bt, &drop, &dropped);
+		aim_strv_free(drop.v);
+		*ret_boot_content -= MIN(dropped, *ret_boot_content);
+	}
 	aim_tree_free(bt);
 	aim_tree_free(t);
 	aim_ext4_free(bfs);

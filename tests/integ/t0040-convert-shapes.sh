@@ -89,12 +89,32 @@ for shape in A A2 B C C0 D DF H; do
 			# dump does not follow a symlinked name: resolve Image -> vmlinuz-*
 			if [ ! -s "$TMP/k.in" ]; then
 				tgt=$(debugfs -R "stat $bp" "$in?offset=$bs" 2>/dev/null | sed -n 's/^Fast link dest: "\(.*\)"/\1/p')
-				debugfs -R "dump $(dirname "$bp")/$tgt $TMP/k.in" "$in?offset=$bs" >/dev/null 2>&1
+				debugfs -R "dump ${bp%/*}/$tgt $TMP/k.in" "$in?offset=$bs" >/dev/null 2>&1
 			fi
 		fi
 		check "$shape: kernel copied byte for byte" cmp "$TMP/k.in" "$TMP/k.out"
 		rm -f "$TMP/k.in" "$TMP/k.out"
 	fi
+	# One copy of each kernel and initramfs (docs/boot.md section 1): no two files of a
+	# slot's top level hold the same bytes, and every file the boot script loads
+	# unconditionally through ${prefix} (Image/zImage, uInitrd) is there.
+	for s in a b; do
+		rm -rf "$TMP/slot"
+		mkdir "$TMP/slot"
+		mcopy -n -i "$out@@$p1" "::/slot-$s/*" "$TMP/slot/" 2>/dev/null
+		dup=$(cd "$TMP/slot" && find . -maxdepth 1 -type f -size +0 -exec sha256sum {} + |
+			sort | uniq -w 64 -D | awk '{ print $2 }' | tr '\n' ' ')
+		is "$dup" "" "$shape: slot-$s holds no two copies of one file"
+	done
+	if mtype -i "$out@@$p1" ::/boot.cmd >"$TMP/boot.cmd" 2>/dev/null; then
+		miss=""
+		for f in $(grep -E '^[[:space:]]*load ' "$TMP/boot.cmd" |
+			grep -oE '\$\{prefix\}(Image|zImage|uInitrd)[^/[:space:]]*' | sed 's/^${prefix}//' | sort -u); do
+			[ -e "$TMP/slot/$f" ] || miss="$miss $f"
+		done
+		is "$miss" "" "$shape: every kernel and initramfs boot.cmd loads is in the slot"
+	fi
+	rm -rf "$TMP/slot"
 	rm -f "$out" "$TMP/a.sqfs"
 	[ "$shape" = B ] || rm -f "$in"
 done

@@ -209,6 +209,18 @@ refused "is 'armbianEnv.txt' on FAT" "armbianEnv.txt spelled otherwise" -p k.pub
 run aim install --image "$W" -p k.pub --allow-downgrade old.aimb
 is "$rc" 0 "--allow-downgrade installs the older version"
 is "$(js '.slots[1].version')" 1.0 "downgraded slot B says 1.0"
+# One copy of each kernel (docs/boot.md section 1): a bundle whose boot files hold the
+# kernel twice (Image and a copy, as a /boot with a symlink copied by hand): the name the
+# image's boot.cmd loads is written, the other is read and hashed but not stored.
+rm -rf bootdir/c && cp -a bootdir/s bootdir/c && cp bootdir/c/Image bootdir/c/vmlinuz-9.9-dup
+check "bundle with Image and vmlinuz-9.9-dup, the same bytes" mkfat dupk.aimb
+fresh
+run aim install --image "$W" -p k.pub dupk.aimb
+is "$rc" 0 "it installs"
+m mdir -/ -b ::/slot-b 2>/dev/null | sed 's|^::/slot-b/||' >names.dup
+check "slot-b/Image (what boot.cmd loads) is written" grep -qx Image names.dup
+check "slot-b/vmlinuz-9.9-dup (the same bytes, loaded by nothing) is not" \
+	sh -c '! grep -q vmlinuz-9.9-dup names.dup'
 
 # ---- damage found while streaming: the slot stays marked bad, A keeps booting ----
 fresh

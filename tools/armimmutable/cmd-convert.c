@@ -13,6 +13,7 @@
 
 #include "cmd.h"
 #include "convert-opts.h"
+#include "convert-out.h"
 #include "convert.h"
 #include "input.h"
 #include "password.h"
@@ -27,9 +28,11 @@ static struct aim_convert_opts arg = {.sqfs = {.comp = "zstd"},
 				       .trial_timeout = AIM_TRIAL_TIMEOUT_DEFAULT};
 static int arg_force, arg_dry_run, arg_json;
 static const char *arg_sign, *arg_password_file;
+static struct conv_out arg_out = {.level = -1};
 
-/* What an interrupt must remove: the output under construction and our temp dir. */
-static char cleanup_out[4096], cleanup_dir[4096];
+/* What an interrupt must remove: the output under construction (convert-out.c) and our
+ * temp dir. */
+static char cleanup_dir[4096];
 
 static void help(void)
 {
@@ -64,6 +67,9 @@ static void help(void)
 	     "      --trial-timeout SECS  a slot on trial that is not marked good within\n"
 	     "                          SECS of boot is rebooted (default 600; 0: never)\n"
 	     "      --tmpdir DIR        temporary files (default $TMPDIR or /var/tmp)\n"
+	     "      --compress-level N  OUTPUT ending in .xz (0-9, default 6) or .zst (1-19,\n"
+	     "                          default 3): the image is written compressed with -j\n"
+	     "                          threads, with OUTPUT.sha256 beside it\n"
 	     "  -f, --force             overwrite OUTPUT if it exists\n"
 	     "  -n, --dry-run           print the planned layout, write nothing\n"
 	     "      --json              print the layout as JSON on stdout\n"
@@ -74,7 +80,7 @@ static void help(void)
 	     "Exit status: 0 converted, 1 failed (nothing is left at OUTPUT), 2 usage error.");
 }
 
-enum { O_SLOT = 256, O_BOOT, O_DATA, O_SLOTB, O_JSON, O_SIGN, O_PW };
+enum { O_SLOT = 256, O_BOOT, O_DATA, O_SLOTB, O_JSON, O_SIGN, O_PW, O_CLEVEL };
 
 static int parse_size_opt(const char *name, const char *s, uint64_t *ret)
 {
@@ -92,6 +98,7 @@ static const struct cli_option options[] = {
 	{"slot-b", O_SLOTB, required_argument},
 	{"sign", O_SIGN, required_argument},
 	{"password-file", O_PW, required_argument},
+	{"compress-level", O_CLEVEL, required_argument},
 	{"force", 'f', no_argument},
 	{"dry-run", 'n', no_argument},
 	{"json", O_JSON, no_argument},
@@ -144,6 +151,13 @@ static int parse_argv(int argc, char **argv, const char **in, const char **out)
 		case O_PW:
 			arg_password_file = val;
 			break;
+		case O_CLEVEL: {
+			unsigned u;
+			if (aim_parse_uint(val, 0, 19, &u) < 0)
+				return usage_err("convert", "invalid --compress-level '%s'", val);
+			arg_out.level = (int)u;
+			break;
+		}
 		case 'f':
 			arg_force = 1;
 			break;
@@ -165,6 +179,9 @@ static int parse_argv(int argc, char **argv, const char **in, const char **out)
 							    : "too many arguments");
 	*in = a.operand[0];
 	*out = a.operand[1];
+	if (conv_out_check(&arg_out, *out) < 0)
+		return usage_err("convert", "%s", aim_error_detail());
+	arg_out.threads = arg.sqfs.threads;
 	if ((r = convert_slot_check("convert", &arg)) < 0)
 		return r;
 	r = source_date_epoch("convert", &arg.epoch);
@@ -179,8 +196,7 @@ static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
 
 static void cleanup(void)
 {
-	if (cleanup_out[0])
-		unlink(cleanup_out);
+	conv_out_cleanup();
 	if (cleanup_dir[0])
 		nftw(cleanup_dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
@@ -282,7 +298,6 @@ int cmd_convert(int argc, char **argv)
 	struct aim_input *in = NULL;
 	struct aim_image_info *ii = NULL;
 	struct aim_convert_plan plan;
-	struct aim_outfile out = {.fd = -1};
 	struct progress pr = {0};
 	static char device_dir[4096], hooks_dir[4096];
 	static struct aim_seckey sk;
@@ -303,10 +318,9 @@ int cmd_convert(int argc, char **argv)
 	watch_signals(cleanup, "nothing was written");
 
 	if (!arg_dry_run) {
-		r = aim_outfile_open(&out, out_path, arg_force);
+		r = conv_out_open(&arg_out, out_path, arg_force);
 		if (r < 0)
 			return aim_err(r, "%s", out_path);
-		snprintf(cleanup_out, sizeof(cleanup_out), "%s", out.tmp);
 	}
 	{
 		const char *base = arg.tmpdir ? arg.tmpdir
@@ -358,24 +372,29 @@ int cmd_convert(int argc, char **argv)
 			print_plan(&plan, 1, out_path);
 		goto out;
 	}
-	r = aim_convert_run(aim_input_path(in), aim_input_fd(in), ii, &arg, out.fd, conv_progress,
-			    &pr, &plan);
+	r = aim_convert_run(aim_input_path(in), aim_input_fd(in), ii, &arg, arg_out.raw_fd,
+			    conv_progress, &pr, &plan);
 	progress_end(&pr);
 	if (r < 0) {
 		r = aim_err(r, "converting %s", in_path);
 		goto out;
 	}
-	r = aim_outfile_commit(&out);
-	cleanup_out[0] = 0;
+	r = conv_out_commit(&arg_out, out_path, &pr);
 	if (r < 0) {
 		r = aim_err(r, "%s", out_path);
 		goto out;
 	}
 	print_plan(&plan, 0, out_path);
+	if (arg_out.fmt != AIM_OUTCOMP_RAW && !arg_json && aim_log_level >= AIM_LOG_NORMAL) {
+		struct stat st;
+		if (stat(out_path, &st) == 0)
+			printf("  %s-compressed: %" PRIu64 " MiB; its SHA-256 in %s.sha256\n",
+			       aim_outcomp_name(arg_out.fmt),
+			       ((uint64_t)st.st_size + 1024 * 1024 - 1) / (1024 * 1024), out_path);
+	}
 out:
-	if (r < 0 && out.tmp)
-		aim_outfile_abort(&out);
-	cleanup_out[0] = 0;
+	if (r < 0 && !arg_dry_run)
+		conv_out_abort(&arg_out);
 	if (cleanup_dir[0])
 		nftw(cleanup_dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 	cleanup_dir[0] = 0;
