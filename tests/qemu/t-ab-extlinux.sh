@@ -10,7 +10,10 @@
 # (slot b's files and root: for H, slot b is empty at convert and filled by `install` of a
 # bundle of the same image, --tries 2; for DF, the trial is written into the state);
 # tries used up: back to a. The sample's kernel is not a
-# kernel: each run stops at U-Boot's "Starting kernel".
+# kernel: each run stops at U-Boot's "Starting kernel". Last, one full boot: the bootable
+# sample (tests/sample/mkbootable.sh, when cached) made an extlinux image (boot.scr,
+# boot.cmd and armbianEnv.txt replaced by /boot/extlinux/extlinux.conf, with debugfs),
+# converted, boots Linux on slot a: the slot's command line, / an overlay over slot a.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 B=${B:-build}
@@ -106,4 +109,42 @@ for shape in H DF; do
 	grep -q 'slot b has no tries left (2 of 2), booting a' "$tmp/got"
 	ok $? "$shape: the fallback says why"
 done
+
+# The full boot: the bootable sample as an extlinux image (Armbian's SRC_EXTLINUX=yes file)
+src=""
+if "$top/tests/sample/mkbootable.sh" --cached 2>/dev/null; then
+	src=$("$top/tests/sample/mkbootable.sh" 2>/dev/null | tail -n 1)
+fi
+if [ -z "$src" ] || [ ! -f "$src" ] || ! command -v debugfs >/dev/null; then
+	diag "no cached bootable sample (tests/sample/mkbootable.sh) or no debugfs: full boot skipped"
+	done_testing
+	exit 0
+fi
+cp --sparse=always "$src" "$tmp/bs.img"
+o=$(($(sfdisk -J "$tmp/bs.img" | jq '.partitiontable.partitions[0].start') * 512))
+uuid=$(blkid -p -O "$o" -s UUID -o value "$tmp/bs.img")
+printf 'label Armbian\n  kernel /boot/Image\n  initrd /boot/uInitrd\n  append root=UUID=%s rootwait rootfstype=ext4 console=ttyAMA0,115200 console=tty1 consoleblank=0 loglevel=1\n' \
+	"$uuid" >"$tmp/ext.conf"
+printf 'rm /boot/boot.scr\nrm /boot/boot.cmd\nrm /boot/armbianEnv.txt\nmkdir /boot/extlinux\nwrite %s /boot/extlinux/extlinux.conf\n' \
+	"$tmp/ext.conf" | debugfs -w -f - "$tmp/bs.img?offset=$o" >/dev/null 2>&1
+[ "$("$AIM" inspect --json "$tmp/bs.img" | jq -r '[.shape.id, .boot.method] | join(" ")')" = "H extlinux" ]
+ok $? "the bootable sample as an extlinux image (shape H)"
+rm -f "$D"
+"$AIM" -q convert "$tmp/bs.img" "$D" 2>"$tmp/err"
+ok $? "it converts"
+rm -f "$tmp/bs.img"
+truncate -s +512M "$D"
+pid=$(sfdisk -J "$D" | jq -r '.partitiontable.id' | sed 's/^0x//')
+qemu_boot "$D" "$tmp/log"
+qemu_wait_multiuser 900
+ok $? "Linux reaches multi-user.target on slot a ($(qemu_elapsed) s from power-on)"
+cmdline=$(qemu_run 'cat /proc/cmdline' 30)
+case " $cmdline " in *" root=PARTUUID=$pid-02 "*" armimmutable.slot=a "*) r=0 ;; *) r=1 ;; esac
+ok $r "the kernel got slot a's command line from /slot-a/extlinux/extlinux.conf"
+[ $r = 0 ] || diag "cmdline: $cmdline"
+# shellcheck disable=SC2016 # expanded in the guest
+out=$(qemu_run 'echo $(findmnt -n -o FSTYPE /) $(sed -n "s/^slot=//p" /run/armimmutable/boot.env)' 30)
+[ "$out" = "overlay a" ]
+ok $? "/ is the overlay over slot a (got '$out')"
+qemu_stop
 done_testing
