@@ -99,7 +99,6 @@ static int initrd_kver(const struct aim_tree *t, const struct aim_tree *bt,
 		       const struct aim_image_info *ii, const char *name, char *kver, size_t n)
 {
 	const struct aim_node *mods = aim_tree_lookup(t, "/lib/modules");
-
 	const char *dash = strchr(name, '-');
 	struct aim_node *node;
 	char p[300];
