@@ -168,10 +168,11 @@ int aim_bootfiles_stage(const struct aim_tree *bt, const char *stage, int slot_b
 
 /* The kernel release an initramfs file belongs to: from its name (uInitrd-<kver>,
  * initrd.img-<kver>), else from the symlink the plain name was in /boot, else the only
- * kernel. */
-static int initrd_kver(const struct aim_tree *bt, const struct aim_image_info *ii,
-		       const char *name, char *kver, size_t n)
+ * kernel (in /boot, else in the root's /lib/modules: a FAT /boot has no vmlinuz-*). */
+static int initrd_kver(const struct aim_tree *t, const struct aim_tree *bt,
+		       const struct aim_image_info *ii, const char *name, char *kver, size_t n)
 {
+	const struct aim_node *mods = aim_tree_lookup(t, "/lib/modules");
 	const char *dash = strchr(name, '-');
 	struct aim_node *node;
 	char p[300];
@@ -188,6 +189,12 @@ static int initrd_kver(const struct aim_tree *bt, const struct aim_image_info *i
 	}
 	if (ii->nkernels == 1) {
 		snprintf(kver, n, "%s", ii->kernels[0]);
+		return 0;
+	}
+	if (!mods || !S_ISDIR(mods->mode))
+		mods = aim_tree_lookup(t, "/usr/lib/modules");
+	if (!ii->nkernels && mods && mods->children && !mods->children->next) {
+		snprintf(kver, n, "%s", mods->children->name);
 		return 0;
 	}
 	return aim_error_set(-ENOENT, "cannot tell which kernel %s belongs to", name);
@@ -383,8 +390,9 @@ static void groups_free(struct initrd_group *g, size_t n)
 }
 
 /* The initramfs files of slot A (slot B's are the same files), grouped by payload. */
-static int group_initrds(const struct aim_tree *bt, const struct aim_image_info *ii,
-			 const char *dir, struct initrd_group **ret, size_t *ret_n)
+static int group_initrds(const struct aim_tree *t, const struct aim_tree *bt,
+			 const struct aim_image_info *ii, const char *dir,
+			 struct initrd_group **ret, size_t *ret_n)
 {
 	struct dirent **ents = NULL;
 	struct initrd_group *g = NULL;
@@ -402,7 +410,7 @@ static int group_initrds(const struct aim_tree *bt, const struct aim_image_info 
 
 		if (strncmp(name, "uInitrd", 7) && strncmp(name, "initrd.img", 10))
 			continue;
-		r = initrd_kver(bt, ii, name, kver, sizeof(kver));
+		r = initrd_kver(t, bt, ii, name, kver, sizeof(kver));
 		snprintf(a, sizeof(a), "%s/%s", dir, name);
 		for (k = 0; r >= 0 && k < ng; k++) {
 			if (strcmp(g[k].kver, kver))
@@ -565,7 +573,7 @@ int aim_bootfiles_patch_initrds(const struct aim_tree *t, const struct aim_tree 
 	if (r < 0)
 		return aim_error_set(r, "cannot read %s", p);
 	snprintf(p, sizeof(p), "%s/slot-a", stage);
-	r = group_initrds(bt, ii, p, &g, &ng);
+	r = group_initrds(t, bt, ii, p, &g, &ng);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; r == 0 && i < ng; i++) {

@@ -439,8 +439,17 @@ static void classify(struct aim_image_info *ii)
 	} else if (!strcmp(ii->shape, "E") || !strcmp(ii->shape, "F") || !strcmp(ii->shape, "G")) {
 		ii->convertible = 0;
 		snprintf(ii->reason, sizeof(ii->reason),
-			 "%s boot is not supported yet (U-Boot boot.scr/extlinux shapes are)",
+			 "%s boot is not supported yet (U-Boot boot.scr shapes are)",
 			 aim_boot_method_name(ii->boot_method));
+	} else if (ii->boot_method == AIM_BOOT_INI) {
+		/* Converted, it would keep booting the old paths: U-Boot would find no kernel
+		 * and switch no slots (issue 16). Refuse rather than write an image that stops
+		 * at the U-Boot prompt. */
+		ii->convertible = 0;
+		snprintf(ii->reason, sizeof(ii->reason),
+			 "%s boot is not switched between A/B slots yet and the converted image "
+			 "would not boot; use an image of the board that boots through boot.scr "
+			 "or extlinux", aim_boot_method_name(ii->boot_method));
 	} else if (ii->boot_method == AIM_BOOT_UNKNOWN) {
 		ii->convertible = 0;
 		snprintf(ii->reason, sizeof(ii->reason),

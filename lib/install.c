@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "bootscript.h"
+#include "extlinux.h"
 #include "base/slotstate.h"
 #include "base/ptable.h"
 #include "base/fault.h"
@@ -388,10 +389,11 @@ static int read_payload(struct inst *in, const struct aim_bundle_payload *p, cha
 	return 0;
 }
 
-/* armbianEnv.txt names its slot (rootdev=PARTUUID=, armimmutable.slot=): the bundle's
- * copy was made for the bundle's own image, so it is rewritten for the slot it lands
- * in, after its SHA-256 checked out. */
-static int write_slot_armbianenv(struct inst *in, const struct aim_bundle_payload *p)
+/* armbianEnv.txt (rootdev=PARTUUID=, armimmutable.slot=) and an extlinux board's
+ * extlinux.conf (/slot-X/ paths, root=PARTUUID=, armimmutable.slot=) name their slot: the
+ * bundle's copy was made for the bundle's own image, so it is rewritten for the slot it
+ * lands in, after its SHA-256 checked out. */
+static int write_slot_config(struct inst *in, const struct aim_bundle_payload *p)
 {
 	char path[AIM_BUNDLE_NAME_MAX + 16], uuid[37];
 	_cleanup_free_ char *txt = NULL, *out = NULL;
@@ -404,7 +406,9 @@ static int write_slot_armbianenv(struct inst *in, const struct aim_bundle_payloa
 	r = slot_partuuid(in, uuid);
 	if (r < 0)
 		return r;
-	r = aim_bootscript_rewrite_env(txt, in->slot, uuid, &out);
+	r = strcmp(p->name, AIM_EXTLINUX_CONF)
+		    ? aim_bootscript_rewrite_env(txt, in->slot, uuid, &out)
+		    : aim_extlinux_rewrite(txt, NULL, in->slot, uuid, &out);
 	if (r < 0)
 		return r;
 	snprintf(path, sizeof(path), "/slot-%c/%s", in->slot, p->name);
@@ -572,7 +576,7 @@ static int fatname_clash(const struct fatname *a, const struct fatname *b)
 int aim_install_check_boot_names(const struct aim_bundle_manifest *m)
 {
 	static const char *const special[] = {AIM_SLOT_ENV, AIM_SLOT_ENV_SIG, AIM_SLOT_INSTALL_ENV,
-					      "armbianEnv.txt"};
+					      "armbianEnv.txt", AIM_EXTLINUX_CONF};
 	struct fatname *v = calloc(m->npayloads + 1, sizeof(*v));
 	size_t n = 0;
 	int r = 0;
@@ -774,8 +778,9 @@ static int run(struct inst *in, aim_bundle_read_fn fn, void *ud, struct aim_inst
 			   aim_strv_has(&in->skip, p->name, strlen(p->name))) {
 			continue; /* another name of the same file: read and hashed, not kept */
 		} else if (!strcmp(p->kind, AIM_BUNDLE_KIND_BOOT)) {
-			r = strcmp(p->name, "armbianEnv.txt") ? write_boot_file(in, p)
-							       : write_slot_armbianenv(in, p);
+			r = strcmp(p->name, "armbianEnv.txt") && strcmp(p->name, AIM_EXTLINUX_CONF)
+				    ? write_boot_file(in, p)
+				    : write_slot_config(in, p);
 			res->boot_files++;
 		} else {
 			continue; /* a later kind: skipped, still hashed by aim_bundle_next() */

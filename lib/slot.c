@@ -21,6 +21,7 @@
 #include "bootfiles.h"
 #include "bootscript.h"
 #include "ext4.h"
+#include "extlinux.h"
 #include "mtools.h"
 #include "sign.h"
 #include "slotenv.h"
@@ -206,25 +207,30 @@ static int write_slot_env(const char *stage, char slot, const struct aim_image_i
 
 /* The A/B boot chain on the boot partition: boot.cmd/boot.scr generated from the
  * image's own script (docs/boot.md), each slot's armbianEnv.txt pointing at its root,
- * and the two copies of the slot state record. */
+ * and the two copies of the slot state record. extlinux boards: a generated boot.scr
+ * that hands over to each slot's extlinux.conf, rewritten for the slot (section 4a). */
 static int write_boot_chain(const struct aim_image_info *ii, const struct aim_convert_opts *o,
 			    const char *stage, struct aim_slot *p, uint32_t epoch)
 {
 	_cleanup_free_ char *orig = NULL, *gen = NULL;
 	_cleanup_free_ uint8_t *scr = NULL;
+	int ext = ii->boot_method == AIM_BOOT_EXTLINUX;
+	const char *name = ext ? AIM_EXTLINUX_CONF : "armbianEnv.txt";
 	struct aim_slotstate st;
 	char path[4300];
 	size_t len;
 	int r;
 
-	if (ii->boot_method != AIM_BOOT_SCRIPT) {
+	if (!ext && ii->boot_method != AIM_BOOT_SCRIPT) {
 		snprintf(p->boot_note, sizeof(p->boot_note),
 			 "%s boot is not switched between slots yet: the output boots only "
 			 "after manual changes", aim_boot_method_name(ii->boot_method));
 		return 0;
 	}
 	snprintf(path, sizeof(path), "%s/slot-a/boot.cmd", stage);
-	r = aim_read_file(path, 1 << 20, &orig, &len);
+	/* extlinux: the preamble, then sysboot of the slot's own extlinux.conf */
+	r = ext ? ((orig = strdup(aim_extlinux_body)) ? 0 : -ENOMEM)
+		: aim_read_file(path, 1 << 20, &orig, &len);
 	if (r == -ENOENT) {
 		_cleanup_free_ char *bin = NULL;
 		snprintf(path, sizeof(path), "%s/slot-a/boot.scr", stage);
@@ -251,20 +257,23 @@ static int write_boot_chain(const struct aim_image_info *ii, const struct aim_co
 		_cleanup_free_ char *env = NULL, *out = NULL;
 		char dir[4200];
 		snprintf(dir, sizeof(dir), "%s/slot-%c", stage, 'a' + s);
-		snprintf(path, sizeof(path), "%s/armbianEnv.txt", dir);
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
 		r = aim_read_file(path, 1 << 20, &env, NULL);
-		if (r < 0 && r != -ENOENT)
-			return r;
+		if (r < 0 && (r != -ENOENT || ext))
+			return aim_error_set(r, "cannot read the image's %s: %s", name, strerror(-r));
 		char uuid[37];
 
 		/* Lower case: initramfs-tools finds root=PARTUUID= in /dev/disk/by-partuuid,
 		 * where udev spells GPT GUIDs in lower case. */
 		for (int k = 0; k < 37; k++)
 			uuid[k] = (char)tolower((unsigned char)p->root_partuuid[s][k]);
-		r = aim_bootscript_rewrite_env(env, (char)('a' + s), uuid, &out);
+		/* The boot files are the root's /boot, or a boot partition's root. */
+		r = ext ? aim_extlinux_rewrite(env, ii->boot >= 0 ? "/" : "/boot/", (char)('a' + s),
+					       uuid, &out)
+			: aim_bootscript_rewrite_env(env, (char)('a' + s), uuid, &out);
 		if (r < 0)
 			return r;
-		r = aim_slot_file_write(dir, "armbianEnv.txt", out, strlen(out), epoch);
+		r = aim_slot_file_write(dir, name, out, strlen(out), epoch);
 		if (r < 0)
 			return r;
 	}

@@ -65,6 +65,8 @@ for s in A A-armhf A2 B C C0 D DF E F G H; do
 		sh -c "jq -e '.root.used > 0 and .root.used <= .root.size' '$TMP/j'"
 	as_user "$AIM" inspect "$img" >"$TMP/t" 2>&1
 	check "$s: text output names the shape" grep -q "^Shape: *$id " "$TMP/t"
+	[ "$conv" = true ] && yn=yes || yn=no
+	check "$s: text output says Convertible: $yn" grep -q "^Convertible: $yn" "$TMP/t"
 done
 
 # Compressed inputs give the same answer as the raw image.

@@ -62,6 +62,29 @@ for shape in A A2 B C C0 D DF H; do
 		is "$(sed -n 's/^version=//p' "$TMP/slot.env")" \
 			"$("$AIM" inspect --json "$in" | jq -r '.armbian.version')" "$shape: slot-$s/slot.env version"
 	done
+	# extlinux boards (docs/boot.md 4a): distro boot finds only boot.scr, which hands over
+	# to the slot's extlinux.conf, rewritten for the slot; the board's entries otherwise kept
+	if [ "$shape" = H ] || [ "$shape" = DF ]; then
+		check "$shape: no extlinux.conf where distro boot looks before boot.scr" sh -c \
+			"! mtype -i '$out@@$p1' ::/extlinux/extlinux.conf && ! mtype -i '$out@@$p1' ::/boot/extlinux/extlinux.conf" 2>/dev/null
+		check "$shape: boot.cmd hands over with sysboot" \
+			sh -c "mtype -i '$out@@$p1' ::/boot.cmd | grep -q '^sysboot .*\${prefix}extlinux/extlinux.conf'"
+		id=$(sfdisk -J "$out" | jq -r .partitiontable.id | sed 's/^0x//')
+		if [ "$shape" = H ]; then pre=/boot/; else pre=/; fi
+		if [ "$shape" = H ]; then debugfs -R "cat /boot/extlinux/extlinux.conf" "$in?offset=$gap_end" 2>/dev/null >"$TMP/ext.in"
+		else mtype -i "$in@@$(($(part_field "$in" 1 start) * 512))" ::/extlinux/extlinux.conf >"$TMP/ext.in"; fi
+		for s in a b; do
+			n=$([ $s = a ] && echo 02 || echo 03)
+			mtype -i "$out@@$p1" ::/slot-$s/extlinux/extlinux.conf >"$TMP/ext.$s" 2>&1
+			# what the slot's file must be: the paths moved, the command line for the slot
+			sed -e "s#^\(  *[a-z]* \)$pre#\1/slot-$s/#" \
+				-e "s#root=UUID=[^ ]*#root=PARTUUID=$id-$n#; s#rootfstype=ext4#rootfstype=squashfs#" \
+				-e "/append/s#\$# panic=10 armimmutable.slot=$s#" "$TMP/ext.in" >"$TMP/ext.want"
+			check "$shape: slot-$s/extlinux/extlinux.conf: /slot-$s/ paths, root=PARTUUID=$id-$n, armimmutable.slot=$s" \
+				cmp "$TMP/ext.want" "$TMP/ext.$s"
+			cmp -s "$TMP/ext.want" "$TMP/ext.$s" || diff "$TMP/ext.want" "$TMP/ext.$s" | sed 's/^/#   /'
+		done
+	fi
 	unsquashfs -q -n -d "$TMP/sq" "$TMP/a.sqfs" etc/fstab etc/armimmutable boot etc/systemd >/dev/null 2>&1
 	check "$shape: fstab has no active / line" sh -c "! awk '\$1 !~ /^#/ && \$2 == \"/\"' '$TMP/sq/etc/fstab' | grep -q ."
 	is "$(ls -A "$TMP/sq/boot" 2>/dev/null | wc -l)" 0 "$shape: /boot in the slot is an empty mount point"

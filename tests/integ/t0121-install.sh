@@ -302,4 +302,28 @@ ok "$([ "$cut_old" -ge $((n - 4)) ]; echo $?)" "only the last points of the fina
 is "$redo_bad" 0 "after every cut a new install succeeds and B is on trial"
 echo "# fault injection: install: $n points cut, $((n - boot_bad)) recovered ($cut_old boot A, $cut_new the finished install)"
 
+# ---- an extlinux board (shape H, docs/boot.md 4a): install rewrites the slot's
+# extlinux.conf (the bundle's names /slot-a/ and slot A's root) for the slot it lands in
+if "$SAMPLE/mkshape.sh" H inh.img >mk.log 2>&1; then
+	chmod 0644 inh.img
+	check "H: convert with slot B empty" aim -q convert --slot-b empty inh.img baseh.img
+	check "H: bundle create --from-image" aim -q bundle create -k k.key -o h.aimb \
+		--from-image inh.img --version 99.1
+	rm -f "$W" && cp --sparse=always baseh.img "$W" && chmod 0666 "$W"
+	p1=$(($(sfdisk -J "$W" | jq -r '.partitiontable.partitions[0].start') * 512))
+	run aim install --image "$W" -p k.pub h.aimb
+	is "$rc" 0 "H: install into slot b: exit 0"
+	[ "$rc" = 0 ] || sed 's/^/#   /' "$TMP/err"
+	id=$(sfdisk -J "$W" | jq -r .partitiontable.id | sed 's/^0x//')
+	m mtype ::/slot-b/extlinux/extlinux.conf 2>/dev/null | tr -d '\r' >"$TMP/extb"
+	check "H: slot-b/extlinux.conf: kernel, initrd and fdt from /slot-b/" \
+		sh -c "[ \$(grep -Ec '^ *(kernel|initrd|fdt) /slot-b/' '$TMP/extb') = 3 ]"
+	check "H: slot-b/extlinux.conf: root=PARTUUID=$id-03 and armimmutable.slot=b" \
+		grep -Eq "^ *append root=PARTUUID=$id-03 .*rootfstype=squashfs .*armimmutable.slot=b\$" "$TMP/extb"
+	check "H: slot-b/extlinux.conf: nothing of slot a left" sh -c "! grep -Eq 'slot-a|slot=a|-02 ' '$TMP/extb'"
+	is "$(js .state.next_boot)" b "H: slot b boots next, on trial"
+else
+	ok 1 "H: sample image built"
+fi
+
 done_testing
