@@ -25,10 +25,10 @@ void aim_medium_name(uint64_t size, char *buf, size_t n)
 		snprintf(buf, n, "%" PRIu64 "M", (size + MiB - 1) / MiB);
 }
 
-/* The smallest slot for a slot image of bytes: room for an update 50 % larger. */
+/* The smallest slot for a slot image of bytes: room for an update twice its size. */
 static uint64_t slot_floor(uint64_t bytes)
 {
-	return MAX(AIM_SLOT_MIN, ALIGN_UP(bytes + bytes / 2, 4 * MiB));
+	return MAX(AIM_SLOT_MIN, ALIGN_UP(2 * bytes, 4 * MiB));
 }
 
 static uint64_t slot_for(uint64_t medium, uint64_t bytes)
@@ -59,7 +59,7 @@ int aim_medium_plan(uint64_t medium, uint64_t slot, uint64_t head, uint64_t tail
 	aim_medium_name(ret->medium, name, sizeof(name));
 	return aim_error_set(-ENOSPC,
 			     "the image needs %" PRIu64 " MiB (two root slots of %" PRIu64
-			     " MiB for a root of %" PRIu64 " MiB), more than a %s medium holds "
+			     " MiB for a root of %" PRIu64 " MiB), more than a medium of %s holds "
 			     "(%" PRIu64 " MiB): give a larger --medium-size%s",
 			     (ret->disk_size + MiB - 1) / MiB, ret->slot_size / MiB,
 			     (bytes + MiB - 1) / MiB, name, cap / MiB,

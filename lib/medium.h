@@ -3,8 +3,9 @@
  * The slot policy of convert (docs/convert.md, "Slot sizes and the medium"): the root
  * slots never grow after flashing (only the data partition does), so their size is
  * chosen for the medium the image is meant for. Each slot gets an eighth of the medium,
- * at least 1.5x the slot image (squashfs and verity tree) and 64 MiB, at most 4 GiB
- * unless the floor is larger; the whole image must fit the medium's capacity.
+ * at most 4 GiB, and at least twice the slot image (squashfs and verity tree) and
+ * 64 MiB: an update twice the size of the converted root always fits. The whole image
+ * must fit the medium's capacity.
  */
 #ifndef AIM_MEDIUM_H
 #define AIM_MEDIUM_H
