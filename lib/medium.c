@@ -41,7 +41,7 @@ static uint64_t slot_for(uint64_t medium, uint64_t bytes)
 int aim_medium_plan(uint64_t medium, uint64_t slot, uint64_t head, uint64_t tail,
 		    uint64_t bytes, struct aim_medium_plan *ret)
 {
-	char name[32];
+	char name[32], root[48] = "";
 	uint64_t cap;
 
 	ret->medium_default = medium == 0;
@@ -57,11 +57,13 @@ int aim_medium_plan(uint64_t medium, uint64_t slot, uint64_t head, uint64_t tail
 		ret->medium *= 2;
 	}
 	aim_medium_name(ret->medium, name, sizeof(name));
+	if (bytes)
+		snprintf(root, sizeof(root), " for a root of %" PRIu64 " MiB",
+			 (bytes + MiB - 1) / MiB);
 	return aim_error_set(-ENOSPC,
 			     "the image needs %" PRIu64 " MiB (two root slots of %" PRIu64
-			     " MiB for a root of %" PRIu64 " MiB), more than a medium of %s holds "
-			     "(%" PRIu64 " MiB): give a larger --medium-size%s",
-			     (ret->disk_size + MiB - 1) / MiB, ret->slot_size / MiB,
-			     (bytes + MiB - 1) / MiB, name, cap / MiB,
-			     slot ? " or a smaller --slot-size" : "");
+			     " MiB%s), more than a medium of %s holds (%" PRIu64 " MiB): give a "
+			     "larger --medium-size%s",
+			     (ret->disk_size + MiB - 1) / MiB, ret->slot_size / MiB, root, name,
+			     cap / MiB, slot ? " or a smaller --slot-size" : "");
 }

@@ -296,10 +296,11 @@ static void print_plan(const struct aim_convert_plan *p, int dry, const char *ou
 	       room[1] / M);
 	printf("  p4 data    %6" PRIu64 " MiB at %6" PRIu64 " MiB  ext4, grows on first boot\n",
 	       p->data_size / M, p->data_start / M);
-	printf("  slots for a medium of %s (%s): updates whose root (squashfs and verity\n"
-	       "  tree) is up to %" PRIu64 " MiB fit; slots never grow after flashing\n", medium,
+	printf("  slots for a medium of %s (%s); they never grow after flashing:\n"
+	       "  updates whose root (squashfs and verity tree) is up to %" PRIu64 " MiB fit\n",
+	       medium,
 	       arg.slot_size	   ? "--slot-size"
-	       : p->medium_default ? "the default, the smallest that holds the image"
+	       : p->medium_default ? "the default"
 				   : "--medium-size",
 	       p->slot_size / M);
 	if (!dry && !p->ab_boot)
