@@ -291,7 +291,6 @@ struct disk {
 static int place_rootfs(struct aim_slot_sink *k, const struct aim_slot *s)
 {
 	struct disk *d = (struct disk *)k;
-
 	int r = layout(d->ii, d->o, s->boot_content, 0, 0, d->p);
 
 	if (r < 0)
@@ -306,7 +305,6 @@ static int place_copy(struct aim_slot_sink *k, const struct aim_slot *s)
 {
 	struct disk *d = (struct disk *)k;
 	uint64_t a = d->p->slot_a_start;
-
 	int r = layout(d->ii, d->o, s->boot_content, s->sqfs_size, s->slot_bytes, d->p);
 
 	if (r < 0)
