@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "medium.h"
 #include "mtools.h"
 #include "base/log.h"
 #include "base/macro.h"
@@ -93,9 +94,12 @@ void aim_convert_ids(const struct aim_image_info *ii, struct aim_convert_plan *p
 }
 
 /* sqfs: the squashfs; bytes: the slot image (the squashfs and its verity tree). */
-static void layout(const struct aim_image_info *ii, const struct aim_convert_opts *o,
-		   uint64_t content, uint64_t sqfs, uint64_t bytes, struct aim_convert_plan *p)
+static int layout(const struct aim_image_info *ii, const struct aim_convert_opts *o,
+		  uint64_t content, uint64_t sqfs, uint64_t bytes, struct aim_convert_plan *p)
 {
+	struct aim_medium_plan mp;
+	int r;
+
 	p->table = ii->pt.type;
 	p->boot_start = ii->gap_end;
 	p->boot_content = content;
@@ -103,13 +107,18 @@ static void layout(const struct aim_image_info *ii, const struct aim_convert_opt
 	p->slot_a_start = ALIGN4M(p->boot_start + p->boot_size);
 	p->sqfs_size = sqfs;
 	p->slot_bytes = bytes;
-	p->slot_size = o->slot_size ? o->slot_size : MAX(64 * MiB, ALIGN4M(bytes + bytes / 2));
+	p->data_size = o->data_size ? o->data_size : 256 * MiB;
+	/* The slots for the medium (medium.h); GPT keeps its backup in the last 33 sectors. */
+	r = aim_medium_plan(o->medium_size, o->slot_size, p->slot_a_start,
+			    p->data_size + (p->table == AIM_PTABLE_GPT ? MiB : 0), bytes, &mp);
+	p->slot_size = mp.slot_size;
+	p->medium_size = mp.medium;
+	p->medium_default = mp.medium_default;
 	p->slot_b_start = p->slot_a_start + p->slot_size;
 	p->data_start = p->slot_b_start + p->slot_size;
-	p->data_size = o->data_size ? o->data_size : 256 * MiB;
-	/* GPT keeps its backup entries and header in the last 33 sectors. */
-	p->disk_size = p->data_start + p->data_size + (p->table == AIM_PTABLE_GPT ? MiB : 0);
+	p->disk_size = mp.disk_size;
 	aim_convert_ids(ii, p);
+	return r;
 }
 
 
@@ -265,9 +274,7 @@ int aim_convert_plan(const char *in_path, int in_fd, const struct aim_image_info
 	bytes = ALIGN_UP(sqfs, (uint64_t)AIM_VERITY_BLOCK);
 	if (ret->verity)
 		bytes += aim_verity_tree_size(bytes / AIM_VERITY_BLOCK);
-	if (r == 0)
-		layout(ii, o, content, sqfs, bytes, ret);
-	return r;
+	return r < 0 ? r : layout(ii, o, content, sqfs, bytes, ret);
 }
 
 /* The disk around the slot: convert's sink (slot.h). */
@@ -284,8 +291,10 @@ struct disk {
 static int place_rootfs(struct aim_slot_sink *k, const struct aim_slot *s)
 {
 	struct disk *d = (struct disk *)k;
+	int r = layout(d->ii, d->o, s->boot_content, 0, 0, d->p);
 
-	layout(d->ii, d->o, s->boot_content, 0, 0, d->p);
+	if (r < 0)
+		return r;
 	k->offset = d->p->slot_a_start;
 	k->max = d->o->slot_size ? d->o->slot_size : 64ULL * 1024 * MiB;
 	return aim_copy_sparse(d->in_fd, 0, k->fd, 0, d->ii->gap_end, NULL, NULL, NULL);
@@ -296,8 +305,10 @@ static int place_copy(struct aim_slot_sink *k, const struct aim_slot *s)
 {
 	struct disk *d = (struct disk *)k;
 	uint64_t a = d->p->slot_a_start;
+	int r = layout(d->ii, d->o, s->boot_content, s->sqfs_size, s->slot_bytes, d->p);
 
-	layout(d->ii, d->o, s->boot_content, s->sqfs_size, s->slot_bytes, d->p);
+	if (r < 0)
+		return r;
 	if (d->p->slot_a_start != a)
 		return aim_error_set(-EINVAL, "internal error: slot A moved");
 	k->copy_fd = d->o->slot_b_empty ? -1 : k->fd;

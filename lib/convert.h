@@ -23,6 +23,8 @@ struct aim_convert_plan {
 	uint64_t slot_b_start;
 	uint64_t data_start, data_size;
 	uint64_t disk_size;
+	uint64_t medium_size;     /* the medium the slots are planned for (medium.h) */
+	int medium_default;       /* not given: the smallest of 8G, 16G, ... that holds it */
 	uint64_t sqfs_size;       /* actual after the run, estimated in a dry run */
 	uint64_t slot_bytes;      /* the slot image: the squashfs and its verity tree */
 	int verity;               /* the slots have dm-verity (v; estimated in a dry run) */

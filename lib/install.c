@@ -252,6 +252,17 @@ static int stream_rootfs(struct inst *in, struct writer *w, uint64_t base, uint6
 	}
 }
 
+/* The slots never grow after flashing (docs/convert.md): what to do about a larger root. */
+static int too_big(uint64_t payload, char slot, uint64_t size)
+{
+	return aim_error_set(-EFBIG,
+			     "the rootfs payload (%" PRIu64 " MiB) is larger than slot %c (%" PRIu64
+			     " MiB): slots never grow; reconvert the image with a larger "
+			     "--medium-size or --slot-size and flash it, or make the update's "
+			     "root smaller",
+			     (payload + (1 << 20) - 1) >> 20, slot, size >> 20);
+}
+
 static int write_rootfs(struct inst *in, const struct aim_bundle_payload *p)
 {
 	_cleanup_close_ int fd = -EBADF;
@@ -267,8 +278,7 @@ static int write_rootfs(struct inst *in, const struct aim_bundle_payload *p)
 	if (r < 0)
 		return r;
 	if (p->size > size)
-		return aim_error_set(-EFBIG, "the rootfs payload (%" PRIu64 " bytes) is larger than "
-				     "slot %c (%" PRIu64 " bytes)", p->size, in->slot, size);
+		return too_big(p->size, in->slot, size);
 	/* A block device: O_EXCL fails while it is mounted. */
 	if (stat(path, &st) == 0 && S_ISBLK(st.st_mode))
 		flags |= O_EXCL;
@@ -674,10 +684,7 @@ static int preflight(struct inst *in, const struct aim_bundle_manifest *m,
 	if (r < 0)
 		return r;
 	if (rootfs->size > size)
-		return aim_error_set(-EFBIG,
-				     "the rootfs payload (%" PRIu64 " bytes) is larger than slot %c "
-				     "(%" PRIu64 " bytes)",
-				     rootfs->size, in->slot, size);
+		return too_big(rootfs->size, in->slot, size);
 	return 0;
 }
 

@@ -29,10 +29,11 @@ enum aim_verity_mode { AIM_VERITY_AUTO, AIM_VERITY_ON, AIM_VERITY_OFF };
 struct aim_seckey;
 
 /* The options of a conversion (convert.h): the slot step reads all but the disk sizes
- * (slot_size, data_size, boot_size) and tmpdir. */
+ * (medium_size, slot_size, data_size, boot_size) and tmpdir. */
 struct aim_convert_opts {
 	struct aim_sqfs_opts sqfs;
-	uint64_t slot_size; /* 0: 1.5x the squashfs, rounded up to 4 MiB */
+	uint64_t medium_size; /* 0: the default policy of medium.h */
+	uint64_t slot_size; /* 0: from the medium (medium.h) */
 	uint64_t data_size; /* 0: 256 MiB */
 	uint64_t boot_size; /* 0: from the /boot contents (at least 128 MiB) */
 	enum aim_overlay_mode overlay;

@@ -16,6 +16,7 @@
 #include "convert-out.h"
 #include "convert.h"
 #include "input.h"
+#include "medium.h"
 #include "password.h"
 #include "sign.h"
 #include "base/fileio.h"
@@ -45,7 +46,11 @@ static void help(void)
 	     "  -l, --level N           compression level (default: docs/compression.md)\n"
 	     "  -b, --block-size SIZE   squashfs block size (default 128K)\n"
 	     "  -j, --threads N         compressor threads (default: all CPUs)\n"
-	     "      --slot-size SIZE    size of each root slot (default 1.5x the squashfs)\n"
+	     "      --medium-size SIZE  the card or disk the image is for (8G, 16G, ...;\n"
+	     "                          default: the smallest of 8G, 16G, ... that holds it):\n"
+	     "                          each root slot gets 1/8 of it, at most 4G, at least\n"
+	     "                          2x the root; slots never grow after flashing\n"
+	     "      --slot-size SIZE    size of each root slot (overrides --medium-size)\n"
 	     "      --boot-size SIZE    boot partition size (default from /boot, >= 128M)\n"
 	     "      --data-size SIZE    data partition size in the image (default 256M;\n"
 	     "                          it grows to fill the medium on first boot)\n"
@@ -80,7 +85,7 @@ static void help(void)
 	     "Exit status: 0 converted, 1 failed (nothing is left at OUTPUT), 2 usage error.");
 }
 
-enum { O_SLOT = 256, O_BOOT, O_DATA, O_SLOTB, O_JSON, O_SIGN, O_PW, O_CLEVEL };
+enum { O_SLOT = 256, O_BOOT, O_DATA, O_SLOTB, O_JSON, O_SIGN, O_PW, O_CLEVEL, O_MEDIUM };
 
 static int parse_size_opt(const char *name, const char *s, uint64_t *ret)
 {
@@ -92,6 +97,7 @@ static int parse_size_opt(const char *name, const char *s, uint64_t *ret)
 }
 
 static const struct cli_option options[] = {
+	{"medium-size", O_MEDIUM, required_argument},
 	{"slot-size", O_SLOT, required_argument},
 	{"boot-size", O_BOOT, required_argument},
 	{"data-size", O_DATA, required_argument},
@@ -122,6 +128,12 @@ static int parse_argv(int argc, char **argv, const char **in, const char **out)
 		if (r > 0)
 			continue;
 		switch (c) {
+		case O_MEDIUM:
+			if ((r = parse_size_opt("--medium-size", val, &arg.medium_size)) < 0)
+				return r;
+			if (arg.medium_size < 256 * 1024 * 1024)
+				return usage_err("convert", "--medium-size must be at least 256M");
+			break;
 		case O_SLOT:
 			if ((r = parse_size_opt("--slot-size", val, &arg.slot_size)) < 0)
 				return r;
@@ -211,6 +223,13 @@ static void hex32(const uint8_t *b, char out[65])
 static void print_plan(const struct aim_convert_plan *p, int dry, const char *out)
 {
 	const uint64_t M = 1024 * 1024;
+	/* Room for a larger root in each slot (slot B empty: all of it). */
+	const uint64_t room[2] = {p->slot_size - MIN(p->slot_bytes, p->slot_size),
+				  arg.slot_b_empty ? p->slot_size
+						   : p->slot_size - MIN(p->slot_bytes, p->slot_size)};
+	char medium[32];
+
+	aim_medium_name(p->medium_size, medium, sizeof(medium));
 
 	if (arg_json) {
 		struct aim_json j;
@@ -221,6 +240,8 @@ static void print_plan(const struct aim_convert_plan *p, int dry, const char *ou
 		aim_json_str(&j, "table", p->table == AIM_PTABLE_GPT ? "gpt" : "mbr");
 		aim_json_str(&j, "disk_id", p->disk_id);
 		aim_json_u64(&j, "disk_size", p->disk_size);
+		aim_json_u64(&j, "medium_size", p->medium_size);
+		aim_json_bool(&j, "medium_size_default", p->medium_default);
 		aim_json_arr_begin(&j, "partitions");
 		const char *names[4] = {"boot", "root_a", "root_b", "data"};
 		uint64_t st[4] = {p->boot_start, p->slot_a_start, p->slot_b_start, p->data_start};
@@ -232,6 +253,8 @@ static void print_plan(const struct aim_convert_plan *p, int dry, const char *ou
 			aim_json_u64(&j, "start", st[i]);
 			aim_json_u64(&j, "size", sz[i]);
 			aim_json_str(&j, "partuuid", p->partuuid[i]);
+			if (i == 1 || i == 2)
+				aim_json_u64(&j, "headroom", room[i - 1]);
 			aim_json_obj_end(&j);
 		}
 		aim_json_arr_end(&j);
@@ -271,8 +294,9 @@ static void print_plan(const struct aim_convert_plan *p, int dry, const char *ou
 	printf("  p1 boot    %6" PRIu64 " MiB at %6" PRIu64 " MiB  FAT32, %" PRIu64
 	       " MiB of boot files per slot\n",
 	       p->boot_size / M, p->boot_start / M, (p->boot_content + M - 1) / M);
-	printf("  p2 root A  %6" PRIu64 " MiB at %6" PRIu64 " MiB  squashfs %s%" PRIu64 " MiB\n",
-	       p->slot_size / M, p->slot_a_start / M, dry ? "~" : "", (p->sqfs_size + M - 1) / M);
+	printf("  p2 root A  %6" PRIu64 " MiB at %6" PRIu64 " MiB  squashfs %s%" PRIu64
+	       " MiB, headroom %s%" PRIu64 " MiB\n", p->slot_size / M, p->slot_a_start / M,
+	       dry ? "~" : "", (p->sqfs_size + M - 1) / M, dry ? "~" : "", room[0] / M);
 	if (p->verity && !dry) {
 		char root[65];
 		hex32(p->v.root, root);
@@ -282,10 +306,19 @@ static void print_plan(const struct aim_convert_plan *p, int dry, const char *ou
 		printf("             verity tree ~%" PRIu64 " KiB after it\n",
 		       (p->slot_bytes - ALIGN_UP(p->sqfs_size, 4096) + 1023) / 1024);
 	}
-	printf("  p3 root B  %6" PRIu64 " MiB at %6" PRIu64 " MiB  %s\n", p->slot_size / M,
-	       p->slot_b_start / M, arg.slot_b_empty ? "empty" : "copy of A");
+	printf("  p3 root B  %6" PRIu64 " MiB at %6" PRIu64 " MiB  %s, headroom %s%" PRIu64
+	       " MiB\n", p->slot_size / M, p->slot_b_start / M,
+	       arg.slot_b_empty ? "empty" : "copy of A", dry && !arg.slot_b_empty ? "~" : "",
+	       room[1] / M);
 	printf("  p4 data    %6" PRIu64 " MiB at %6" PRIu64 " MiB  ext4, grows on first boot\n",
 	       p->data_size / M, p->data_start / M);
+	printf("  slots for a medium of %s (%s); they never grow after flashing:\n"
+	       "  updates whose root (squashfs and verity tree) is up to %" PRIu64 " MiB fit\n",
+	       medium,
+	       arg.slot_size	   ? "--slot-size"
+	       : p->medium_default ? "the default"
+				   : "--medium-size",
+	       p->slot_size / M);
 	if (!dry && !p->ab_boot)
 		printf("  note: %s\n", p->boot_note);
 	if (!dry && p->stats.xattrs_dropped)

@@ -40,6 +40,19 @@ struct slot_view {
 	uint64_t dev_off, dev_size;
 };
 
+/* Bytes of the slot partition a larger root could use; -1 unknown. */
+static int64_t headroom(const struct slot_view *s)
+{
+	if (!s->dev)
+		return -1;
+	if (s->empty)
+		return (int64_t)s->dev_size;
+	if (!s->have_info)
+		return -1;
+	return s->info.rootfs_size > s->dev_size ? 0
+						 : (int64_t)(s->dev_size - s->info.rootfs_size);
+}
+
 struct view {
 	const char *image;
 	char booted;
@@ -98,6 +111,10 @@ static void slot_json(struct aim_json *j, const struct view *v, const struct slo
 	aim_json_u64(j, "offset", s->dev_off);
 	aim_json_u64(j, "size", s->dev_size);
 	aim_json_obj_end(j);
+	if (headroom(s) >= 0)
+		aim_json_u64(j, "headroom", (uint64_t)headroom(s));
+	else
+		aim_json_str(j, "headroom", NULL);
 	aim_json_obj_end(j);
 }
 
@@ -186,6 +203,12 @@ static void print_text(const struct view *v)
 			printf("  verity:       %s%s%s\n", sv->info.verity ? "on, root " : "off",
 			       sv->info.verity ? sv->info.verity_root : "",
 			       sv->sig ? "; slot.env signed" : "");
+		if (sv->dev && headroom(sv) >= 0)
+			printf("  size:         %" PRIu64 " MiB, headroom %" PRIu64
+			       " MiB (updates with a root up to %" PRIu64 " MiB fit)\n",
+			       sv->dev_size >> 20, (uint64_t)headroom(sv) >> 20, sv->dev_size >> 20);
+		else if (sv->dev)
+			printf("  size:         %" PRIu64 " MiB\n", sv->dev_size >> 20);
 	}
 	if (v->have_state) {
 		printf("next boot:      slot %c%s\n", aim_slotstate_next_boot(st),
