@@ -34,3 +34,18 @@ as_user() {
 sha_range() {
 	tail -c +"$(($2 + 1))" "$1" | head -c "$3" | sha256sum | cut -d' ' -f1
 }
+
+# need_sample FILE [mkshape.sh options...]: shape A (tests/sample/mkshape.sh) into FILE,
+# readable by everyone; a failed build is one "not ok" with the log's last lines, and the
+# test ends there. Environment settings of mkshape.sh (AIM_SAMPLE_*) pass through.
+need_sample() {
+	local f=$1
+	shift
+	if ! "$SAMPLE/mkshape.sh" A "$f" "$@" >"$TMP/mk.log" 2>&1; then
+		ok 1 "sample $(basename "$f") built"
+		sed 's/^/#   /' "$TMP/mk.log" | tail -n 5
+		done_testing
+		exit
+	fi
+	chmod 0644 "$f"
+}

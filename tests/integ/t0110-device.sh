@@ -13,13 +13,7 @@ export MTOOLS_SKIP_CHECK=1
 
 in="$TMP/in.img"
 base="$TMP/base.img"
-if ! "$SAMPLE/mkshape.sh" A "$in" >"$TMP/mk.log" 2>&1; then
-	ok 1 "sample image built"
-	sed 's/^/#   /' "$TMP/mk.log" | tail -n 5
-	done_testing
-	exit
-fi
-chmod 0644 "$in"
+need_sample "$in"
 check "convert the sample (as an ordinary user)" as_user "$AIM" -q convert "$in" "$base"
 [ -f "$base" ] || { done_testing; exit; }
 as_user "$AIM" -q convert --slot-b empty "$in" "$TMP/empty-b.img" 2>/dev/null
