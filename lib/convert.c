@@ -230,6 +230,7 @@ static int write_table(int fd, const struct aim_image_info *ii, const struct aim
 	const uint64_t starts[4] = {p->boot_start, p->slot_a_start, p->slot_b_start,
 				    p->data_start};
 	const uint64_t sizes[4] = {p->boot_size, p->slot_size, p->slot_size, p->data_size};
+	int esp = ii->boot_method == AIM_BOOT_GRUB;
 
 	memset(pt.parts, 0, sizeof(pt.parts));
 	pt.nparts = 4;
@@ -241,12 +242,14 @@ static int write_table(int fd, const struct aim_image_info *ii, const struct aim
 		q->start = starts[i];
 		q->size = sizes[i];
 		snprintf(q->uuid, sizeof(q->uuid), "%s", p->partuuid[i]);
+		/* UEFI images: partition 1 is the ESP the firmware loads GRUB from. */
 		if (pt.type == AIM_PTABLE_MBR) {
-			q->mbr_type = i == 0 ? 0x0c : 0x83;
+			q->mbr_type = i > 0 ? 0x83 : esp ? 0xef : 0x0c;
 		} else {
 			snprintf(q->type_guid, sizeof(q->type_guid), "%s",
-				 i == 0 ? "BC13C2FF-59E6-4262-A352-B275FD6F7172"
-					: "0FC63DAF-8483-4772-8E79-3D69D8477DE4");
+				 i > 0 ? "0FC63DAF-8483-4772-8E79-3D69D8477DE4"
+				 : esp ? "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
+				       : "BC13C2FF-59E6-4262-A352-B275FD6F7172");
 			snprintf(q->name, sizeof(q->name), "%s", roles[i]);
 		}
 	}
@@ -297,7 +300,16 @@ static int place_rootfs(struct aim_slot_sink *k, const struct aim_slot *s)
 		return r;
 	k->offset = d->p->slot_a_start;
 	k->max = d->o->slot_size ? d->o->slot_size : 64ULL * 1024 * MiB;
-	return aim_copy_sparse(d->in_fd, 0, k->fd, 0, d->ii->gap_end, NULL, NULL, NULL);
+	r = aim_copy_sparse(d->in_fd, 0, k->fd, 0, d->ii->gap_end, NULL, NULL, NULL);
+	/* UEFI x86 (G): the BIOS boot partition is not kept, so the boot code in the
+	 * protective MBR, which would jump into GRUB's core there, goes too: a BIOS-only
+	 * machine says it has nothing to boot instead of running what is now the ESP. */
+	if (r == 0 && !strcmp(d->ii->shape, "G")) {
+		static const uint8_t zero[440];
+		if (pwrite(k->fd, zero, sizeof(zero), 0) != (ssize_t)sizeof(zero))
+			r = -errno;
+	}
+	return r;
 }
 
 /* The squashfs is written: the final layout, and slot B (unless empty) as a copy of A. */

@@ -4,10 +4,12 @@
 #include "grubboot.h"
 
 #include <errno.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "tree.h"
 #include "treeio.h"
@@ -268,4 +270,66 @@ const char *aim_grub_efi_name(const char *arch)
 	if (!strcmp(arch, "armhf"))
 		return "BOOTARM.EFI";
 	return NULL;
+}
+
+static int has_moddep(const char *dir)
+{
+	char p[4200];
+
+	snprintf(p, sizeof(p), "%s/moddep.lst", dir);
+	return access(p, R_OK) == 0;
+}
+
+int aim_grub_find_moddir(const struct aim_tree *t, const char *platform, const char *tmpdir,
+			 char *ret, size_t n, int *ret_tmp)
+{
+	char path[128];
+	struct aim_node *d;
+	const char *env = getenv("AIM_GRUB_MODDIR");
+	int r;
+
+	*ret_tmp = 0;
+	snprintf(path, sizeof(path), "/usr/lib/grub/%s", platform);
+	d = aim_tree_lookup(t, path);
+	if (d && S_ISLNK(d->mode))
+		d = aim_tree_resolve(t, d);
+	snprintf(path, sizeof(path), "/usr/lib/grub/%s/moddep.lst", platform);
+	if (d && S_ISDIR(d->mode) && aim_tree_lookup(t, path)) {
+		snprintf(ret, n, "%s/armimmutable-grub-XXXXXX",
+			 tmpdir ? tmpdir : (getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp"));
+		if (!mkdtemp(ret))
+			return aim_error_set(-errno, "cannot create a temporary directory %s: %m",
+					     ret);
+		*ret_tmp = 1;
+		r = aim_tree_extract(t, d, ret, 1, NULL);
+		return r < 0 ? aim_error_set(r, "cannot extract the image's GRUB modules: %s",
+					     strerror(-r))
+			     : 0;
+	}
+	if (env && *env) {
+		snprintf(ret, n, "%s/%s", env, platform);
+		if (!has_moddep(ret))
+			snprintf(ret, n, "%s", env);
+	} else {
+		snprintf(ret, n, "/usr/lib/grub/%s", platform);
+	}
+	if (has_moddep(ret))
+		return 0;
+	return aim_error_set(-ENOENT, "no GRUB modules for %s: the image has no "
+			     "/usr/lib/grub/%s and neither has this machine (install Debian's "
+			     "grub-efi-%s-bin, or set AIM_GRUB_MODDIR)", platform, platform,
+			     !strcmp(platform, "x86_64-efi") ? "amd64"
+			     : !strcmp(platform, "arm64-efi") ? "arm64" : "arm");
+}
+
+static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st, (void)flag, (void)f;
+	return remove(p);
+}
+
+void aim_grub_moddir_done(const char *dir, int tmp)
+{
+	if (tmp)
+		nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 }

@@ -49,3 +49,14 @@ const char *aim_grub_platform(const char *arch);
 const char *aim_grub_efi_name(const char *arch);
 
 #endif
+
+
+/* The GRUB modules grub-mkimage builds the EFI binary from: the image's own
+ * /usr/lib/grub/<platform> (root tree t; extracted into a new directory under tmpdir,
+ * *ret_tmp set so the caller removes it) when it has moddep.lst, else the host's
+ * /usr/lib/grub/<platform> or $AIM_GRUB_MODDIR. -ENOENT with detail naming the packages. */
+int aim_grub_find_moddir(const struct aim_tree *t, const char *platform, const char *tmpdir,
+			 char *ret, size_t n, int *ret_tmp);
+
+/* Removes the directory aim_grub_find_moddir() made (when tmp is set). */
+void aim_grub_moddir_done(const char *dir, int tmp);

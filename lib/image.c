@@ -16,6 +16,7 @@
 
 #include "ext4.h"
 #include "fat.h"
+#include "grubboot.h"
 #include "kcheck.h"
 #include "tree.h"
 #include "base/endian.h"
@@ -436,11 +437,24 @@ static void classify(struct aim_image_info *ii)
 		snprintf(ii->reason, sizeof(ii->reason),
 			 "the root filesystem is %s; only ext2/3/4 roots can be read",
 			 ii->root_fstype);
-	} else if (!strcmp(ii->shape, "E") || !strcmp(ii->shape, "F") || !strcmp(ii->shape, "G")) {
+	} else if (!strcmp(ii->shape, "E")) {
 		ii->convertible = 0;
 		snprintf(ii->reason, sizeof(ii->reason),
 			 "%s boot is not supported yet (U-Boot boot.scr shapes are)",
 			 aim_boot_method_name(ii->boot_method));
+	} else if ((!strcmp(ii->shape, "F") || !strcmp(ii->shape, "G")) &&
+		   (ii->boot_method != AIM_BOOT_GRUB || !aim_grub_platform(ii->arch))) {
+		ii->convertible = 0;
+		snprintf(ii->reason, sizeof(ii->reason), "%s",
+			 ii->boot_method != AIM_BOOT_GRUB
+				 ? "a UEFI image that does not boot through GRUB (no /EFI/BOOT "
+				   "loader on the ESP): only GRUB is switched between slots"
+				 : "GRUB on this architecture is not supported (arm64, armhf and "
+				   "amd64 are)");
+	} else if (!strcmp(ii->shape, "G")) {
+		snprintf(ii->reason, sizeof(ii->reason),
+			 "boots through UEFI only: the BIOS boot partition (legacy boot) is "
+			 "dropped");
 	} else if (ii->boot_method == AIM_BOOT_INI) {
 		/* Converted, it would keep booting the old paths: U-Boot would find no kernel
 		 * and switch no slots (issue 16). Refuse rather than write an image that stops

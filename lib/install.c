@@ -17,6 +17,8 @@
 
 #include "bootscript.h"
 #include "extlinux.h"
+#include "grubboot.h"
+#include "grubcfg.h"
 #include "base/slotstate.h"
 #include "base/ptable.h"
 #include "base/fault.h"
@@ -625,6 +627,28 @@ int aim_install_check_boot_names(const struct aim_bundle_manifest *m)
 	return r;
 }
 
+/* A bundle boots the way the system does: a UEFI (GRUB) system loads a slot through its
+ * grub.env (docs/boot.md 4b), which only a bundle made from a UEFI image carries; a
+ * U-Boot system would never load such a slot's kernel. */
+static int check_boot_chain(struct inst *in, const struct aim_bundle_manifest *m)
+{
+	int grub = aim_target_exists(in->t, AIM_GRUB_CFG), env = 0;
+
+	if (grub < 0)
+		return grub;
+	for (size_t i = 0; i < m->npayloads; i++)
+		env |= !strcmp(m->payloads[i].kind, AIM_BUNDLE_KIND_BOOT) &&
+		       !strcmp(m->payloads[i].name, AIM_GRUB_SLOT_ENV);
+	if (grub && !env)
+		return aim_error_set(-EINVAL, "this system boots through UEFI and GRUB, and the "
+				     "bundle has no %s: it was not made from a UEFI image",
+				     AIM_GRUB_SLOT_ENV);
+	if (!grub && env)
+		return aim_error_set(-EINVAL, "the bundle was made from a UEFI (GRUB) image; this "
+				     "system boots through U-Boot");
+	return 0;
+}
+
 /* Everything checked before the first write. */
 static int preflight(struct inst *in, const struct aim_bundle_manifest *m,
 		     struct aim_install_result *res)
@@ -671,6 +695,8 @@ static int preflight(struct inst *in, const struct aim_bundle_manifest *m,
 		return r;
 	snprintf(res->old_version, sizeof(res->old_version), "%s", si.version);
 	r = check_compatible(m, &si, cur);
+	if (r == 0)
+		r = check_boot_chain(in, m);
 	if (r < 0)
 		return r;
 	if (!in->o->allow_downgrade && si.version[0] &&

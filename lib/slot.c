@@ -22,6 +22,8 @@
 #include "bootscript.h"
 #include "ext4.h"
 #include "extlinux.h"
+#include "grubboot.h"
+#include "grubcfg.h"
 #include "mtools.h"
 #include "sign.h"
 #include "slotenv.h"
@@ -205,6 +207,89 @@ static int write_slot_env(const char *stage, char slot, const struct aim_image_i
 	return aim_slot_env_write(dir, &si, o->sign, epoch);
 }
 
+/* The two copies of the initial state record (slot a active and good), in GRUB's
+ * environment-block form on UEFI images. */
+static int write_initial_state(const char *stage, int grubenv, uint32_t epoch)
+{
+	struct aim_slotstate st;
+	char path[4300];
+	int r;
+
+	aim_slotstate_init(&st);
+	st.grubenv = grubenv;
+	for (int copy = 1; copy <= 2; copy++) {
+		r = aim_slotstate_store(stage, &st, copy);
+		if (r < 0)
+			return r;
+		snprintf(path, sizeof(path), "%s/state-%d.txt", stage, copy);
+		struct timespec ts[2] = {{epoch, 0}, {epoch, 0}};
+		if (utimensat(AT_FDCWD, path, ts, 0) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+static void lower_uuid(const char *in, char out[37])
+{
+	for (int k = 0; k < 37; k++)
+		out[k] = (char)tolower((unsigned char)in[k]);
+}
+
+/* UEFI images (docs/boot.md 4b): each slot's grub.env, GRUB built with its modules
+ * inside at /EFI/BOOT/BOOT<arch>.EFI, the generated grub.cfg beside it, bootcount.txt as
+ * a block GRUB's save_env rewrites in place, the state in GRUB's form. */
+static int write_grub_chain(const struct aim_image_info *ii, const struct aim_convert_opts *o,
+			    const struct aim_tree *t, const char *stage, struct aim_slot *p,
+			    const struct aim_grub_entry *ge, uint32_t epoch)
+{
+	struct aim_buf env = {0}, cfg = {0}, bc = {0};
+	const char *platform = aim_grub_platform(ii->arch);
+	char uuid[2][37], moddir[4200], dir[4200], efi[4300];
+	struct aim_grubcfg_opts go = {0};
+	int r, tmp = 0;
+
+	r = aim_grub_slot_env(ge, &env);
+	for (int s = 0; r == 0 && s < (o->slot_b_empty ? 1 : 2); s++) {
+		snprintf(dir, sizeof(dir), "%s/slot-%c", stage, 'a' + s);
+		r = aim_slot_file_write(dir, AIM_GRUB_SLOT_ENV, env.p, env.len, epoch);
+	}
+	for (int s = 0; s < 2; s++)
+		lower_uuid(p->root_partuuid[s], uuid[s]);
+	go.partuuid[0] = uuid[0];
+	go.partuuid[1] = uuid[1];
+	snprintf(dir, sizeof(dir), "%s/EFI/BOOT", stage);
+	if (r == 0)
+		r = aim_mkdir_p(dir, 0755);
+	if (r == 0)
+		r = aim_grubcfg_generate(&go, &cfg);
+	if (r == 0)
+		r = aim_slot_file_write(dir, "grub.cfg", cfg.p, cfg.len, epoch);
+	if (r == 0)
+		r = aim_grub_bootcount_block(0, 0, &bc);
+	if (r == 0)
+		r = aim_slot_file_write(stage, AIM_BOOTCOUNT_FILE, bc.p, bc.len, epoch);
+	if (r == 0)
+		r = aim_grub_find_moddir(t, platform, o->tmpdir, moddir, sizeof(moddir), &tmp);
+	if (r == 0) {
+		snprintf(efi, sizeof(efi), "%s/%s", dir, aim_grub_efi_name(ii->arch));
+		r = aim_grub_mkimage(platform, moddir, efi);
+	}
+	if (r == 0) {
+		struct timespec ts[2] = {{epoch, 0}, {epoch, 0}};
+		if (utimensat(AT_FDCWD, efi, ts, 0) < 0)
+			r = -errno;
+	}
+	aim_grub_moddir_done(moddir, tmp);
+	aim_buf_free(&env);
+	aim_buf_free(&cfg);
+	aim_buf_free(&bc);
+	if (r == 0)
+		r = write_initial_state(stage, 1, epoch);
+	if (r == 0)
+		p->ab_boot = 1;
+	return r;
+}
+
 /* The A/B boot chain on the boot partition: boot.cmd/boot.scr generated from the
  * image's own script (docs/boot.md), each slot's armbianEnv.txt pointing at its root,
  * and the two copies of the slot state record. extlinux boards: a generated boot.scr
@@ -216,7 +301,6 @@ static int write_boot_chain(const struct aim_image_info *ii, const struct aim_co
 	_cleanup_free_ uint8_t *scr = NULL;
 	int ext = ii->boot_method == AIM_BOOT_EXTLINUX;
 	const char *name = ext ? AIM_EXTLINUX_CONF : "armbianEnv.txt";
-	struct aim_slotstate st;
 	char path[4300];
 	size_t len;
 	int r;
@@ -265,8 +349,7 @@ static int write_boot_chain(const struct aim_image_info *ii, const struct aim_co
 
 		/* Lower case: initramfs-tools finds root=PARTUUID= in /dev/disk/by-partuuid,
 		 * where udev spells GPT GUIDs in lower case. */
-		for (int k = 0; k < 37; k++)
-			uuid[k] = (char)tolower((unsigned char)p->root_partuuid[s][k]);
+		lower_uuid(p->root_partuuid[s], uuid);
 		/* The boot files are the root's /boot, or a boot partition's root. */
 		r = ext ? aim_extlinux_rewrite(env, ii->boot >= 0 ? "/" : "/boot/", (char)('a' + s),
 					       uuid, &out)
@@ -277,18 +360,10 @@ static int write_boot_chain(const struct aim_image_info *ii, const struct aim_co
 		if (r < 0)
 			return r;
 	}
-	aim_slotstate_init(&st);
-	for (int copy = 1; copy <= 2; copy++) {
-		r = aim_slotstate_store(stage, &st, copy);
-		if (r < 0)
-			return r;
-		snprintf(path, sizeof(path), "%s/state-%d.txt", stage, copy);
-		struct timespec ts[2] = {{epoch, 0}, {epoch, 0}};
-		if (utimensat(AT_FDCWD, path, ts, 0) < 0)
-			return -errno;
-	}
-	p->ab_boot = 1;
-	return 0;
+	r = write_initial_state(stage, 0, epoch);
+	if (r == 0)
+		p->ab_boot = 1;
+	return r;
 }
 
 struct sq_progress {
@@ -453,7 +528,8 @@ int aim_slot_build(const char *in_path, const struct aim_image_info *ii,
 	struct sq_progress sp = {k->progress, k->ud};
 	char helper[4200], uuid[2][37];
 	uint64_t content = 0;
-	int r, tmp_fd = -1, sq_fd;
+	int r, tmp_fd = -1, sq_fd, grub = ii->boot_method == AIM_BOOT_GRUB;
+	struct aim_grub_entry ge;
 
 	memcpy(uuid, ret->root_partuuid, sizeof(uuid));
 	memset(ret, 0, sizeof(*ret));
@@ -466,6 +542,9 @@ int aim_slot_build(const char *in_path, const struct aim_image_info *ii,
 	if (r < 0)
 		goto out;
 	r = load_boot_tree(in_path, ii, t, &bfs, &bt);
+	/* UEFI images: the slot holds what the image's grub.cfg boots, nothing else */
+	if (r == 0 && grub)
+		r = aim_grub_prune_boot(bt, &ge);
 	if (r < 0)
 		goto out;
 	to.epoch = sq.mkfs_time = ret->epoch = derive_epoch(t, o->epoch);
@@ -494,7 +573,8 @@ int aim_slot_build(const char *in_path, const struct aim_image_info *ii,
 	if (!o->slot_b_empty)
 		content /= 2;
 	ret->boot_content = content;
-	r = write_boot_chain(ii, o, k->dir, ret, ret->epoch);
+	r = grub ? write_grub_chain(ii, o, t, k->dir, ret, &ge, ret->epoch)
+		 : write_boot_chain(ii, o, k->dir, ret, ret->epoch);
 	if (r == 0 && ret->ab_boot && o->device_dir && o->hooks_dir)
 		r = aim_bootfiles_patch_initrds(t, bt, ii, o, k->dir, helper, ret->verity,
 						ret->verity ? o->sign : NULL, ret->epoch);

@@ -10,7 +10,7 @@
 part_field() { sfdisk -J "$1" | jq -r ".partitiontable.partitions[$(($2 - 1))].$3"; }
 label_of() { sfdisk -J "$1" | jq -r '.partitiontable.label'; }
 
-for shape in A A2 B C C0 D DF H; do
+for shape in A A2 B C C0 D DF H F G; do
 	in="$TMP/in-$shape.img"
 	out="$TMP/out-$shape.img"
 	if ! "$SAMPLE/mkshape.sh" "$shape" "$in" >"$TMP/mk.log" 2>&1; then
@@ -34,7 +34,13 @@ for shape in A A2 B C C0 D DF H; do
 	else
 		keep_from=512
 	fi
-	is "$(sha_range "$out" 0 440)" "$(sha_range "$in" 0 440)" "$shape: MBR boot code bytes 0-439 identical"
+	if [ "$shape" = G ]; then
+		# UEFI only: GRUB's BIOS boot code would jump into what is now the ESP
+		is "$(sha_range "$out" 0 440)" "$(head -c 440 /dev/zero | sha256sum | cut -d' ' -f1)" \
+			"$shape: the BIOS boot code in the protective MBR is cleared"
+	else
+		is "$(sha_range "$out" 0 440)" "$(sha_range "$in" 0 440)" "$shape: MBR boot code bytes 0-439 identical"
+	fi
 	is "$(sha_range "$out" $keep_from $((gap_end - keep_from)))" \
 		"$(sha_range "$in" $keep_from $((gap_end - keep_from)))" \
 		"$shape: bootloader region $keep_from-$gap_end identical"
@@ -90,6 +96,37 @@ for shape in A A2 B C C0 D DF H; do
 			cmp -s "$TMP/ext.want" "$TMP/ext.$s" || diff "$TMP/ext.want" "$TMP/ext.$s" | sed 's/^/#   /'
 		done
 	fi
+	# UEFI images (docs/boot.md 4b): p1 is the ESP with GRUB, its generated grub.cfg, the
+	# GRUB-readable state; each slot holds the kernel and initrd the image's grub.cfg boots
+	# and a grub.env naming them with the image's own command line
+	if [ "$shape" = F ] || [ "$shape" = G ]; then
+		is "$(sfdisk -J "$out" | jq -r '.partitiontable.partitions[0].type')" \
+			C12A7328-F81F-11D2-BA4B-00A0C93EC93B "$shape: p1 is an EFI System partition"
+		efi=$([ "$shape" = F ] && echo BOOTAA64.EFI || echo BOOTX64.EFI)
+		is "$(mtype -i "$out@@$p1" ::/EFI/BOOT/$efi 2>/dev/null | head -c 2)" MZ \
+			"$shape: /EFI/BOOT/$efi is a PE image"
+		check "$shape: /EFI/BOOT/grub.cfg reads the state" sh -c \
+			"mtype -i '$out@@$p1' ::/EFI/BOOT/grub.cfg | grep -q 'load_env.*state-1.txt'"
+		is "$(mtype -i "$out@@$p1" ::/state-1.txt 2>/dev/null | head -n 1)" \
+			"# GRUB Environment Block" "$shape: the state record is a GRUB environment block"
+		mcopy -n -i "$out@@$p1" ::/bootcount.txt "$TMP/bc" 2>/dev/null
+		is "$(stat -c %s "$TMP/bc" 2>/dev/null)" 1024 "$shape: bootcount.txt is one 1024-byte block (save_env)"
+		nroot=$(sfdisk -J "$in" | jq '.partitiontable.partitions | length')
+		debugfs -R "cat /boot/grub/grub.cfg" "$in?offset=$(($(part_field "$in" "$nroot" start) * 512))" \
+			>"$TMP/grub.in" 2>/dev/null
+		k=$(awk '$1 == "linux" { sub(".*/", "", $2); print $2; exit }' "$TMP/grub.in")
+		i=$(awk '$1 == "initrd" { sub(".*/", "", $2); print $2; exit }' "$TMP/grub.in")
+		for s in a b; do
+			mtype -i "$out@@$p1" ::/slot-$s/grub.env >"$TMP/genv" 2>/dev/null
+			is "$(sed -n 's/^aim_kernel=//p' "$TMP/genv")/$(sed -n 's/^aim_initrd=//p' "$TMP/genv")" \
+				"$k/$i" "$shape: slot-$s/grub.env names the kernel and initrd of the image's grub.cfg"
+			check "$shape: slot-$s/grub.env keeps the image's arguments, not its root" sh -c \
+				"grep -q '^aim_args=.*console=' '$TMP/genv' && ! grep -q 'root=' '$TMP/genv'"
+			is "$(mdir -b -i "$out@@$p1" ::/slot-$s/ 2>/dev/null | sed 's#.*/##' | sort | tr '\n' ' ')" \
+				"$(printf '%s\n' "$k" "$i" grub.env slot.env | sort | tr '\n' ' ')" \
+				"$shape: slot-$s holds what GRUB loads and nothing else"
+		done
+	fi
 	unsquashfs -q -n -d "$TMP/sq" "$TMP/a.sqfs" etc/fstab etc/armimmutable boot etc/systemd >/dev/null 2>&1
 	check "$shape: fstab has no active / line" sh -c "! awk '\$1 !~ /^#/ && \$2 == \"/\"' '$TMP/sq/etc/fstab' | grep -q ."
 	is "$(ls -A "$TMP/sq/boot" 2>/dev/null | wc -l)" 0 "$shape: /boot in the slot is an empty mount point"
@@ -107,7 +144,8 @@ for shape in A A2 B C C0 D DF H; do
 			bs=$(($(part_field "$in" 1 start) * 512))
 			bp="/$kern"
 		else
-			bs=$gap_end
+			# the root: the last partition (the only one but on D, F, G)
+			bs=$(($(part_field "$in" "$(sfdisk -J "$in" | jq '.partitiontable.partitions | length')" start) * 512))
 			bp="/boot/$kern"
 		fi
 		if [ "$shape" = DF ]; then
