@@ -13,7 +13,8 @@
  * aim_slotstate_pick) and applies bootcount.txt if present. A copy that cannot be read
  * (-EIO, a directory in its place) counts as an invalid copy: the other one decides.
  * When neither is valid: the read error of a copy that exists but cannot be read, else
- * -ENOENT (st->reason says why). */
+ * -ENOENT (st->reason says why; st->grubenv = 1 when a copy or bootcount.txt carries
+ * GRUB's signature: a fresh state must keep that flavour, see aim_slotstate_init). */
 int aim_slotstate_load(const char *dir, struct aim_slotstate *st, int *ret_copy);
 
 /* Writes st as copy 1 or 2: a temporary file, fsync, rename, fsync of dir. The other
