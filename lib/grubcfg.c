@@ -311,10 +311,13 @@ int aim_grubcfg_generate(const struct aim_grubcfg_opts *in, struct aim_buf *out)
 	}
 	fputs("# armimmutable A/B slot selection (generated; docs/boot.md 4b)\n", f);
 	if (o.serial)
-		fputs("if serial --speed=115200 efi0; then set aim_ser=1; "
-		      "elif serial --speed=115200; then set aim_ser=1; fi\n"
-		      "if [ -n \"${aim_ser}\" ]; then terminal_input --append serial; "
-		      "terminal_output --append serial; fi\n", f);
+		/* the terminal is named after the port: serial_efi0 (the firmware's serial
+		 * I/O protocol), serial_com0 (a 16550 at the PC's COM1) */
+		fputs("unset aim_ser\n"
+		      "if serial --speed=115200 efi0; then set aim_ser=serial_efi0; "
+		      "elif serial --speed=115200 com0; then set aim_ser=serial_com0; fi\n"
+		      "if [ -n \"${aim_ser}\" ]; then terminal_input --append \"${aim_ser}\"; "
+		      "terminal_output --append \"${aim_ser}\"; fi\n", f);
 	put_tpl(f, cfg_state, dir);
 	put_tpl(f, o.no_count ? cfg_nocount : cfg_count, dir);
 	put_load(f, &o, dir, cmd);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* Test helper for t-ab-grub.sh: the files of a GRUB ESP, made by the library.
- *   aim-mkgrub cfg OUT [test] [no-count] [dir=/tN] [args=...]   aim_grubcfg_generate
+ *   aim-mkgrub cfg OUT [test] [no-count] [serial] [timeout=N] [dir=/tN] [args=...]
+ *                                                                aim_grubcfg_generate
  *   aim-mkgrub state OUT SEQ ACTIVE TRY TRIES_B GOOD_B [torn]    GRUB-flavoured record
  *                    (TRY "-": none; torn: without its aim_crc line)
  *   aim-mkgrub bootcount OUT BC SEQ                              GRUB's bootcount.txt
@@ -38,6 +39,10 @@ static int cfg(int argc, char **argv)
 			o.test_mode = 1;
 		else if (!strcmp(argv[i], "no-count"))
 			o.no_count = 1;
+		else if (!strcmp(argv[i], "serial"))
+			o.serial = 1;
+		else if (!strncmp(argv[i], "timeout=", 8))
+			o.timeout = (unsigned)atoi(argv[i] + 8);
 		else if (!strncmp(argv[i], "dir=", 4))
 			o.dir = argv[i] + 4;
 		else if (!strncmp(argv[i], "args=", 5))
