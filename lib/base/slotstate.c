@@ -252,6 +252,19 @@ int aim_slotstate_format_grub_bootcount(unsigned bc, uint32_t seq, char *buf)
 	return AIM_GRUBENV_SIZE;
 }
 
+int aim_slotstate_grub_bootcount_ok(const char *buf, size_t len)
+{
+	struct aim_slotstate st = {0};
+	size_t end = len;
+
+	if (len != AIM_GRUBENV_SIZE || !aim_slotstate_is_grubenv(buf, len) ||
+	    aim_slotstate_apply_bootcount(buf, len, &st) < 0)
+		return 0;
+	while (end > 0 && buf[end - 1] == '#')
+		end--;
+	return end > SIG_LEN && buf[end - 1] == '\n' && !memchr(buf, 0, len);
+}
+
 int aim_slotstate_apply_bootcount(const char *buf, size_t len, struct aim_slotstate *st)
 {
 	uint32_t bc = 0, bcseq = 0;

@@ -93,6 +93,11 @@ int aim_slotstate_is_grubenv(const char *buf, size_t len);
  * into buf[AIM_GRUBENV_SIZE]. Returns AIM_GRUBENV_SIZE. */
 int aim_slotstate_format_grub_bootcount(unsigned bc, uint32_t seq, char *buf);
 
+/* Whether buf is a bootcount.txt GRUB's save_env can rewrite: AIM_GRUBENV_SIZE bytes,
+ * the signature, aim_bc and aim_bc_seq readable, '\n' before the '#' padding
+ * (grub-core/lib/envblk.c grub_envblk_set finds its free space that way). 1 or 0. */
+int aim_slotstate_grub_bootcount_ok(const char *buf, size_t len);
+
 /* Reads bootcount.txt, U-Boot's or GRUB's (lenient: any order, unknown keys, lines
  * without '=' (the signature, '#' padding) and a trailing NUL ignored) and sets st->uboot_count when its aim_bc_seq equals st->seq, else 0.
  * Returns 0, or -EBADMSG when it holds no usable count (uboot_count is then 0). */

@@ -167,3 +167,37 @@ int aim_slotstate_store(const char *dir, const struct aim_slotstate *st, int cop
 	aim_fault_point("state directory fsync");
 	return 0;
 }
+
+int aim_slotstate_grub_bootcount_repair(const char *dir)
+{
+	char buf[AIM_GRUBENV_SIZE + 1], tmp[4096], path[4096];
+	ssize_t n = read_small(dir, AIM_BOOTCOUNT_FILE, buf, AIM_GRUBENV_SIZE);
+	int fd, r;
+
+	if (n > 0 && aim_slotstate_grub_bootcount_ok(buf, (size_t)n))
+		return 0;
+	aim_slotstate_format_grub_bootcount(0, 0, buf);
+	snprintf(tmp, sizeof(tmp), "%s/bootcount.tmp", dir);
+	snprintf(path, sizeof(path), "%s/%s", dir, AIM_BOOTCOUNT_FILE);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	r = write_all(fd, buf, AIM_GRUBENV_SIZE);
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlink(tmp);
+		return r;
+	}
+	aim_fault_point("bootcount rename");
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)fsync(fd);
+		close(fd);
+	}
+	return 1;
+}

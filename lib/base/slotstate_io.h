@@ -22,4 +22,11 @@ int aim_slotstate_load(const char *dir, struct aim_slotstate *st, int *ret_copy)
  * place of the copy (unreadable, so invalid) is removed before the rename. */
 int aim_slotstate_store(const char *dir, const struct aim_slotstate *st, int copy);
 
+/* GRUB images: GRUB counts with save_env, which rewrites bootcount.txt in place and
+ * gives up on a file that is not a whole environment block (a torn write, a lost file).
+ * When dir's bootcount.txt is not aim_slotstate_grub_bootcount_ok, writes a fresh one
+ * (aim_bc=0, aim_bc_seq=0: the same count as an unreadable file) with a temporary file,
+ * fsync, rename. Returns 1 when it wrote, 0 when the file was fine, or -errno. */
+int aim_slotstate_grub_bootcount_repair(const char *dir);
+
 #endif

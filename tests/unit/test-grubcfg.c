@@ -295,6 +295,40 @@ static void test_bootcount_torn(void)
 	       "a new seq's first count torn at any byte: 0 or 1 for the new seq");
 }
 
+static void test_bootcount_repair(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	char dir[200], path[256], blk[AIM_GRUBENV_SIZE], got[AIM_GRUBENV_SIZE + 1];
+	FILE *f;
+
+	aim_slotstate_format_grub_bootcount(3, 12, blk);
+	ok(aim_slotstate_grub_bootcount_ok(blk, sizeof(blk)), "a formatted block is fine");
+	ok(!aim_slotstate_grub_bootcount_ok(blk, 512), "a short one is not");
+	blk[AIM_GRUBENV_SIZE - 1] = 'x';
+	ok(!aim_slotstate_grub_bootcount_ok(blk, sizeof(blk)), "no '#' padding after '\\n': not");
+	snprintf(dir, sizeof(dir), "%s/test-grubcfg-r-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(dir)) {
+		ok(0, "mkdtemp");
+		return;
+	}
+	is_int(aim_slotstate_grub_bootcount_repair(dir), 1, "repair: a missing file is written");
+	snprintf(path, sizeof(path), "%s/bootcount.txt", dir);
+	f = fopen(path, "r");
+	ok(f && fread(got, 1, sizeof(got), f) == AIM_GRUBENV_SIZE &&
+	   aim_slotstate_grub_bootcount_ok(got, AIM_GRUBENV_SIZE), "repair: a whole block");
+	if (f)
+		fclose(f);
+	is_int(aim_slotstate_grub_bootcount_repair(dir), 0, "repair: a good file stays");
+	f = fopen(path, "r+");
+	if (f) {
+		fwrite("\0\0\0garbage", 1, 10, f);
+		fclose(f);
+	}
+	is_int(aim_slotstate_grub_bootcount_repair(dir), 1, "repair: a torn file is rewritten");
+	unlink(path);
+	ok(rmdir(dir) == 0, "repair: nothing else left");
+}
+
 /* Child mode: load DIR, change the state, store it to the older copy. */
 static int child_store(const char *dir)
 {
@@ -406,6 +440,7 @@ int main(int argc, char **argv)
 	test_mkimage();
 	test_prefixes();
 	test_bootcount_torn();
+	test_bootcount_repair();
 	test_fault(argv[0]);
 	return done_testing();
 }
