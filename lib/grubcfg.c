@@ -351,8 +351,48 @@ const char *const aim_grub_modules[] = {
 	"efi_gop",  "gzio",       "search", NULL,
 };
 
+/* The upstream version ("2.06") of modinfo.sh's grub_version="..." in moddir, or of
+ * grub-mkimage --version ("grub-mkimage (GRUB) 2.06-13+deb12u2"). */
+static int modules_version(const char *moddir, char *ver, size_t len)
+{
+	char path[4096], *text = NULL, *p;
+	size_t n;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/modinfo.sh", moddir);
+	r = aim_read_file(path, 65536, &text, &n);
+	if (r < 0)
+		return r;
+	p = strstr(text, "grub_version=\"");
+	if (p) {
+		p += 14;
+		snprintf(ver, len, "%.*s", (int)strcspn(p, "\"\n"), p);
+	}
+	free(text);
+	return p ? 0 : -ENOENT;
+}
+
+static int mkimage_version(char *ver, size_t len)
+{
+	static const char *const argv[] = {"grub-mkimage", "--version", NULL};
+	char out[256];
+	const char *p;
+	int r = aim_spawn_output(argv, out, sizeof(out));
+
+	if (r < 0)
+		return r == -ENOENT ? aim_error_set(-ENOENT, "grub-mkimage not found: install "
+						    "grub-common") : r;
+	p = strstr(out, "(GRUB) ");
+	if (!p)
+		return aim_error_set(-EIO, "grub-mkimage --version says '%.60s'", out);
+	p += 7;
+	snprintf(ver, len, "%.*s", (int)strcspn(p, "-+~ \n"), p);
+	return 0;
+}
+
 int aim_grub_mkimage(const char *platform, const char *moddir, const char *out_path)
 {
+	char mver[32] = "", tver[32] = "";
 	const char *argv[10 + ARRAY_SIZE(aim_grub_modules)];
 	char defdir[64], tmp[4096], mod[4096];
 	size_t n = 0;
@@ -373,6 +413,15 @@ int aim_grub_mkimage(const char *platform, const char *moddir, const char *out_p
 				aim_grub_modules[i], moddir, platform,
 				strcmp(platform, "arm64-efi") ? "amd64" : "arm64", platform);
 	}
+	/* grub-mkimage lays out the kernel.img and modules of moddir; GRUB does not promise
+	 * that one release's tool handles another's (docs/boot.md 4b) */
+	r = mkimage_version(tver, sizeof(tver));
+	if (r < 0)
+		return r;
+	if (modules_version(moddir, mver, sizeof(mver)) == 0 && strcmp(mver, tver))
+		return aim_error_set(-ENOTSUP, "the GRUB modules in %s are %s, grub-mkimage is %s: "
+				     "use modules of GRUB %s (grub-efi-%s-bin)", moddir, mver, tver,
+				     tver, strcmp(platform, "arm64-efi") ? "amd64" : "arm64");
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", out_path) >= (int)sizeof(tmp))
 		return aim_error_set(-ENAMETOOLONG, "path too long: %s", out_path);
 	argv[n++] = "grub-mkimage";
@@ -390,8 +439,7 @@ int aim_grub_mkimage(const char *platform, const char *moddir, const char *out_p
 	r = aim_spawn(argv, NULL);
 	if (r < 0) {
 		unlink(tmp);
-		return r == -ENOENT ? aim_error_set(-ENOENT, "grub-mkimage not found: install "
-						    "grub-common") : r;
+		return r;
 	}
 	fd = open(tmp, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fsync(fd) < 0) {

@@ -51,7 +51,9 @@ extern const char *const aim_grub_modules[];
  * "x86_64-efi") -d moddir (the image's /usr/lib/grub/<platform>, or the host's) -p
  * /EFI/BOOT and aim_grub_modules, written to a temporary name next to out_path, fsync'd
  * and renamed. moddir NULL: /usr/lib/grub/<platform>. -ENOENT with detail when
- * grub-mkimage or a module is missing, -EINVAL for another platform.
+ * grub-mkimage or a module is missing, -ENOTSUP when moddir's modinfo.sh names another
+ * GRUB release than grub-mkimage --version (2.12 modules, 2.06 tool), -EINVAL for
+ * another platform.
  */
 int aim_grub_mkimage(const char *platform, const char *moddir, const char *out_path);
 

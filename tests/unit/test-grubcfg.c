@@ -163,7 +163,7 @@ static void test_refusals(void)
 static void test_mkimage(void)
 {
 	const char *tmp = getenv("TMPDIR");
-	char dir[200], out[256], cmd[300], buf[2] = "";
+	char dir[200], out[256], cmd[1024], buf[2] = "";
 	int r, fd;
 
 	is_int(aim_grub_mkimage("i386-pc", NULL, "/nonexistent/x"), -EINVAL, "mkimage: platform");
@@ -189,6 +189,16 @@ static void test_mkimage(void)
 		close(fd);
 	snprintf(out, sizeof(out), "%s/BOOTX64.EFI.tmp", dir);
 	ok(access(out, F_OK) < 0, "mkimage: no temporary file left");
+	/* modules of another GRUB release: refused before grub-mkimage runs */
+	snprintf(cmd, sizeof(cmd), "mkdir '%s/mods' && cp /usr/lib/grub/x86_64-efi/*.mod '%s/mods/' "
+		 "&& echo 'grub_version=\"2.12\"' >'%s/mods/modinfo.sh'", dir, dir, dir);
+	ok(system(cmd) == 0, "mkimage: a copy of the modules, said to be 2.12");
+	snprintf(cmd, sizeof(cmd), "%s/mods", dir);
+	snprintf(out, sizeof(out), "%s/other.efi", dir);
+	r = aim_grub_mkimage("x86_64-efi", cmd, out);
+	ok(r == -ENOTSUP && strstr(aim_error_detail(), "are 2.12, grub-mkimage is 2.06") &&
+	   access(out, F_OK) < 0, "mkimage: 2.12 modules with a 2.06 grub-mkimage refused: %s",
+	   aim_error_detail());
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	ok(system(cmd) == 0, "mkimage: cleanup");
 }
