@@ -230,7 +230,8 @@ int aim_slotstate_pick(const char *buf1, size_t len1, const char *buf2, size_t l
 		snprintf(st->reason, sizeof(st->reason), "copy 1: %.36s; copy 2: %.36s", s1.reason,
 			 s2.reason);
 		/* what a fresh state written now should look like */
-		st->grubenv = aim_slotstate_is_grubenv(buf1, len1) || aim_slotstate_is_grubenv(buf2, len2);
+		st->grubenv = aim_slotstate_is_grubenv(buf1, len1) ||
+			      aim_slotstate_is_grubenv(buf2, len2);
 		return -ENOENT;
 	}
 	if (r1 == 0 && (r2 < 0 || !aim_slotstate_newer(s2.seq, s1.seq))) {

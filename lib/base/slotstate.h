@@ -80,7 +80,8 @@ int aim_slotstate_newer(uint32_t a, uint32_t b);
 
 /* Of two copies (either may be NULL/empty or corrupt), the newest valid one into *st,
  * *ret_copy = 1 or 2 (ties: copy 1). -ENOENT when neither is valid: then st->reason
- * holds both problems and st->grubenv says whether either carries GRUB's signature. The next write goes to copy 3 - *ret_copy. */
+ * holds both problems and st->grubenv says whether either carries GRUB's signature.
+ * The next write goes to copy 3 - *ret_copy. */
 int aim_slotstate_pick(const char *buf1, size_t len1, const char *buf2, size_t len2,
 		       struct aim_slotstate *st, int *ret_copy);
 
@@ -99,7 +100,8 @@ int aim_slotstate_format_grub_bootcount(unsigned bc, uint32_t seq, char *buf);
 int aim_slotstate_grub_bootcount_ok(const char *buf, size_t len);
 
 /* Reads bootcount.txt, U-Boot's or GRUB's (lenient: any order, unknown keys, lines
- * without '=' (the signature, '#' padding) and a trailing NUL ignored) and sets st->uboot_count when its aim_bc_seq equals st->seq, else 0.
+ * without '=' (the signature, '#' padding) and a trailing NUL ignored) and sets
+ * st->uboot_count when its aim_bc_seq equals st->seq, else 0.
  * Returns 0, or -EBADMSG when it holds no usable count (uboot_count is then 0). */
 int aim_slotstate_apply_bootcount(const char *buf, size_t len, struct aim_slotstate *st);
 
