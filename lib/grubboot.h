@@ -12,9 +12,10 @@
 
 struct aim_tree;
 
-/* /slot-X/grub.env: a GRUB environment block (load_env) naming the slot's kernel, initrd
- * and the image's own kernel arguments. Nothing in it depends on the slot: install copies
- * a bundle's as it is. */
+/* /slot-X/grub.env: a GRUB environment block (load_env) naming the slot's kernel and
+ * initrd, which the generated grub.cfg loads (lib/grubcfg.h slot_env). Nothing in it
+ * depends on the slot: install copies a bundle's as it is, so an update brings its own
+ * kernel version. */
 #define AIM_GRUB_SLOT_ENV "grub.env"
 
 struct aim_grub_entry {
@@ -39,8 +40,8 @@ int aim_grub_parse_cfg(const char *cfg, struct aim_grub_entry *ret);
 int aim_grub_prune_boot(struct aim_tree *bt, struct aim_grub_entry *ret);
 
 /* The grub.env text of an entry: the GRUB environment block signature, aim_kernel=,
- * aim_initrd=, aim_args= (backslashes escaped as GRUB's envblk does), '#' padding to a
- * multiple of 1024 bytes. -EINVAL for a value with a newline. */
+ * aim_initrd= (backslashes escaped as GRUB's envblk does), '#' padding to a multiple of
+ * 1024 bytes. -EINVAL for a value with a newline. (The arguments go into grub.cfg.) */
 int aim_grub_slot_env(const struct aim_grub_entry *e, struct aim_buf *out);
 
 /* GRUB's platform for a Debian architecture: "arm64-efi", "x86_64-efi", "arm-efi", or
@@ -52,7 +53,7 @@ const char *aim_grub_efi_name(const char *arch);
 
 
 /* The GRUB modules grub-mkimage builds the EFI binary from: the image's own
- * /usr/lib/grub/<platform> (root tree t; extracted into a new directory under tmpdir,
+ * /usr/lib/grub/<platform> (root tree t, may be NULL; extracted into a new directory under tmpdir,
  * *ret_tmp set so the caller removes it) when it has moddep.lst, else the host's
  * /usr/lib/grub/<platform> or $AIM_GRUB_MODDIR. -ENOENT with detail naming the packages. */
 int aim_grub_find_moddir(const struct aim_tree *t, const char *platform, const char *tmpdir,

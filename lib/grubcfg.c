@@ -212,18 +212,29 @@ static char *slot_cmdline(const struct aim_grubcfg_opts *o, int i)
 	return buf;
 }
 
+/* The slot's kernel and initrd names from its grub.env (unset first: a slot without
+ * one loads nothing and the other slot is tried). */
+static void put_slot_env(FILE *f, const char *dir, char s, const char *ind)
+{
+	fprintf(f, "%sunset aim_kernel\n%sunset aim_initrd\n", ind, ind);
+	fprintf(f, "%sload_env -f %s/slot-%c/grub.env aim_kernel aim_initrd\n", ind, dir, s);
+}
+
 /* aim_load SLOT: load and boot it (test mode: print what would be loaded); on return
  * the slot did not load (test mode: aim_loaded=1 when it would have). */
 static void put_load(FILE *f, const struct aim_grubcfg_opts *o, const char *dir,
 		     char *const cmd[2])
 {
-	const char *k = o->kernel, *ird = o->initrd;
+	const char *k = o->slot_env ? "${aim_kernel}" : o->kernel;
+	const char *ird = o->slot_env ? "${aim_initrd}" : o->initrd;
 
 	fputs("function aim_load {\n", f);
 	for (int i = 0; i < 2; i++) {
 		char s = (char)('a' + i);
 
 		fprintf(f, "\tif [ \"$1\" = %c ]; then\n", s);
+		if (o->slot_env)
+			put_slot_env(f, dir, s, "\t\t");
 		if (o->test_mode) {
 			fprintf(f, "\t\tif [ -f %s/slot-%c/%s ]; then\n", dir, s, k);
 			fputs("\t\t\techo \"aim: slot=${aim_slot} mode=${aim_mode} bc=${aim_bc} "
@@ -237,6 +248,8 @@ static void put_load(FILE *f, const struct aim_grubcfg_opts *o, const char *dir,
 			fprintf(f, "\t\tif linux %s/slot-%c/%s ", dir, s, k);
 			put_words(f, cmd[i]);
 			fputs("; then\n", f);
+			if (o->slot_env)
+				fputs("\t\t\tif [ -z \"${aim_initrd}\" ]; then boot; fi\n", f);
 			if (*ird)
 				fprintf(f, "\t\t\tif initrd %s/slot-%c/%s; then boot; fi\n", dir, s, ird);
 			else
@@ -256,11 +269,16 @@ static void put_menu(FILE *f, const struct aim_grubcfg_opts *o, char *const cmd[
 	for (int i = 0; i < 2; i++) {
 		char s = (char)('a' + i);
 
-		fprintf(f, "menuentry \"armimmutable slot %c\" {\n\tlinux /slot-%c/%s ", s, s,
-			o->kernel);
+		fprintf(f, "menuentry \"armimmutable slot %c\" {\n", s);
+		if (o->slot_env)
+			put_slot_env(f, "", s, "\t");
+		fprintf(f, "\tlinux /slot-%c/%s ", s, o->slot_env ? "${aim_kernel}" : o->kernel);
 		put_words(f, cmd[i]);
 		fputc('\n', f);
-		if (*o->initrd)
+		if (o->slot_env)
+			fprintf(f, "\tif [ -n \"${aim_initrd}\" ]; then initrd /slot-%c/${aim_initrd}; "
+				   "fi\n", s);
+		else if (*o->initrd)
 			fprintf(f, "\tinitrd /slot-%c/%s\n", s, o->initrd);
 		fputs("}\n", f);
 	}

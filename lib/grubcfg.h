@@ -37,6 +37,11 @@ struct aim_grubcfg_opts {
 	 * directory ("/t3") instead of the root, so that one GRUB run can source several
 	 * scenarios. NULL: the root. */
 	const char *dir;
+	/* 1: each slot's kernel and initrd names come from its /slot-X/grub.env
+	 * (aim_kernel, aim_initrd; lib/grubboot.h), read with load_env just before loading,
+	 * so that an installed bundle brings its own kernel version; kernel and initrd
+	 * are then ignored. */
+	int slot_env;
 };
 
 /* The grub.cfg text (NUL-terminated) appended to *out. -EINVAL with detail for a bad

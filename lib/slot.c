@@ -242,7 +242,8 @@ static int write_grub_chain(const struct aim_image_info *ii, const struct aim_co
 			    const struct aim_tree *t, const char *stage, struct aim_slot *p,
 			    const struct aim_grub_entry *ge, uint32_t epoch)
 {
-	struct aim_buf env = {0}, cfg = {0}, bc = {0};
+	struct aim_buf env = {0}, cfg = {0};
+	char bc[AIM_GRUBENV_SIZE + 1];
 	const char *platform = aim_grub_platform(ii->arch);
 	char uuid[2][37], moddir[4200], dir[4200], efi[4300];
 	struct aim_grubcfg_opts go = {0};
@@ -257,6 +258,8 @@ static int write_grub_chain(const struct aim_image_info *ii, const struct aim_co
 		lower_uuid(p->root_partuuid[s], uuid[s]);
 	go.partuuid[0] = uuid[0];
 	go.partuuid[1] = uuid[1];
+	go.cmdline = ge->args;
+	go.slot_env = 1;
 	snprintf(dir, sizeof(dir), "%s/EFI/BOOT", stage);
 	if (r == 0)
 		r = aim_mkdir_p(dir, 0755);
@@ -265,14 +268,22 @@ static int write_grub_chain(const struct aim_image_info *ii, const struct aim_co
 	if (r == 0)
 		r = aim_slot_file_write(dir, "grub.cfg", cfg.p, cfg.len, epoch);
 	if (r == 0)
-		r = aim_grub_bootcount_block(0, 0, &bc);
-	if (r == 0)
-		r = aim_slot_file_write(stage, AIM_BOOTCOUNT_FILE, bc.p, bc.len, epoch);
+		r = aim_slotstate_format_grub_bootcount(0, 0, bc);
+	if (r >= 0)
+		r = aim_slot_file_write(stage, AIM_BOOTCOUNT_FILE, bc, (size_t)AIM_GRUBENV_SIZE,
+					epoch);
 	if (r == 0)
 		r = aim_grub_find_moddir(t, platform, o->tmpdir, moddir, sizeof(moddir), &tmp);
-	if (r == 0) {
-		snprintf(efi, sizeof(efi), "%s/%s", dir, aim_grub_efi_name(ii->arch));
+	snprintf(efi, sizeof(efi), "%s/%s", dir, aim_grub_efi_name(ii->arch));
+	if (r == 0)
 		r = aim_grub_mkimage(platform, moddir, efi);
+	/* The image's modules are of another GRUB release than this machine's grub-mkimage:
+	 * this machine's own modules (aim_grub_find_moddir without the image). */
+	if (r == -ENOTSUP && tmp) {
+		aim_grub_moddir_done(moddir, tmp);
+		r = aim_grub_find_moddir(NULL, platform, o->tmpdir, moddir, sizeof(moddir), &tmp);
+		if (r == 0)
+			r = aim_grub_mkimage(platform, moddir, efi);
 	}
 	if (r == 0) {
 		struct timespec ts[2] = {{epoch, 0}, {epoch, 0}};
@@ -282,7 +293,6 @@ static int write_grub_chain(const struct aim_image_info *ii, const struct aim_co
 	aim_grub_moddir_done(moddir, tmp);
 	aim_buf_free(&env);
 	aim_buf_free(&cfg);
-	aim_buf_free(&bc);
 	if (r == 0)
 		r = write_initial_state(stage, 1, epoch);
 	if (r == 0)

@@ -116,12 +116,16 @@ for shape in A A2 B C C0 D DF H F G; do
 			>"$TMP/grub.in" 2>/dev/null
 		k=$(awk '$1 == "linux" { sub(".*/", "", $2); print $2; exit }' "$TMP/grub.in")
 		i=$(awk '$1 == "initrd" { sub(".*/", "", $2); print $2; exit }' "$TMP/grub.in")
+		# the image's arguments carried into each slot's linux line, with the slot's root
+		mtype -i "$out@@$p1" ::/EFI/BOOT/grub.cfg >"$TMP/gcfg" 2>/dev/null
+		args=$(awk '$1 == "linux" { for (i = 3; i <= NF; i++) if ($i !~ /^(root=|ro$)/) printf "%s ", $i; exit }' "$TMP/grub.in")
+		id=$(sfdisk -J "$out" | jq -r '.partitiontable.partitions[1].uuid' | tr A-F a-f)
+		check "$shape: slot a's linux line: root=PARTUUID=$id, the image's arguments, the slot" sh -c \
+			"grep -F 'root=PARTUUID=$id' '$TMP/gcfg' | grep -F -- '${args% }' | grep -q 'armimmutable.slot=a'"
 		for s in a b; do
 			mtype -i "$out@@$p1" ::/slot-$s/grub.env >"$TMP/genv" 2>/dev/null
 			is "$(sed -n 's/^aim_kernel=//p' "$TMP/genv")/$(sed -n 's/^aim_initrd=//p' "$TMP/genv")" \
 				"$k/$i" "$shape: slot-$s/grub.env names the kernel and initrd of the image's grub.cfg"
-			check "$shape: slot-$s/grub.env keeps the image's arguments, not its root" sh -c \
-				"grep -q '^aim_args=.*console=' '$TMP/genv' && ! grep -q 'root=' '$TMP/genv'"
 			is "$(mdir -b -i "$out@@$p1" ::/slot-$s/ 2>/dev/null | sed 's#.*/##' | sort | tr '\n' ' ')" \
 				"$(printf '%s\n' "$k" "$i" grub.env slot.env | sort | tr '\n' ' ')" \
 				"$shape: slot-$s holds what GRUB loads and nothing else"
