@@ -3,7 +3,8 @@
 # Installs every Debian bookworm package the build, the tests and the demo need.
 # Idempotent; run as root (CI and the demo do). Usage: tools/deps.sh [--qemu] [--deb]
 #   without options: what the build and the fast tests need;
-#   with --qemu:     also what building and booting the arm64 sample needs;
+#   with --qemu:     also what building and booting the sample images needs (the arm64
+#                    U-Boot one; the UEFI ones: AAVMF, OVMF, grub-mkimage);
 #   with --deb:      also what 'make deb' needs (debhelper, lintian). debian/control's
 #                    Build-Depends are the build's part of host_pkgs plus debhelper
 #                    (tests/integ/t0142-deb.sh checks that they stay so).
@@ -26,7 +27,7 @@ host_pkgs="build-essential pkg-config
  xz-utils zstd u-boot-tools cpio jq file binutils perl attr time bc kmod lz4 bzip2
  minisign nginx curl openssl clang-14 libclang-rt-14-dev cryptsetup-bin"
 qemu_pkgs="qemu-system-arm u-boot-qemu mmdebstrap qemu-user-static binfmt-support
- arch-test debian-archive-keyring"
+ arch-test debian-archive-keyring qemu-efi-aarch64 ovmf qemu-system-x86 grub-common"
 deb_pkgs="debhelper lintian mmdebstrap debian-archive-keyring"
 
 want="$host_pkgs"

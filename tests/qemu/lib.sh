@@ -6,8 +6,8 @@
 # The guest is QEMU virt (arm64, TCG), Debian's U-Boot as -bios, the image as a virtio
 # disk, no network. QEMU_FW picks another machine: QEMU_FW=aavmf is the same virt machine
 # with Debian's UEFI firmware (qemu-efi-aarch64) in pflash, QEMU_FW=ovmf a q35 PC (TCG)
-# with Debian's OVMF; both take the disk as virtio-blk-pci, and each run gets its own copy
-# of the firmware's variable store. The serial console (ttyAMA0 on virt, ttyS0 on the PC)
+# with Debian's OVMF, QEMU_FW=seabios the same PC with QEMU's own BIOS; these take the disk
+# as virtio-blk-pci, and each UEFI run gets its own copy of the firmware's variable store. The serial console (ttyAMA0 on virt, ttyS0 on the PC)
 # is a QEMU "pipe" chardev: two FIFOs,
 # <dir>/serial.in (we write, the guest reads) and <dir>/serial.out (the guest writes, a
 # background cat appends it to the LOG file). QEMU opens both FIFOs read-write, so
@@ -24,7 +24,7 @@
 #   qemu_stop                             kill QEMU (by its PID) and clean up; idempotent
 #   qemu_elapsed                          seconds since QEMU started (one decimal)
 #   qemu_stopped_by_signal                for the TERM trap: the console's last lines
-# Settings: QEMU_FW (uboot, aavmf or ovmf), QEMU_MEM (1024), QEMU_SMP (2), QEMU_BIOS
+# Settings: QEMU_FW (uboot, aavmf, ovmf or seabios), QEMU_MEM (1024), QEMU_SMP (2), QEMU_BIOS
 # (Debian's qemu_arm64 u-boot.bin), QEMU_AAVMF and QEMU_OVMF (the firmware's CODE image;
 # the VARS template is the file of the same name with VARS for CODE),
 # QEMU_PRE_DEVICES: further QEMU arguments placed before the boot disk. On -M virt the
@@ -65,6 +65,7 @@ qemu_available() {
 		[ -r "$(qemu_vars "$QEMU_AAVMF")" ] ;;
 	ovmf) command -v qemu-system-x86_64 >/dev/null 2>&1 && [ -r "$QEMU_OVMF" ] &&
 		[ -r "$(qemu_vars "$QEMU_OVMF")" ] ;;
+	seabios) command -v qemu-system-x86_64 >/dev/null 2>&1 ;;
 	*) return 1 ;;
 	esac
 }
@@ -88,6 +89,7 @@ qemu_machine() {
 	local _code
 	case "$QEMU_FW" in
 	uboot) printf '%s\n' qemu-system-aarch64 -M virt,acpi=off -cpu cortex-a57 -bios "$QEMU_BIOS" ;;
+	seabios) printf '%s\n' qemu-system-x86_64 -M q35 -accel tcg ;;
 	aavmf|ovmf)
 		if [ "$QEMU_FW" = aavmf ]; then
 			_code=$QEMU_AAVMF
