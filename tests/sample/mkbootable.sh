@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# shellcheck disable=SC2034
 # Builds the bootable, Armbian-shaped arm64 sample image (shape A of armbian-layout.md
 # section 9: MBR, one ext4 root "armbi_root" at 4 MiB, boot.scr + armbianEnv.txt in /boot,
 # fake bootloader bytes in the gap) from Debian bookworm arm64 packages, and caches it.
@@ -73,25 +74,12 @@ if [ $cached_only = 1 ]; then
 	exit
 fi
 
-if [ -f "$img" ] && [ -f "$img.info" ]; then
-	say "cached: $img"
-else
-	sample_need_build mkimage
-	# One builder per rootfs key at a time; a waiter then finds the image built.
-	sample_lock "$rkey"
-fi
-if [ -f "$img" ] && [ -f "$img.info" ]; then
-	:
-else
-	t0=$(now)
+if sample_begin mkimage; then
 	[ -f "$rootfs_tar" ] || sample_build_rootfs arm64
 	say "stage 2: image $img (version $version)"
 	sample_scratch
 
-	kver=$(ls "$R/lib/modules" | sort -V | tail -n 1)
-	[ -n "$kver" ] && [ -f "$R/boot/vmlinuz-$kver" ] || die "no kernel in the rootfs"
-	[ -f "$R/boot/initrd.img-$kver" ] || die "no initrd.img-$kver in the rootfs"
-	rootuuid=$(cat /proc/sys/kernel/random/uuid)
+	sample_kernel
 
 	# /boot the Armbian way (armbian-layout.md 4.2, 4.3, 4.6). Armbian's arm64 vmlinuz is
 	# a plain Image; Debian's is gzip-compressed, which booti would need kernel_comp_addr_r
@@ -149,20 +137,8 @@ else
 	cat >"$tmpimg.info" <<-EOF
 	ROOT_UUID=$rootuuid
 	PARTUUID=$partuuid
-	KVER=$kver
-	VERSION=$version
-	SIZE_MIB=$size
-	USED_MIB=$used
-	ROOTFS_KEY=$rkey
-	IMAGE_KEY=$ikey
+	$(sample_info_tail)
 	EOF
 	sample_publish "$tmpimg" sample
-	say "built $img (${size} MiB, rootfs ${used} MiB) in $(( $(now) - t0 )) s"
 fi
-exec 8>&- 2>/dev/null
-
-if [ -n "$out" ]; then
-	cp --sparse=always "$img" "$out.tmp" && mv "$out.tmp" "$out"
-	cp "$img.info" "$out.info"
-fi
-echo "$img"
+sample_end

@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# shellcheck disable=SC3043,SC2016,SC2059
 # Builds the bootable, Armbian-shaped UEFI sample images (armbian-layout.md section 6) from
 # Debian bookworm packages, and caches them:
 #   F  uefi-arm64: GPT, p1 ESP FAT32 ARMBI_EFI at 4 MiB (260 MiB), p2 ext4 armbi_root
@@ -275,27 +276,14 @@ bios_setup() {
 le16() { printf "$(printf '\\%03o\\%03o' $(($1 & 255)) $(($1 >> 8 & 255)))"; }
 le64() { le16 $(($1 & 65535)); le16 $(($1 >> 16 & 65535)); le16 $(($1 >> 32 & 65535)); le16 $(($1 >> 48 & 65535)); }
 
-if [ -f "$img" ] && [ -f "$img.info" ]; then
-	say "cached: $img"
-else
-	sample_need_build grub-mkimage grub-editenv mkfs.vfat mcopy mmd apt-get dpkg-deb
-	# One builder per rootfs key at a time (F shares shape A's rootfs and so its lock).
-	sample_lock "$rkey"
-fi
-if [ -f "$img" ] && [ -f "$img.info" ]; then
-	:
-else
-	t0=$(now)
+if sample_begin grub-mkimage grub-editenv mkfs.vfat mcopy mmd apt-get dpkg-deb; then
 	[ -f "$rootfs_tar" ] || sample_build_rootfs "$arch"
 	say "stage 2: image $img (shape $shape, version $version)"
 	sample_scratch
 	[ "$shape" = G ] || grub_arm64_debs
 	[ -d "$R/usr/lib/grub/$plat" ] || die "no /usr/lib/grub/$plat in the rootfs"
 
-	kver=$(ls "$R/lib/modules" | sort -V | tail -n 1)
-	[ -n "$kver" ] && [ -f "$R/boot/vmlinuz-$kver" ] || die "no kernel in the rootfs"
-	[ -f "$R/boot/initrd.img-$kver" ] || die "no initrd.img-$kver in the rootfs"
-	rootuuid=$(cat /proc/sys/kernel/random/uuid)
+	sample_kernel
 	esp_id=$(od -An -tx4 -N4 /dev/urandom | tr -d ' ' | tr a-f A-F)
 	esp_uuid="$(echo "$esp_id" | cut -c1-4)-$(echo "$esp_id" | cut -c5-8)"
 	disk_guid=$(cat /proc/sys/kernel/random/uuid)
@@ -398,20 +386,8 @@ else
 	EFI_BOOT=/EFI/BOOT/$efiboot
 	GRUB_PLATFORM=$plat
 	CONSOLE=$tty
-	KVER=$kver
-	VERSION=$version
-	SIZE_MIB=$size
-	USED_MIB=$used
-	ROOTFS_KEY=$rkey
-	IMAGE_KEY=$ikey
+	$(sample_info_tail)
 	EOF
 	sample_publish "$tmpimg" "$board"
-	say "built $img (${size} MiB, rootfs ${used} MiB) in $(( $(now) - t0 )) s"
 fi
-exec 8>&- 2>/dev/null
-
-if [ -n "$out" ]; then
-	cp --sparse=always "$img" "$out.tmp" && mv "$out.tmp" "$out"
-	cp "$img.info" "$out.info"
-fi
-echo "$img"
+sample_end

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# shellcheck shell=sh disable=SC2034
+# shellcheck shell=sh disable=SC2034,SC2154,SC3043
 # What the bootable sample builders share (tests/sample/mkbootable.sh: shape A on U-Boot;
 # tests/sample/mkuefi.sh: shapes F and G on UEFI with GRUB). Source it after setting
 # `me` (the calling script), `files` (tests/sample/armbian) and `prog` (the name in
@@ -7,15 +7,19 @@
 #
 #   sample_recipe ARCH       the rootfs recipe of ARCH (arm64: shape A's, amd64: shape G's):
 #                            sets pkgs, ess_hook, recipe, rkey, rootfs_tar
-#   sample_need_build CMD... root and the commands a cold build needs, or die
-#   sample_lock KEY          serialise builders of KEY (fd 8 holds the lock)
+#   sample_begin CMD...      1 when $img is cached; else 0, with root and CMD checked and
+#                            the lock of $rkey held (a waiter then finds the image built)
+#   sample_end               release the lock, copy $img to $out (--out), print its path
 #   sample_build_rootfs ARCH mmdebstrap the recipe into $rootfs_tar (arm64 via qemu-user)
 #   sample_scratch           a scratch directory $work (RAM when there is room) with the
 #                            rootfs extracted to $R; removed on exit
 #   sample_etc HOST TTY      hostname, hosts, password-less root, serial autologin on TTY,
 #                            the marker, the timeouts, masked units, sshd keys at first
 #                            boot, the system user, the first-boot resize
+#   sample_kernel            kver= the rootfs's kernel (vmlinuz and initrd.img checked),
+#                            rootuuid= a new UUID for the root filesystem
 #   sample_mkext4 IMG OFFSET MIB UUID   the root ext4 (mke2fs -d $R) into IMG at OFFSET
+#   sample_info_tail         the .info lines every image has (KVER ... IMAGE_KEY)
 #   sample_publish TMPIMG PREFIX       TMPIMG and TMPIMG.info into $img, keep the 8 newest
 #                                      PREFIX-*.img
 
@@ -77,9 +81,33 @@ for m in '"$modules"'; do echo "$m"; done >"$1/etc/initramfs-tools/modules"'
 	rootfs_tar="$cache/rootfs-$rkey.tar"
 }
 
-sample_lock() {
-	exec 8>"$cache/.lock-$1"
-	flock 8
+sample_begin() {
+	if [ ! -f "$img" ] || [ ! -f "$img.info" ]; then
+		sample_need_build "$@"
+		exec 8>"$cache/.lock-$rkey"
+		flock 8
+	fi
+	if [ -f "$img" ] && [ -f "$img.info" ]; then
+		say "cached: $img"
+		return 1
+	fi
+	t0=$(now)
+}
+
+sample_end() {
+	exec 8>&- 2>/dev/null
+	if [ -n "$out" ]; then
+		cp --sparse=always "$img" "$out.tmp" && mv "$out.tmp" "$out"
+		cp "$img.info" "$out.info"
+	fi
+	echo "$img"
+}
+
+sample_kernel() {
+	kver=$(ls "$R/lib/modules" | sort -V | tail -n 1)
+	[ -n "$kver" ] && [ -f "$R/boot/vmlinuz-$kver" ] || die "no kernel in the rootfs"
+	[ -f "$R/boot/initrd.img-$kver" ] || die "no initrd.img-$kver in the rootfs"
+	rootuuid=$(cat /proc/sys/kernel/random/uuid)
 }
 
 sample_ensure_binfmt() {
@@ -214,6 +242,11 @@ sample_mkext4() {
 	tune2fs -o journal_data_writeback "$1?offset=$2" >/dev/null 2>&1 || true
 }
 
+sample_info_tail() {
+	printf '%s\n' "KVER=$kver" "VERSION=$version" "SIZE_MIB=$size" "USED_MIB=$used" \
+		"ROOTFS_KEY=$rkey" "IMAGE_KEY=$ikey"
+}
+
 sample_publish() {
 	cp --sparse=always "$1" "$img.tmp"
 	mv "$img.tmp" "$img"
@@ -224,4 +257,5 @@ sample_publish() {
 	ls -t "$cache/$2"-*.img 2>/dev/null | tail -n +9 | while read -r old; do
 		rm -f "$old" "$old.info"
 	done
+	say "built $img (${size} MiB, rootfs ${used} MiB) in $(( $(now) - t0 )) s"
 }
