@@ -3,9 +3,8 @@
 # Installs every Debian bookworm package the build, the tests and the demo need.
 # Idempotent; run as root (CI and the demo do). Usage: tools/deps.sh [--qemu] [--deb]
 #   without options: what the build and the fast tests need;
-#   with --qemu:     also what building and booting the arm64 sample needs, and GRUB,
-#                    AAVMF and OVMF for the UEFI images (tools/grub-modules.sh unpacks
-#                    grub-efi-arm64-bin's modules into /var/cache/armimmutable);
+#   with --qemu:     also what building and booting the sample images needs (the arm64
+#                    U-Boot one; the UEFI ones: AAVMF, OVMF);
 #   with --deb:      also what 'make deb' needs (debhelper, lintian). debian/control's
 #                    Build-Depends are the build's part of host_pkgs plus debhelper
 #                    (tests/integ/t0142-deb.sh checks that they stay so).
@@ -16,6 +15,9 @@
 # signatures, zlib, OpenSSL's libcrypto for arm64 and armhf) are unpacked into
 # /var/cache/armimmutable by tools/sysroot.sh (apt-get download + dpkg -x, nothing
 # installed). cryptsetup-bin (veritysetup) makes and checks dm-verity test fixtures.
+# grub-common (grub-mkimage) and grub-efi-amd64-bin (the x86_64-efi modules; only files,
+# nothing installs GRUB on this machine) convert UEFI images; tools/grub-modules.sh
+# unpacks grub-efi-arm64-bin's arm64-efi modules into /var/cache/armimmutable.
 set -eu
 t0=$(date +%s)
 
@@ -26,10 +28,10 @@ host_pkgs="build-essential pkg-config
  gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf libc6-dev-arm64-cross libc6-dev-armhf-cross
  e2fsprogs fdisk gdisk dosfstools mtools squashfs-tools squashfs-tools-ng
  xz-utils zstd u-boot-tools cpio jq file binutils perl attr time bc kmod lz4 bzip2
- minisign nginx curl openssl clang-14 libclang-rt-14-dev cryptsetup-bin"
+ minisign nginx curl openssl clang-14 libclang-rt-14-dev cryptsetup-bin
+ grub-common grub-efi-amd64-bin"
 qemu_pkgs="qemu-system-arm u-boot-qemu mmdebstrap qemu-user-static binfmt-support
- arch-test debian-archive-keyring
- grub-common grub-efi-amd64-bin qemu-efi-aarch64 ovmf qemu-system-x86"
+ arch-test debian-archive-keyring qemu-efi-aarch64 ovmf qemu-system-x86"
 deb_pkgs="debhelper lintian mmdebstrap debian-archive-keyring"
 
 want="$host_pkgs"

@@ -4,7 +4,11 @@
 # has `local` (dash, bash, busybox sh).
 #
 # The guest is QEMU virt (arm64, TCG), Debian's U-Boot as -bios, the image as a virtio
-# disk, no network. Its serial console (ttyAMA0) is a QEMU "pipe" chardev: two FIFOs,
+# disk, no network. QEMU_FW picks another machine: QEMU_FW=aavmf is the same virt machine
+# with Debian's UEFI firmware (qemu-efi-aarch64) in pflash, QEMU_FW=ovmf a q35 PC (TCG)
+# with Debian's OVMF, QEMU_FW=seabios the same PC with QEMU's own BIOS; these take the disk
+# as virtio-blk-pci, and each UEFI run gets its own copy of the firmware's variable store. The serial console (ttyAMA0 on virt, ttyS0 on the PC)
+# is a QEMU "pipe" chardev: two FIFOs,
 # <dir>/serial.in (we write, the guest reads) and <dir>/serial.out (the guest writes, a
 # background cat appends it to the LOG file). QEMU opens both FIFOs read-write, so
 # neither side ever blocks on open, and no socat/python is needed.
@@ -20,7 +24,9 @@
 #   qemu_stop                             kill QEMU (by its PID) and clean up; idempotent
 #   qemu_elapsed                          seconds since QEMU started (one decimal)
 #   qemu_stopped_by_signal                for the TERM trap: the console's last lines
-# Settings: QEMU_MEM (1024), QEMU_SMP (2), QEMU_BIOS (Debian's qemu_arm64 u-boot.bin),
+# Settings: QEMU_FW (uboot, aavmf, ovmf or seabios), QEMU_MEM (1024), QEMU_SMP (2), QEMU_BIOS
+# (Debian's qemu_arm64 u-boot.bin), QEMU_AAVMF and QEMU_OVMF (the firmware's CODE image;
+# the VARS template is the file of the same name with VARS for CODE),
 # QEMU_PRE_DEVICES: further QEMU arguments placed before the boot disk. On -M virt the
 # virtio-mmio devices are numbered in reverse: a disk given after the boot disk would
 # become virtio 0, which is the only one U-Boot's distro boot scans.
@@ -33,6 +39,9 @@ QEMU_LOG=""
 QEMU_START=""
 QEMU_WAIT_SECS=""
 : "${QEMU_BIOS:=/usr/lib/u-boot/qemu_arm64/u-boot.bin}"
+: "${QEMU_FW:=uboot}"
+: "${QEMU_AAVMF:=/usr/share/AAVMF/AAVMF_CODE.fd}"
+: "${QEMU_OVMF:=/usr/share/OVMF/OVMF_CODE_4M.fd}"
 : "${QEMU_MEM:=1024}"
 : "${QEMU_SMP:=2}"
 
@@ -48,28 +57,80 @@ qemu_elapsed() {
 	awk -v a="$QEMU_START" -v b="$(qemu_now)" 'BEGIN { printf "%.1f\n", b - a }'
 }
 
-# qemu_available: 0 when everything needed to boot arm64 images is installed.
+# qemu_available: 0 when everything needed to boot images on QEMU_FW's machine is there.
 qemu_available() {
-	command -v qemu-system-aarch64 >/dev/null 2>&1 && [ -r "$QEMU_BIOS" ]
+	case "$QEMU_FW" in
+	uboot) command -v qemu-system-aarch64 >/dev/null 2>&1 && [ -r "$QEMU_BIOS" ] ;;
+	aavmf) command -v qemu-system-aarch64 >/dev/null 2>&1 && [ -r "$QEMU_AAVMF" ] &&
+		[ -r "$(qemu_vars "$QEMU_AAVMF")" ] ;;
+	ovmf) command -v qemu-system-x86_64 >/dev/null 2>&1 && [ -r "$QEMU_OVMF" ] &&
+		[ -r "$(qemu_vars "$QEMU_OVMF")" ] ;;
+	seabios) command -v qemu-system-x86_64 >/dev/null 2>&1 ;;
+	*) return 1 ;;
+	esac
+}
+
+# qemu_vars CODE: the variable store template that goes with a UEFI CODE image.
+qemu_vars() {
+	printf '%s\n' "$1" | sed 's/\(.*\)CODE/\1VARS/'
+}
+
+# qemu_kernel_started: the console pattern that says the firmware has handed over to the
+# kernel (nothing typed before it: a key press stops U-Boot's autoboot).
+qemu_kernel_started() {
+	case "$QEMU_FW" in
+	uboot) echo 'Starting kernel' ;;
+	*) echo 'EFI stub: |Linux version [0-9]' ;;
+	esac
+}
+
+# qemu_machine DIR: the machine and firmware arguments of QEMU_FW (one a line).
+qemu_machine() {
+	local _code
+	case "$QEMU_FW" in
+	uboot) printf '%s\n' qemu-system-aarch64 -M virt,acpi=off -cpu cortex-a57 -bios "$QEMU_BIOS" ;;
+	seabios) printf '%s\n' qemu-system-x86_64 -M q35 -accel tcg ;;
+	aavmf|ovmf)
+		if [ "$QEMU_FW" = aavmf ]; then
+			_code=$QEMU_AAVMF
+			printf '%s\n' qemu-system-aarch64 -M virt -cpu cortex-a57
+		else
+			_code=$QEMU_OVMF
+			printf '%s\n' qemu-system-x86_64 -M q35 -accel tcg
+		fi
+		cp "$(qemu_vars "$_code")" "$1/vars.fd" || return 1
+		printf '%s\n' -drive "if=pflash,format=raw,unit=0,readonly=on,file=$_code" \
+			-drive "if=pflash,format=raw,unit=1,file=$1/vars.fd"
+		;;
+	esac
 }
 
 qemu_boot() {
-	local _img
+	local _img _machine _blk
 	_img=$1
 	QEMU_LOG=$2
 	shift 2
 	[ -r "$_img" ] || { echo "qemu_boot: no image $_img" >&2; return 1; }
-	qemu_available || { echo "qemu_boot: qemu-system-aarch64 or $QEMU_BIOS missing" >&2; return 1; }
+	qemu_available || { echo "qemu_boot: QEMU or the firmware for QEMU_FW=$QEMU_FW missing" >&2; return 1; }
 	QEMU_DIR=$(mktemp -d "${TMPDIR:-/tmp}/aim-qemu.XXXXXX") || return 1
 	mkfifo "$QEMU_DIR/serial.in" "$QEMU_DIR/serial.out" || return 1
+	_machine=$(qemu_machine "$QEMU_DIR") || return 1
+	_blk=virtio-blk-device
+	[ "$QEMU_FW" = uboot ] || _blk=virtio-blk-pci
 	: >"$QEMU_LOG"
 	QEMU_START=$(qemu_now)
-	qemu-system-aarch64 -M virt,acpi=off -cpu cortex-a57 -m "$QEMU_MEM" -smp "$QEMU_SMP" \
-		-bios "$QEMU_BIOS" -display none -monitor none -nic none \
-		-chardev "pipe,id=ser0,path=$QEMU_DIR/serial" -serial chardev:ser0 \
-		${QEMU_PRE_DEVICES:-} \
-		-drive "if=none,file=$_img,format=raw,id=hd0" -device virtio-blk-device,drive=hd0 \
-		"$@" </dev/null >"$QEMU_DIR/qemu.stderr" 2>&1 &
+	(
+		# shellcheck disable=SC2086
+		set -- ${QEMU_PRE_DEVICES:-} \
+			-drive "if=none,file=$_img,format=raw,id=hd0" -device "$_blk,drive=hd0" "$@"
+		# The machine's arguments are one a line (firmware paths may hold blanks).
+		IFS='
+'
+		# shellcheck disable=SC2086
+		exec $_machine -m "$QEMU_MEM" -smp "$QEMU_SMP" \
+			-display none -monitor none -nic none \
+			-chardev "pipe,id=ser0,path=$QEMU_DIR/serial" -serial chardev:ser0 "$@"
+	) </dev/null >"$QEMU_DIR/qemu.stderr" 2>&1 &
 	QEMU_PID=$!
 	# QEMU creates nothing: the FIFOs exist, so cat's open succeeds once QEMU opens them.
 	cat "$QEMU_DIR/serial.out" >>"$QEMU_LOG" &
@@ -166,15 +227,16 @@ qemu_run() {
 # qemu_guest_multiuser: seconds from kernel start to multi-user.target in the guest's own
 # monotonic clock (needs a shell). Comparable between images booted on a busy host only
 # as much as the host's load allows: compare images booted back to back.
-# qemu_wait_multiuser TIMEOUT: waits for U-Boot's "Starting kernel", then for a shell, then
+# qemu_wait_multiuser TIMEOUT: waits for the kernel's start (U-Boot's "Starting kernel"),
+# then for a shell, then
 # for multi-user.target to be
 # active in the guest. systemd stops printing status lines once a getty owns the
 # console, so "Reached target" on the console is not a reliable milestone.
 qemu_wait_multiuser() {
 	local _deadline _st
 	_deadline=$(( $(date +%s) + $1 ))
-	# Type nothing before U-Boot has handed over: a key press stops its autoboot.
-	qemu_wait 'Starting kernel' "$1" || return 1
+	# Type nothing before the firmware has handed over: a key press stops U-Boot's autoboot.
+	qemu_wait "$(qemu_kernel_started)" "$1" || return 1
 	qemu_shell "$1" || return 1
 	while :; do
 		_st=$(qemu_run 'systemctl is-active multi-user.target' 30)

@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# shellcheck disable=SC2034
 # Builds the bootable, Armbian-shaped arm64 sample image (shape A of armbian-layout.md
 # section 9: MBR, one ext4 root "armbi_root" at 4 MiB, boot.scr + armbianEnv.txt in /boot,
 # fake bootloader bytes in the gap) from Debian bookworm arm64 packages, and caches it.
@@ -34,7 +35,6 @@ set -eu
 me=$(readlink -f "$0")
 here=$(dirname "$me")
 files="$here/armbian"
-cache=${AIM_CACHE:-/var/cache/armimmutable}
 out=""
 version="25.8.0-sample"
 marker=""
@@ -57,45 +57,14 @@ done
 case "$version" in *[!A-Za-z0-9._+~-]*|"") echo "mkbootable: bad --version: $version" >&2; exit 2 ;; esac
 case "$sysuser" in *[!a-z0-9_-]*) echo "mkbootable: bad --system-user: $sysuser" >&2; exit 2 ;; esac
 
-say() { printf 'mkbootable: %s\n' "$*" >&2; }
-die() { printf 'mkbootable: error: %s\n' "$*" >&2; exit 1; }
-now() { date +%s; }
+prog=mkbootable
+# shellcheck source=tests/sample/samplelib.sh
+. "$here/samplelib.sh"
 
-need_build() {
-	[ "$(id -u)" = 0 ] ||
-		die "building needs root (mmdebstrap --mode=root, owner-preserving tar); no cached $img"
-	for c in mmdebstrap mkimage sfdisk mke2fs tune2fs sha256sum tar flock; do
-		command -v "$c" >/dev/null 2>&1 || die "missing command $c (run tools/deps.sh --qemu)"
-	done
-	mkdir -p "$cache"
-}
-
-# ---- the rootfs recipe (everything that goes into the rootfs cache key) ----
-suite=bookworm
-mirror=${AIM_MIRROR:-}
-if [ -z "$mirror" ]; then
-	# Reuse the host's Debian mirror: deb822 first, then one-line sources.
-	mirror=$(sed -n 's/^URIs:[[:space:]]*\([^[:space:]]*\/debian\)[[:space:]]*$/\1/p' \
-		/etc/apt/sources.list.d/*.sources 2>/dev/null | head -n 1)
-	[ -n "$mirror" ] || mirror=$(sed -n \
-		's/^deb[[:space:]]\{1,\}\(\[[^]]*\][[:space:]]\{1,\}\)\{0,1\}\([^[:space:]]*\/debian\)[[:space:]].*/\2/p' \
-		/etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | head -n 1)
-	[ -n "$mirror" ] || mirror=http://deb.debian.org/debian
-fi
-pkgs="systemd,systemd-sysv,udev,kmod,e2fsprogs,fdisk,linux-image-arm64,initramfs-tools,busybox"
-pkgs="$pkgs,u-boot-tools,procps,less,openssh-server"
-# Armbian boards with MODULES_INITRD use MODULES=list; it also keeps the initramfs step
-# short under emulation (MODULES=most takes ~12 min, twice). Written before the kernel.
-modules="virtio_mmio virtio_blk virtio_pci virtio_scsi virtio_console ext4 crc32c_generic"
-ess_hook='mkdir -p "$1/etc/initramfs-tools/conf.d" &&
-printf "MODULES=list\nCOMPRESS=gzip\nRESUME=none\n" >"$1/etc/initramfs-tools/conf.d/armbian.conf" &&
-for m in '"$modules"'; do echo "$m"; done >"$1/etc/initramfs-tools/modules"'
-recipe="v1|$suite|$mirror|arm64|apt|$pkgs|$ess_hook"
-rkey=$(printf '%s' "$recipe" | sha256sum | cut -c1-16)
-rootfs_tar="$cache/rootfs-$rkey.tar"
+sample_recipe arm64
 
 # ---- the image key ----
-ikey=$( { cat "$me"; find "$files" -type f | LC_ALL=C sort | xargs cat;
+ikey=$( { cat "$me" "$here/samplelib.sh"; find "$files" -type f | LC_ALL=C sort | xargs cat;
 	printf '|%s|%s|%s' "$version" "$marker" "$rkey"
 	[ "$break_boot" = 0 ] || printf '|break-boot'
 	[ -z "$sysuser" ] || printf '|system-user=%s' "$sysuser"; } | sha256sum | cut -c1-16)
@@ -105,66 +74,12 @@ if [ $cached_only = 1 ]; then
 	exit
 fi
 
-ensure_binfmt() {
-	if [ ! -e /proc/sys/fs/binfmt_misc/status ]; then
-		mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc ||
-			die "cannot mount binfmt_misc"
-	fi
-	if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
-		update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 ||
-			systemd-binfmt >/dev/null 2>&1 || true
-	fi
-	arch-test arm64 >/dev/null 2>&1 || die "arm64 binaries do not run here (qemu-user binfmt)"
-}
-
-build_rootfs() {
-	ensure_binfmt
-	say "stage 1: mmdebstrap $suite arm64 from $mirror (slow, cached as $rootfs_tar)"
-	t0=$(now)
-	# A line a minute, so that a long quiet phase (unpacking, maintainer scripts under
-	# emulation) does not look like a hang.
-	( while sleep 60; do say "stage 1: $(( $(now) - t0 )) s so far (usually 7-12 min)"; done ) &
-	ticker=$!
-	mmdebstrap --mode=root --format=tar --arch=arm64 --variant=apt --include="$pkgs" \
-		--dpkgopt=force-confold --dpkgopt=force-confdef \
-		--essential-hook="$ess_hook" \
-		--customize-hook='rm -f "$1"/etc/machine-id "$1"/var/lib/dbus/machine-id; : >"$1"/etc/machine-id' \
-		"$suite" "$rootfs_tar.tmp" "$mirror" >&2 ||
-		{ kill $ticker 2>/dev/null; rm -f "$rootfs_tar.tmp"; die "mmdebstrap failed"; }
-	kill $ticker 2>/dev/null
-	mv "$rootfs_tar.tmp" "$rootfs_tar"
-	say "stage 1 done in $(( $(now) - t0 )) s"
-}
-
-if [ -f "$img" ] && [ -f "$img.info" ]; then
-	say "cached: $img"
-else
-	need_build
-	# One builder per rootfs key at a time; a waiter then finds the image built.
-	exec 8>"$cache/.lock-$rkey"
-	flock 8
-fi
-if [ -f "$img" ] && [ -f "$img.info" ]; then
-	:
-else
-	t0=$(now)
-	[ -f "$rootfs_tar" ] || build_rootfs
+if sample_begin mkimage; then
+	[ -f "$rootfs_tar" ] || sample_build_rootfs arm64
 	say "stage 2: image $img (version $version)"
-	# Scratch in RAM when there is room (extract + mke2fs -d + rm are I/O bound).
-	wbase=$cache
-	if [ -d /dev/shm ] && [ "$(df -P -k /dev/shm | awk 'NR == 2 { print $4 }')" -gt 4000000 ]; then
-		wbase=/dev/shm
-	fi
-	work=$(mktemp -d "$wbase/aim-mkbootable.XXXXXX")
-	trap 'rm -rf "$work"' EXIT INT TERM
-	R="$work/root"
-	mkdir "$R"
-	tar -C "$R" --numeric-owner -p --xattrs --xattrs-include='*' -xf "$rootfs_tar"
+	sample_scratch
 
-	kver=$(ls "$R/lib/modules" | sort -V | tail -n 1)
-	[ -n "$kver" ] && [ -f "$R/boot/vmlinuz-$kver" ] || die "no kernel in the rootfs"
-	[ -f "$R/boot/initrd.img-$kver" ] || die "no initrd.img-$kver in the rootfs"
-	rootuuid=$(cat /proc/sys/kernel/random/uuid)
+	sample_kernel
 
 	# /boot the Armbian way (armbian-layout.md 4.2, 4.3, 4.6). Armbian's arm64 vmlinuz is
 	# a plain Image; Debian's is gzip-compressed, which booti would need kernel_comp_addr_r
@@ -198,73 +113,10 @@ else
 	UUID=$rootuuid	/	ext4	defaults,commit=120,errors=remount-ro	0	1
 	tmpfs						/tmp		tmpfs	defaults,nosuid	0	0
 	EOF
-	echo qemu-arm64 >"$R/etc/hostname"
-	printf '127.0.0.1\tlocalhost\n127.0.1.1\tqemu-arm64\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' >"$R/etc/hosts"
-	sed -i 's/^root:[^:]*:/root::/' "$R/etc/shadow"
-	mkdir -p "$R/etc/systemd/system/serial-getty@ttyAMA0.service.d"
-	cp "$files/serial-getty-autologin.conf" \
-		"$R/etc/systemd/system/serial-getty@ttyAMA0.service.d/override.conf"
-	printf '%s\n' "$marker" >"$R/etc/armimmutable-sample"
-	mkdir -p "$R/etc/systemd/system.conf.d"
-	cp "$files/50-sample-timeouts.conf" "$R/etc/systemd/system.conf.d/"
-	# Units that only cost time under emulation, masked in this test fixture (never by
-	# convert in a user's image): getty-static (gettys on tty2-6, which QEMU's serial-only
-	# guest has no use for) sat on the critical path to multi-user.target; e2scrub_reap
-	# runs at idle priority and held multi-user.target for minutes on a loaded host.
-	for u in getty-static.service e2scrub_reap.service; do
-		ln -sfn /dev/null "$R/etc/systemd/system/$u"
-	done
-	if [ "$break_boot" = 1 ]; then
-		cat >"$R/etc/systemd/system/aim-sample-broken.service" <<-EOF
-		[Unit]
-		Description=armimmutable sample: a health check that always fails
-		Before=boot-complete.target
-		[Service]
-		Type=oneshot
-		ExecStart=/bin/false
-		[Install]
-		RequiredBy=boot-complete.target
-		EOF
-		mkdir -p "$R/etc/systemd/system/boot-complete.target.requires"
-		ln -sfn /etc/systemd/system/aim-sample-broken.service \
-			"$R/etc/systemd/system/boot-complete.target.requires/aim-sample-broken.service"
-	fi
+	sample_etc qemu-arm64 ttyAMA0
 
-	# sshd's host keys are made at the first boot, as armbian-firstrun regenerates them,
-	# not baked into the image (every device would share them).
-	rm -f "$R"/etc/ssh/ssh_host_*
-	cat >"$R/etc/systemd/system/aim-sample-sshkeys.service" <<-EOF
-	[Unit]
-	Description=armimmutable sample: SSH host keys at the first boot (as armbian-firstrun)
-	Before=ssh.service
-	ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key
-	[Service]
-	Type=oneshot
-	ExecStart=/usr/bin/ssh-keygen -A
-	[Install]
-	WantedBy=ssh.service
-	EOF
-	mkdir -p "$R/etc/systemd/system/ssh.service.wants"
-	ln -sfn /etc/systemd/system/aim-sample-sshkeys.service \
-		"$R/etc/systemd/system/ssh.service.wants/aim-sample-sshkeys.service"
-	if [ -n "$sysuser" ]; then
-		id=999
-		while cut -d: -f3 "$R/etc/passwd" | grep -qx "$id" ||
-			cut -d: -f3 "$R/etc/group" | grep -qx "$id"; do id=$((id - 1)); done
-		printf '%s:x:%s:%s::/nonexistent:/usr/sbin/nologin\n' "$sysuser" "$id" "$id" >>"$R/etc/passwd"
-		printf '%s:x:%s:\n' "$sysuser" "$id" >>"$R/etc/group"
-		printf '%s:!:19000::::::\n' "$sysuser" >>"$R/etc/shadow"
-		printf '%s:!::\n' "$sysuser" >>"$R/etc/gshadow"
-	fi
-
-	# First-boot resize and the uInitrd hook (Armbian's bsp-cli package).
-	mkdir -p "$R/usr/lib/armbian" "$R/etc/initramfs/post-update.d" \
-		"$R/etc/systemd/system/basic.target.wants"
-	install -m 0755 "$files/armbian-resize-filesystem" "$R/usr/lib/armbian/armbian-resize-filesystem"
-	install -m 0644 "$files/armbian-resize-filesystem.service" \
-		"$R/lib/systemd/system/armbian-resize-filesystem.service"
-	ln -sfn /lib/systemd/system/armbian-resize-filesystem.service \
-		"$R/etc/systemd/system/basic.target.wants/armbian-resize-filesystem.service"
+	# The uInitrd hook (Armbian's bsp-cli package).
+	mkdir -p "$R/etc/initramfs/post-update.d"
 	install -m 0755 "$files/99-uboot" "$R/etc/initramfs/post-update.d/99-uboot"
 
 	# The disk: used * 1.3 rounded up to 4 MiB (armbian-layout.md 1.8), MBR, p1 at 4 MiB.
@@ -280,37 +132,13 @@ else
 	  i=0; while [ $i -lt 512 ]; do printf 'FAKE-SPL-%05d-0123456789abcdef0123456789abcdef012345678\n' $i; i=$((i + 1)); done
 	} | head -c 32768 | dd of="$tmpimg" bs=1024 seek=8 conv=notrunc status=none
 	fsmib=$((size - 4))
-	mke2fs -q -F -t ext4 -m 2 -O ^orphan_file -L armbi_root -U "$rootuuid" \
-		-E offset=4194304 -d "$R" "$tmpimg" "${fsmib}M" >&2 2>/dev/null ||
-		mke2fs -q -F -t ext4 -m 2 -L armbi_root -U "$rootuuid" \
-			-E offset=4194304 -d "$R" "$tmpimg" "${fsmib}M" >&2
-	tune2fs -o journal_data_writeback "$tmpimg?offset=4194304" >/dev/null 2>&1 || true
+	sample_mkext4 "$tmpimg" 4194304 "$fsmib" "$rootuuid"
 	partuuid="$diskid-01"       # MBR PARTUUID: disk identifier - partition number
 	cat >"$tmpimg.info" <<-EOF
 	ROOT_UUID=$rootuuid
 	PARTUUID=$partuuid
-	KVER=$kver
-	VERSION=$version
-	SIZE_MIB=$size
-	USED_MIB=$used
-	ROOTFS_KEY=$rkey
-	IMAGE_KEY=$ikey
+	$(sample_info_tail)
 	EOF
-	cp --sparse=always "$tmpimg" "$img.tmp"
-	mv "$img.tmp" "$img"
-	mv "$tmpimg.info" "$img.info"
-	rm -rf "$work"
-	trap - EXIT INT TERM
-	say "built $img (${size} MiB, rootfs ${used} MiB) in $(( $(now) - t0 )) s"
-	# Keep the 8 newest sample images (each ~600 MiB allocated); rootfs tarballs stay.
-	ls -t "$cache"/sample-*.img 2>/dev/null | tail -n +9 | while read -r old; do
-		rm -f "$old" "$old.info"
-	done
+	sample_publish "$tmpimg" sample
 fi
-exec 8>&- 2>/dev/null
-
-if [ -n "$out" ]; then
-	cp --sparse=always "$img" "$out.tmp" && mv "$out.tmp" "$out"
-	cp "$img.info" "$out.info"
-fi
-echo "$img"
+sample_end
