@@ -7,6 +7,8 @@
 #ifndef AIM_EXTLINUX_H
 #define AIM_EXTLINUX_H
 
+#include <stddef.h>
+
 /* Where the board's extlinux.conf lies in a slot's boot files (/slot-X/...). */
 #define AIM_EXTLINUX_CONF "extlinux/extlinux.conf"
 
@@ -28,5 +30,11 @@ extern const char aim_extlinux_body[];
  */
 int aim_extlinux_rewrite(const char *orig, const char *boot_prefix, char slot,
 			 const char *partuuid, char **ret);
+
+/* The kernel command line v[0..n) for the slot, as on an append line: root=PARTUUID=,
+ * rootfstype=squashfs, rootflags= dropped, panic=10 unless a panic=, armimmutable.slot=
+ * last. *ret is malloc'd, without a newline. */
+int aim_extlinux_cmdline(const char *v, size_t n, char slot, const char *partuuid,
+			 char **ret);
 
 #endif

@@ -436,7 +436,12 @@ static void classify(struct aim_image_info *ii)
 		snprintf(ii->reason, sizeof(ii->reason),
 			 "the root filesystem is %s; only ext2/3/4 roots can be read",
 			 ii->root_fstype);
-	} else if (!strcmp(ii->shape, "E") || !strcmp(ii->shape, "F") || !strcmp(ii->shape, "G")) {
+	} else if (!strcmp(ii->shape, "E")) {
+		/* Converted with the firmware's own A/B (docs/rpi.md). */
+		snprintf(ii->reason, sizeof(ii->reason),
+			 "unproven on hardware: the Raspberry Pi firmware's tryboot cannot run "
+			 "under QEMU (file-level tests only; Pi 4, 400, CM4, 5)");
+	} else if (!strcmp(ii->shape, "F") || !strcmp(ii->shape, "G")) {
 		ii->convertible = 0;
 		snprintf(ii->reason, sizeof(ii->reason),
 			 "%s boot is not supported yet (U-Boot boot.scr shapes are)",
