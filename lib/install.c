@@ -760,7 +760,14 @@ static int run(struct inst *in, aim_bundle_read_fn fn, void *ud, struct aim_inst
 	snprintf(res->bundle_sha256, sizeof(res->bundle_sha256), "%s",
 		 aim_bundle_manifest_sha256(in->br));
 	rootfs = aim_bundle_manifest_find(m, AIM_BUNDLE_KIND_ROOTFS);
-	in->rpi = aim_rpi_target(in->t);
+	/* Raspberry Pi: the firmware gives a trial one boot (docs/rpi.md) */
+	in->rpi = res->rpi = aim_rpi_target(in->t) > 0;
+	if (in->rpi)
+		tries = 1;
+	if (in->rpi && !aim_target_is_image(in->t))
+		return aim_error_set(-EOPNOTSUPP, "install on a running Raspberry Pi is not "
+				     "supported yet (slot boot partitions 5/6 are written on image "
+				     "files only, docs/rpi.md)");
 	r = preflight(in, m, res);
 	if (r == 0)
 		r = dup_names(in, m);

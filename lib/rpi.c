@@ -23,68 +23,6 @@
 #define BASIC_DATA "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7"
 #define LINUX_DATA "0FC63DAF-8483-4772-8E79-3D69D8477DE4"
 
-void aim_rpi_autoboot_slots(const struct aim_slotstate *st, char *ret_all, char *ret_try)
-{
-	char all = st->active == 'b' ? 'b' : 'a';
-	char t = st->try_slot;
-
-	*ret_all = all;
-	*ret_try = (t == 'a' || t == 'b') && t != all && st->tries[t - 'a'] > 0 ? t : all;
-}
-
-int aim_rpi_autoboot(const struct aim_slotstate *st, char *buf, size_t n)
-{
-	char all, try;
-	int r;
-
-	aim_rpi_autoboot_slots(st, &all, &try);
-	r = snprintf(buf, n,
-		     "# armimmutable: written from the slot state (docs/rpi.md); do not edit\n"
-		     "[all]\ntryboot_a_b=1\nboot_partition=%d\n[tryboot]\nboot_partition=%d\n",
-		     AIM_RPI_PART(all), AIM_RPI_PART(try));
-	return r < 0 || (size_t)r >= n ? -ENOBUFS : r;
-}
-
-int aim_rpi_autoboot_parse(const char *buf, size_t len, unsigned *ret_all, unsigned *ret_try)
-{
-	enum { NONE, ALL, TRY, OTHER } sec = NONE;
-	unsigned all = 0, try = 0;
-	int ab = 0;
-
-	if (len > AIM_RPI_AUTOBOOT_MAX)
-		return aim_error_set(-EBADMSG, "autoboot.txt has %zu bytes, the firmware reads 512",
-				     len);
-	for (size_t i = 0; i < len;) {
-		const char *l = buf + i, *e = memchr(l, '\n', len - i);
-		size_t n = e ? (size_t)(e - l) : len - i;
-		char line[128];
-		unsigned v;
-
-		i += n + 1;
-		if (n && l[n - 1] == '\r')
-			n--;
-		if (n >= sizeof(line) || !n || l[0] == '#')
-			continue;
-		memcpy(line, l, n);
-		line[n] = 0;
-		if (line[0] == '[') {
-			sec = !strcmp(line, "[all]") ? ALL : !strcmp(line, "[tryboot]") ? TRY : OTHER;
-		} else if (!strcmp(line, "tryboot_a_b=1")) {
-			ab = 1;
-		} else if (sscanf(line, "boot_partition=%u", &v) == 1) {
-			if (sec == ALL || sec == NONE)
-				all = v;
-			else if (sec == TRY)
-				try = v;
-		}
-	}
-	if (!ab)
-		return aim_error_set(-EBADMSG, "autoboot.txt lacks tryboot_a_b=1");
-	*ret_all = all;
-	*ret_try = try;
-	return 0;
-}
-
 int aim_rpi_rewrite_cmdline(const char *in, char slot, const char *partuuid, char **ret)
 {
 	size_t n = strcspn(in, "\r\n"), rest = strspn(in + n, "\r\n");

@@ -17,29 +17,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/autoboot.h"
 #include "base/slotstate.h"
 
 struct aim_target;
 
-#define AIM_RPI_AUTOBOOT "/autoboot.txt"
-#define AIM_RPI_AUTOBOOT_MAX 512 /* the firmware reads at most 512 bytes */
-#define AIM_RPI_PART_A 5
-#define AIM_RPI_PART_B 6
-#define AIM_RPI_PART(slot) ((slot) == 'b' ? AIM_RPI_PART_B : AIM_RPI_PART_A)
 #define AIM_RPI_CMDLINE "cmdline.txt"
 #define AIM_RPI_CONFIG "config.txt"
-
-/* The slots autoboot.txt names for st: *ret_all the slot a normal boot takes (the active
- * slot), *ret_try the slot of a tryboot reboot (the slot on trial while it has tries
- * left, else the active slot: a stray tryboot reboot boots the same good slot). */
-void aim_rpi_autoboot_slots(const struct aim_slotstate *st, char *ret_all, char *ret_try);
-
-/* autoboot.txt for st into buf (at least AIM_RPI_AUTOBOOT_MAX bytes). Returns the length. */
-int aim_rpi_autoboot(const struct aim_slotstate *st, char *buf, size_t n);
-
-/* The boot_partition numbers under [all] and [tryboot] of an autoboot.txt (0 when a
- * section has none). -EBADMSG for text longer than 512 bytes or without tryboot_a_b=1. */
-int aim_rpi_autoboot_parse(const char *buf, size_t len, unsigned *ret_all, unsigned *ret_try);
 
 /* The slot's cmdline.txt from the image's (one line): root= becomes root=PARTUUID=<uuid>
  * and rootfstype= rootfstype=squashfs in place (added when missing; rootflags= and a

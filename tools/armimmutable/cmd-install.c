@@ -323,6 +323,13 @@ int cmd_install(int argc, char **argv)
 			"\"reconnects\":%u,\"elapsed\":%.2f}\n",
 			res.rootfs_bytes, res.boot_files, res.tries, aim_source_reconnects(src),
 			now_s() - pr.start);
+	} else if (res.rpi) {
+		aim_info("installed %s into slot %c (was %s on slot %c), on trial for one boot%s",
+			 res.version, res.slot, res.old_version[0] ? res.old_version : "unknown",
+			 res.from_slot, arg_image ? "" : ": start it with reboot '0 tryboot' (a "
+			 "normal reboot stays on the old slot and ends the trial)");
+		if (!arg_image)
+			cli_layer_carry_info(aim_target_boot_env(t, "mode"), res.from_slot, res.slot);
 	} else {
 		aim_info("installed %s into slot %c (was %s on slot %c), on trial for %u boots%s",
 			 res.version, res.slot, res.old_version[0] ? res.old_version : "unknown",
