@@ -230,13 +230,16 @@ static void print_text(const struct view *v)
 			printf("  size:         %" PRIu64 " MiB\n", sv->dev_size >> 20);
 	}
 	if (v->have_state) {
-		printf("next boot:      slot %c%s\n", aim_slotstate_next_boot(st),
-		       st->try_slot && aim_slotstate_next_boot(st) == st->try_slot ? " (trial)"
-										    : "");
-		if (v->rpi)
-			printf("autoboot.txt:   partition %u (slot %c); reboot '0 tryboot': "
-			       "partition %u (slot %c)\n", v->ab_all, rpi_slot(v->ab_all),
-			       v->ab_try, rpi_slot(v->ab_try));
+		if (v->rpi) /* the firmware decides: a trial needs reboot '0 tryboot' */
+			printf("next boot:      slot %c; reboot '0 tryboot': slot %c%s\n"
+			       "autoboot.txt:   [all] partition %u, [tryboot] partition %u\n",
+			       rpi_slot(v->ab_all), rpi_slot(v->ab_try),
+			       st->try_slot && rpi_slot(v->ab_try) == st->try_slot ? " (trial)" : "",
+			       v->ab_all, v->ab_try);
+		else
+			printf("next boot:      slot %c%s\n", aim_slotstate_next_boot(st),
+			       st->try_slot && aim_slotstate_next_boot(st) == st->try_slot
+				       ? " (trial)" : "");
 		printf("state:          seq %u (state-%d.txt)\n", (unsigned)st->seq, v->copy);
 		printf("last reason:    %s\n", st->reason[0] ? st->reason : "-");
 	} else {
