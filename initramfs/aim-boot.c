@@ -254,6 +254,10 @@ static int commit_state(const char *dir, struct plan *p)
 {
 	int r;
 
+	/* Raspberry Pi: autoboot.txt left behind by a cut after the last state write is
+	 * brought in line on the next boot */
+	if (!p->state_changed && (r = aim_rpi_autoboot_store(dir, &p->st)) < 0)
+		say("cannot write autoboot.txt to %s: %s", dir, strerror(-r));
 	if (!p->state_changed)
 		return 0;
 	r = aim_slotstate_store(dir, &p->st, 3 - p->copy);
