@@ -51,6 +51,11 @@ for n in 1:$BASIC:boot 2:$LINUX:rootfs_a 3:$LINUX:rootfs_b 4:$LINUX:data 5:$BASI
 	is "$(pfield out.img "$k" type)/$(pfield out.img "$k" name)" "$t/$name" "p$k: type and name $name"
 done
 is "$(pstart out.img 1)" "$in_p1" "p1 starts where the input's first partition did"
+check "sgdisk -v finds no problems in the GPT" sh -c "sgdisk -v out.img | grep -q 'No problems found'"
+is "$(sha_range out.img 0 440)" "$(sha_range in.img 0 440)" "MBR boot code bytes 0-439 kept"
+is "$(sha_range out.img 17408 $((in_p1 - 17408)))" "$(sha_range in.img 17408 $((in_p1 - 17408)))" \
+	"the region after the GPT entries up to p1 kept"
+is "$(blkid -p -O "$(pstart out.img 2)" -s TYPE -o value out.img)" squashfs "p2: squashfs (slot a)"
 order=$(for k in 1 2 3 4 5 6; do echo "$(pfield out.img $k start) $k"; done | sort -n | cut -d' ' -f2 | tr -d '\n')
 is "$order" 156234 "on disk: p1, the slots' boot partitions p5 p6, slots p2 p3, data p4 last"
 al=0
