@@ -340,11 +340,17 @@ static int slot_partuuid(struct inst *in, char ret[37])
 		if (r < 0)
 			return r;
 	} else {
-		const char *d = aim_target_boot_env(in->t, "disk");
+		const char *d = aim_target_boot_env(in->t, "disk"), *e;
 
 		if (!d || !d[0] || strchr(d, '/'))
 			return aim_error_set(-ENODEV, "boot.env names no disk");
-		snprintf(disk, sizeof(disk), "/dev/%s", d);
+		/* the disk's node beside the slot's (the target's device directory) */
+		r = aim_target_slot_dev(in->t, in->slot, &path, &off, &size);
+		if (r < 0)
+			return r;
+		e = strrchr(path, '/');
+		snprintf(disk, sizeof(disk), "%.*s/%s", e ? (int)(e - path) : 4,
+			 e ? path : "/dev", d);
 		path = disk;
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -764,10 +770,6 @@ static int run(struct inst *in, aim_bundle_read_fn fn, void *ud, struct aim_inst
 	in->rpi = res->rpi = aim_rpi_target(in->t) > 0;
 	if (in->rpi)
 		tries = 1;
-	if (in->rpi && !aim_target_is_image(in->t))
-		return aim_error_set(-EOPNOTSUPP, "install on a running Raspberry Pi is not "
-				     "supported yet (slot boot partitions 5/6 are written on image "
-				     "files only, docs/rpi.md)");
 	r = preflight(in, m, res);
 	if (r == 0)
 		r = dup_names(in, m);

@@ -227,4 +227,31 @@ for at in $(seq 1 "$n"); do
 done
 is "$bad" 0 "aim-boot's fallback cut at each point: autoboot.txt's [all] is a good slot"
 is "$heal" 0 "and the next boot (on a) leaves autoboot.txt naming a twice"
+# ---- install on a running Pi: the device target over directories (AIM_BOOT_DIR: p1,
+# AIM_BOOT_DIR.p5/.p6: the slots' partitions), slot b's partition a file in AIM_DEV_DIR ----
+R=$TMP/run BD=$TMP/bootdir DV=$TMP/dev
+mkdir -p "$R" "$DV" "$BD" "$BD.p5" "$BD.p6"
+mcopy -s -n -i "base.img@@$P1" '::*' "$BD/"
+mcopy -s -n -i "base.img@@$P5" '::*' "$BD.p5/"
+printf 'slot=a\ntrial=0\nmode=persistent\nreason=\ndisk=mmcblk0\nroot_dev=mmcblk0p2\nboot_dev=mmcblk0p1\ndata_dev=mmcblk0p4\nstate_seq=1\n' >"$R/boot.env"
+cp --sparse=always base.img "$DV/mmcblk0"
+truncate -s "$(($(pfield base.img 3 size) * 512))" "$DV/mmcblk0p3"
+pfield base.img 3 size >"$S/devices/mmcblk0/mmcblk0p3/size"
+devi() { AIM_RUN_DIR="$R" AIM_BOOT_DIR="$BD" AIM_SYSFS="$S" AIM_DEV_DIR="$DV" "$AIM" "$@"; }
+devi install -p k.pub v2.aimb >out 2>err
+is "$?" 0 "device: install into slot b"
+check "device: says to start it with reboot '0 tryboot'" grep -q "reboot '0 tryboot'" err
+is "$(sed -n 's/^boot_partition=//p' "$BD/autoboot.txt" | tr '\n' ' ')" "5 6 " "device: autoboot.txt [all] 5, [tryboot] 6"
+is "$(cat "$BD.p6/cmdline.txt")" "$(sed -e "s/root=LABEL=armbi_root/root=PARTUUID=$(uuid 3)/" \
+	-e 's/rootfstype=ext4/rootfstype=squashfs/' -e 's/$/ panic=10 armimmutable.slot=b/' inp/cmdline.txt)" \
+	"device: p6's cmdline.txt for slot b (the PARTUUID from the disk's table)"
+check "device: p6 has the bundle's config.txt" cmp inp/config.txt "$BD.p6/config.txt"
+is "$(ls "$BD/slot-b" | tr '\n' ' ')" "install.env slot.env slot.env.minisig " "device: p1 keeps only slot b's slot.env, its signature, install.env"
+is "$(find "$BD.p5" -type f | wc -l)" "$(find inp -type f | wc -l)" "device: p5 (slot a) untouched"
+rs=$(jq -r '.payloads[] | select(.kind == "rootfs") | .size' <<<"$("$AIM" bundle info --json v2.aimb)")
+is "$(head -c "$rs" "$DV/mmcblk0p3" | sha256sum | cut -d' ' -f1)" \
+	"$(jq -r '.payloads[] | select(.kind == "rootfs") | .sha256' <<<"$("$AIM" bundle info --json v2.aimb)")" \
+	"device: slot b's partition holds the bundle's root"
+is "$(devi status --json | jq -r '[.state.trial_slot, .autoboot.tryboot_slot] | join(" ")')" "b b" \
+	"device: status shows the trial and autoboot.txt"
 done_testing
