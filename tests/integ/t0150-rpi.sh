@@ -254,4 +254,16 @@ is "$(head -c "$rs" "$DV/mmcblk0p3" | sha256sum | cut -d' ' -f1)" \
 	"device: slot b's partition holds the bundle's root"
 is "$(devi status --json | jq -r '[.state.trial_slot, .autoboot.tryboot_slot] | join(" ")')" "b b" \
 	"device: status shows the trial and autoboot.txt"
+# --reboot: systemctl reboot '0 tryboot' (a stand-in systemctl records its arguments)
+mkdir -p bin
+printf '#!/bin/sh\nfor a in "$@"; do printf "[%%s]" "$a"; done >"%s/reboot.args"\n' "$TMP" >bin/systemctl
+chmod +x bin/systemctl
+rm -rf "$BD" "$BD.p5" "$BD.p6" && mkdir -p "$BD" "$BD.p5" "$BD.p6"
+mcopy -s -n -i "base.img@@$P1" '::*' "$BD/"
+mcopy -s -n -i "base.img@@$P5" '::*' "$BD.p5/"
+PATH="$TMP/bin:$PATH" devi -q install --reboot -p k.pub v2.aimb >/dev/null 2>err
+is "$?" 0 "device: install --reboot"
+is "$(cat "$TMP/reboot.args" 2>/dev/null)" "[reboot][0 tryboot]" "--reboot runs systemctl reboot '0 tryboot'"
+run_rc() { "$@" >/dev/null 2>&1; echo $?; }
+is "$(run_rc "$AIM" install --reboot --image "$W" -p k.pub v2.aimb)" 2 "--reboot with --image: usage error"
 done_testing
