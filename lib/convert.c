@@ -129,6 +129,7 @@ static int layout(const struct aim_image_info *ii, const struct aim_convert_opts
 	p->sqfs_size = sqfs;
 	p->slot_bytes = bytes;
 	p->data_size = o->data_size ? o->data_size : 256 * MiB;
+	/* aim_convert_ids() below sets it too; the medium plan needs it first */
 	p->table = ii->boot_method == AIM_BOOT_RPI ? AIM_PTABLE_GPT : p->table;
 	/* The slots for the medium (medium.h); GPT keeps its backup in the last 33 sectors. */
 	r = aim_medium_plan(o->medium_size, o->slot_size, p->slot_a_start,

@@ -97,6 +97,11 @@ is "$(mtype -i "out.img@@$P1" ::autoboot.txt)" "$AB1" "autoboot.txt: slot a (p5)
 is "$(aim status --image out.img --json | jq -r '[.state.active, .autoboot.slot, .autoboot.tryboot_slot, .slots[0].good] | join(" ")')" \
 	"a a a true" "status: slot a active and good, autoboot.txt names a twice"
 is "$(mdir -/ -b -i "base.img@@$(pstart base.img 6)" :: 2>/dev/null | wc -l)" 0 "slot b empty: p6 is an empty FAT"
+cp --sparse=always out.img g.img && truncate -s +256M g.img
+check "first boot's growth: aim-boot grow-table grows p4 (last on disk) with p5/p6 in the table" \
+	sh -c "'$AB' grow-table g.img | grep -q '^grow=grown:gpt p4' && sgdisk -v g.img | grep -q 'No problems found'"
+is "$(pstart g.img 5)/$(pstart g.img 6)" "$P5/$P6" "growth: p5 and p6 stay"
+rm -f g.img
 
 # ---- install of a bundle made from the E image into slot b ----
 check "keygen" aim -q keygen -W -p k.pub -s k.key
