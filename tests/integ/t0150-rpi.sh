@@ -164,6 +164,14 @@ check "mark-good b on the image" aim -q mark-good --image "$W" b
 is "$(ab)" "6 6 " "kept: autoboot.txt [all] p6 (b)"
 is "$(js '[.state.active, (.state.trial_slot // "-"), .slots[1].good, .slots[0].good] | join(" ")')" \
 	"b - true true" "kept: b active and good, no trial, a still good"
+# the next update goes to slot a: p5's old files all go first
+aim install --image "$W" -p k.pub v2.aimb >/dev/null 2>err
+is "$?" 0 "the next install, into slot a (its partition full)"
+is "$(ab)" "6 5 " "autoboot.txt: [all] p6 (b), [tryboot] p5 (a)"
+rm -rf wa && mkdir wa && mcopy -s -n -i "$W@@$P5" '::*' wa/
+is "$(cd wa && find . -type f | sort | tr '\n' ' ')" "$(cd inp && find . -type f | sort | tr '\n' ' ')" \
+	"p5: the bundle's files, nothing left over"
+check "p5: cmdline.txt for slot a" grep -q "root=PARTUUID=$(uuid 2) .*armimmutable.slot=a$" wa/cmdline.txt
 # failed: the firmware boots [all] (a) after the trial, or after a normal reboot
 cp --sparse=always trial.img "$W"
 boot_as a
