@@ -440,7 +440,8 @@ static void classify(struct aim_image_info *ii)
 		/* Converted with the firmware's own A/B (docs/rpi.md). */
 		snprintf(ii->reason, sizeof(ii->reason),
 			 "unproven on hardware: the Raspberry Pi firmware's tryboot cannot run "
-			 "under QEMU (file-level tests only; Pi 4, 400, CM4, 5)");
+			 "under QEMU (file-level tests only); the output is for Pi 4, 400, CM4 "
+			 "and 5, not Pi 3");
 	} else if (!strcmp(ii->shape, "F") || !strcmp(ii->shape, "G")) {
 		ii->convertible = 0;
 		snprintf(ii->reason, sizeof(ii->reason),
