@@ -23,6 +23,15 @@
 #define BASIC_DATA "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7"
 #define LINUX_DATA "0FC63DAF-8483-4772-8E79-3D69D8477DE4"
 
+static size_t quotes(const char *s, size_t n)
+{
+	size_t q = 0;
+
+	for (size_t i = 0; i < n; i++)
+		q += s[i] == '"';
+	return q;
+}
+
 int aim_rpi_rewrite_cmdline(const char *in, char slot, const char *partuuid, char **ret)
 {
 	size_t n = strcspn(in, "\r\n"), rest = strspn(in + n, "\r\n");
@@ -34,6 +43,10 @@ int aim_rpi_rewrite_cmdline(const char *in, char slot, const char *partuuid, cha
 				     "reads only the first");
 	if (!n)
 		return aim_error_set(-EINVAL, "cmdline.txt is empty");
+	/* The kernel reads an open quote to the end of the line: words added after it would
+	 * be part of the quoted value, never root= or the slot. */
+	if (quotes(in, n) % 2)
+		return aim_error_set(-EINVAL, "cmdline.txt has an unterminated double quote");
 	if (aim_extlinux_cmdline(in, n, slot, partuuid, &line) < 0)
 		return -ENOMEM;
 	return asprintf(ret, "%s\n", line) < 0 ? -ENOMEM : 0;

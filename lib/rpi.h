@@ -28,8 +28,8 @@ struct aim_target;
 /* The slot's cmdline.txt from the image's (one line): root= becomes root=PARTUUID=<uuid>
  * and rootfstype= rootfstype=squashfs in place (added when missing; rootflags= and a
  * second root= dropped), panic=10 unless a panic= is there, armimmutable.slot=X last (an
- * old one dropped). Every other word stays as it was. -EINVAL for an empty line or more
- * than one line of text. */
+ * old one dropped). Every other word stays as it was. -EINVAL for an empty line, more
+ * than one line of text, or an unterminated double quote. */
 int aim_rpi_rewrite_cmdline(const char *in, char slot, const char *partuuid, char **ret);
 
 /* Whether a path under /slot-X/ of a target lives on the slot's own boot partition (5 or

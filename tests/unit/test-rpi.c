@@ -109,6 +109,13 @@ static void test_cmdline(void)
 	       "two lines refused (the firmware reads one)");
 	ok(out == NULL, "nothing returned");
 	is_int(aim_rpi_rewrite_cmdline("\n", 'a', UUID_A, &out), -EINVAL, "empty refused");
+	is_int(aim_rpi_rewrite_cmdline("quiet \"a b root=/dev/x\n", 'a', UUID_A, &out), -EINVAL,
+	       "an unterminated quote refused (the kernel would read root= as part of it)");
+	is_int(aim_rpi_rewrite_cmdline("x=\"a b\" root=/dev/x\n", 'a', UUID_A, &out), 0,
+	       "a quoted value with a space");
+	is_str(out, "x=\"a b\" root=PARTUUID=" UUID_A " rootfstype=squashfs panic=10 "
+		    "armimmutable.slot=a\n", "the quoted value kept as one word");
+	free(out);
 	aim_error_clear();
 }
 
