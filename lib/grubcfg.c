@@ -242,6 +242,55 @@ static char *slot_cmdline(const struct aim_grubcfg_opts *o, int i)
 	return buf;
 }
 
+/* The words of line[0, n) after the first two (the command and the kernel's path), but
+ * those with a '$', space-separated, into f. */
+static void put_args(FILE *f, const char *line, size_t n)
+{
+	size_t i = 0, w = 0;
+	int first = 1;
+
+	while (i < n) {
+		size_t s;
+
+		while (i < n && strchr(" \t\r", line[i]))
+			i++;
+		s = i;
+		while (i < n && !strchr(" \t\r", line[i]))
+			i++;
+		if (i > s && ++w > 2 && !memchr(line + s, '$', i - s)) {
+			fprintf(f, "%s%.*s", first ? "" : " ", (int)(i - s), line + s);
+			first = 0;
+		}
+	}
+}
+
+int aim_grubcfg_image_cmdline(const char *grub_cfg, char **ret)
+{
+	for (const char *p = grub_cfg ? grub_cfg : ""; *p;) {
+		size_t n = strcspn(p, "\n"), k;
+		const char *l = p + strspn(p, " \t");
+		char *buf = NULL;
+		size_t size = 0;
+		FILE *f;
+
+		p += n + (p[n] == '\n');
+		k = !strncmp(l, "linuxefi", 8) ? 8 : !strncmp(l, "linux", 5) ? 5 : 0;
+		if (!k || (l[k] != ' ' && l[k] != '\t'))
+			continue;
+		f = open_memstream(&buf, &size);
+		if (!f)
+			return -ENOMEM;
+		put_args(f, l, (size_t)(p - l) - (p[-1] == '\n'));
+		if (fclose(f) != 0) {
+			free(buf);
+			return -ENOMEM;
+		}
+		*ret = buf;
+		return 0;
+	}
+	return aim_error_set(-ENOENT, "no linux command in the image's grub.cfg");
+}
+
 /* aim_load SLOT: load and boot it (test mode: print what would be loaded); on return
  * the slot did not load (test mode: aim_loaded=1 when it would have). */
 static void put_load(FILE *f, const struct aim_grubcfg_opts *o, const char *dir,

@@ -43,6 +43,14 @@ struct aim_grubcfg_opts {
  * PARTUUID, file name, directory, timeout (> 3600) or an argument GRUB cannot pass. */
 int aim_grubcfg_generate(const struct aim_grubcfg_opts *o, struct aim_buf *out);
 
+/* The kernel arguments of the image's own grub.cfg (its /boot/grub/grub.cfg: what
+ * update-grub made of GRUB_CMDLINE_LINUX and GRUB_CMDLINE_LINUX_DEFAULT): those of the
+ * first linux (or linuxefi) command, after the kernel's path, for opts.cmdline. Words
+ * that use a GRUB variable ($vt_handoff) are dropped: nothing resolves them here. *ret
+ * is malloc'd ("" when the line has no arguments); -ENOENT when there is no linux
+ * command. */
+int aim_grubcfg_image_cmdline(const char *grub_cfg, char **ret);
+
 /* The GRUB modules grub.cfg needs, embedded by aim_grub_mkimage (NULL-terminated). */
 extern const char *const aim_grub_modules[];
 

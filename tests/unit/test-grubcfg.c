@@ -145,6 +145,31 @@ static void test_quoting(void)
 	free(t);
 }
 
+static void test_image_cmdline(void)
+{
+	static const char cfg[] =
+		"set default=0\n"
+		"menuentry 'Armbian' --class debian {\n"
+		"\tinsmod gzio\n"
+		"\tlinux\t/boot/vmlinuz-6.1.0-50-arm64 root=UUID=4b8e ro  console=tty1 "
+		"console=ttyS2,1500000 $vt_handoff quiet\r\n"
+		"\tinitrd\t/boot/initrd.img-6.1.0-50-arm64\n"
+		"}\n"
+		"menuentry 'recovery' {\n\tlinux /boot/vmlinuz root=UUID=4b8e ro single\n}\n";
+	char *a = NULL;
+
+	is_int(aim_grubcfg_image_cmdline(cfg, &a), 0, "image cmdline: found");
+	is_str(a, "root=UUID=4b8e ro console=tty1 console=ttyS2,1500000 quiet",
+	       "image cmdline: the first linux line's arguments, no GRUB variable, no CR");
+	free(a);
+	a = NULL;
+	is_int(aim_grubcfg_image_cmdline("\tlinuxefi /vmlinuz\n", &a), 0, "linuxefi");
+	is_str(a, "", "no arguments: empty");
+	free(a);
+	is_int(aim_grubcfg_image_cmdline("linuxfoo x y\nset linux=1\n", &a), -ENOENT,
+	       "no linux command");
+}
+
 static void test_refusals(void)
 {
 	struct aim_grubcfg_opts o;
@@ -453,6 +478,7 @@ int main(int argc, char **argv)
 	test_variants();
 	test_quoting();
 	test_refusals();
+	test_image_cmdline();
 	test_mkimage();
 	test_prefixes();
 	test_bootcount_torn();
