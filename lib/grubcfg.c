@@ -330,7 +330,7 @@ static void put_load(FILE *f, const struct aim_grubcfg_opts *o, const char *dir,
 /* Real mode: a menu of both slots for when the automatic boot was stopped or failed. */
 static void put_menu(FILE *f, const struct aim_grubcfg_opts *o, char *const cmd[2])
 {
-	fputs("echo \"armimmutable: no slot booted; choose one\"\n"
+	fputs("echo \"armimmutable: no automatic boot: choose a slot\"\n"
 	      "set timeout=-1\n", f);
 	for (int i = 0; i < 2; i++) {
 		char s = (char)('a' + i);

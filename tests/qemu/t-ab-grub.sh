@@ -195,7 +195,7 @@ for arch in $arches; do
 	ok $? "$arch: real config: the timeout"
 	run_text $arch 12 | grep -q 'armimmutable: slot b did not load, trying slot a'
 	ok $? "$arch: real config: linux refuses slot b's garbage kernel, slot a is tried"
-	run_text $arch 12 | grep -q 'armimmutable: no slot booted; choose one'
+	run_text $arch 12 | grep -q 'armimmutable: no automatic boot: choose a slot'
 	ok $? "$arch: real config: neither loads: the menu of both slots"
 	bootcount_is $arch "" 1 80 "real config: the trial boot counted"
 done
