@@ -209,6 +209,13 @@ if [ -n "$sample" ] && [ -f "$sample" ] && command -v debugfs >/dev/null &&
 	kver=$(sed -n 's/^KVER=//p' "$sample.info") && [ -n "$kver" ]; then
 	debugfs -R "dump /boot/vmlinuz-$kver $tmp/vmlinuz" "$sample?offset=$off" 2>/dev/null
 	debugfs -R "dump /boot/initrd.img-$kver $tmp/initrd.img" "$sample?offset=$off" 2>/dev/null
+	# an arm64 Image has "ARMd" at 0x38 (the shared cache may be rebuilt under us)
+	[ "$(dd if="$tmp/vmlinuz" bs=1 skip=56 count=4 2>/dev/null)" = ARMd ] &&
+		[ -s "$tmp/initrd.img" ] || sample=""
+else
+	sample=""
+fi
+if [ -n "$sample" ]; then
 	rm -f "$D"
 	truncate -s 128M "$D" &&
 		echo 'start=2048, size=258048, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B' |
