@@ -56,7 +56,7 @@ CLI_OBJ := $(CLI_SRC:%.c=$(B)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 # Helpers of the QEMU tests, built like the unit tests (sanitized under SANITIZE=1).
-QEMU_HELPERS := $(B)/tests/aim-mkscr
+QEMU_HELPERS := $(B)/tests/aim-mkscr $(B)/tests/aim-mkgrub
 # Helpers of the integration tests, likewise.
 INTEG_HELPERS := $(B)/tests/aim-carry
 
@@ -138,6 +138,7 @@ $(B)/tests/%: tests/unit/%.c $(B)/libarmimmutable.a tests/tap.h
 	$(Q)$(CC) $(AIM_CFLAGS) -Itests $(DEP_CFLAGS) $(CFLAGS) -o $@ $< $(B)/libarmimmutable.a $(DEP_LIBS)
 
 $(B)/tests/aim-mkscr: tests/qemu/aim-mkscr.c $(B)/libarmimmutable.a
+$(B)/tests/aim-mkgrub: tests/qemu/aim-mkgrub.c $(B)/libarmimmutable.a
 $(B)/tests/aim-carry: tests/integ/aim-carry.c $(B)/libarmimmutable.a
 $(QEMU_HELPERS) $(INTEG_HELPERS):
 	@mkdir -p $(dir $@)

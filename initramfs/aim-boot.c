@@ -159,7 +159,7 @@ static int resolve_devices(const char *sysfs, struct plan *p)
 static void decide(const char *dir, struct plan *p)
 {
 	char mounted = p->root_partn == 3 ? 'b' : p->root_partn == 2 ? 'a' : 0;
-	int r = aim_slotstate_load(dir, &p->st, &p->copy);
+	int r = aim_slotstate_load(dir, &p->st, &p->copy), grubenv;
 
 	p->reason[0] = 0;
 	if (r < 0) {
@@ -167,7 +167,9 @@ static void decide(const char *dir, struct plan *p)
 			 r == -ENOENT ? p->st.reason : strerror(-r),
 			 r == -ENOENT ? "writing a fresh one" : "not counting");
 		p->have_state = 0;
+		grubenv = p->st.grubenv;
 		aim_slotstate_init(&p->st);
+		p->st.grubenv = grubenv; /* a GRUB image's fresh state stays readable by GRUB */
 		if (r == -ENOENT) {
 			p->state_changed = 1;
 			p->copy = 2; /* writes copy 1 */
@@ -679,8 +681,11 @@ static int cmd_mark_good(void)
 	}
 	r = aim_slotstate_load(BOOTMNT, &st, &copy);
 	if (r == -ENOENT) {
+		int grubenv = st.grubenv;
+
 		say("mark-good: no valid slot state (%s): writing a fresh one", st.reason);
 		aim_slotstate_init(&st);
+		st.grubenv = grubenv;
 		copy = 2;
 		st.good[0] = st.good[1] = 0;
 	} else if (r < 0) {

@@ -108,10 +108,8 @@ static void put_word(FILE *f, int *first, const char *w, size_t n)
 	*first = 0;
 }
 
-/* The kernel command line of an append line: the board's tokens, root= and rootfstype=
- * for the slot (rootflags= went with the ext4 root), panic=10 unless a panic= is there,
- * armimmutable.slot=<slot> last. */
-static void put_cmdline(FILE *f, const char *v, size_t n, char slot, const char *partuuid)
+void aim_extlinux_put_cmdline(FILE *f, const char *v, size_t n, char slot,
+			      const char *partuuid)
 {
 	int root = 0, fstype = 0, panic = 0, first = 1;
 	char rootw[64], slotw[32];
@@ -155,7 +153,7 @@ int aim_extlinux_cmdline(const char *v, size_t n, char slot, const char *partuui
 
 	if (!f)
 		return -ENOMEM;
-	put_cmdline(f, v, n, slot, partuuid);
+	aim_extlinux_put_cmdline(f, v, n, slot, partuuid);
 	return fclose(f) == 0 ? 0 : -ENOMEM;
 }
 
@@ -195,7 +193,7 @@ static int put_line(FILE *f, const char *p, size_t n, const char *boot_prefix, c
 	if (kw == KW_LABEL) {
 		if (*in_label && !*has_append) {
 			fputs("  append ", f);
-			put_cmdline(f, "", 0, slot, partuuid);
+			aim_extlinux_put_cmdline(f, "", 0, slot, partuuid);
 			fputs(cr ? "\r\n" : "\n", f);
 		}
 		*in_label = 1;
@@ -211,7 +209,7 @@ static int put_line(FILE *f, const char *p, size_t n, const char *boot_prefix, c
 		fputc(' ', f);
 	if (kw == KW_APPEND) {
 		*has_append |= *in_label;
-		put_cmdline(f, p + vs, ve - vs, slot, partuuid);
+		aim_extlinux_put_cmdline(f, p + vs, ve - vs, slot, partuuid);
 	} else if (kw == KW_PATH) {
 		if (!strncasecmp(p + ws, "kernel", 6) || !strncasecmp(p + ws, "linux", 5))
 			(*kernels)++;
@@ -255,7 +253,7 @@ int aim_extlinux_rewrite(const char *orig, const char *boot_prefix, char slot,
 	}
 	if (r == 0 && in_label && !has_append) {
 		fputs("  append ", f);
-		put_cmdline(f, "", 0, slot, partuuid);
+		aim_extlinux_put_cmdline(f, "", 0, slot, partuuid);
 		fputc('\n', f);
 	}
 	if (fclose(f) != 0) {

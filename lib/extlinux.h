@@ -8,6 +8,7 @@
 #define AIM_EXTLINUX_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 /* Where the board's extlinux.conf lies in a slot's boot files (/slot-X/...). */
 #define AIM_EXTLINUX_CONF "extlinux/extlinux.conf"
@@ -36,5 +37,13 @@ int aim_extlinux_rewrite(const char *orig, const char *boot_prefix, char slot,
  * last. *ret is malloc'd, without a newline. */
 int aim_extlinux_cmdline(const char *v, size_t n, char slot, const char *partuuid,
 			 char **ret);
+
+/* The kernel command line of a slot from the image's arguments v[0, n) (whitespace
+ * separated, double quotes keep spaces): root=PARTUUID=<partuuid> and rootfstype=squashfs
+ * in place of root= and rootfstype= (added when missing; rootflags= went with the ext4
+ * root and is dropped), panic=10 unless a panic= is there, armimmutable.slot=<slot> last
+ * (an old one dropped). Shared by extlinux.conf and grub.cfg. */
+void aim_extlinux_put_cmdline(FILE *f, const char *v, size_t n, char slot,
+			      const char *partuuid);
 
 #endif

@@ -381,8 +381,12 @@ static int image_state_load(struct aim_target *t, struct aim_slotstate *st, int 
 		r = r1;
 	else if (r < 0 && r2 < 0 && r2 != -ENOENT && r2 != -EFBIG)
 		r = r2;
-	if (r == 0 && aim_target_read_file(t, "/" AIM_BOOTCOUNT_FILE, 256, &bc, &nb) == 0)
-		(void)aim_slotstate_apply_bootcount(bc, nb, st);
+	if (aim_target_read_file(t, "/" AIM_BOOTCOUNT_FILE, AIM_GRUBENV_SIZE, &bc, &nb) == 0) {
+		if (r == 0)
+			(void)aim_slotstate_apply_bootcount(bc, nb, st);
+		else if (aim_slotstate_is_grubenv(bc, nb))
+			st->grubenv = 1; /* as aim_slotstate_load: a fresh state keeps it */
+	}
 	return r;
 }
 

@@ -3,7 +3,9 @@
 # Installs every Debian bookworm package the build, the tests and the demo need.
 # Idempotent; run as root (CI and the demo do). Usage: tools/deps.sh [--qemu] [--deb]
 #   without options: what the build and the fast tests need;
-#   with --qemu:     also what building and booting the arm64 sample needs;
+#   with --qemu:     also what building and booting the arm64 sample needs, and GRUB,
+#                    AAVMF and OVMF for the UEFI images (tools/grub-modules.sh unpacks
+#                    grub-efi-arm64-bin's modules into /var/cache/armimmutable);
 #   with --deb:      also what 'make deb' needs (debhelper, lintian). debian/control's
 #                    Build-Depends are the build's part of host_pkgs plus debhelper
 #                    (tests/integ/t0142-deb.sh checks that they stay so).
@@ -26,7 +28,8 @@ host_pkgs="build-essential pkg-config
  xz-utils zstd u-boot-tools cpio jq file binutils perl attr time bc kmod lz4 bzip2
  minisign nginx curl openssl clang-14 libclang-rt-14-dev cryptsetup-bin"
 qemu_pkgs="qemu-system-arm u-boot-qemu mmdebstrap qemu-user-static binfmt-support
- arch-test debian-archive-keyring"
+ arch-test debian-archive-keyring
+ grub-common grub-efi-amd64-bin qemu-efi-aarch64 ovmf qemu-system-x86"
 deb_pkgs="debhelper lintian mmdebstrap debian-archive-keyring"
 
 want="$host_pkgs"
@@ -47,6 +50,10 @@ sysroots() {
 	for a in arm64 armhf; do
 		sh "$(dirname "$0")/sysroot.sh" "$a"
 	done
+	# GRUB's arm64-efi modules for the UEFI images (grub-mkimage on an amd64 host)
+	case " $want " in
+	*" grub-common "*) sh "$(dirname "$0")/grub-modules.sh" ;;
+	esac
 }
 if [ -z "$missing" ]; then
 	sysroots

@@ -52,9 +52,16 @@ static int is_slot(char c)
 	return c == 'a' || c == 'b';
 }
 
-static int valid_reason_char(char c)
+static int valid_reason_char(char c, int grubenv)
 {
-	return c >= ' ' && c <= '~' && c != '=';
+	return c >= ' ' && c <= '~' && c != '=' && !(grubenv && c == '\\');
+}
+
+#define SIG_LEN (sizeof(AIM_GRUBENV_SIGNATURE) - 1)
+
+int aim_slotstate_is_grubenv(const char *buf, size_t len)
+{
+	return buf && len >= SIG_LEN && !memcmp(buf, AIM_GRUBENV_SIGNATURE, SIG_LEN);
 }
 
 enum { K_SEQ, K_ACTIVE, K_TRY, K_TRIES_A, K_TRIES_B, K_GOOD_A, K_GOOD_B, K_REASON, K_CRC, K_N };
@@ -85,6 +92,10 @@ int aim_slotstate_parse(const char *buf, size_t len, struct aim_slotstate *st)
 		return bad(st, "empty");
 	if (len > AIM_SLOTSTATE_MAX)
 		return bad(st, "%zu bytes, more than %d", len, AIM_SLOTSTATE_MAX);
+	if (aim_slotstate_is_grubenv(buf, len)) {
+		st->grubenv = 1;
+		pos = SIG_LEN;
+	}
 	while (pos < len) {
 		const char *line = buf + pos, *nl = memchr(line, '\n', len - pos);
 		const char *eq, *val;
@@ -141,7 +152,7 @@ int aim_slotstate_parse(const char *buf, size_t len, struct aim_slotstate *st)
 			if (vlen >= sizeof(st->reason))
 				return bad(st, "aim_reason too long");
 			for (size_t i = 0; i < vlen; i++)
-				if (!valid_reason_char(val[i]))
+				if (!valid_reason_char(val[i], st->grubenv))
 					return bad(st, "aim_reason has a control character");
 			memcpy(st->reason, val, vlen);
 			st->reason[vlen] = 0;
@@ -184,15 +195,15 @@ int aim_slotstate_format(const struct aim_slotstate *st, char *buf)
 	for (size_t i = 0; i < sizeof(reason); i++) {
 		char c = st->reason[i];
 
-		reason[i] = c && !valid_reason_char(c) ? '_' : c;
+		reason[i] = c && !valid_reason_char(c, st->grubenv) ? '_' : c;
 		if (!c)
 			break;
 	}
 	reason[sizeof(reason) - 1] = 0;
 	n = snprintf(buf, AIM_SLOTSTATE_MAX,
-		     "aim_seq=%u\naim_active=%c\naim_try=%s\naim_tries_a=%u\naim_tries_b=%u\n"
+		     "%saim_seq=%u\naim_active=%c\naim_try=%s\naim_tries_a=%u\naim_tries_b=%u\n"
 		     "aim_good_a=%d\naim_good_b=%d\naim_reason=%s\n",
-		     (unsigned)st->seq, st->active,
+		     st->grubenv ? AIM_GRUBENV_SIGNATURE : "", (unsigned)st->seq, st->active,
 		     st->try_slot == 'a' ? "a" : st->try_slot == 'b' ? "b" : "", st->tries[0],
 		     st->tries[1], st->good[0], st->good[1], reason);
 	if (n < 0 || n >= AIM_SLOTSTATE_MAX - 18)
@@ -218,6 +229,9 @@ int aim_slotstate_pick(const char *buf1, size_t len1, const char *buf2, size_t l
 		memset(st, 0, sizeof(*st));
 		snprintf(st->reason, sizeof(st->reason), "copy 1: %.36s; copy 2: %.36s", s1.reason,
 			 s2.reason);
+		/* what a fresh state written now should look like */
+		st->grubenv = aim_slotstate_is_grubenv(buf1, len1) ||
+			      aim_slotstate_is_grubenv(buf2, len2);
 		return -ENOENT;
 	}
 	if (r1 == 0 && (r2 < 0 || !aim_slotstate_newer(s2.seq, s1.seq))) {
@@ -228,6 +242,28 @@ int aim_slotstate_pick(const char *buf1, size_t len1, const char *buf2, size_t l
 		*ret_copy = 2;
 	}
 	return 0;
+}
+
+int aim_slotstate_format_grub_bootcount(unsigned bc, uint32_t seq, char *buf)
+{
+	int n = snprintf(buf, AIM_GRUBENV_SIZE, "%saim_bc=%u\naim_bc_seq=%u\n",
+			 AIM_GRUBENV_SIGNATURE, bc, (unsigned)seq);
+
+	memset(buf + n, '#', (size_t)(AIM_GRUBENV_SIZE - n));
+	return AIM_GRUBENV_SIZE;
+}
+
+int aim_slotstate_grub_bootcount_ok(const char *buf, size_t len)
+{
+	struct aim_slotstate st = {0};
+	size_t end = len;
+
+	if (len != AIM_GRUBENV_SIZE || !aim_slotstate_is_grubenv(buf, len) ||
+	    aim_slotstate_apply_bootcount(buf, len, &st) < 0)
+		return 0;
+	while (end > 0 && buf[end - 1] == '#')
+		end--;
+	return end > SIG_LEN && buf[end - 1] == '\n' && !memchr(buf, 0, len);
 }
 
 int aim_slotstate_apply_bootcount(const char *buf, size_t len, struct aim_slotstate *st)

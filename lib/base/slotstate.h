@@ -18,6 +18,12 @@
  * ("aim_bc=N", "aim_bc_seq=S"), is written only by U-Boot's boot script: the number of
  * trial boots U-Boot started for state sequence S.
  *
+ * GRUB images (docs/boot.md 4b) use the "GRUB flavour" of the same record: a first line
+ * "# GRUB Environment Block" (GRUB's envblk signature, so that its load_env reads the
+ * copies), covered by the CRC like every other byte before aim_crc, and no backslash in
+ * aim_reason (GRUB's escape character). Their bootcount.txt is a GRUB environment block
+ * of AIM_GRUBENV_SIZE bytes that GRUB's save_env rewrites in place.
+ *
  * Pure functions on buffers, libc only: shared by the host library and the static
  * initramfs helper.
  */
@@ -33,6 +39,10 @@
 /* The corruption rule (docs/boot.md): boots of the good active slot that never reach
  * boot-complete before the boot script boots the other, good slot. */
 #define AIM_SLOTSTATE_ACTIVE_FAILS 3
+/* GRUB's envblk signature (grub-core/lib/envblk.h GRUB_ENVBLK_SIGNATURE) */
+#define AIM_GRUBENV_SIGNATURE "# GRUB Environment Block\n"
+/* bootcount.txt on GRUB images: signature, aim_bc, aim_bc_seq, '#' up to this size */
+#define AIM_GRUBENV_SIZE 1024
 
 struct aim_slotstate {
 	uint32_t seq;
@@ -45,18 +55,24 @@ struct aim_slotstate {
 	unsigned uboot_count;
 	/* Stored as aim_reason. After a failed parse: what was wrong. */
 	char reason[AIM_SLOTSTATE_REASON_MAX];
+	/* 1: the GRUB flavour (the signature line first). Set by parse, kept by format, so
+	 * that a writer of a loaded state keeps the flavour without knowing the boot method. */
+	int grubenv;
 };
 
-/* The state of a freshly converted image: slot a active and good, nothing on trial. */
+/* The state of a freshly converted image: slot a active and good, nothing on trial, the
+ * U-Boot flavour (set grubenv for a GRUB image; after a failed load, copy st->grubenv
+ * from it). */
 void aim_slotstate_init(struct aim_slotstate *st);
 
 /* Strict parse of one copy: every key exactly once, nothing else, the CRC line last.
  * Returns 0 or -EBADMSG (st->reason names the problem). */
 int aim_slotstate_parse(const char *buf, size_t len, struct aim_slotstate *st);
 
-/* Writes the record (NUL-terminated) into buf[AIM_SLOTSTATE_MAX]. Returns its length
- * (without the NUL) or -EINVAL for a state that does not validate. Characters of the
- * reason outside [ -~] and '=' become '_'. */
+/* Writes the record (NUL-terminated) into buf[AIM_SLOTSTATE_MAX], in the GRUB flavour
+ * when st->grubenv. Returns its length (without the NUL) or -EINVAL for a state that does
+ * not validate. Characters of the reason outside [ -~] and '=' (and '\\' in the GRUB
+ * flavour) become '_'. */
 int aim_slotstate_format(const struct aim_slotstate *st, char *buf);
 
 /* Serial-number comparison: nonzero when seq a is newer than b (wraps at 2^32). */
@@ -64,12 +80,28 @@ int aim_slotstate_newer(uint32_t a, uint32_t b);
 
 /* Of two copies (either may be NULL/empty or corrupt), the newest valid one into *st,
  * *ret_copy = 1 or 2 (ties: copy 1). -ENOENT when neither is valid: then st->reason
- * holds both problems. The next write goes to copy 3 - *ret_copy. */
+ * holds both problems and st->grubenv says whether either carries GRUB's signature.
+ * The next write goes to copy 3 - *ret_copy. */
 int aim_slotstate_pick(const char *buf1, size_t len1, const char *buf2, size_t len2,
 		       struct aim_slotstate *st, int *ret_copy);
 
-/* Reads U-Boot's bootcount.txt (lenient: any order, unknown keys and a trailing NUL
- * ignored) and sets st->uboot_count when its aim_bc_seq equals st->seq, else 0.
+/* Whether buf starts with GRUB's envblk signature (a GRUB-flavoured copy or a GRUB
+ * bootcount.txt, whole or not). */
+int aim_slotstate_is_grubenv(const char *buf, size_t len);
+
+/* GRUB's bootcount.txt: the signature, "aim_bc=<bc>", "aim_bc_seq=<seq>", then '#' up to
+ * AIM_GRUBENV_SIZE bytes (the free space GRUB's save_env needs, no newline at the end),
+ * into buf[AIM_GRUBENV_SIZE]. Returns AIM_GRUBENV_SIZE. */
+int aim_slotstate_format_grub_bootcount(unsigned bc, uint32_t seq, char *buf);
+
+/* Whether buf is a bootcount.txt GRUB's save_env can rewrite: AIM_GRUBENV_SIZE bytes,
+ * the signature, aim_bc and aim_bc_seq readable, '\n' before the '#' padding
+ * (grub-core/lib/envblk.c grub_envblk_set finds its free space that way). 1 or 0. */
+int aim_slotstate_grub_bootcount_ok(const char *buf, size_t len);
+
+/* Reads bootcount.txt, U-Boot's or GRUB's (lenient: any order, unknown keys, lines
+ * without '=' (the signature, '#' padding) and a trailing NUL ignored) and sets
+ * st->uboot_count when its aim_bc_seq equals st->seq, else 0.
  * Returns 0, or -EBADMSG when it holds no usable count (uboot_count is then 0). */
 int aim_slotstate_apply_bootcount(const char *buf, size_t len, struct aim_slotstate *st);
 

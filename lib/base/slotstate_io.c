@@ -42,7 +42,7 @@ static ssize_t read_small(const char *dir, const char *name, char *buf, size_t c
 
 int aim_slotstate_load(const char *dir, struct aim_slotstate *st, int *ret_copy)
 {
-	char b1[AIM_SLOTSTATE_MAX + 1], b2[AIM_SLOTSTATE_MAX + 1], bc[128];
+	char b1[AIM_SLOTSTATE_MAX + 1], b2[AIM_SLOTSTATE_MAX + 1], bc[AIM_GRUBENV_SIZE + 1];
 	ssize_t n1 = read_small(dir, AIM_STATE_FILE_1, b1, AIM_SLOTSTATE_MAX);
 	ssize_t n2 = read_small(dir, AIM_STATE_FILE_2, b2, AIM_SLOTSTATE_MAX);
 	ssize_t nb;
@@ -52,7 +52,11 @@ int aim_slotstate_load(const char *dir, struct aim_slotstate *st, int *ret_copy)
 	 * other one decides, and the next store rewrites this one. */
 	r = aim_slotstate_pick(n1 > 0 ? b1 : NULL, n1 > 0 ? (size_t)n1 : 0, n2 > 0 ? b2 : NULL,
 			       n2 > 0 ? (size_t)n2 : 0, st, ret_copy);
+	nb = read_small(dir, AIM_BOOTCOUNT_FILE, bc, sizeof(bc) - 1);
 	if (r < 0) {
+		/* a GRUB image keeps its flavour when a fresh state is written */
+		if (nb > 0 && aim_slotstate_is_grubenv(bc, (size_t)nb))
+			st->grubenv = 1;
 		/* Neither is valid: a read error says more than "no state" (and -ENOENT would
 		 * let aim-boot write a fresh state over copies a retry might still read). */
 		if (n1 < 0 && n1 != -ENOENT)
@@ -61,7 +65,6 @@ int aim_slotstate_load(const char *dir, struct aim_slotstate *st, int *ret_copy)
 			return (int)n2;
 		return r;
 	}
-	nb = read_small(dir, AIM_BOOTCOUNT_FILE, bc, sizeof(bc) - 1);
 	if (nb > 0)
 		(void)aim_slotstate_apply_bootcount(bc, (size_t)nb, st);
 	return 0;
@@ -163,4 +166,38 @@ int aim_slotstate_store(const char *dir, const struct aim_slotstate *st, int cop
 	}
 	aim_fault_point("state directory fsync");
 	return 0;
+}
+
+int aim_slotstate_grub_bootcount_repair(const char *dir)
+{
+	char buf[AIM_GRUBENV_SIZE + 1], tmp[4096], path[4096];
+	ssize_t n = read_small(dir, AIM_BOOTCOUNT_FILE, buf, AIM_GRUBENV_SIZE);
+	int fd, r;
+
+	if (n > 0 && aim_slotstate_grub_bootcount_ok(buf, (size_t)n))
+		return 0;
+	aim_slotstate_format_grub_bootcount(0, 0, buf);
+	snprintf(tmp, sizeof(tmp), "%s/bootcount.tmp", dir);
+	snprintf(path, sizeof(path), "%s/%s", dir, AIM_BOOTCOUNT_FILE);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	r = write_all(fd, buf, AIM_GRUBENV_SIZE);
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlink(tmp);
+		return r;
+	}
+	aim_fault_point("bootcount rename");
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)fsync(fd);
+		close(fd);
+	}
+	return 1;
 }

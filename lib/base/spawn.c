@@ -16,7 +16,8 @@
 
 extern char **environ;
 
-int aim_spawn(const char *const argv[], const char *const extra_env[])
+static int spawn(const char *const argv[], const char *const extra_env[], char *out,
+		 size_t outlen)
 {
 	size_t n = 0, m = 0;
 	_cleanup_free_ char **envp = NULL; /* borrowed strings */
@@ -33,12 +34,16 @@ int aim_spawn(const char *const argv[], const char *const extra_env[])
 	envp = calloc(n + m + 1, sizeof(char *));
 	if (!envp)
 		return -ENOMEM;
-	memcpy(envp, (const void *)extra_env, m * sizeof(char *));
+	if (m) /* extra_env may be NULL, which memcpy must not get even for 0 bytes */
+		memcpy(envp, (const void *)extra_env, m * sizeof(char *));
 	memcpy(envp + m, environ, n * sizeof(char *));
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return -errno;
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	if (out)
+		posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
+	else
+		posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
 	r = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, envp);
 	posix_spawn_file_actions_destroy(&fa);
@@ -49,6 +54,13 @@ int aim_spawn(const char *const argv[], const char *const extra_env[])
 				     strerror(r));
 	}
 	got = read(pipefd[0], errbuf, sizeof(errbuf) - 1);
+	if (out && outlen) {
+		size_t k = got > 0 ? (size_t)got : 0;
+
+		k = k < outlen - 1 ? k : outlen - 1;
+		memcpy(out, errbuf, k);
+		out[k] = 0;
+	}
 	/* Drain the rest so the child never blocks on a full pipe. */
 	{
 		char sink[4096];
@@ -67,4 +79,14 @@ int aim_spawn(const char *const argv[], const char *const extra_env[])
 			     WIFEXITED(status) ? "exit status " : "signal ",
 			     WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
 			     errbuf[0] ? ": " : "", errbuf);
+}
+
+int aim_spawn(const char *const argv[], const char *const extra_env[])
+{
+	return spawn(argv, extra_env, NULL, 0);
+}
+
+int aim_spawn_output(const char *const argv[], char *out, size_t outlen)
+{
+	return spawn(argv, NULL, out, outlen);
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * U-Boot's bootcount.txt (lib/base/slotstate.c aim_slotstate_apply_bootcount), then the
- * boot decision with that count on a valid state: it must still format and parse.
+ * bootcount.txt, U-Boot's or GRUB's (lib/base/slotstate.c aim_slotstate_apply_bootcount,
+ * aim_slotstate_grub_bootcount_ok), then the boot decision with that count on a valid
+ * state: it must still format and parse.
  */
 #include "fuzz.h"
 
@@ -21,6 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (aim_slotstate_set_trial(&st, 'b', 3, NULL, NULL, 0) != 1)
 		abort();
 	aim_slotstate_apply_bootcount(text, size, &st);
+	if (aim_slotstate_grub_bootcount_ok(text, size) && size != AIM_GRUBENV_SIZE)
+		abort();
 	if (aim_slotstate_choose(&st, &slot, &trial) < 0)
 		abort();
 	len = aim_slotstate_format(&st, buf);

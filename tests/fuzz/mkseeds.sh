@@ -31,6 +31,15 @@ c = rec(9, "b", "", 0, 0, 1, 1, "trial of a failed: no boots left")
 cases = {"fresh": a, "trial": b, "both-good": c, "pair": a + "\0" + b,
          "pair-bad-crc": b.replace("aim_seq=2", "aim_seq=3") + "\0" + a,
          "wrap": rec(4294967295, "b", "a", 2, 0, 0, 1, "") + "\0" + rec(0, "a", "", 0, 0, 1, 1, "")}
+# the GRUB flavour (docs/boot.md 4b): GRUB's envblk signature first, under the CRC
+sig = "# GRUB Environment Block\n"
+def grec(*args):
+    t = sig + rec(*args)
+    t = t[:t.index("aim_crc=")]
+    return t + "aim_crc=%08x\n" % zlib.crc32(t.encode())
+g1 = grec(20, "a", "", 0, 0, 1, 0, "")
+g2 = grec(21, "a", "b", 0, 2, 1, 0, "installed")
+cases.update({"grub-pair": g1 + "\0" + g2, "grub-torn": g1 + "\0" + g2[:-12]})
 for k, v in cases.items():
     open(f"{o}/{k}", "w").write(v)
 PY
@@ -38,6 +47,8 @@ o=$(d bootcount)
 printf 'aim_bc=1\naim_bc_seq=8\n' >"$o/one"
 printf 'aim_bc_seq=8\naim_bc=3\nfoo=bar\n\0' >"$o/any-order"
 printf 'aim_bc=2\naim_bc_seq=7\n' >"$o/old-seq"
+# GRUB's bootcount.txt: an environment block of 1024 bytes, '#' padding
+{ printf '# GRUB Environment Block\naim_bc=1\naim_bc_seq=7\n'; head -c 977 /dev/zero | tr '\0' '#'; } >"$o/grub-block"
 
 # ---- slot.env ----
 o=$(d slotenv)

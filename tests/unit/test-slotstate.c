@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* Slot state record: format/parse round trip, strict rejection, newest-copy pick, seq
  * wrap, boot decisions (trial, U-Boot counts, exhausted tries -> fallback), file I/O
- * (an unreadable copy counts as invalid and is rewritten by the next store). */
+ * (an unreadable copy counts as invalid and is rewritten by the next store); the GRUB
+ * flavour (signature line, CRC over it, kept by pick and format) and GRUB's bootcount.txt
+ * block. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -665,6 +667,85 @@ static void test_verity_rules(void)
 	is_int(aim_slotstate_active_failed(&st, 'b', 3), 0, "a trial: the trial rule applies");
 }
 
+/* The GRUB flavour: GRUB's envblk signature first, covered by the CRC. */
+static void test_grubenv(void)
+{
+	static const char sig[] = AIM_GRUBENV_SIGNATURE;
+	char u[AIM_SLOTSTATE_MAX], g[AIM_SLOTSTATE_MAX], bad_[2 * AIM_SLOTSTATE_MAX];
+	char bc[AIM_GRUBENV_SIZE];
+	struct aim_slotstate st, back;
+	int nu, ng, copy;
+	size_t sl = sizeof(sig) - 1;
+
+	aim_slotstate_init(&st);
+	ok(!st.grubenv, "init: the U-Boot flavour");
+	nu = aim_slotstate_format(&st, u);
+	is_str(u, "aim_seq=1\naim_active=a\naim_try=\naim_tries_a=0\naim_tries_b=0\n"
+		  "aim_good_a=1\naim_good_b=0\naim_reason=\naim_crc=dc641a24\n",
+	       "the U-Boot flavour is byte for byte what it was");
+	st.grubenv = 1;
+	ng = aim_slotstate_format(&st, g);
+	ok(ng == nu + (int)sl && !memcmp(g, sig, sl) && !memcmp(g + sl, u, (size_t)nu - 17),
+	   "GRUB flavour: the signature line, then the same lines");
+	ok(strcmp(g + ng - 17, u + nu - 17) != 0, "the CRC covers the signature line");
+	is_int(aim_slotstate_parse(g, (size_t)ng, &back), 0, "GRUB flavour parses");
+	ok(back.grubenv && back.seq == 1 && back.active == 'a', "parse sets grubenv");
+	is_int(aim_slotstate_parse(u, (size_t)nu, &back), 0, "U-Boot flavour parses");
+	ok(!back.grubenv, "U-Boot flavour: grubenv 0");
+	ok(aim_slotstate_format(&back, bad_) == nu && !strcmp(bad_, u), "U-Boot round trip");
+	aim_slotstate_parse(g, (size_t)ng, &back);
+	ok(aim_slotstate_format(&back, bad_) == ng && !strcmp(bad_, g), "GRUB round trip");
+
+	/* strictness kept */
+	memcpy(bad_, g, (size_t)ng + 1);
+	bad_[2] = 'g';
+	is_int(aim_slotstate_parse(bad_, (size_t)ng, &back), -EBADMSG, "a changed signature");
+	memcpy(bad_, sig, sl);
+	memcpy(bad_ + sl, g, (size_t)ng + 1);
+	is_int(aim_slotstate_parse(bad_, strlen(bad_), &back), -EBADMSG, "the signature twice");
+	snprintf(bad_, sizeof(bad_), "%.*s%s", (int)sl - 1, sig, g + sl);
+	is_int(aim_slotstate_parse(bad_, strlen(bad_), &back), -EBADMSG,
+	       "the signature without its newline");
+	/* GRUB's escape character: the GRUB flavour has none in aim_reason */
+	snprintf(st.reason, sizeof(st.reason), "a\\b");
+	ng = aim_slotstate_format(&st, g);
+	ok(ng > 0 && strstr(g, "\naim_reason=a_b\n"), "GRUB flavour: '\\' becomes '_'");
+	st.grubenv = 0;
+	nu = aim_slotstate_format(&st, u);
+	ok(nu > 0 && strstr(u, "\naim_reason=a\\b\n"), "U-Boot flavour: '\\' kept");
+	ng = (int)mutate(g, "aim_reason=a_b", "aim_reason=a\\b", 1, bad_);
+	is_int(aim_slotstate_parse(bad_, (size_t)ng, &back), -EBADMSG,
+	       "GRUB flavour with '\\' in aim_reason (correct CRC) refused");
+
+	/* pick keeps the flavour; with no valid copy it reports the flavour seen */
+	st.grubenv = 1;
+	ng = aim_slotstate_format(&st, g);
+	is_int(aim_slotstate_pick(g, (size_t)ng, NULL, 0, &back, &copy), 0, "pick a GRUB copy");
+	ok(back.grubenv, "pick: grubenv kept");
+	is_int(aim_slotstate_pick(g, (size_t)ng - 3, NULL, 0, &back, &copy), -ENOENT,
+	       "pick: only a torn GRUB copy");
+	ok(back.grubenv, "pick: -ENOENT still says GRUB flavour (a fresh state keeps it)");
+	is_int(aim_slotstate_pick(NULL, 0, NULL, 0, &back, &copy), -ENOENT, "pick: nothing");
+	ok(!back.grubenv, "pick: nothing: the U-Boot flavour");
+
+	/* GRUB's bootcount.txt */
+	is_int(aim_slotstate_format_grub_bootcount(2, 4000000000u, bc), AIM_GRUBENV_SIZE,
+	       "bootcount block: 1024 bytes");
+	ok(aim_slotstate_is_grubenv(bc, sizeof(bc)) &&
+	   !memcmp(bc + sl, "aim_bc=2\naim_bc_seq=4000000000\n#", 32) &&
+	   bc[AIM_GRUBENV_SIZE - 1] == '#', "bootcount block: signature, both keys, '#' padding");
+	ok(memchr(bc, '\n', 512) && !memchr(bc + 100, '\n', AIM_GRUBENV_SIZE - 100),
+	   "bootcount block: every line in the first sector, no newline in the padding");
+	aim_slotstate_init(&st);
+	st.seq = 4000000000u;
+	is_int(aim_slotstate_apply_bootcount(bc, sizeof(bc), &st), 0, "bootcount block read");
+	is_int(st.uboot_count, 2, "bootcount block: count for this seq");
+	is_int(aim_slotstate_apply_bootcount(bc, 128, &st), 0, "its first 128 bytes are enough");
+	st.seq = 5;
+	aim_slotstate_apply_bootcount(bc, sizeof(bc), &st);
+	is_int(st.uboot_count, 0, "bootcount block: another seq counts 0");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "store"))
@@ -679,6 +760,7 @@ int main(int argc, char **argv)
 	test_unreadable_copy();
 	test_transitions();
 	test_verity_rules();
+	test_grubenv();
 	test_fault(argv[0]);
 	return done_testing();
 }
