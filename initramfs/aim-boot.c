@@ -38,6 +38,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "base/autoboot.h"
 #include "base/bootcfg.h"
 #include "base/bootenv.h"
 #include "base/carry.h"
@@ -209,7 +210,7 @@ static void decide(const char *dir, struct plan *p)
 	if (mounted && p->slot != mounted) {
 		size_t n = strlen(p->reason);
 		snprintf(p->reason + n, sizeof(p->reason) - n,
-			 "%sstate chose slot %c, U-Boot booted %c: keeping %c", n ? "; " : "",
+			 "%sstate chose slot %c, the boot loader booted %c: keeping %c", n ? "; " : "",
 			 p->slot, mounted, mounted);
 		p->slot = mounted;
 		p->trial = p->st.try_slot == mounted;
@@ -255,13 +256,20 @@ static int commit_state(const char *dir, struct plan *p)
 {
 	int r;
 
+	/* Raspberry Pi: autoboot.txt left behind by a cut after the last state write is
+	 * brought in line on the next boot */
+	if (!p->state_changed && (r = aim_rpi_autoboot_store(dir, &p->st)) < 0)
+		say("cannot write autoboot.txt to %s: %s", dir, strerror(-r));
 	if (!p->state_changed)
 		return 0;
 	r = aim_slotstate_store(dir, &p->st, 3 - p->copy);
 	if (r < 0)
 		say("cannot write the slot state to %s: %s (this trial boot is not counted)", dir,
 		    strerror(-r));
-	return r;
+	/* Raspberry Pi: autoboot.txt follows the state, after it (docs/rpi.md) */
+	if (r == 0 && (r = aim_rpi_autoboot_store(dir, &p->st)) < 0)
+		say("cannot write autoboot.txt to %s: %s", dir, strerror(-r));
+	return r < 0 ? r : 0;
 }
 
 /*
@@ -698,12 +706,20 @@ static int cmd_mark_good(void)
 	if (r == 0) {
 		printf("slot %c already good (state seq %u)\n", slot[0], (unsigned)st.seq);
 		ret = 0;
+		if ((r = aim_rpi_autoboot_store(BOOTMNT, &st)) < 0) /* cut before it last time */
+			say("mark-good: cannot write autoboot.txt: %s", strerror(-r));
 		aim_bootenv_note_good(AIM_RUN_DIR, slot[0]);
 		goto out;
 	}
 	r = aim_slotstate_store(BOOTMNT, &st, 3 - copy);
 	if (r < 0) {
 		say("mark-good: cannot write the slot state: %s", strerror(-r));
+		goto out;
+	}
+	/* Raspberry Pi: only now does a normal boot take the slot (docs/rpi.md) */
+	r = aim_rpi_autoboot_store(BOOTMNT, &st);
+	if (r < 0) {
+		say("mark-good: cannot write autoboot.txt: %s", strerror(-r));
 		goto out;
 	}
 	printf("slot %c marked good (state seq %u, state-%d.txt)\n", slot[0], (unsigned)st.seq,

@@ -22,6 +22,7 @@
 
 #include "medium.h"
 #include "mtools.h"
+#include "rpi.h"
 #include "base/log.h"
 #include "base/macro.h"
 #include "base/spawn.h"
@@ -71,6 +72,9 @@ void aim_convert_ids(const struct aim_image_info *ii, struct aim_convert_plan *p
 	char seed[128];
 
 	p->table = ii->pt.type;
+	p->rpi = ii->boot_method == AIM_BOOT_RPI;
+	if (p->rpi) /* six partitions: GPT (docs/rpi.md) */
+		p->table = AIM_PTABLE_GPT;
 	seed_of(ii, seed, sizeof(seed));
 	if (p->table == AIM_PTABLE_MBR) {
 		snprintf(p->disk_id, sizeof(p->disk_id), "%s", ii->pt.disk_id);
@@ -91,6 +95,14 @@ void aim_convert_ids(const struct aim_image_info *ii, struct aim_convert_plan *p
 		derive_uuid(seed, "boot-fs", u);
 		snprintf(p->boot_serial, sizeof(p->boot_serial), "%.8s", u);
 	}
+	for (int i = 0; p->rpi && i < 2; i++) {
+		char u[37], what[16];
+		snprintf(what, sizeof(what), "rpi-boot-%c", 'a' + i);
+		derive_uuid(seed, what, p->rpi_partuuid[i]);
+		snprintf(what, sizeof(what), "rpi-fs-%c", 'a' + i);
+		derive_uuid(seed, what, u);
+		snprintf(p->rpi_serial[i], sizeof(p->rpi_serial[i]), "%.8s", u);
+	}
 }
 
 /* sqfs: the squashfs; bytes: the slot image (the squashfs and its verity tree). */
@@ -105,9 +117,20 @@ static int layout(const struct aim_image_info *ii, const struct aim_convert_opts
 	p->boot_content = content;
 	p->boot_size = boot_size_for(content, o);
 	p->slot_a_start = ALIGN4M(p->boot_start + p->boot_size);
+	if (ii->boot_method == AIM_BOOT_RPI) {
+		/* partition 1 small (autoboot.txt, state, slot.env), then one boot partition
+		 * per slot: the sizes a shared one gets, for one slot's files */
+		p->rpi_size = p->boot_size;
+		p->boot_size = AIM_RPI_P1_SIZE;
+		p->rpi_start[0] = ALIGN4M(p->boot_start + p->boot_size);
+		p->rpi_start[1] = p->rpi_start[0] + p->rpi_size;
+		p->slot_a_start = ALIGN4M(p->rpi_start[1] + p->rpi_size);
+	}
 	p->sqfs_size = sqfs;
 	p->slot_bytes = bytes;
 	p->data_size = o->data_size ? o->data_size : 256 * MiB;
+	/* aim_convert_ids() below sets it too; the medium plan needs it first */
+	p->table = ii->boot_method == AIM_BOOT_RPI ? AIM_PTABLE_GPT : p->table;
 	/* The slots for the medium (medium.h); GPT keeps its backup in the last 33 sectors. */
 	r = aim_medium_plan(o->medium_size, o->slot_size, p->slot_a_start,
 			    p->data_size + (p->table == AIM_PTABLE_GPT ? MiB : 0), bytes, &mp);
@@ -154,21 +177,20 @@ static int stamp_dirs(const char *dir, uint32_t epoch)
 	return nftw(dir, stamp_cb, 16, FTW_DEPTH | FTW_PHYS) < 0 ? -errno : 0;
 }
 
-static int make_boot_fs(const char *img, const struct aim_convert_plan *p, const char *stage,
-			uint32_t epoch)
+static int make_boot_fs(const char *img, uint64_t start, uint64_t size, const char *serial,
+			const char *label, const char *stage, uint32_t epoch)
 {
-	char secs[32], serial[16], env[64];
+	char secs[32], env[64];
 	const char *envp[] = {env, NULL};
 	int r;
 
 	/* mcopy "dir" copies the directory itself: slot-a/ lands at ::/slot-a. */
-	snprintf(secs, sizeof(secs), "%" PRIu64, p->boot_size / 512);
-	snprintf(serial, sizeof(serial), "%s", p->boot_serial);
+	snprintf(secs, sizeof(secs), "%" PRIu64, size / 512);
 	snprintf(env, sizeof(env), "SOURCE_DATE_EPOCH=%" PRIu32, epoch);
 	{
 		const char *args[] = {"-T", secs, "-h", "64", "-s", "32", "-F", "-N", serial,
-				      "-v", "ARMBI_BOOT", "::", NULL};
-		r = aim_mtools(img, p->boot_start, envp, "mformat", args);
+				      "-v", label, "::", NULL};
+		r = aim_mtools(img, start, envp, "mformat", args);
 		if (r < 0)
 			return r;
 	}
@@ -197,7 +219,7 @@ static int make_boot_fs(const char *img, const struct aim_convert_plan *p, const
 			argv[k++] = "::/";
 			argv[k] = NULL;
 			if (r == 0)
-				r = aim_mtools(img, p->boot_start, envp, "mcopy", argv);
+				r = k > 4 ? aim_mtools(img, start, envp, "mcopy", argv) : 0;
 		}
 		for (int i = 0; i < n; i++) {
 			free(paths ? paths[i] : NULL);
@@ -233,6 +255,9 @@ static int write_table(int fd, const struct aim_image_info *ii, const struct aim
 	int esp = ii->boot_method == AIM_BOOT_GRUB;
 
 	memset(pt.parts, 0, sizeof(pt.parts));
+	if (p->rpi)
+		return aim_rpi_table(fd, p->disk_size, p->disk_id, starts, sizes, p->partuuid,
+				     roles, p->rpi_start, p->rpi_size, p->rpi_partuuid);
 	pt.nparts = 4;
 	pt.disk_size = p->disk_size;
 	snprintf(pt.disk_id, sizeof(pt.disk_id), "%s", p->disk_id);
@@ -380,8 +405,19 @@ int aim_convert_run(const char *in_path, int in_fd, const struct aim_image_info 
 		fn(ud, "boot partition", 0, 1);
 	/* Directory times: creating files in them touched their mtimes. */
 	r = stamp_dirs(stage, s.epoch);
+	for (int i = 0; r == 0 && ret->rpi && i < 2; i++) {
+		/* Raspberry Pi: each slot's boot files on its own partition (docs/rpi.md) */
+		char dir[4200], label[16];
+		snprintf(dir, sizeof(dir), "%s/.rpi-%c", stage, 'a' + i);
+		snprintf(label, sizeof(label), "ARMBI_BOOT%c", 'A' + i);
+		r = aim_rpi_split_stage(stage, (char)('a' + i), dir, s.epoch);
+		if (r == 0)
+			r = make_boot_fs(img, ret->rpi_start[i], ret->rpi_size, ret->rpi_serial[i],
+					 label, dir, s.epoch);
+	}
 	if (r == 0)
-		r = make_boot_fs(img, ret, stage, s.epoch);
+		r = make_boot_fs(img, ret->boot_start, ret->boot_size, ret->boot_serial,
+				 "ARMBI_BOOT", stage, s.epoch);
 	if (r < 0)
 		goto out;
 	if (fn)

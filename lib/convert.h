@@ -39,6 +39,12 @@ struct aim_convert_plan {
 	unsigned transforms;      /* number of root changes applied */
 	int ab_boot;              /* the A/B boot script and state were written */
 	char boot_note[160];      /* why not, when ab_boot is 0 */
+	/* Raspberry Pi (shape E, docs/rpi.md): GPT; partition 1 (boot_*) holds autoboot.txt
+	 * and the state, partitions 5 and 6 slot a's and b's boot files. */
+	int rpi;
+	uint64_t rpi_start[2], rpi_size;
+	char rpi_partuuid[2][37];
+	char rpi_serial[2][10];
 };
 
 /* The identifiers of the converted disk (disk id, partition UUIDs, data filesystem UUID, boot

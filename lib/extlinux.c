@@ -145,6 +145,18 @@ void aim_extlinux_put_cmdline(FILE *f, const char *v, size_t n, char slot,
 	put_word(f, &first, slotw, strlen(slotw));
 }
 
+int aim_extlinux_cmdline(const char *v, size_t n, char slot, const char *partuuid,
+			 char **ret)
+{
+	size_t len = 0;
+	FILE *f = open_memstream(ret, &len);
+
+	if (!f)
+		return -ENOMEM;
+	aim_extlinux_put_cmdline(f, v, n, slot, partuuid);
+	return fclose(f) == 0 ? 0 : -ENOMEM;
+}
+
 static int valid_partuuid(const char *s)
 {
 	size_t n = s ? strlen(s) : 0;

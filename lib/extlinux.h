@@ -32,6 +32,12 @@ extern const char aim_extlinux_body[];
 int aim_extlinux_rewrite(const char *orig, const char *boot_prefix, char slot,
 			 const char *partuuid, char **ret);
 
+/* The kernel command line v[0..n) for the slot, as on an append line: root=PARTUUID=,
+ * rootfstype=squashfs, rootflags= dropped, panic=10 unless a panic=, armimmutable.slot=
+ * last. *ret is malloc'd, without a newline. */
+int aim_extlinux_cmdline(const char *v, size_t n, char slot, const char *partuuid,
+			 char **ret);
+
 /* The kernel command line of a slot from the image's arguments v[0, n) (whitespace
  * separated, double quotes keep spaces): root=PARTUUID=<partuuid> and rootfstype=squashfs
  * in place of root= and rootfstype= (added when missing; rootflags= went with the ext4

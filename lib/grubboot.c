@@ -26,12 +26,12 @@ static int word(const char *l, size_t len, unsigned n, char *w, size_t wn)
 
 	for (unsigned k = 0;; k++) {
 		size_t s, e;
-		while (i < len && (l[i] == ' ' || l[i] == '\t'))
+		while (i < len && (l[i] == ' ' || l[i] == '\t' || l[i] == '\r'))
 			i++;
 		if (i >= len)
 			return 0;
 		s = i;
-		while (i < len && l[i] != ' ' && l[i] != '\t')
+		while (i < len && l[i] != ' ' && l[i] != '\t' && l[i] != '\r')
 			i++;
 		e = i;
 		if (k == n) {
@@ -92,9 +92,11 @@ static int file_name(const char *path, char *out, size_t n, const char *what)
 	return 0;
 }
 
+/* The ext4 root's arguments, and GRUB variables ($vt_handoff): GRUB expands those in
+ * the image's own config; ours would pass them literally. */
 static int dropped_arg(const char *w)
 {
-	return !strncmp(w, "root=", 5) || !strncmp(w, "rootfstype=", 11) ||
+	return strchr(w, '$') || !strncmp(w, "root=", 5) || !strncmp(w, "rootfstype=", 11) ||
 	       !strncmp(w, "rootflags=", 10) || !strcmp(w, "ro") || !strcmp(w, "rw") ||
 	       !strncmp(w, "BOOT_IMAGE=", 11);
 }

@@ -194,17 +194,47 @@ static int valid_partuuid(const char *s)
 	return n >= 8 && n <= 36 && strspn(s, "0123456789abcdefABCDEF-") == n;
 }
 
-/* The slot's kernel command line (aim_extlinux_put_cmdline) as a string. */
+/* args without its "ro" and "rw" words (outside double quotes), then " ro": the slot's
+ * squashfs is mounted read-only, as GRUB's own 10_linux puts "ro" on its linux lines. */
+static void put_ro(FILE *f, const char *args)
+{
+	const char *p = args;
+	int q = 0;
+
+	while (*p) {
+		const char *w = p;
+
+		while (*p && (q || (*p != ' ' && *p != '\t')))
+			q ^= *p++ == '"';
+		if (!((p - w == 2) && (!memcmp(w, "ro", 2) || !memcmp(w, "rw", 2))))
+			fprintf(f, "%.*s ", (int)(p - w), w);
+		while (*p == ' ' || *p == '\t')
+			p++;
+	}
+	fputs("ro", f);
+}
+
+/* The slot's kernel command line (put_ro, aim_extlinux_put_cmdline) as a string. */
 static char *slot_cmdline(const struct aim_grubcfg_opts *o, int i)
 {
-	const char *args = o->cmdline ? o->cmdline : "";
-	char *buf = NULL;
-	size_t size = 0;
-	FILE *f = open_memstream(&buf, &size);
+	char *buf = NULL, *args = NULL;
+	size_t size = 0, asize = 0;
+	FILE *f = open_memstream(&args, &asize);
 
 	if (!f)
 		return NULL;
+	put_ro(f, o->cmdline ? o->cmdline : "");
+	if (fclose(f) != 0) {
+		free(args);
+		return NULL;
+	}
+	f = open_memstream(&buf, &size);
+	if (!f) {
+		free(args);
+		return NULL;
+	}
 	aim_extlinux_put_cmdline(f, args, strlen(args), (char)('a' + i), o->partuuid[i]);
+	free(args);
 	if (fclose(f) != 0) {
 		free(buf);
 		return NULL;
@@ -264,7 +294,7 @@ static void put_load(FILE *f, const struct aim_grubcfg_opts *o, const char *dir,
 /* Real mode: a menu of both slots for when the automatic boot was stopped or failed. */
 static void put_menu(FILE *f, const struct aim_grubcfg_opts *o, char *const cmd[2])
 {
-	fputs("echo \"armimmutable: no slot booted; choose one\"\n"
+	fputs("echo \"armimmutable: no automatic boot: choose a slot\"\n"
 	      "set timeout=-1\n", f);
 	for (int i = 0; i < 2; i++) {
 		char s = (char)('a' + i);

@@ -438,10 +438,11 @@ static void classify(struct aim_image_info *ii)
 			 "the root filesystem is %s; only ext2/3/4 roots can be read",
 			 ii->root_fstype);
 	} else if (!strcmp(ii->shape, "E")) {
-		ii->convertible = 0;
+		/* Converted with the firmware's own A/B (docs/rpi.md). */
 		snprintf(ii->reason, sizeof(ii->reason),
-			 "%s boot is not supported yet (U-Boot boot.scr shapes are)",
-			 aim_boot_method_name(ii->boot_method));
+			 "unproven on hardware: the Raspberry Pi firmware's tryboot cannot run "
+			 "under QEMU (file-level tests only); the output is for Pi 4, 400, CM4 "
+			 "and 5, not Pi 3");
 	} else if ((!strcmp(ii->shape, "F") || !strcmp(ii->shape, "G")) &&
 		   (ii->boot_method != AIM_BOOT_GRUB || !aim_grub_platform(ii->arch))) {
 		ii->convertible = 0;

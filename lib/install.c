@@ -19,6 +19,7 @@
 #include "extlinux.h"
 #include "grubboot.h"
 #include "grubcfg.h"
+#include "rpi.h"
 #include "base/slotstate.h"
 #include "base/ptable.h"
 #include "base/fault.h"
@@ -139,6 +140,7 @@ struct inst {
 	char *env, *env_sig; /* the bundle's own slot.env and its signature, or NULL */
 	size_t env_len, env_sig_len;
 	struct aim_strv skip; /* boot payloads not written (dup_names) */
+	int rpi; /* Raspberry Pi target: autoboot.txt follows the state (rpi.h) */
 };
 
 static void progress(struct inst *in, const char *phase)
@@ -151,6 +153,10 @@ static void progress(struct inst *in, const char *phase)
 static int state_store(struct inst *in)
 {
 	int r = aim_target_state_store(in->t, &in->st);
+
+	/* Raspberry Pi: autoboot.txt after the state it follows (docs/rpi.md) */
+	if (r == 0 && in->rpi && (r = aim_rpi_sync(in->t, &in->st)) > 0)
+		r = 0;
 
 	if (r < 0)
 		return aim_error_set(r, "cannot write the slot state: %s",
@@ -336,11 +342,17 @@ static int slot_partuuid(struct inst *in, char ret[37])
 		if (r < 0)
 			return r;
 	} else {
-		const char *d = aim_target_boot_env(in->t, "disk");
+		const char *d = aim_target_boot_env(in->t, "disk"), *e;
 
 		if (!d || !d[0] || strchr(d, '/'))
 			return aim_error_set(-ENODEV, "boot.env names no disk");
-		snprintf(disk, sizeof(disk), "/dev/%s", d);
+		/* the disk's node beside the slot's (the target's device directory) */
+		r = aim_target_slot_dev(in->t, in->slot, &path, &off, &size);
+		if (r < 0)
+			return r;
+		e = strrchr(path, '/');
+		snprintf(disk, sizeof(disk), "%.*s/%s", e ? (int)(e - path) : 4,
+			 e ? path : "/dev", d);
 		path = disk;
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -418,7 +430,9 @@ static int write_slot_config(struct inst *in, const struct aim_bundle_payload *p
 	r = slot_partuuid(in, uuid);
 	if (r < 0)
 		return r;
-	r = strcmp(p->name, AIM_EXTLINUX_CONF)
+	r = in->rpi && !strcmp(p->name, AIM_RPI_CMDLINE)
+		    ? aim_rpi_rewrite_cmdline(txt, in->slot, uuid, &out)
+	    : strcmp(p->name, AIM_EXTLINUX_CONF)
 		    ? aim_bootscript_rewrite_env(txt, in->slot, uuid, &out)
 		    : aim_extlinux_rewrite(txt, NULL, in->slot, uuid, &out);
 	if (r < 0)
@@ -778,6 +792,10 @@ static int run(struct inst *in, aim_bundle_read_fn fn, void *ud, struct aim_inst
 	snprintf(res->bundle_sha256, sizeof(res->bundle_sha256), "%s",
 		 aim_bundle_manifest_sha256(in->br));
 	rootfs = aim_bundle_manifest_find(m, AIM_BUNDLE_KIND_ROOTFS);
+	/* Raspberry Pi: the firmware gives a trial one boot (docs/rpi.md) */
+	in->rpi = res->rpi = aim_rpi_target(in->t) > 0;
+	if (in->rpi)
+		tries = 1;
 	r = preflight(in, m, res);
 	if (r == 0)
 		r = dup_names(in, m);
@@ -788,11 +806,12 @@ static int run(struct inst *in, aim_bundle_read_fn fn, void *ud, struct aim_inst
 	r = aim_slotstate_mark_bad(&in->st, in->slot, "install in progress", why, sizeof(why));
 	if (r < 0)
 		return aim_error_set(r, "cannot mark slot %c bad: %s", in->slot, why);
-	if (r > 0) {
+	if (r > 0)
 		r = state_store(in);
-		if (r < 0)
-			return r;
-	}
+	else if (in->rpi) /* a tryboot must not reach the slot being written */
+		r = aim_rpi_sync(in->t, &in->st);
+	if (r < 0)
+		return r;
 	r = aim_target_prune_slot(in->t, in->slot, keep_nothing);
 	if (r < 0)
 		return r;
@@ -811,7 +830,8 @@ static int run(struct inst *in, aim_bundle_read_fn fn, void *ud, struct aim_inst
 			   aim_strv_has(&in->skip, p->name, strlen(p->name))) {
 			continue; /* another name of the same file: read and hashed, not kept */
 		} else if (!strcmp(p->kind, AIM_BUNDLE_KIND_BOOT)) {
-			r = strcmp(p->name, "armbianEnv.txt") && strcmp(p->name, AIM_EXTLINUX_CONF)
+			r = strcmp(p->name, "armbianEnv.txt") && strcmp(p->name, AIM_EXTLINUX_CONF) &&
+					    (!in->rpi || strcmp(p->name, AIM_RPI_CMDLINE))
 				    ? write_boot_file(in, p)
 				    : write_slot_config(in, p);
 			res->boot_files++;

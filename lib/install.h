@@ -52,6 +52,7 @@ struct aim_install_result {
 	uint64_t bundle_bytes;
 	char bundle_sha256[65]; /* of the manifest */
 	unsigned tries;
+	int rpi; /* Raspberry Pi: one try, started by `reboot '0 tryboot'` (docs/rpi.md) */
 };
 
 /*

@@ -25,6 +25,7 @@
 #include "grubboot.h"
 #include "grubcfg.h"
 #include "mtools.h"
+#include "rpi.h"
 #include "sign.h"
 #include "slotenv.h"
 #include "slotstate.h"
@@ -40,6 +41,15 @@
 static int is_fat_boot(const struct aim_image_info *ii)
 {
 	return ii->boot >= 0 && !strcmp(ii->part[ii->boot].fstype, "vfat");
+}
+
+/* The FAT partition whose files are each slot's boot files: a FAT /boot, or the
+ * Raspberry Pi firmware partition (docs/rpi.md); -1 when the boot files come from /boot. */
+static int fat_boot_part(const struct aim_image_info *ii)
+{
+	if (ii->boot_method == AIM_BOOT_RPI && ii->esp >= 0)
+		return ii->esp;
+	return is_fat_boot(ii) ? ii->boot : -1;
 }
 
 /* A path a child process can open: /proc/self/ means us, not the child. */
@@ -65,7 +75,7 @@ static int du_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
 static int stage_fat_boot(const char *in_path, const struct aim_image_info *ii,
 			  const char *stage, int slot_b, uint64_t *ret_content)
 {
-	const struct aim_part *bp = &ii->pt.parts[ii->boot];
+	const struct aim_part *bp = &ii->pt.parts[fat_boot_part(ii)];
 	char dst[4200], src[4096];
 	int r;
 
@@ -315,6 +325,15 @@ static int write_boot_chain(const struct aim_image_info *ii, const struct aim_co
 	size_t len;
 	int r;
 
+	if (ii->boot_method == AIM_BOOT_RPI) {
+		char uuid[2][37];
+		for (int s = 0; s < 2; s++)
+			for (int k = 0; k < 37; k++)
+				uuid[s][k] = (char)tolower((unsigned char)p->root_partuuid[s][k]);
+		r = aim_rpi_boot_chain(stage, o->slot_b_empty ? 1 : 2, uuid, epoch);
+		p->ab_boot = r == 0;
+		return r;
+	}
 	if (!ext && ii->boot_method != AIM_BOOT_SCRIPT) {
 		snprintf(p->boot_note, sizeof(p->boot_note),
 			 "%s boot is not switched between slots yet: the output boots only "
@@ -412,8 +431,8 @@ int aim_slot_estimate(const char *in_path, const struct aim_image_info *ii,
 	/* Estimate: zstd at the default level keeps about 45% of a Debian root. */
 	if (r == 0)
 		*ret_sqfs = ii->root_used / 100 * 45;
-	if (r == 0 && is_fat_boot(ii))
-		*ret_boot_content = ii->pt.parts[ii->boot].size / 2;
+	if (r == 0 && fat_boot_part(ii) >= 0)
+		*ret_boot_content = ii->pt.parts[fat_boot_part(ii)].size / 2;
 	else if (r == 0) {
 		struct aim_strv drop = {0};
 		uint64_t dropped = 0;
@@ -574,7 +593,7 @@ int aim_slot_build(const char *in_path, const struct aim_image_info *ii,
 		goto out;
 	ret->transforms = (unsigned)r;
 
-	if (is_fat_boot(ii))
+	if (fat_boot_part(ii) >= 0)
 		r = stage_fat_boot(in_path, ii, k->dir, !o->slot_b_empty, &content);
 	else
 		r = aim_bootfiles_stage(bt, k->dir, !o->slot_b_empty, &content);

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "rpi.h"
 #include "base/bootenv.h"
 #include "base/fault.h"
 #include "base/fileio.h"
@@ -35,6 +36,10 @@ struct device_target {
 	int mounted;
 	char *disk;
 	char *slot_path[2];
+	/* Raspberry Pi (rpi.h): partitions 5 and 6, each slot's boot files, mounted too (with
+	 * opts->boot_dir: the directories <boot_dir>.p5 and <boot_dir>.p6) */
+	char *rpi_mnt[2];
+	int rpi_mounted[2];
 };
 
 static struct device_target *dev(struct aim_target *t)
@@ -57,6 +62,41 @@ static const char *device_boot_env(const struct aim_target *t, const char *key)
 static int simple_name(const char *s)
 {
 	return s && s[0] && s[0] != '.' && !strchr(s, '/') && strlen(s) < 64;
+}
+
+/* A Raspberry Pi's slot boot partitions, when partition 1 has autoboot.txt. */
+static int open_rpi(struct device_target *d, const struct aim_target_opts *o)
+{
+	char path[PATH_MAX], name[64];
+	int r;
+
+	snprintf(path, sizeof(path), "%s%s", d->mnt, AIM_RPI_AUTOBOOT);
+	if (access(path, F_OK) < 0)
+		return 0;
+	for (int i = 0; i < 2; i++) {
+		if (o && o->boot_dir) {
+			if (asprintf(&d->rpi_mnt[i], "%s.p%d", o->boot_dir, AIM_RPI_PART_A + i) < 0)
+				d->rpi_mnt[i] = NULL;
+			if (!d->rpi_mnt[i])
+				return -ENOMEM;
+			continue;
+		}
+		r = aim_disk_partition(d->sysfs, d->disk, AIM_RPI_PART_A + i, name, sizeof(name));
+		if (r < 0)
+			return aim_error_set(r, "no partition %d (slot %c's boot files) on %s",
+					     AIM_RPI_PART_A + i, 'a' + i, d->disk);
+		snprintf(path, sizeof(path), "%s/%s", d->dev_dir, name);
+		if (asprintf(&d->rpi_mnt[i], "%s/boot-mnt-%c", d->run_dir, 'a' + i) < 0) {
+			d->rpi_mnt[i] = NULL;
+			return -ENOMEM;
+		}
+		r = aim_disk_mount_boot(path, d->rpi_mnt[i], o ? o->boot_fstype : NULL,
+					d->t.readonly);
+		if (r < 0)
+			return r;
+		d->rpi_mounted[i] = 1;
+	}
+	return 0;
 }
 
 static int device_open(struct aim_target *t, const struct aim_target_opts *o)
@@ -93,7 +133,7 @@ static int device_open(struct aim_target *t, const struct aim_target_opts *o)
 	}
 	if (o && o->boot_dir) {
 		d->mnt = strdup(o->boot_dir);
-		return d->mnt ? 0 : -ENOMEM;
+		return d->mnt ? open_rpi(d, o) : -ENOMEM;
 	}
 	if (!simple_name(boot) || !d->disk)
 		return aim_error_set(-EBADMSG, "%s names no boot_dev= and disk= (aim-boot could "
@@ -109,13 +149,18 @@ static int device_open(struct aim_target *t, const struct aim_target_opts *o)
 	if (r < 0)
 		return r;
 	d->mounted = 1;
-	return 0;
+	return open_rpi(d, o);
 }
 
 static void device_free(struct aim_target *t)
 {
 	struct device_target *d = dev(t);
 
+	for (int i = 0; i < 2; i++) {
+		if (d->rpi_mounted[i])
+			aim_disk_umount(d->rpi_mnt[i]);
+		free(d->rpi_mnt[i]);
+	}
 	if (d->mounted)
 		aim_disk_umount(d->mnt);
 	free(d->run_dir);
@@ -132,9 +177,17 @@ static void device_free(struct aim_target *t)
 
 static char *host_path(struct aim_target *t, const char *path)
 {
+	struct device_target *d = dev(t);
 	char *s = NULL;
 
-	if (asprintf(&s, "%s%s", dev(t)->mnt, path) < 0)
+	/* Raspberry Pi: "/slot-b/vmlinuz" is "/vmlinuz" on partition 6 */
+	if (d->rpi_mnt[0] && !strncmp(path, "/slot-", 6) && (path[6] == 'a' || path[6] == 'b') &&
+	    path[7] == '/' && aim_rpi_on_slot_part(path + 8)) {
+		if (asprintf(&s, "%s%s", d->rpi_mnt[path[6] - 'a'], path + 7) < 0)
+			return NULL;
+		return s;
+	}
+	if (asprintf(&s, "%s%s", d->mnt, path) < 0)
 		return NULL;
 	return s;
 }
@@ -177,9 +230,12 @@ static int device_file_begin(struct aim_target_file *f)
 
 	if (r < 0)
 		return r;
-	if (asprintf(&f->tmp, "%s%s" TMP_SUFFIX, dev(f->t)->mnt, f->path) < 0) {
-		f->tmp = NULL;
-		return -ENOMEM;
+	{
+		_cleanup_free_ char *hp = host_path(f->t, f->path);
+		if (!hp || asprintf(&f->tmp, "%s" TMP_SUFFIX, hp) < 0) {
+			f->tmp = NULL;
+			return -ENOMEM;
+		}
 	}
 	f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (f->fd < 0) {
@@ -290,9 +346,26 @@ static int list_host(const char *base, const char *rel, struct aim_strv *s, int 
 
 static int device_list(struct aim_target *t, const char *dir, struct aim_strv *s)
 {
+	struct device_target *d = dev(t);
 	_cleanup_free_ char *hp = host_path(t, dir);
+	int r;
 
-	return hp ? list_host(hp, "", s, 0) : -ENOMEM;
+	if (!hp)
+		return -ENOMEM;
+	/* Raspberry Pi: a slot's directory is its partition and its slot.env on p1 */
+	if (d->rpi_mnt[0] && !strncmp(dir, "/slot-", 6) && (dir[6] == 'a' || dir[6] == 'b') &&
+	    !dir[7]) {
+		struct aim_strv p1 = {0};
+		r = list_host(d->rpi_mnt[dir[6] - 'a'], "", s, 0);
+		if (r == 0)
+			r = list_host(hp, "", &p1, 0);
+		for (size_t i = 0; r == 0 && i < p1.n; i++)
+			if (!aim_rpi_on_slot_part(p1.v[i]))
+				r = aim_strv_add(s, p1.v[i], strlen(p1.v[i]));
+		aim_strv_free(p1.v);
+		return r;
+	}
+	return list_host(hp, "", s, 0);
 }
 
 /* ---- slot state, slot partitions ---- */

@@ -21,6 +21,7 @@
 #include "fat.h"
 #include "mtools.h"
 #include "base/ptable.h"
+#include "rpi.h"
 
 struct image_target {
 	struct aim_target t;
@@ -28,6 +29,9 @@ struct image_target {
 	int fd;
 	uint64_t boot_off, boot_size;
 	uint64_t slot_off[2], slot_size[2];
+	/* Raspberry Pi images (rpi.h): partitions 5 and 6, slot a's and b's boot files */
+	int rpi;
+	uint64_t rpi_off[2], rpi_size[2];
 };
 
 static struct image_target *img(struct aim_target *t)
@@ -49,6 +53,37 @@ static int mtools(struct aim_target *t, const char *cmd, const char *a1, const c
 		  const char *a3)
 {
 	return aim_mtools_l(img(t)->image, img(t)->boot_off, cmd, a1, a2, a3, NULL);
+}
+
+/* Where a path of the boot partition lies: on a Raspberry Pi image a slot's boot files
+ * ("/slot-b/vmlinuz") are on its own partition ("/vmlinuz" on partition 6), all else on
+ * partition 1. Returns the path on that partition. */
+static const char *where(struct image_target *m, const char *path, uint64_t *off,
+			 uint64_t *size)
+{
+	*off = m->boot_off;
+	*size = m->boot_size;
+	if (m->rpi && !strncmp(path, "/slot-", 6) && (path[6] == 'a' || path[6] == 'b') &&
+	    path[7] == '/' && aim_rpi_on_slot_part(path + 8)) {
+		*off = m->rpi_off[path[6] - 'a'];
+		*size = m->rpi_size[path[6] - 'a'];
+		return path + 7;
+	}
+	return path;
+}
+
+/* mtools on the partition of path, with "::<path there>" as the last argument. */
+static int mtools_on(struct aim_target *t, const char *path, const char *cmd, const char *a1,
+		     const char *a2)
+{
+	uint64_t off, size;
+	const char *p = where(img(t), path, &off, &size);
+	_cleanup_free_ char *mp = mpath(p);
+
+	if (!mp)
+		return -ENOMEM;
+	return aim_mtools_l(img(t)->image, off, cmd, a1 ? a1 : mp, a1 ? (a2 ? a2 : mp) : NULL,
+			    a1 && a2 ? mp : NULL, NULL);
 }
 
 static int image_open(struct aim_target *t, const struct aim_target_opts *o)
@@ -84,6 +119,9 @@ static int image_open(struct aim_target *t, const struct aim_target_opts *o)
 		} else if (p->num == 2 || p->num == 3) {
 			m->slot_off[p->num - 2] = p->start;
 			m->slot_size[p->num - 2] = p->size;
+		} else if (p->num == AIM_RPI_PART_A || p->num == AIM_RPI_PART_B) {
+			m->rpi_off[p->num - AIM_RPI_PART_A] = p->start;
+			m->rpi_size[p->num - AIM_RPI_PART_A] = p->size;
 		}
 	}
 	if (!m->boot_size || !m->slot_size[0] || !m->slot_size[1])
@@ -94,6 +132,16 @@ static int image_open(struct aim_target *t, const struct aim_target_opts *o)
 	r = aim_fat_exists(m->fd, m->boot_off, m->boot_size, "/");
 	if (r < 0)
 		return aim_error_set(-EBADMSG, "%s: partition 1 is not a FAT file system", image);
+	/* A Raspberry Pi image: autoboot.txt on partition 1, FAT partitions 5 and 6. */
+	if (aim_fat_exists(m->fd, m->boot_off, m->boot_size, AIM_RPI_AUTOBOOT) > 0) {
+		for (int i = 0; i < 2; i++)
+			if (!m->rpi_size[i] ||
+			    aim_fat_exists(m->fd, m->rpi_off[i], m->rpi_size[i], "/") < 0)
+				return aim_error_set(-ENODEV, "%s has autoboot.txt but partition %d "
+						     "(slot %c's boot files) is missing or not FAT",
+						     image, AIM_RPI_PART_A + i, 'a' + i);
+		m->rpi = 1;
+	}
 	return 0;
 }
 
@@ -112,7 +160,9 @@ static int image_read_file(struct aim_target *t, const char *path, size_t max, c
 			   size_t *ret_len)
 {
 	struct image_target *m = img(t);
-	int r = aim_fat_read(m->fd, m->boot_off, m->boot_size, path, max, ret, ret_len);
+	uint64_t off, size;
+	const char *p = where(m, path, &off, &size);
+	int r = aim_fat_read(m->fd, off, size, p, max, ret, ret_len);
 
 	if (r < 0 && r != -ENOENT)
 		return aim_target_error_wrap(r, "cannot read %s from the boot partition of %s",
@@ -122,14 +172,15 @@ static int image_read_file(struct aim_target *t, const char *path, size_t max, c
 
 static int image_exists(struct aim_target *t, const char *path)
 {
-	return aim_fat_exists(img(t)->fd, img(t)->boot_off, img(t)->boot_size, path);
+	uint64_t off, size;
+	const char *p = where(img(t), path, &off, &size);
+
+	return aim_fat_exists(img(t)->fd, off, size, p);
 }
 
 static int image_mkdir(struct aim_target *t, const char *path)
 {
-	_cleanup_free_ char *mp = mpath(path);
-
-	return mp ? mtools(t, "mmd", mp, NULL, NULL) : -ENOMEM;
+	return mtools_on(t, path, "mmd", NULL, NULL);
 }
 
 static int image_file_begin(struct aim_target_file *f)
@@ -145,15 +196,15 @@ static int image_file_begin(struct aim_target_file *f)
  * here: install writes only into a slot marked bad, reset writes an empty flag. */
 static int image_file_commit(struct aim_target_file *f)
 {
-	_cleanup_free_ char *src = NULL, *dst = NULL;
+	_cleanup_free_ char *src = NULL;
 	int r;
 
 	r = aim_target_make_parents(f->t, f->path);
 	if (r < 0)
 		return r;
-	if (asprintf(&src, "/proc/self/fd/%d", f->fd) < 0 || !(dst = mpath(f->path)))
+	if (asprintf(&src, "/proc/self/fd/%d", f->fd) < 0)
 		return -ENOMEM;
-	r = mtools(f->t, "mcopy", "-o", src, dst);
+	r = mtools_on(f->t, f->path, "mcopy", "-o", src);
 	if (r < 0)
 		return r;
 	aim_fault_point("boot file written (mcopy)");
@@ -162,12 +213,9 @@ static int image_file_commit(struct aim_target_file *f)
 
 static int image_remove(struct aim_target *t, const char *path)
 {
-	_cleanup_free_ char *mp = mpath(path);
 	int r;
 
-	if (!mp)
-		return -ENOMEM;
-	r = mtools(t, "mdel", mp, NULL, NULL);
+	r = mtools_on(t, path, "mdel", NULL, NULL);
 	if (r < 0)
 		return r;
 	aim_fault_point("boot file removed (mdel)");
@@ -176,13 +224,67 @@ static int image_remove(struct aim_target *t, const char *path)
 
 static int image_rmdir(struct aim_target *t, const char *path)
 {
-	_cleanup_free_ char *mp = mpath(path);
+	return mtools_on(t, path, "mdeltree", NULL, NULL);
+}
 
-	return mp ? mtools(t, "mdeltree", mp, NULL, NULL) : -ENOMEM;
+static int rpi_slot_dir(struct image_target *m, const char *dir);
+static int rpi_clear(struct image_target *m, int idx);
+
+static int image_rmtree(struct aim_target *t, const char *path)
+{
+	struct image_target *m = img(t);
+	int r;
+
+	if (!rpi_slot_dir(m, path))
+		return image_rmdir(t, path);
+	r = rpi_clear(m, path[6] - 'a');
+	if (r == 0 && aim_fat_exists(m->fd, m->boot_off, m->boot_size, path) > 0)
+		r = image_rmdir(t, path);
+	return r;
+}
+
+/* The top-level entries of a Raspberry Pi slot's partition, as "::/NAME", directories and
+ * files apart. */
+struct tops {
+	struct aim_strv dirs, files;
+};
+
+static int top_entry(const struct aim_fat_entry *e, void *userdata)
+{
+	struct tops *tp = userdata;
+	_cleanup_free_ char *p = NULL;
+
+	if (asprintf(&p, "::/%s", e->name) < 0) {
+		p = NULL;
+		return -ENOMEM;
+	}
+	return aim_strv_add(e->attr & AIM_FAT_ATTR_DIR ? &tp->dirs : &tp->files, p, strlen(p));
+}
+
+/* Everything on the slot's partition: one mdel for the files, one mdeltree for the
+ * directories. */
+static int rpi_clear(struct image_target *m, int idx)
+{
+	struct tops tp = {0};
+	int r = aim_fat_list(m->fd, m->rpi_off[idx], m->rpi_size[idx], "/", top_entry, &tp);
+
+	if (r == 0 && tp.files.n)
+		r = aim_mtools(m->image, m->rpi_off[idx], NULL, "mdel",
+			       (const char *const *)tp.files.v);
+	if (r == 0 && tp.files.n)
+		aim_fault_point("slot boot files removed (mdel)");
+	if (r == 0 && tp.dirs.n)
+		r = aim_mtools(m->image, m->rpi_off[idx], NULL, "mdeltree",
+			       (const char *const *)tp.dirs.v);
+	aim_strv_free(tp.files.v);
+	aim_strv_free(tp.dirs.v);
+	return r;
 }
 
 struct walk {
 	struct image_target *m;
+	uint64_t off, size; /* the partition listed */
+	int only_p1;        /* a Raspberry Pi slot's directory on partition 1: its slot.env */
 	struct aim_strv *s;
 	const char *top, *rel; /* the listed directory; the subdirectory of it walked ("") */
 	int depth;
@@ -198,6 +300,8 @@ static int walk_entry(const struct aim_fat_entry *e, void *userdata)
 	_cleanup_free_ char *rel = NULL;
 
 	if (e->attr & (AIM_FAT_ATTR_HIDDEN | AIM_FAT_ATTR_SYSTEM))
+		return 0;
+	if (w->only_p1 && !w->rel[0] && aim_rpi_on_slot_part(e->name))
 		return 0;
 	if (asprintf(&rel, "%s%s%s", w->rel, w->rel[0] ? "/" : "", e->name) < 0) {
 		rel = NULL;
@@ -220,13 +324,34 @@ static int walk_dir(struct walk *w)
 		path = NULL;
 		return -ENOMEM;
 	}
-	return aim_fat_list(w->m->fd, w->m->boot_off, w->m->boot_size, path, walk_entry, w);
+	return aim_fat_list(w->m->fd, w->off, w->size, path, walk_entry, w);
+}
+
+/* A Raspberry Pi slot directory ("/slot-a"): its own partition's files, and its slot.env
+ * on partition 1. */
+static int rpi_slot_dir(struct image_target *m, const char *dir)
+{
+	return m->rpi && !strncmp(dir, "/slot-", 6) && (dir[6] == 'a' || dir[6] == 'b') &&
+	       !dir[7];
 }
 
 static int image_list(struct aim_target *t, const char *dir, struct aim_strv *s)
 {
-	struct walk w = {img(t), s, dir, "", 0};
-	int r = walk_dir(&w);
+	struct image_target *m = img(t);
+	struct walk w = {m, 0, 0, 0, s, dir, "", 0};
+	int r;
+
+	if (rpi_slot_dir(m, dir)) {
+		struct walk p = {m, m->rpi_off[dir[6] - 'a'], m->rpi_size[dir[6] - 'a'], 0, s, "/",
+				 "", 0};
+		r = walk_dir(&p);
+		if (r < 0)
+			return aim_target_error_wrap(r, "cannot list partition %d of %s",
+						     AIM_RPI_PART(dir[6]), m->image);
+		w.only_p1 = 1;
+	}
+	w.top = where(m, dir, &w.off, &w.size);
+	r = walk_dir(&w);
 
 	/* dir exists: -ENOTDIR says it is a file, which lists as empty (as through mdir). */
 	if (r == -ENOTDIR)
@@ -329,7 +454,7 @@ const struct aim_target_ops aim_target_image_ops = {
 	.file_commit = image_file_commit,
 	.remove = image_remove,
 	.rmdir = image_rmdir,
-	.rmtree = image_rmdir, /* mdeltree: the tree in one run */
+	.rmtree = image_rmtree, /* mdeltree: the tree in one run */
 	.list = image_list,
 	.state_load = image_state_load,
 	.state_store = image_state_store,

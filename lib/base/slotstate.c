@@ -315,7 +315,7 @@ int aim_slotstate_choose(struct aim_slotstate *st, char *ret_slot, int *ret_is_t
 		*ret_is_trial = 1;
 	} else {
 		snprintf(st->reason, sizeof(st->reason),
-			 "slot %c ran out of tries (%u left, %u counted by U-Boot): back to %c",
+			 "slot %c ran out of tries (%u left, %u counted by the boot loader): back to %c",
 			 st->try_slot, st->tries[t], st->uboot_count, st->active);
 		st->tries[t] = 0;
 		st->good[t] = 0;

@@ -34,7 +34,8 @@ static int spawn(const char *const argv[], const char *const extra_env[], char *
 	envp = calloc(n + m + 1, sizeof(char *));
 	if (!envp)
 		return -ENOMEM;
-	memcpy(envp, (const void *)extra_env, m * sizeof(char *));
+	if (m) /* extra_env may be NULL, which memcpy must not get even for 0 bytes */
+		memcpy(envp, (const void *)extra_env, m * sizeof(char *));
 	memcpy(envp + m, environ, n * sizeof(char *));
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return -errno;

@@ -17,7 +17,7 @@ expect() {
 	C0) echo "C true gpt boot.scr arm64 32768 rockchip-idbloader,rockchip-u-boot-itb" ;;
 	D) echo "D true dos boot.scr arm64 8192 sunxi-spl" ;;
 	DF) echo "D true dos extlinux arm64 8192 -" ;;
-	E) echo "E false dos rpi-firmware arm64 8192 -" ;;
+	E) echo "E true dos rpi-firmware arm64 8192 -" ;;
 	F) echo "F true gpt grub arm64 8192 -" ;;
 	G) echo "G true gpt grub amd64 8192 grub-boot.img" ;;
 	H) echo "H true dos extlinux arm64 32768 rockchip-idbloader,rockchip-u-boot-itb" ;;

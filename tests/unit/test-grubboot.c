@@ -77,6 +77,9 @@ static void test_parse(void)
 	parse_ok("menuentry 'x' {\n linux (hd0,gpt2)/vmlinuz-6.12 root=/dev/sda2 rw rootflags=x "
 		 "BOOT_IMAGE=/a quiet\n initrd /initrd.img-6.12\n}\n",
 		 "vmlinuz-6.12", "initrd.img-6.12", "quiet", "separate /boot, a device prefix");
+	parse_ok("menuentry 'Armbian' --class debian {\n\tlinux\t/boot/vmlinuz-6.1 root=UUID=4b8e ro  "
+		 "console=tty1 console=ttyS2,1500000 $vt_handoff quiet\r\n}\n", "vmlinuz-6.1", "",
+		 "console=tty1 console=ttyS2,1500000 quiet", "no GRUB variable, no CR");
 	parse_ok("set default=saved\nmenuentry \"a { b\" {\n linux /boot/vmlinuz\n}\n", "vmlinuz",
 		 "", "", "no initrd, a brace in the title, default=saved");
 	parse_ok("set default=1\nmenuentry 'one' {\n  echo ${root}\n}\nmenuentry 'two' {\n linux "

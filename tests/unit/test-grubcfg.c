@@ -79,7 +79,7 @@ static void test_default(void)
 	   has(t, "cannot write bootcount.txt; the initramfs counts this boot"),
 	   "save_env of the count, and a message when it fails");
 	ok(has(t, "if linux /slot-a/vmlinuz console=ttyS0,115200 root=PARTUUID=0a1b2c3d-02 "
-		  "rootfstype=squashfs quiet panic=10 armimmutable.slot=a; then\n"
+		  "rootfstype=squashfs quiet ro panic=10 armimmutable.slot=a; then\n"
 		  "\t\t\tif initrd /slot-a/initrd.img; then boot; fi"),
 	   "slot a: kernel, the image's arguments with the slot's root, initrd");
 	ok(has(t, "linux /slot-b/vmlinuz console=ttyS0,115200 root=PARTUUID=0a1b2c3d-03 "),
@@ -108,7 +108,7 @@ static void test_variants(void)
 	   "test mode: files under dir");
 	ok(has(t, "if [ -f /t3/slot-b/vmlinuz ]; then") &&
 	   has(t, "echo \"aim: slot=${aim_slot} mode=${aim_mode} bc=${aim_bc} seq=${aim_seq}\"") &&
-	   has(t, "echo aim: linux /t3/slot-b/vmlinuz root=PARTUUID=0a1b2c3d-03 "
+	   has(t, "echo aim: linux /t3/slot-b/vmlinuz ro root=PARTUUID=0a1b2c3d-03 "
 		  "rootfstype=squashfs panic=10 armimmutable.slot=b\n"),
 	   "test mode: prints the decision and the kernel line");
 	ok(!has(t, "linux /") || !has(t, "\tif linux"), "test mode: no linux command");
@@ -134,8 +134,14 @@ static void test_quoting(void)
 	char *t = gen(&o, &r);
 
 	ok(has(t, "linux /slot-a/vmlinuz a=\\$x b\\;c d\\'e dyndbg=\"file x.c +p \\$y\" \\{f\\} "
-		  "g\\#h root=PARTUUID="),
+		  "g\\#h ro root=PARTUUID="),
 	   "GRUB-special characters escaped, double quotes kept as GRUB quotes");
+	free(t);
+	o.cmdline = "rw quiet ro x=\"a ro b\" panic=5";
+	t = gen(&o, &r);
+	ok(has(t, "linux /slot-a/vmlinuz quiet x=\"a ro b\" panic=5 ro root=PARTUUID=0a1b2c3d-02 "
+		  "rootfstype=squashfs armimmutable.slot=a;"),
+	   "rw and ro dropped, one ro added; a quoted ro kept; the image's panic= kept");
 	free(t);
 }
 

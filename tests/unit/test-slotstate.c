@@ -254,7 +254,7 @@ static void test_choose(void)
 	st.uboot_count = 2;
 	is_int(aim_slotstate_choose(&st, &slot, &trial), 1, "U-Boot count over the tries");
 	is_int(slot, 'a', "fallback when U-Boot counted more than left");
-	ok(strstr(st.reason, "2 counted by U-Boot"), "reason has the U-Boot count (%s)", st.reason);
+	ok(strstr(st.reason, "2 counted by the boot loader"), "reason has the U-Boot count (%s)", st.reason);
 
 	/* seq wrap through choose */
 	aim_slotstate_init(&st);

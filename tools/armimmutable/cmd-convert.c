@@ -18,6 +18,7 @@
 #include "input.h"
 #include "medium.h"
 #include "password.h"
+#include "rpi.h"
 #include "sign.h"
 #include "base/fileio.h"
 #include "base/json.h"
@@ -257,6 +258,15 @@ static void print_plan(const struct aim_convert_plan *p, int dry, const char *ou
 				aim_json_u64(&j, "headroom", room[i - 1]);
 			aim_json_obj_end(&j);
 		}
+		for (int i = 0; p->rpi && i < 2; i++) { /* Raspberry Pi: docs/rpi.md */
+			aim_json_obj_begin(&j, NULL);
+			aim_json_u64(&j, "number", (uint64_t)AIM_RPI_PART_A + (uint64_t)i);
+			aim_json_str(&j, "role", i ? "boot_b" : "boot_a");
+			aim_json_u64(&j, "start", p->rpi_start[i]);
+			aim_json_u64(&j, "size", p->rpi_size);
+			aim_json_str(&j, "partuuid", p->rpi_partuuid[i]);
+			aim_json_obj_end(&j);
+		}
 		aim_json_arr_end(&j);
 		aim_json_u64(&j, "squashfs_size", p->sqfs_size);
 		aim_json_bool(&j, "squashfs_size_estimated", dry);
@@ -291,9 +301,19 @@ static void print_plan(const struct aim_convert_plan *p, int dry, const char *ou
 		return;
 	printf("%s %s (%s, %" PRIu64 " MiB):\n", dry ? "Would write" : "Wrote", out,
 	       p->table == AIM_PTABLE_GPT ? "GPT" : "MBR", p->disk_size / M);
-	printf("  p1 boot    %6" PRIu64 " MiB at %6" PRIu64 " MiB  FAT32, %" PRIu64
-	       " MiB of boot files per slot\n",
-	       p->boot_size / M, p->boot_start / M, (p->boot_content + M - 1) / M);
+	if (p->rpi) {
+		printf("  p1 boot    %6" PRIu64 " MiB at %6" PRIu64 " MiB  FAT32, autoboot.txt and "
+		       "the slot state\n", p->boot_size / M, p->boot_start / M);
+		for (int i = 0; i < 2; i++)
+			printf("  p%d boot %c  %6" PRIu64 " MiB at %6" PRIu64 " MiB  FAT32, %" PRIu64
+			       " MiB of firmware files (Raspberry Pi: unproven on hardware)\n",
+			       AIM_RPI_PART_A + i, 'A' + i, p->rpi_size / M, p->rpi_start[i] / M,
+			       (p->boot_content + M - 1) / M);
+	} else {
+		printf("  p1 boot    %6" PRIu64 " MiB at %6" PRIu64 " MiB  FAT32, %" PRIu64
+		       " MiB of boot files per slot\n",
+		       p->boot_size / M, p->boot_start / M, (p->boot_content + M - 1) / M);
+	}
 	printf("  p2 root A  %6" PRIu64 " MiB at %6" PRIu64 " MiB  squashfs %s%" PRIu64
 	       " MiB, headroom %s%" PRIu64 " MiB\n", p->slot_size / M, p->slot_a_start / M,
 	       dry ? "~" : "", (p->sqfs_size + M - 1) / M, dry ? "~" : "", room[0] / M);

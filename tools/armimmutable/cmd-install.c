@@ -27,7 +27,7 @@ enum prog_mode { PROG_BAR, PROG_JSON, PROG_NONE };
 static const char *arg_source, *arg_image, *arg_keyring, *arg_cacert;
 static const char *arg_pub[MAX_KEYS];
 static unsigned arg_npub, arg_tries, arg_retries = 10;
-static int arg_allow_downgrade, arg_insecure;
+static int arg_allow_downgrade, arg_insecure, arg_reboot;
 static enum prog_mode arg_progress;
 
 static void help(void)
@@ -47,11 +47,14 @@ static void help(void)
 	     "      --retries N         reconnects of an interrupted download (default 10)\n"
 	     "      --cacert FILE       CA bundle for https (default: the system's)\n"
 	     "      --insecure          do not verify the https server's certificate\n"
+	     "      --reboot            reboot into the trial when installed (systemctl reboot;\n"
+	     "                          on a Raspberry Pi: systemctl reboot '0 tryboot')\n"
 	     "  -h, --help              this help\n\n"
 	     "Exit status: 0 installed, 1 refused or failed (nothing bootable changed), 2 usage.");
 }
 
-enum { O_KEYRING = 256, O_DOWN, O_TRIES, O_PROGRESS, O_RETRIES, O_CACERT, O_INSECURE };
+enum { O_KEYRING = 256, O_DOWN, O_TRIES, O_PROGRESS, O_RETRIES, O_CACERT, O_INSECURE,
+       O_REBOOT };
 
 static const struct cli_option options[] = {
 	{"public", 'p', required_argument},
@@ -63,6 +66,7 @@ static const struct cli_option options[] = {
 	{"retries", O_RETRIES, required_argument},
 	{"cacert", O_CACERT, required_argument},
 	{"insecure", O_INSECURE, no_argument},
+	{"reboot", O_REBOOT, no_argument},
 	{"help", 'h', no_argument},
 	{0},
 };
@@ -107,6 +111,7 @@ static int parse_argv(int argc, char **argv)
 			break;
 		case O_CACERT: arg_cacert = val; break;
 		case O_INSECURE: arg_insecure = 1; break;
+		case O_REBOOT: arg_reboot = 1; break;
 		case 'h':
 			help();
 			return 1;
@@ -116,6 +121,8 @@ static int parse_argv(int argc, char **argv)
 		return c;
 	if (a.noperands == 0)
 		return usage_err("install", "needs a SOURCE (a bundle file, - or a URL)");
+	if (arg_reboot && arg_image)
+		return usage_err("install", "--reboot is for the running device, not --image");
 	if (a.noperands > 1)
 		return usage_err("install", "unexpected argument '%s'", a.operand[1]);
 	arg_source = a.operand[0];
@@ -323,12 +330,29 @@ int cmd_install(int argc, char **argv)
 			"\"reconnects\":%u,\"elapsed\":%.2f}\n",
 			res.rootfs_bytes, res.boot_files, res.tries, aim_source_reconnects(src),
 			now_s() - pr.start);
+	} else if (res.rpi) {
+		aim_info("installed %s into slot %c (was %s on slot %c), on trial for one boot%s",
+			 res.version, res.slot, res.old_version[0] ? res.old_version : "unknown",
+			 res.from_slot, arg_image ? "" : ": start it with reboot '0 tryboot' (a "
+			 "normal reboot stays on the old slot and ends the trial)");
+		if (!arg_image)
+			cli_layer_carry_info(aim_target_boot_env(t, "mode"), res.from_slot, res.slot);
 	} else {
 		aim_info("installed %s into slot %c (was %s on slot %c), on trial for %u boots%s",
 			 res.version, res.slot, res.old_version[0] ? res.old_version : "unknown",
 			 res.from_slot, res.tries, arg_image ? "" : ": reboot to start it");
 		if (!arg_image)
 			cli_layer_carry_info(aim_target_boot_env(t, "mode"), res.from_slot, res.slot);
+	}
+	if (arg_reboot) {
+		/* systemd hands the argument to reboot(2); the Raspberry Pi firmware driver sets
+		 * the one-time tryboot flag from it (docs/rpi.md) */
+		const char *cmd[] = {"systemctl", "reboot", res.rpi ? "0 tryboot" : NULL, NULL};
+		aim_target_free(t);
+		t = NULL;
+		fflush(NULL);
+		execvp(cmd[0], (char *const *)cmd);
+		return fail(-errno, "cannot run systemctl reboot");
 	}
 	return 0;
 }

@@ -9,6 +9,7 @@
 #include "cli-opts.h"
 #include "cmd-target.h"
 #include "cmd.h"
+#include "rpi.h"
 #include "base/bootenv.h"
 #include "base/log.h"
 #include "base/macro.h"
@@ -118,6 +119,10 @@ static int store(const char *verb, struct aim_target *t, const struct aim_slotst
 
 	if (r < 0)
 		return fail(verb, r, "cannot write the slot state");
+	/* Raspberry Pi: autoboot.txt follows the state, only after it (docs/rpi.md) */
+	r = aim_rpi_sync(t, st);
+	if (r < 0)
+		return fail(verb, r, "cannot write autoboot.txt");
 	return 0;
 }
 
@@ -238,6 +243,8 @@ static int slot_op(int argc, char **argv, enum op op)
 	if (r == 0 && !fresh) {
 		printf("slot %c already %s (state seq %u)\n", slot, op == OP_GOOD ? "good" : "bad",
 		       (unsigned)st.seq);
+		if (aim_rpi_sync(t, &st) < 0) /* a cut between state and autoboot.txt */
+			return fail(verb, -EIO, "cannot write autoboot.txt");
 		if (op == OP_GOOD && booted == slot)
 			note_good(slot);
 		return 0;

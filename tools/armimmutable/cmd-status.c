@@ -12,6 +12,7 @@
 #include "cmd-target.h"
 #include "cmd.h"
 #include "layer.h"
+#include "rpi.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "base/macro.h"
@@ -62,7 +63,16 @@ struct view {
 	struct aim_slotstate st;
 	struct slot_view slot[2];
 	int reset_pending;
+	/* Raspberry Pi (docs/rpi.md): autoboot.txt's partitions, 0 when not found */
+	int rpi;
+	unsigned ab_all, ab_try;
 };
+
+/* The slot of a Raspberry Pi boot partition number, '?' for another. */
+static char rpi_slot(unsigned part)
+{
+	return part == AIM_RPI_PART_A ? 'a' : part == AIM_RPI_PART_B ? 'b' : '?';
+}
 
 static void slot_json(struct aim_json *j, const struct view *v, const struct slot_view *s)
 {
@@ -165,6 +175,15 @@ static void print_json(const struct view *v)
 		slot_json(&j, v, &v->slot[s]);
 	aim_json_arr_end(&j);
 	aim_json_bool(&j, "factory_reset_pending", v->reset_pending);
+	if (v->rpi) {
+		char sa[2] = {rpi_slot(v->ab_all), 0}, stt[2] = {rpi_slot(v->ab_try), 0};
+		aim_json_obj_begin(&j, "autoboot");
+		aim_json_u64(&j, "boot_partition", v->ab_all);
+		aim_json_str(&j, "slot", sa);
+		aim_json_u64(&j, "tryboot_partition", v->ab_try);
+		aim_json_str(&j, "tryboot_slot", stt);
+		aim_json_obj_end(&j);
+	}
 	cli_layer_json(&j, v->image ? NULL : v->mode, v->booted);
 	aim_json_obj_end(&j);
 	aim_json_end(&j);
@@ -211,9 +230,16 @@ static void print_text(const struct view *v)
 			printf("  size:         %" PRIu64 " MiB\n", sv->dev_size >> 20);
 	}
 	if (v->have_state) {
-		printf("next boot:      slot %c%s\n", aim_slotstate_next_boot(st),
-		       st->try_slot && aim_slotstate_next_boot(st) == st->try_slot ? " (trial)"
-										    : "");
+		if (v->rpi) /* the firmware decides: a trial needs reboot '0 tryboot' */
+			printf("next boot:      slot %c; reboot '0 tryboot': slot %c%s\n"
+			       "autoboot.txt:   [all] partition %u, [tryboot] partition %u\n",
+			       rpi_slot(v->ab_all), rpi_slot(v->ab_try),
+			       st->try_slot && rpi_slot(v->ab_try) == st->try_slot ? " (trial)" : "",
+			       v->ab_all, v->ab_try);
+		else
+			printf("next boot:      slot %c%s\n", aim_slotstate_next_boot(st),
+			       st->try_slot && aim_slotstate_next_boot(st) == st->try_slot
+				       ? " (trial)" : "");
 		printf("state:          seq %u (state-%d.txt)\n", (unsigned)st->seq, v->copy);
 		printf("last reason:    %s\n", st->reason[0] ? st->reason : "-");
 	} else {
@@ -309,6 +335,14 @@ int cmd_status(int argc, char **argv)
 	}
 	v.reset_pending = aim_target_exists(t, AIM_FACTORY_RESET) > 0;
 	aim_error_clear();
+	{
+		_cleanup_free_ char *ab = NULL;
+		size_t n = 0;
+		if (aim_target_read_file(t, AIM_RPI_AUTOBOOT, 4096, &ab, &n) == 0 &&
+		    aim_rpi_autoboot_parse(ab, n, &v.ab_all, &v.ab_try) == 0)
+			v.rpi = 1;
+		aim_error_clear();
+	}
 	if (json)
 		print_json(&v);
 	else
