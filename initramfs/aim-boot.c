@@ -369,6 +369,13 @@ static void count_boot(const char *sysfs, struct plan *p)
 	if (slot_policy(KEYS_DIR, p) < 0)
 		refuse_slot(p);
 	commit_state(BOOTMNT, p);
+	/* GRUB images: a bootcount.txt GRUB's save_env cannot rewrite (torn, cut short)
+	 * would leave every later boot uncounted: written whole again (docs/boot.md 4b). */
+	if (p->st.grubenv) {
+		int r = aim_slotstate_grub_bootcount_repair(BOOTMNT);
+		if (r < 0)
+			say("cannot repair bootcount.txt: %s", strerror(-r));
+	}
 	p->reset_pending = access(BOOTMNT "/" RESET_FLAG, F_OK) == 0;
 	for (int i = 0; i < 2; i++) {
 		char env[64];
