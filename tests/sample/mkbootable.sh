@@ -49,7 +49,7 @@ while [ $# -gt 0 ]; do
 	--break-boot) break_boot=1; shift ;;
 	--system-user) sysuser=$2; shift 2 ;;
 	--cached) cached_only=1; shift ;;
-	-h|--help) sed -n '3,27p' "$me"; exit 0 ;;
+	-h|--help) sed -n '4,28p' "$me"; exit 0 ;;
 	*) echo "mkbootable: unknown argument: $1" >&2; exit 2 ;;
 	esac
 done

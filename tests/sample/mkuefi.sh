@@ -49,7 +49,7 @@ while [ $# -gt 0 ]; do
 	--version) version=$2; shift 2 ;;
 	--marker) marker=$2; shift 2 ;;
 	--cached) cached_only=1; shift ;;
-	-h|--help) sed -n '3,31p' "$me"; exit 0 ;;
+	-h|--help) sed -n '4,32p' "$me"; exit 0 ;;
 	*) echo "mkuefi: unknown argument: $1" >&2; exit 2 ;;
 	esac
 done
