@@ -208,6 +208,16 @@ static int put_line(FILE *f, const char *p, size_t n, const char *boot_prefix, c
 	if (vs == wl)
 		fputc(' ', f);
 	if (kw == KW_APPEND) {
+		/* The kernel reads an open quote to the end of the line: what we add after it
+		 * would be part of the quoted value, never root= or the slot. */
+		if (memchr(p + vs, '"', ve - vs)) {
+			size_t q = 0;
+			for (size_t k = vs; k < ve; k++)
+				q += p[k] == '"';
+			if (q % 2)
+				return aim_error_set(-EINVAL, "extlinux.conf: an append line with an "
+						     "unterminated double quote");
+		}
 		*has_append |= *in_label;
 		aim_extlinux_put_cmdline(f, p + vs, ve - vs, slot, partuuid);
 	} else if (kw == KW_PATH) {

@@ -112,6 +112,14 @@ static int take_linux(const char *l, size_t len, struct aim_grub_entry *e)
 	r = file_name(w, e->kernel, sizeof(e->kernel), "kernel");
 	if (r < 0)
 		return r;
+	{
+		size_t q = 0;
+		for (size_t k = 0; k < len; k++)
+			q += l[k] == '"';
+		if (q % 2)
+			return aim_error_set(-EINVAL, "grub.cfg: the linux line has an unterminated "
+					     "double quote");
+	}
 	e->args[0] = 0;
 	for (unsigned k = 2; word(l, len, k, w, sizeof(w)); k++) {
 		if (dropped_arg(w))

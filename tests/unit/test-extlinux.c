@@ -127,6 +127,8 @@ static void test_refuse(void)
 	refuse("label x\n kernel /vmlinuz\n", "/boot/", "'/vmlinuz'", "a kernel outside /boot");
 	refuse(armbian_h, NULL, "/boot/Image", "install: a path not under /slot-X/");
 	refuse("label x\n kernel /boot/../Image\n", "/boot/", "..", "a path with ..");
+	refuse("label x\n kernel /boot/Image\n append root=/dev/sda2 dyndbg=\"file x.c +p\n", "/boot/",
+	       "unterminated", "an append line with an open quote");
 	refuse("include other.conf\nlabel x\n kernel /Image\n", "/", "include", "include");
 	refuse("menu include other.conf\nlabel x\n kernel /Image\n", "/", "include",
 	       "menu include");

@@ -89,6 +89,8 @@ static void test_parse(void)
 static void test_refusals(void)
 {
 	refuse("set default=0\n", "no menuentry", "no entry");
+	refuse("menuentry 'a' {\n linux /boot/k dyndbg=\"file x.c\n}\n", "unterminated",
+	       "an open quote");
 	refuse("menuentry 'a' {\n echo hi\n}\n", "no menuentry", "an entry without linux");
 	refuse("menuentry 'a' {\n linux /boot/efi/vmlinuz\n}\n", "top of /boot", "a subdirectory");
 	refuse("menuentry 'a' {\n linux /boot/k\n initrd /boot/ucode.img /boot/initrd.img\n}\n",
