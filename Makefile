@@ -231,6 +231,7 @@ bench: check-deps
 	$(Q)B=$(B) bench/convert.sh
 	$(Q)B=$(B) bench/install.sh
 	$(Q)B=$(B) bench/boot.sh
+	$(Q)B=$(B) bench/boot-shapes.sh
 	$(Q)B=$(B) bench/compress.sh
 
 # Fuzzing (tests/fuzz/README.md) and the update soak (docs/soak.md), longer than make check.

@@ -120,13 +120,7 @@ if [ -z "$src" ] || [ ! -f "$src" ] || ! command -v debugfs >/dev/null; then
 	done_testing
 	exit 0
 fi
-cp --sparse=always "$src" "$tmp/bs.img"
-o=$(($(sfdisk -J "$tmp/bs.img" | jq '.partitiontable.partitions[0].start') * 512))
-uuid=$(blkid -p -O "$o" -s UUID -o value "$tmp/bs.img")
-printf 'label Armbian\n  kernel /boot/Image\n  initrd /boot/uInitrd\n  append root=UUID=%s rootwait rootfstype=ext4 console=ttyAMA0,115200 console=tty1 consoleblank=0 loglevel=1\n' \
-	"$uuid" >"$tmp/ext.conf"
-printf 'rm /boot/boot.scr\nrm /boot/boot.cmd\nrm /boot/armbianEnv.txt\nmkdir /boot/extlinux\nwrite %s /boot/extlinux/extlinux.conf\n' \
-	"$tmp/ext.conf" | debugfs -w -f - "$tmp/bs.img?offset=$o" >/dev/null 2>&1
+"$top/tests/sample/to-extlinux.sh" "$src" "$tmp/bs.img"
 [ "$("$AIM" inspect --json "$tmp/bs.img" | jq -r '[.shape.id, .boot.method] | join(" ")')" = "H extlinux" ]
 ok $? "the bootable sample as an extlinux image (shape H)"
 rm -f "$D"
