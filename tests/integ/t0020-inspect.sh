@@ -16,6 +16,7 @@ expect() {
 	C) echo "C true gpt boot.scr arm64 32768 rockchip-idbloader,rockchip-u-boot-itb" ;;
 	C0) echo "C true gpt boot.scr arm64 32768 rockchip-idbloader,rockchip-u-boot-itb" ;;
 	D) echo "D true dos boot.scr arm64 8192 sunxi-spl" ;;
+	DE) echo "D true dos extlinux arm64 8192 sunxi-spl" ;;
 	DF) echo "D true dos extlinux arm64 8192 -" ;;
 	E) echo "E true dos rpi-firmware arm64 8192 -" ;;
 	F) echo "F true gpt grub arm64 8192 -" ;;
@@ -24,7 +25,7 @@ expect() {
 	esac
 }
 
-for s in A A-armhf A2 B C C0 D DF E F G H; do
+for s in A A-armhf A2 B C C0 D DE DF E F G H; do
 	img="$TMP/$s.img"
 	case $s in
 	A-armhf) "$SAMPLE/mkshape.sh" A "$img" --arch armhf --rootfs builtin >/dev/null 2>&1 ;;

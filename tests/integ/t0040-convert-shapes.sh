@@ -10,7 +10,7 @@
 part_field() { sfdisk -J "$1" | jq -r ".partitiontable.partitions[$(($2 - 1))].$3"; }
 label_of() { sfdisk -J "$1" | jq -r '.partitiontable.label'; }
 
-for shape in A A2 B C C0 D DF H F G; do
+for shape in A A2 B C C0 D DE DF H F G; do
 	in="$TMP/in-$shape.img"
 	out="$TMP/out-$shape.img"
 	if ! "$SAMPLE/mkshape.sh" "$shape" "$in" >"$TMP/mk.log" 2>&1; then
@@ -75,7 +75,7 @@ for shape in A A2 B C C0 D DF H F G; do
 	done
 	# extlinux boards (docs/boot.md 4a): distro boot finds only boot.scr, which hands over
 	# to the slot's extlinux.conf, rewritten for the slot; the board's entries otherwise kept
-	if [ "$shape" = H ] || [ "$shape" = DF ]; then
+	if [ "$shape" = H ] || [ "$shape" = DF ] || [ "$shape" = DE ]; then
 		check "$shape: no extlinux.conf where distro boot looks before boot.scr" sh -c \
 			"! mtype -i '$out@@$p1' ::/extlinux/extlinux.conf && ! mtype -i '$out@@$p1' ::/boot/extlinux/extlinux.conf" 2>/dev/null
 		check "$shape: boot.cmd hands over with sysboot" \
@@ -83,6 +83,7 @@ for shape in A A2 B C C0 D DF H F G; do
 		id=$(sfdisk -J "$out" | jq -r .partitiontable.id | sed 's/^0x//')
 		if [ "$shape" = H ]; then pre=/boot/; else pre=/; fi
 		if [ "$shape" = H ]; then debugfs -R "cat /boot/extlinux/extlinux.conf" "$in?offset=$gap_end" 2>/dev/null >"$TMP/ext.in"
+		elif [ "$shape" = DE ]; then debugfs -R "cat /extlinux/extlinux.conf" "$in?offset=$gap_end" 2>/dev/null >"$TMP/ext.in"
 		else mtype -i "$in@@$(($(part_field "$in" 1 start) * 512))" ::/extlinux/extlinux.conf >"$TMP/ext.in"; fi
 		for s in a b; do
 			n=$([ $s = a ] && echo 02 || echo 03)
@@ -144,7 +145,7 @@ for shape in A A2 B C C0 D DF H F G; do
 	check "$shape: slot-a holds a kernel ($kern)" test -n "$kern"
 	if [ -n "$kern" ]; then
 		mcopy -n -i "$out@@$p1" "::/slot-a/$kern" "$TMP/k.out" 2>/dev/null
-		if [ "$shape" = D ] || [ "$shape" = DF ]; then
+		if [ "$shape" = D ] || [ "$shape" = DE ] || [ "$shape" = DF ]; then
 			bs=$(($(part_field "$in" 1 start) * 512))
 			bp="/$kern"
 		else

@@ -13,7 +13,10 @@
 # kernel: each run stops at U-Boot's "Starting kernel". Last, one full boot: the bootable
 # sample (tests/sample/mkbootable.sh, when cached) made an extlinux image (boot.scr,
 # boot.cmd and armbianEnv.txt replaced by /boot/extlinux/extlinux.conf, with debugfs),
-# converted, boots Linux on slot a: the slot's command line, / an overlay over slot a.
+# converted, boots Linux on slot a: the slot's command line, / an overlay over slot a; then
+# the guest installs v2 (the same made from t-ota's v2 sample) into slot b, which boots on
+# trial through its own extlinux.conf and is kept. DE (D with extlinux on its ext4 /boot)
+# gets the same U-Boot runs as DF.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 B=${B:-build}
@@ -64,7 +67,7 @@ expect() { # expect SLOT MODE DESCRIPTION: slot SLOT's files and command line we
 	[ $r = 0 ] || sed 's/^/#   /' "$tmp/got"
 }
 
-for shape in H DF; do
+for shape in H DF DE; do
 	rm -f "$D" "$tmp/b.aimb"
 	empty=""
 	[ $shape = H ] && empty="--slot-b empty"
@@ -124,11 +127,28 @@ fi
 [ "$("$AIM" inspect --json "$tmp/bs.img" | jq -r '[.shape.id, .boot.method] | join(" ")')" = "H extlinux" ]
 ok $? "the bootable sample as an extlinux image (shape H)"
 rm -f "$D"
-"$AIM" -q convert "$tmp/bs.img" "$D" 2>"$tmp/err"
+"$AIM" -q keygen -W -p "$tmp/k.pub" -s "$tmp/k.key" 2>"$tmp/err"
+"$AIM" -q convert --trust "$tmp/k.pub" "$tmp/bs.img" "$D" 2>>"$tmp/err"
 ok $? "it converts"
 rm -f "$tmp/bs.img"
 truncate -s +512M "$D"
 pid=$(sfdisk -J "$D" | jq -r '.partitiontable.id' | sed 's/^0x//')
+# v2 (t-ota's second sample, as an extlinux image) bundled, on a second disk
+v2=$("$top/tests/sample/mkbootable.sh" --version 25.11.0-v2 --marker "armimmutable sample v2" \
+	--system-user aimsvc 2>/dev/null | tail -n 1)
+mkdir -p "$tmp/bundles"
+r=1
+if [ -f "$v2" ] && "$top/tests/sample/to-extlinux.sh" "$v2" "$tmp/v2.img" &&
+	"$AIM" -q bundle create -k "$tmp/k.key" -o "$tmp/bundles/v2.aimb" --from-image "$tmp/v2.img" 2>"$tmp/err"; then
+	rm -f "$tmp/v2.img"
+	mke2fs -q -t ext4 -L aimbundles -d "$tmp/bundles" "$tmp/bundles.img" \
+		"$(( $(du -sm "$tmp/bundles" | cut -f1) + 64 ))M" >/dev/null
+	QEMU_PRE_DEVICES="-drive if=none,file=$tmp/bundles.img,format=raw,id=hd1,readonly=on -device virtio-blk-device,drive=hd1"
+	r=0
+fi
+rm -rf "$tmp/bundles" "$tmp/v2.img"
+ok $r "a bundle of v2 as an extlinux image"
+[ $r = 0 ] || sed 's/^/#   /' "$tmp/err"
 qemu_boot "$D" "$tmp/log"
 qemu_wait_multiuser 900
 ok $? "Linux reaches multi-user.target on slot a ($(qemu_elapsed) s from power-on)"
@@ -140,5 +160,27 @@ ok $r "the kernel got slot a's command line from /slot-a/extlinux/extlinux.conf"
 out=$(qemu_run 'echo $(findmnt -n -o FSTYPE /) $(sed -n "s/^slot=//p" /run/armimmutable/boot.env)' 30)
 [ "$out" = "overlay a" ]
 ok $? "/ is the overlay over slot a (got '$out')"
+# an update on an extlinux board: installed in the guest, slot b boots on trial through
+# its own extlinux.conf (rewritten by install), is kept by mark-good
+qemu_run 'mkdir -p /mnt/b && mount -o ro LABEL=aimbundles /mnt/b && armimmutable install --progress=none /mnt/b/v2.aimb 2>&1' 900 >"$tmp/prog"
+r=$?
+ok $r "install of v2 into slot b in the guest"
+[ $r = 0 ] || diag "$(cat "$tmp/prog")"
+qemu_poweroff 180 || qemu_stop
+qemu_stop
+qemu_boot "$D" "$tmp/log2"
+qemu_wait_multiuser 900
+ok $? "boot 2: multi-user.target ($(qemu_elapsed) s from power-on)"
+qemu_text | grep -q 'armimmutable: slot b (trial), files from /slot-b/'
+ok $? "boot 2: U-Boot booted slot b on trial"
+out=$(qemu_run 'cat /etc/armimmutable-sample; grep -o "root=PARTUUID=[^ ]* .*armimmutable.slot=[ab]" /proc/cmdline | sed "s/ .* / /"' 30)
+[ "$out" = "armimmutable sample v2
+root=PARTUUID=$pid-03 armimmutable.slot=b" ]
+ok $? "boot 2: v2 runs with slot b's command line from its extlinux.conf"
+[ $? = 0 ] || diag "$out"
+out=$(qemu_run 'for i in $(seq 120); do systemctl is-active -q armimmutable-mark-good.service && break; sleep 1; done; armimmutable status --json' 150)
+[ "$(printf '%s\n' "$out" | jq -r '[.booted_slot, (.slots[] | select(.name == "b") | .good, .active, .on_trial)] | join(" ")' 2>/dev/null)" = "b true true false" ]
+ok $? "boot 2: slot b kept (good, active, no trial)"
+[ $? = 0 ] || diag "$out"
 qemu_stop
 done_testing

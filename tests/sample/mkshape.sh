@@ -8,7 +8,8 @@
 #
 # Usage: mkshape.sh SHAPE OUT.img [--size-mib N] [--arch arm64|armhf|amd64] [--boot-mib N]
 #                   [--real-sizes] [--rootfs auto|builtin|mkrootfs]
-#   SHAPE         A A2 B C C0 D DF E F G H NOROOT (`mkshape.sh --list` prints them)
+#   SHAPE         A A2 B C C0 D DE DF E F G H NOROOT (`mkshape.sh --list` prints them;
+#                 DE is D with extlinux.conf on its ext4 /boot instead of boot.scr)
 #   --size-mib N  total image size in MiB (root fills what the other partitions leave)
 #   --arch        only shape A has a choice (arm64 = sunxi64, armhf = 32-bit sunxi);
 #                 G is amd64, every other shape arm64
@@ -40,7 +41,7 @@ usage() {
 	exit 2
 }
 
-ALL_SHAPES="A A2 B C C0 D DF E F G H NOROOT"
+ALL_SHAPES="A A2 B C C0 D DE DF E F G H NOROOT"
 if [ "${1:-}" = "--list" ]; then
 	echo "$ALL_SHAPES"
 	exit 0
@@ -195,6 +196,13 @@ bootlogo=false
 console=both
 disp_mode=1920x1080p60
 overlay_prefix=sun50i-h616"
+	;;
+DE)
+	first=ext4boot bootmode=extlinux
+	BOARD=orangepizero2 BOARD_NAME="Orange Pi Zero2" BOARDFAMILY=sun50iw9
+	LINUXFAMILY=sunxi64 BOOT_SOC=h616 loader=sunxi64
+	vendor=allwinner dtbs="allwinner/sun50i-h616-orangepi-zero2.dtb"
+	overlays="sun50i-h616-uart5"
 	;;
 DF)
 	first=fatboot bootmode=extlinux
@@ -726,6 +734,10 @@ EOF
 			fi
 		elif [ "$first" = ext4boot ]; then
 			uboot_boot_files "$bootp" link
+			if [ "$bootmode" = extlinux ]; then
+				mkdir -p "$bootp/extlinux"
+				extlinux_conf "$bootp/extlinux/extlinux.conf" /
+			fi
 		else # fatboot: Image, uInitrd and dtb moved, not linked (4.2)
 			uboot_boot_files "$bootp" fat
 			mkdir -p "$bootp/extlinux"
