@@ -16,7 +16,8 @@
  * Each distinct missing piece counts once (a block NEW holds twice is fetched once).
  * Usage: delta-blocks OLD.sqfs NEW.sqfs
  * Prints one line of key=value pairs (bytes): size, 4k_missing, 4k_zero, sqfs_missing,
- * sqfs_data_missing, sqfs_meta, sqfs_pad (zero gaps between blocks, not fetched),
+ * sqfs_data_missing (data and fragment blocks), sqfs_frag_missing (fragment blocks),
+ * sqfs_meta, sqfs_pad (zero gaps between blocks, not fetched),
  * sqfs_pieces, sqfs_pieces_missing.
  * Build: see bench/delta.sh (cc -O2 -Ilib ... libsquashfs1 libcrypto).
  */
@@ -44,6 +45,7 @@
 struct piece {
 	uint64_t off;
 	uint32_t len;
+	uint32_t frag; /* 1: a fragment block */
 };
 
 struct img {
@@ -109,7 +111,7 @@ static int set_has(const struct set *s, const uint8_t md[32])
 	return 0;
 }
 
-static void add_piece(struct img *im, uint64_t off, uint32_t len)
+static void add_piece(struct img *im, uint64_t off, uint32_t len, uint32_t frag)
 {
 	if (!len)
 		return;
@@ -121,7 +123,7 @@ static void add_piece(struct img *im, uint64_t off, uint32_t len)
 		if (!im->p)
 			die("out of memory", im->path);
 	}
-	im->p[im->np++] = (struct piece){ off, len };
+	im->p[im->np++] = (struct piece){ off, len, frag };
 }
 
 /* Lists every data block (from the file inodes) and fragment block of a squashfs. */
@@ -176,7 +178,7 @@ static void load(struct img *im)
 			for (i = 0; i < nb; i++) {
 				uint32_t sz = in->extra[i] & ((1u << 24) - 1);
 
-				add_piece(im, pos, sz); /* size 0: a sparse block, nothing stored */
+				add_piece(im, pos, sz, 0); /* 0: a sparse block, nothing stored */
 				pos += sz;
 			}
 		}
@@ -192,7 +194,7 @@ static void load(struct img *im)
 
 		if (sqfs_frag_table_lookup(ft, (sqfs_u32)i, &fr))
 			die("bad fragment table", im->path);
-		add_piece(im, fr.start_offset, fr.size & ((1u << 24) - 1));
+		add_piece(im, fr.start_offset, fr.size & ((1u << 24) - 1), 1);
 	}
 	sqfs_destroy(ft);
 	sqfs_destroy(cmp);
@@ -213,6 +215,7 @@ int main(int argc, char **argv)
 	struct set s4, s4new, sq, sqnew;
 	uint8_t md[32];
 	uint64_t i, miss4 = 0, zero4 = 0, missq = 0, covered = 0, end = 0, nmiss = 0, pad = 0;
+	uint64_t missf = 0;
 
 	if (argc != 3) {
 		fprintf(stderr, "usage: delta-blocks OLD.sqfs NEW.sqfs\n");
@@ -272,14 +275,20 @@ int main(int argc, char **argv)
 		SHA256(n.map + p->off, p->len, md);
 		if (!set_has(&sq, md) && set_add(&sqnew, md)) {
 			missq += p->len;
+			missf += p->frag ? p->len : 0;
 			nmiss++;
+			if (getenv("DELTA_BLOCKS_LIST"))
+				fprintf(stderr, "missing %s at %llu, %u bytes\n",
+					p->frag ? "fragment block" : "data block",
+					(unsigned long long)p->off, p->len);
 		}
 	}
 	printf("size=%llu 4k_missing=%llu 4k_zero=%llu sqfs_missing=%llu sqfs_data_missing=%llu "
-	       "sqfs_meta=%llu sqfs_pad=%llu sqfs_pieces=%llu sqfs_pieces_missing=%llu\n",
+	       "sqfs_frag_missing=%llu sqfs_meta=%llu sqfs_pad=%llu sqfs_pieces=%llu sqfs_pieces_missing=%llu\n",
 	       (unsigned long long)n.size, (unsigned long long)miss4,
 	       (unsigned long long)zero4, (unsigned long long)(missq + n.size - covered),
-	       (unsigned long long)missq, (unsigned long long)(n.size - covered),
+	       (unsigned long long)missq, (unsigned long long)missf,
+	       (unsigned long long)(n.size - covered),
 	       (unsigned long long)pad,
 	       (unsigned long long)n.np, (unsigned long long)nmiss);
 	return 0;

@@ -17,6 +17,13 @@ struct aim_sqfs_opts {
 	uint32_t block_size; /* 0: 128 KiB */
 	unsigned threads;    /* 0: number of CPUs */
 	uint32_t mkfs_time;  /* superblock time (SOURCE_DATE_EPOCH by the caller) */
+	/* Layout for delta updates (docs/delta.md); all 0: packed, as mksquashfs does. */
+	uint32_t align;      /* >1 (power of 2): each file's data and each fragment block start
+				at a multiple of it, zeros between */
+	int no_fragments;    /* every file tail in a block of its own */
+	uint32_t tail_max;   /* >0: tails longer than this in a block of their own too */
+	uint32_t frag_group; /* >0: a new fragment block after each file whose path hashes to
+				0 mod frag_group (content-defined groups of small files) */
 };
 
 struct aim_sqfs_stats {
