@@ -15,6 +15,7 @@
  *
  * Each distinct missing piece counts once (a block NEW holds twice is fetched once).
  * Usage: delta-blocks OLD.sqfs NEW.sqfs
+ *        delta-blocks --raw OLD NEW      any two files: the 4k counts only
  * Prints one line of key=value pairs (bytes): size, 4k_missing, 4k_zero, sqfs_missing,
  * sqfs_data_missing (data and fragment blocks), sqfs_frag_missing (fragment blocks),
  * sqfs_meta, sqfs_pad (zero gaps between blocks, not fetched),
@@ -126,6 +127,21 @@ static void add_piece(struct img *im, uint64_t off, uint32_t len, uint32_t frag)
 	im->p[im->np++] = (struct piece){ off, len, frag };
 }
 
+static void map_file(struct img *im)
+{
+	struct stat st;
+	int fd;
+
+	fd = open(im->path, O_RDONLY);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		die(strerror(errno), im->path);
+	im->size = (uint64_t)st.st_size;
+	im->map = im->size ? mmap(NULL, im->size, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
+	if (im->map == MAP_FAILED)
+		die(strerror(errno), im->path);
+	close(fd);
+}
+
 /* Lists every data block (from the file inodes) and fragment block of a squashfs. */
 static void load(struct img *im)
 {
@@ -137,17 +153,6 @@ static void load(struct img *im)
 	sqfs_u64 blk;
 	size_t off, i, nb;
 	sqfs_u32 k;
-	struct stat st;
-	int fd;
-
-	fd = open(im->path, O_RDONLY);
-	if (fd < 0 || fstat(fd, &st) < 0)
-		die(strerror(errno), im->path);
-	im->size = (uint64_t)st.st_size;
-	im->map = mmap(NULL, im->size, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (im->map == MAP_FAILED)
-		die(strerror(errno), im->path);
-	close(fd);
 
 	f = sqfs_open_file(im->path, SQFS_FILE_OPEN_READ_ONLY);
 	if (!f || sqfs_super_read(&im->super, f))
@@ -217,14 +222,20 @@ int main(int argc, char **argv)
 	uint64_t i, miss4 = 0, zero4 = 0, missq = 0, covered = 0, end = 0, nmiss = 0, pad = 0;
 	uint64_t missf = 0;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: delta-blocks OLD.sqfs NEW.sqfs\n");
+	int raw = argc == 4 && !strcmp(argv[1], "--raw");
+
+	if (argc != 3 && !raw) {
+		fprintf(stderr, "usage: delta-blocks [--raw] OLD NEW\n");
 		return 2;
 	}
-	o.path = argv[1];
-	n.path = argv[2];
-	load(&o);
-	load(&n);
+	o.path = argv[1 + raw];
+	n.path = argv[2 + raw];
+	map_file(&o);
+	map_file(&n);
+	if (!raw) {
+		load(&o);
+		load(&n);
+	}
 
 	/* Fixed 4 KiB blocks, position-independent. */
 	set_init(&s4, o.size / BLK + 1);
@@ -245,6 +256,12 @@ int main(int argc, char **argv)
 		SHA256(b, BLK, md);
 		if (!set_has(&s4, md) && set_add(&s4new, md))
 			miss4 += BLK;
+	}
+
+	if (raw) {
+		printf("size=%llu 4k_missing=%llu 4k_zero=%llu\n", (unsigned long long)n.size,
+		       (unsigned long long)miss4, (unsigned long long)zero4);
+		return 0;
 	}
 
 	/* Squashfs blocks as stored, position-independent; the rest counts as missing. */

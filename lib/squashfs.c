@@ -29,7 +29,7 @@
 #include <sqfs/xattr.h>
 #include <sqfs/xattr_writer.h>
 
-#include "sqfs-blockwriter.h"
+#include "sqfs-layout.h"
 #include "treeio.h"
 #include "base/fileio.h"
 #include "base/log.h"
@@ -304,8 +304,7 @@ static int cut_fragments(struct ctx *c)
 static int write_data(struct ctx *c)
 {
 	sqfs_u32 flags = c->o && c->o->no_fragments ? SQFS_BLK_DONT_FRAGMENT : 0;
-	uint32_t group = c->o ? c->o->frag_group : 0, tmax = c->o ? c->o->tail_max : 0;
-	uint64_t tail;
+	uint32_t group = c->o ? c->o->frag_group : 0;
 	bool cut = false;
 	struct aim_node *n;
 	int r, err;
@@ -319,12 +318,12 @@ static int write_data(struct ctx *c)
 				return r;
 			cut = false;
 		}
-		tail = n->size % c->block_size;
-		if (group && tail && path_hash(n) % group == 0)
+		/* A file with a tail ends its fragment group when its path says so: the groups
+		 * stay the same when a file is added or changed elsewhere (docs/delta.md). */
+		if (group && n->size % c->block_size && path_hash(n) % group == 0)
 			cut = true;
 		err = sqfs_block_processor_begin_file(c->proc, (sqfs_inode_generic_t **)&n->priv,
-						      NULL, flags | (tmax && tail > tmax ?
-						      SQFS_BLK_DONT_FRAGMENT : 0));
+						      NULL, flags);
 		if (err)
 			return sqfs_fail(c, err, "starting a file");
 		c->cur = n;
@@ -768,7 +767,7 @@ static int setup(struct ctx *c)
 	if (err > 0)
 		c->super.flags |= SQFS_FLAG_COMPRESSOR_OPTIONS;
 
-	c->bw = getenv("AIM_SQFS_DEFBW") ? sqfs_block_writer_create(&c->out.base, PAD, 0) : aim_sqfs_block_writer_create(&c->out.base, c->o ? c->o->align : 0);
+	c->bw = aim_sqfs_block_writer_create(&c->out.base, c->o ? c->o->align : 0);
 	c->frag = sqfs_frag_table_create(0);
 	c->ids = sqfs_id_table_create(0);
 	c->xw = sqfs_xattr_writer_create(0);
@@ -859,24 +858,6 @@ int aim_sqfs_write(const struct aim_tree *t, int fd, uint64_t offset, uint64_t m
 	int r;
 
 	aim_error_clear();
-	/* EXPERIMENT (delta study), removed before merge */
-	static struct aim_sqfs_opts xo;
-	const char *xe = getenv("AIM_SQFS_LAYOUT");
-	if (xe) {
-		if (o)
-			xo = *o;
-		if (strstr(xe, "align"))
-			xo.align = 4096;
-		if (strstr(xe, "nofrag"))
-			xo.no_fragments = 1;
-		if (strstr(xe, "group="))
-			xo.frag_group = (uint32_t)atoi(strstr(xe, "group=") + 6);
-		if (strstr(xe, "tail="))
-			xo.tail_max = (uint32_t)atoi(strstr(xe, "tail=") + 5) * 1024;
-		if (strstr(xe, "bs="))
-			xo.block_size = (uint32_t)atoi(strstr(xe, "bs=") + 3) * 1024;
-		c.o = o = &xo;
-	}
 	c.block_size = o && o->block_size ? o->block_size : 128 * 1024;
 	if (c.block_size < 4096 || c.block_size > MAX_BLOCK || (c.block_size & (c.block_size - 1)))
 		return aim_error_set(-EINVAL, "invalid block size %u (power of two, 4 KiB..1 MiB)",

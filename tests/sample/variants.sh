@@ -75,15 +75,20 @@ variant_apply() {
 		[ -n "$v" ] || die "variant s3: no other linux-image-arm64 in the apt sources"
 		new=$(apt-cache show "linux-image-arm64:arm64=$v" |
 			sed -n 's/^Depends:.*\(linux-image-[0-9][^ ,]*\) (= .*/\1/p' | head -n 1)
-		[ -n "$new" ] && [ "$new" != "$old" ] ||
+		if [ -z "$new" ] || [ "$new" = "$old" ]; then
 			die "variant s3: linux-image-arm64 $v brings no other kernel than $old"
+		fi
 		nv=$(apt-cache show "$new:arm64" | sed -n 's/^Version: //p' | head -n 1)
 		VARIANT_PKGS="linux-image-arm64=$v $new=$nv"
 		;;
 	esac
 	# shellcheck disable=SC2086
 	variant_fetch "$debs" $VARIANT_PKGS
-	variant_dpkg "$vr" -i $(cd "$debs" && ls | sed 's|^|/tmp/aim-variant-debs/|')
+	set --
+	for f in "$debs"/*.deb; do
+		set -- "$@" "/tmp/aim-variant-debs/${f##*/}"
+	done
+	variant_dpkg "$vr" -i "$@"
 	rm -rf "$debs"
 	case "$2" in
 	s1)

@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Our squashfs data block writer (a sqfs_block_writer_t for libsquashfs 1.2's block
- * processor). It does what the library's default writer does (blocks appended in the
- * processor's order, a file whose blocks repeat an earlier run of blocks byte for byte is
- * stored once) and can also start every file's first stored block and every fragment block
- * at a multiple of `align` bytes, with zeros in between (docs/delta.md: unchanged files then
- * give the same 4 KiB blocks wherever they move). libsquashfs 1.2's own SQFS_BLK_ALIGN pads
- * by the wrong amount (updates-research.md 1.6), hence our own.
+ * The --sqfs-layout values (aim_sqfs_parse_layout, squashfs.h), and our squashfs data block
+ * writer: a sqfs_block_writer_t for libsquashfs 1.2's block processor. It does what the
+ * library's default writer does (blocks appended in the processor's order; a file whose
+ * blocks repeat an earlier run of blocks byte for byte is stored once), so the output is
+ * byte-identical to it, and with align > 1 also starts every file's first stored block and
+ * every fragment block at a multiple of align, zeros in between (docs/delta.md: unchanged
+ * files then give the same 4 KiB blocks wherever they move). libsquashfs 1.2's own
+ * SQFS_BLK_ALIGN pads by the wrong amount (updates-research.md 1.6), hence our own.
  */
-#include "sqfs-blockwriter.h"
+#include "sqfs-layout.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,9 @@
 #include <sqfs/block.h>
 #include <sqfs/error.h>
 #include <sqfs/io.h>
+
+#include "squashfs.h"
+#include "base/log.h"
 
 struct rec {
 	sqfs_u64 off;
@@ -39,6 +44,7 @@ struct aim_bw {
 	size_t cmp_cap;
 };
 
+#define MAX_ALIGN (1u << 20)
 #define STORED(s) ((s) & ((1u << 24) - 1))
 
 static int pad_to_align(struct aim_bw *w)
@@ -226,4 +232,48 @@ sqfs_block_writer_t *aim_sqfs_block_writer_create(sqfs_file_t *file, uint32_t al
 	w->file = file;
 	w->align = align;
 	return &w->base;
+}
+
+int aim_sqfs_parse_layout(const char *s, struct aim_sqfs_opts *o)
+{
+	const char *p = s, *e;
+	unsigned long v;
+	char *end;
+
+	o->align = 0;
+	o->no_fragments = 0;
+	o->frag_group = 0;
+	if (!strcmp(s, "packed"))
+		return 0;
+	if (!strcmp(s, "delta")) {
+		o->frag_group = AIM_SQFS_DELTA_GROUP;
+		return 0;
+	}
+	for (; *p; p = *e ? e + 1 : e) {
+		e = strchr(p, ',');
+		if (!e)
+			e = p + strlen(p);
+		if ((size_t)(e - p) == strlen("no-fragments") && !strncmp(p, "no-fragments", e - p)) {
+			o->no_fragments = 1;
+			continue;
+		}
+		if (!strncmp(p, "groups=", 7) || !strncmp(p, "align=", 6)) {
+			int groups = p[0] == 'g';
+
+			errno = 0;
+			v = strtoul(p + (groups ? 7 : 6), &end, 10);
+			if (end == e && end != p + (groups ? 7 : 6) && !errno &&
+			    (groups ? v >= 1 && v <= 65536
+				    : v >= 512 && v <= MAX_ALIGN && !(v & (v - 1)))) {
+				if (groups)
+					o->frag_group = (uint32_t)v;
+				else
+					o->align = (uint32_t)v;
+				continue;
+			}
+		}
+		return aim_error_set(-EINVAL, "bad squashfs layout '%.*s' in '%s' (packed, delta, or "
+				     "groups=N, no-fragments, align=N)", (int)(e - p), p, s);
+	}
+	return 0;
 }

@@ -4,8 +4,8 @@
  * stores a file that repeats an earlier file's blocks once (byte-compared), and with align > 1
  * starts each file's first stored block and each fragment block at a multiple of align.
  */
-#ifndef AIM_SQFS_BLOCKWRITER_H
-#define AIM_SQFS_BLOCKWRITER_H
+#ifndef AIM_SQFS_LAYOUT_H
+#define AIM_SQFS_LAYOUT_H
 
 #include <stdint.h>
 
