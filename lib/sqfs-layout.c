@@ -234,11 +234,41 @@ sqfs_block_writer_t *aim_sqfs_block_writer_create(sqfs_file_t *file, uint32_t al
 	return &w->base;
 }
 
+/* One item of a --sqfs-layout list, len bytes at p: 0, or -1 when it is none we know. */
+static int layout_item(const char *p, size_t len, struct aim_sqfs_opts *o)
+{
+	const char *num;
+	unsigned long v;
+	char *end;
+
+	if (len == strlen("no-fragments") && !strncmp(p, "no-fragments", len)) {
+		o->no_fragments = 1;
+		return 0;
+	}
+	if (len > 7 && !strncmp(p, "groups=", 7))
+		num = p + 7;
+	else if (len > 6 && !strncmp(p, "align=", 6))
+		num = p + 6;
+	else
+		return -1;
+	if (*num < '0' || *num > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(num, &end, 10);
+	if (errno || end != p + len)
+		return -1;
+	if (p[0] == 'g' && v >= 1 && v <= 65536)
+		o->frag_group = (uint32_t)v;
+	else if (p[0] == 'a' && v >= 512 && v <= MAX_ALIGN && !(v & (v - 1)))
+		o->align = (uint32_t)v;
+	else
+		return -1;
+	return 0;
+}
+
 int aim_sqfs_parse_layout(const char *s, struct aim_sqfs_opts *o)
 {
 	const char *p = s, *e;
-	unsigned long v;
-	char *end;
 
 	o->align = 0;
 	o->no_fragments = 0;
@@ -249,31 +279,15 @@ int aim_sqfs_parse_layout(const char *s, struct aim_sqfs_opts *o)
 		o->frag_group = AIM_SQFS_DELTA_GROUP;
 		return 0;
 	}
-	for (; *p; p = *e ? e + 1 : e) {
+	for (;; p = e + 1) { /* every item, the empty ones too (refused) */
 		e = strchr(p, ',');
 		if (!e)
 			e = p + strlen(p);
-		if ((size_t)(e - p) == strlen("no-fragments") && !strncmp(p, "no-fragments", e - p)) {
-			o->no_fragments = 1;
-			continue;
-		}
-		if (!strncmp(p, "groups=", 7) || !strncmp(p, "align=", 6)) {
-			int groups = p[0] == 'g';
-
-			errno = 0;
-			v = strtoul(p + (groups ? 7 : 6), &end, 10);
-			if (end == e && end != p + (groups ? 7 : 6) && !errno &&
-			    (groups ? v >= 1 && v <= 65536
-				    : v >= 512 && v <= MAX_ALIGN && !(v & (v - 1)))) {
-				if (groups)
-					o->frag_group = (uint32_t)v;
-				else
-					o->align = (uint32_t)v;
-				continue;
-			}
-		}
-		return aim_error_set(-EINVAL, "bad squashfs layout '%.*s' in '%s' (packed, delta, or "
-				     "groups=N, no-fragments, align=N)", (int)(e - p), p, s);
+		if (layout_item(p, (size_t)(e - p), o) < 0)
+			return aim_error_set(-EINVAL, "bad squashfs layout '%.*s' in '%s' (packed, "
+					     "delta, or groups=N, no-fragments, align=N)",
+					     (int)(e - p), p, s);
+		if (!*e)
+			return 0;
 	}
-	return 0;
 }

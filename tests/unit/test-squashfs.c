@@ -631,7 +631,8 @@ static void test_layouts(struct aim_tree *t)
 	static const char *const specs[] = { "delta", "groups=1", "no-fragments", "align=4096",
 					     "align=4096,groups=2", "packed" };
 	static const char *const bad[] = { "groups=0", "groups=65537", "align=3000",
-					   "align=256", "bogus", "groups=4,", "" };
+					   "align=256", "bogus", "groups=4,", "", "groups= 4",
+					   "groups=-1", "align=", "no-fragments,,groups=2" };
 	char img[300], img1[300], sq[300], ref[300], *s;
 	struct aim_sqfs_stats st, st1;
 	long long frags[6];
@@ -673,7 +674,7 @@ static void test_layouts(struct aim_tree *t)
 		}
 		if (!strcmp(specs[i], "packed"))
 			ok(file_eq(img, IMG_OFF, ref, 0, st.bytes_out),
-			   "packed: the bytes of test_full's image (our block writer = libsquashfs's)");
+			   "packed: the same bytes as test_full's image (same options)");
 	}
 	ok(frags[5] > 0 && frags[0] > frags[5] && frags[1] > frags[0],
 	   "fragment blocks: packed %lld < delta %lld < groups=1 %lld", frags[5], frags[0],
