@@ -52,10 +52,11 @@ variant_dpkg() {
 # Sets VARIANT_PKGS ("pkg=version ..." installed, "-pkg" purged).
 variant_apply() {
 	vr=$1
+	vn=$2
 	debs="$vr/tmp/aim-variant-debs"
 	VARIANT_PKGS=""
 	ensure_binfmt
-	case "$2" in
+	case "$vn" in
 	s1)
 		v=$(variant_other_version "$vr" nano)
 		[ -n "$v" ] || die "variant s1: no nano in the apt sources"
@@ -90,7 +91,7 @@ variant_apply() {
 	done
 	variant_dpkg "$vr" -i "$@"
 	rm -rf "$debs"
-	case "$2" in
+	case "$vn" in
 	s1)
 		printf '\n# armimmutable sample variant s1\nClientAliveInterval 120\n' \
 			>>"$vr/etc/ssh/sshd_config"
@@ -103,5 +104,5 @@ variant_apply() {
 		;;
 	esac
 	VARIANT_PKGS=${VARIANT_PKGS# }
-	say "variant $2: $VARIANT_PKGS"
+	say "variant $vn: $VARIANT_PKGS"
 }
