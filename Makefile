@@ -9,8 +9,9 @@
 #   make demo         build, make the bootable sample, convert it, boot it
 #   make fuzz         libFuzzer harnesses, FUZZ_TIME s each (make check replays the corpus)
 #   make soak         update soak: SOAK_CYCLES cycles cut at random points (SEED= to replay)
-#   make bench        conversion (vs loop-mount + mksquashfs), install (vs dd) and
-#                     compressed output (vs convert + xz/zstd -T0) benchmarks
+#   make bench        conversion (vs loop-mount + mksquashfs), install (vs dd),
+#                     compressed output (vs convert + xz/zstd -T0) and delta-update
+#                     (bytes fetched per method, docs/delta.md) benchmarks
 #   make deps         install the Debian packages (root)
 #   make deb          build/deb/armimmutable_<version>_<arch>.deb (debian/), lintian
 #   make check-deb    install that .deb into a clean bookworm chroot, convert there (root)
@@ -233,6 +234,7 @@ bench: check-deps
 	$(Q)B=$(B) bench/boot.sh
 	$(Q)B=$(B) bench/boot-shapes.sh
 	$(Q)B=$(B) bench/compress.sh
+	$(Q)B=$(B) bench/delta.sh
 
 # Fuzzing (tests/fuzz/README.md) and the update soak (docs/soak.md), longer than make check.
 FUZZ_TIME ?= 120

@@ -14,6 +14,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <sqfs/block.h>
 #include <sqfs/block_processor.h>
 #include <sqfs/block_writer.h>
 #include <sqfs/compressor.h>
@@ -28,6 +29,7 @@
 #include <sqfs/xattr.h>
 #include <sqfs/xattr_writer.h>
 
+#include "sqfs-layout.h"
 #include "treeio.h"
 #include "base/fileio.h"
 #include "base/log.h"
@@ -144,6 +146,7 @@ struct ctx {
 	sqfs_block_writer_t *bw;
 	sqfs_frag_table_t *frag;
 	sqfs_block_processor_t *proc;
+	sqfs_block_processor_desc_t desc;
 	sqfs_id_table_t *ids;
 	sqfs_xattr_writer_t *xw;
 	sqfs_meta_writer_t *im, *dm;
@@ -267,17 +270,60 @@ static int data_cb(void *ud, uint64_t off, const void *buf, size_t len)
 	return 0;
 }
 
+/* FNV-1a of the path below the root, from the leaf up (stable, cheap). */
+static uint32_t path_hash(const struct aim_node *n)
+{
+	uint32_t h = 2166136261u;
+	const char *p;
+
+	for (; n && n->parent; n = n->parent) {
+		for (p = n->name; *p; p++)
+			h = (h ^ (uint8_t)*p) * 16777619u;
+		h = (h ^ '/') * 16777619u;
+	}
+	return h;
+}
+
+/* Ends the current fragment block: the block processor is finished and a new one made
+ * (libsquashfs 1.2 has no call to flush the fragment block alone). */
+static int cut_fragments(struct ctx *c)
+{
+	int err = sqfs_block_processor_finish(c->proc);
+
+	if (err)
+		return sqfs_fail(c, err, "writing file data");
+	sqfs_destroy(c->proc);
+	c->proc = NULL;
+	err = sqfs_block_processor_create_ex(&c->desc, &c->proc);
+	if (err)
+		return sqfs_fail(c, err, "starting the block processor");
+	return 0;
+}
+
 /* Pass 1: the data of every regular file, depth-first in sorted order. */
 static int write_data(struct ctx *c)
 {
+	sqfs_u32 flags = c->o && c->o->no_fragments ? SQFS_BLK_DONT_FRAGMENT : 0;
+	uint32_t group = c->o ? c->o->frag_group : 0;
+	bool cut = false;
 	struct aim_node *n;
 	int r, err;
 
 	for (n = c->t->root; n; n = next_node(c->t->root, n)) {
 		if (!S_ISREG(n->mode) || head_of(n) != n)
 			continue;
+		if (cut) {
+			r = cut_fragments(c);
+			if (r < 0)
+				return r;
+			cut = false;
+		}
+		/* A file with a tail ends its fragment group when its path says so: the groups
+		 * stay the same when a file is added or changed elsewhere (docs/delta.md). */
+		if (group && n->size % c->block_size && path_hash(n) % group == 0)
+			cut = true;
 		err = sqfs_block_processor_begin_file(c->proc, (sqfs_inode_generic_t **)&n->priv,
-						      NULL, 0);
+						      NULL, flags);
 		if (err)
 			return sqfs_fail(c, err, "starting a file");
 		c->cur = n;
@@ -695,7 +741,7 @@ static int make_compressors(struct ctx *c)
 
 static int setup(struct ctx *c)
 {
-	sqfs_block_processor_desc_t desc;
+	sqfs_block_processor_desc_t *desc = &c->desc;
 	unsigned threads = c->o && c->o->threads ? c->o->threads : 0;
 	long cpus;
 	int r, err;
@@ -721,24 +767,24 @@ static int setup(struct ctx *c)
 	if (err > 0)
 		c->super.flags |= SQFS_FLAG_COMPRESSOR_OPTIONS;
 
-	c->bw = sqfs_block_writer_create(&c->out.base, PAD, 0);
+	c->bw = aim_sqfs_block_writer_create(&c->out.base, c->o ? c->o->align : 0);
 	c->frag = sqfs_frag_table_create(0);
 	c->ids = sqfs_id_table_create(0);
 	c->xw = sqfs_xattr_writer_create(0);
 	if (!c->bw || !c->frag || !c->ids || !c->xw)
 		return -ENOMEM;
 
-	memset(&desc, 0, sizeof(desc));
-	desc.size = sizeof(desc);
-	desc.max_block_size = c->block_size;
-	desc.num_workers = threads;
-	desc.max_backlog = 10 * threads;
-	desc.cmp = c->cmp;
-	desc.wr = c->bw;
-	desc.tbl = c->frag;
-	desc.file = &c->out.base; /* fragments are byte-verified before deduplication */
-	desc.uncmp = c->uncmp;
-	err = sqfs_block_processor_create_ex(&desc, &c->proc);
+	memset(desc, 0, sizeof(*desc));
+	desc->size = sizeof(*desc);
+	desc->max_block_size = c->block_size;
+	desc->num_workers = threads;
+	desc->max_backlog = 10 * threads;
+	desc->cmp = c->cmp;
+	desc->wr = c->bw;
+	desc->tbl = c->frag;
+	desc->file = &c->out.base; /* fragments are byte-verified before deduplication */
+	desc->uncmp = c->uncmp;
+	err = sqfs_block_processor_create_ex(desc, &c->proc);
 	if (err)
 		return sqfs_fail(c, err, "starting the block processor");
 

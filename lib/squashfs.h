@@ -17,6 +17,12 @@ struct aim_sqfs_opts {
 	uint32_t block_size; /* 0: 128 KiB */
 	unsigned threads;    /* 0: number of CPUs */
 	uint32_t mkfs_time;  /* superblock time (SOURCE_DATE_EPOCH by the caller) */
+	/* Layout for delta updates (docs/delta.md); all 0: packed, as mksquashfs does. */
+	uint32_t align;      /* >1 (power of 2): each file's data and each fragment block start
+				at a multiple of it, zeros between */
+	int no_fragments;    /* every file tail in a block of its own */
+	uint32_t frag_group; /* >0: a new fragment block after each file whose path hashes to
+				0 mod frag_group (content-defined groups of small files) */
 };
 
 struct aim_sqfs_stats {
@@ -38,6 +44,15 @@ typedef void (*aim_sqfs_progress_fn)(void *ud, uint64_t done, uint64_t total);
 int aim_sqfs_write(const struct aim_tree *t, int fd, uint64_t offset, uint64_t max_size,
 		   const struct aim_sqfs_opts *o, aim_sqfs_progress_fn progress, void *ud,
 		   struct aim_sqfs_stats *ret_stats);
+
+/* The frag_group of --sqfs-layout delta (docs/delta.md: the smallest s1 download within
+ * 3 % of size). */
+#define AIM_SQFS_DELTA_GROUP 4
+
+/* Sets o's layout fields from a --sqfs-layout value: "packed" (all 0), "delta" (frag_group
+ * AIM_SQFS_DELTA_GROUP), or a comma-separated list of "groups=N" (1..65536),
+ * "no-fragments", "align=N" (a power of two 512..1 MiB). -EINVAL with a detail. */
+int aim_sqfs_parse_layout(const char *s, struct aim_sqfs_opts *o);
 
 /* The default level for a compressor, from the measured table in docs/compression.md. */
 int aim_sqfs_default_level(const char *comp);

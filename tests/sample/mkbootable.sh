@@ -6,7 +6,7 @@
 # fake bootloader bytes in the gap) from Debian bookworm arm64 packages, and caches it.
 #
 # Usage: tests/sample/mkbootable.sh [--out FILE] [--version V] [--marker TEXT] [--break-boot]
-#                                   [--system-user NAME]
+#                                   [--system-user NAME] [--variant s1|s2|s3]
 #   --out FILE     copy the finished image to FILE (sparse); without it, nothing is copied
 #   --version V    VERSION= in /etc/armbian-release (default 25.8.0-sample)
 #   --marker TEXT  content of /etc/armimmutable-sample (default "armimmutable sample V")
@@ -17,6 +17,10 @@
 #   --system-user NAME  a system user and group NAME, as a package's `adduser --system
 #                  --group` makes them (the next free id below 1000 in passwd, group,
 #                  shadow, gshadow): an update that brings a new daemon's account
+#   --variant NAME the second version of a delta-update pair (tests/sample/variants.sh,
+#                  docs/delta.md): s1 a small package added and an /etc file changed, s2
+#                  shared libraries updated, s3 another kernel. Installs .debs from the
+#                  host's apt sources with dpkg in the tree (stage 2 only, ~1-3 min more)
 # Prints the path of the cached image on stdout (last line); progress goes to stderr.
 # Next to the image, <img>.info holds shell-style facts: ROOT_UUID, PARTUUID, KVER, ...
 #
@@ -41,6 +45,7 @@ marker=""
 break_boot=0
 sysuser=""
 cached_only=0
+variant=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--out) out=$2; shift 2 ;;
@@ -48,13 +53,18 @@ while [ $# -gt 0 ]; do
 	--marker) marker=$2; shift 2 ;;
 	--break-boot) break_boot=1; shift ;;
 	--system-user) sysuser=$2; shift 2 ;;
+	--variant) variant=$2; shift 2 ;;
 	--cached) cached_only=1; shift ;;
-	-h|--help) sed -n '4,28p' "$me"; exit 0 ;;
+	-h|--help) sed -n '4,32p' "$me"; exit 0 ;;
 	*) echo "mkbootable: unknown argument: $1" >&2; exit 2 ;;
 	esac
 done
 [ -n "$marker" ] || marker="armimmutable sample $version"
 case "$version" in *[!A-Za-z0-9._+~-]*|"") echo "mkbootable: bad --version: $version" >&2; exit 2 ;; esac
+if [ -n "$variant" ]; then
+	. "$here/variants.sh"
+	variant_check "$variant"
+fi
 case "$sysuser" in *[!a-z0-9_-]*) echo "mkbootable: bad --system-user: $sysuser" >&2; exit 2 ;; esac
 
 prog=mkbootable
@@ -67,7 +77,9 @@ sample_recipe arm64
 ikey=$( { cat "$me" "$here/samplelib.sh"; find "$files" -type f | LC_ALL=C sort | xargs cat;
 	printf '|%s|%s|%s' "$version" "$marker" "$rkey"
 	[ "$break_boot" = 0 ] || printf '|break-boot'
-	[ -z "$sysuser" ] || printf '|system-user=%s' "$sysuser"; } | sha256sum | cut -c1-16)
+	[ -z "$sysuser" ] || printf '|system-user=%s' "$sysuser"
+	[ -z "$variant" ] || { printf '|variant=%s|' "$variant"; cat "$here/variants.sh"; }; } |
+	sha256sum | cut -c1-16)
 img="$cache/sample-$ikey.img"
 if [ $cached_only = 1 ]; then
 	[ -f "$img" ] && [ -f "$img.info" ]
@@ -78,6 +90,9 @@ if sample_begin mkimage; then
 	[ -f "$rootfs_tar" ] || sample_build_rootfs arm64
 	say "stage 2: image $img (version $version)"
 	sample_scratch
+	trap 'umount "$work/root/proc" 2>/dev/null; rm -rf "$work"' EXIT INT TERM
+	VARIANT_PKGS=""
+	[ -z "$variant" ] || variant_apply "$R" "$variant"
 
 	sample_kernel
 
@@ -138,6 +153,8 @@ if sample_begin mkimage; then
 	ROOT_UUID=$rootuuid
 	PARTUUID=$partuuid
 	$(sample_info_tail)
+	VARIANT=$variant
+	VARIANT_PKGS="$VARIANT_PKGS"
 	EOF
 	sample_publish "$tmpimg" sample
 fi

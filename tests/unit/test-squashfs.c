@@ -624,6 +624,77 @@ static void test_compressors(struct aim_tree *t)
 	close(fd);
 }
 
+/* --sqfs-layout (docs/delta.md): each layout holds the same tree as the packed image of
+ * test_full, repeats byte for byte with 1 and 2 threads, and does what it says. */
+static void test_layouts(struct aim_tree *t)
+{
+	static const char *const specs[] = { "delta", "groups=1", "no-fragments", "align=4096",
+					     "align=4096,groups=2", "packed" };
+	static const char *const bad[] = { "groups=0", "groups=65537", "align=3000",
+					   "align=256", "bogus", "groups=4,", "", "groups= 4",
+					   "groups=-1", "align=", "no-fragments,,groups=2" };
+	char img[300], img1[300], sq[300], ref[300], *s;
+	struct aim_sqfs_stats st, st1;
+	long long frags[6];
+	size_t i;
+	int fd, fd1, rc;
+
+	snprintf(img, sizeof(img), "%s/disk.img", tmp);
+	snprintf(img1, sizeof(img1), "%s/layout1.img", tmp);
+	snprintf(sq, sizeof(sq), "%s/l.sqfs", tmp);
+	snprintf(ref, sizeof(ref), "%s/s.sqfs", tmp);
+	fd = open(img, O_RDWR);
+	fd1 = open(img1, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	for (i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
+		struct aim_sqfs_opts o = { .comp = "zstd", .threads = 2, .mkfs_time = 1234567890 };
+
+		is_int(aim_sqfs_parse_layout(specs[i], &o), 0, "layout %s parses", specs[i]);
+		rc = aim_sqfs_write(t, fd, IMG_OFF, SLOT, &o, NULL, NULL, &st);
+		is_int(rc, 0, "%s: write", specs[i]);
+		o.threads = 1;
+		rc = aim_sqfs_write(t, fd1, IMG_OFF, SLOT, &o, NULL, NULL, &st1);
+		ok(rc == 0 && st1.bytes_out == st.bytes_out &&
+		   file_eq(img, IMG_OFF, img1, IMG_OFF, st.bytes_out),
+		   "%s: 1 and 2 threads give the same bytes", specs[i]);
+		is_int(extract_region(img, IMG_OFF, st.bytes_out, sq), 0, "%s: dd", specs[i]);
+		s = run(&rc, "sqfsdiff -T -I -a '%s' -b '%s' 2>&1", ref, sq);
+		is_int(rc, 0, "%s: sqfsdiff finds no difference to the packed image", specs[i]);
+		if (rc)
+			printf("# %.500s\n", s ? s : "");
+		free(s);
+		s = run(&rc, "unsquashfs -s '%s'", sq);
+		frags[i] = -1;
+		if (rc == 0 && s && strstr(s, "Number of fragments "))
+			frags[i] = atoll(strstr(s, "Number of fragments ") + 20);
+		free(s);
+		if (strstr(specs[i], "align")) {
+			ok(stat_field(sq, "/data/host", "Blocks start: ") % 4096 == 0 &&
+			   stat_field(sq, "/data/sparse", "Blocks start: ") % 4096 == 0,
+			   "%s: files start at multiples of 4096", specs[i]);
+		}
+		if (!strcmp(specs[i], "packed"))
+			ok(file_eq(img, IMG_OFF, ref, 0, st.bytes_out),
+			   "packed: the same bytes as test_full's image (same options)");
+	}
+	ok(frags[5] > 0 && frags[0] > frags[5] && frags[1] > frags[0],
+	   "fragment blocks: packed %lld < delta %lld < groups=1 %lld", frags[5], frags[0],
+	   frags[1]);
+	is_int(frags[2], 0, "no-fragments: no fragment blocks");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct aim_sqfs_opts o = { 0 };
+		const char *det;
+
+		aim_error_clear();
+		rc = aim_sqfs_parse_layout(bad[i], &o);
+		det = aim_error_detail();
+		ok(rc == -EINVAL && det && strstr(det, "layout"), "layout '%s' refused: %s", bad[i],
+		   det ? det : "");
+	}
+	close(fd);
+	close(fd1);
+	unlink(img1);
+}
+
 static void test_errors(struct aim_tree *t)
 {
 	char img[300], path[300];
@@ -765,6 +836,7 @@ int main(void)
 	t = build_tree();
 	test_full(t);
 	test_compressors(t);
+	test_layouts(t);
 	test_errors(t);
 	aim_tree_free(t);
 	if (getenv("AIM_SQFS_KEEP")) {

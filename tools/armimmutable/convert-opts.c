@@ -14,13 +14,14 @@
 #include "base/log.h"
 #include "base/parse.h"
 
-enum { O_OVERLAY = 512, O_PERSIST, O_TRIAL, O_TRUST, O_TMP, O_NOID, O_VERITY };
+enum { O_OVERLAY = 512, O_PERSIST, O_TRIAL, O_TRUST, O_TMP, O_NOID, O_VERITY, O_LAYOUT };
 
 const struct cli_option convert_slot_options[] = {
 	{"compressor", 'c', required_argument},
 	{"level", 'l', required_argument},
 	{"block-size", 'b', required_argument},
 	{"threads", 'j', required_argument},
+	{"sqfs-layout", O_LAYOUT, required_argument},
 	{"overlay", O_OVERLAY, required_argument},
 	{"persist", O_PERSIST, required_argument},
 	{"no-keep-identity", O_NOID, no_argument},
@@ -59,6 +60,14 @@ int convert_slot_option(const char *verb, struct aim_convert_opts *o, int key,
 			return usage_err(verb, "invalid thread count '%s'", val);
 		o->sqfs.threads = u;
 		return 1;
+	case O_LAYOUT:
+#ifndef AIM_DEVICE_BUILD
+		if (aim_sqfs_parse_layout(val, &o->sqfs) < 0)
+			return usage_err(verb, "%s", aim_error_detail());
+		return 1;
+#else
+		return usage_err(verb, "--sqfs-layout: this build writes no squashfs");
+#endif
 	case O_OVERLAY:
 		if (!strcmp(val, "persistent"))
 			o->overlay = AIM_OVERLAY_PERSISTENT;
