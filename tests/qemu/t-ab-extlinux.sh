@@ -16,7 +16,8 @@
 # converted, boots Linux on slot a: the slot's command line, / an overlay over slot a; then
 # the guest installs v2 (the same made from t-ota's v2 sample) into slot b, which boots on
 # trial through its own extlinux.conf and is kept. DE (D with extlinux on its ext4 /boot)
-# gets the same U-Boot runs as DF.
+# gets the same U-Boot runs as DF, and the sample made a DE image (tests/sample/to-dext.sh)
+# boots Linux on slot a.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 B=${B:-build}
@@ -182,5 +183,25 @@ out=$(qemu_run 'for i in $(seq 120); do systemctl is-active -q armimmutable-mark
 [ "$(printf '%s\n' "$out" | jq -r '[.booted_slot, (.slots[] | select(.name == "b") | .good, .active, .on_trial)] | join(" ")' 2>/dev/null)" = "b true true false" ]
 ok $? "boot 2: slot b kept (good, active, no trial)"
 [ $? = 0 ] || diag "$out"
+qemu_stop
+
+# D with extlinux on its own ext4 /boot (DE), from the same sample: converted (the boot
+# files come from the boot partition), slot a boots Linux through its extlinux.conf
+rm -f "$D"
+"$top/tests/sample/to-dext.sh" "$src" "$tmp/de.img" &&
+	[ "$("$AIM" inspect --json "$tmp/de.img" | jq -r '[.shape.id, .boot.method] | join(" ")')" = "D extlinux" ] &&
+	"$AIM" -q convert "$tmp/de.img" "$D" 2>"$tmp/err"
+ok $? "DE: the sample with an ext4 /boot partition and extlinux converts"
+rm -f "$tmp/de.img"
+truncate -s +512M "$D"
+pid=$(sfdisk -J "$D" | jq -r '.partitiontable.id' | sed 's/^0x//')
+QEMU_PRE_DEVICES=""
+qemu_boot "$D" "$tmp/log3"
+qemu_wait_multiuser 900
+ok $? "DE: Linux reaches multi-user.target on slot a ($(qemu_elapsed) s from power-on)"
+cmdline=$(qemu_run 'cat /proc/cmdline' 30)
+case " $cmdline " in *" root=PARTUUID=$pid-02 "*" armimmutable.slot=a "*) r=0 ;; *) r=1 ;; esac
+ok $r "DE: slot a's command line from /slot-a/extlinux/extlinux.conf"
+[ $r = 0 ] || diag "cmdline: $cmdline"
 qemu_stop
 done_testing
