@@ -26,7 +26,8 @@ check "bundle create --from-image (version 99.1)" aim -q bundle create -k k.key 
 aim bundle info --json v2.aimb >v2.json
 p1=$(($(sfdisk -J base.img | jq -r '.partitiontable.partitions[0].start') * 512))
 W="$TMP/w.img"
-fresh() { rm -f "$W"; cp --sparse=always base.img "$W"; chmod 0666 "$W"; }
+BASE=base.img # what fresh() copies
+fresh() { rm -f "$W"; cp --sparse=always "$BASE" "$W"; chmod 0666 "$W"; }
 m() { "$@" -i "$W@@$p1"; }
 run() {
 	"$@" >"$TMP/out" 2>"$TMP/err"
@@ -257,11 +258,50 @@ run env AIM_RUN_DIR="$TMP/nowhere" "$AIM" install -p k.pub v2.aimb
 expect 1 "boot.env\|aim-boot" "device not booted by aim-boot"
 
 # ---- power cuts at every fault point of an install ----
-fresh
-AIM_FAULT_COUNT="$TMP/count" "$AIM" -q install --image "$W" -p k.pub v2.aimb 2>/dev/null
-n=$(cat "$TMP/count" 2>/dev/null || echo 0)
-ok "$([ "$n" -ge 10 ]; echo $?)" "an install reaches $n fault points"
-cut_bad=0 boot_bad=0 redo_bad=0 cut_old=0 cut_new=0
+# cut_every_point LABEL BUNDLE: $BASE, installing BUNDLE (--version 99.1) into slot B, cut
+# at each of its fault points; after each cut the image boots A or the finished install,
+# and a new install succeeds
+cut_every_point() {
+	local lb=$1 bundle=$2 n at cut_bad=0 boot_bad=0 redo_bad=0 cut_old=0 cut_new=0
+	p1=$(($(sfdisk -J "$BASE" | jq -r '.partitiontable.partitions[0].start') * 512))
+	off_b=$("$AIM" status --image "$BASE" --json | jq -r '.slots[1].partition.offset')
+	aim bundle info --json "$bundle" >"$TMP/b.json"
+	rootfs_size=$(jq -r '.payloads[] | select(.kind=="rootfs") | .size' "$TMP/b.json")
+	rootfs_sha=$(jq -r '.payloads[] | select(.kind=="rootfs") | .sha256' "$TMP/b.json")
+	fresh
+	rm -f "$TMP/count"
+	AIM_FAULT_COUNT="$TMP/count" "$AIM" -q install --image "$W" -p k.pub "$bundle" 2>/dev/null
+	n=$(cat "$TMP/count" 2>/dev/null || echo 0)
+	ok "$([ "$n" -ge 10 ]; echo $?)" "${lb}an install reaches $n fault points"
+	for at in $(seq 1 "$n"); do
+		fresh
+		AIM_FAULT_AT=$at "$AIM" -q install --image "$W" -p k.pub "$bundle" >/dev/null 2>"$TMP/err"
+		rc=$?
+		if [ "$rc" != 75 ]; then
+			cut_bad=$((cut_bad + 1))
+			echo "# cut at $at: exit $rc: $(head -c 200 "$TMP/err")"
+		fi
+		if boots_a; then
+			cut_old=$((cut_old + 1))
+		elif finished; then
+			cut_new=$((cut_new + 1))
+		else
+			boot_bad=$((boot_bad + 1))
+			echo "# cut at $at: neither A nor a finished B: $(js -c .state)"
+		fi
+		if ! "$AIM" -q install --image "$W" -p k.pub "$bundle" 2>"$TMP/err" ||
+			[ "$(js .state.next_boot)" != b ] ||
+			[ "$(slot_b_sha "$rootfs_size")" != "$rootfs_sha" ]; then
+			redo_bad=$((redo_bad + 1))
+			echo "# cut at $at: the install after it failed: $(head -c 200 "$TMP/err")"
+		fi
+	done
+	is "$cut_bad" 0 "${lb}every cut (1..$n) stopped the install at once (exit 75)"
+	is "$boot_bad" 0 "${lb}after every cut the image boots the good slot A ($cut_old cuts) or the finished install ($cut_new cuts, after the trial state was renamed into place)"
+	ok "$([ "$cut_old" -ge $((n - 4)) ]; echo $?)" "${lb}only the last points of the final state store leave B on trial ($cut_new)"
+	is "$redo_bad" 0 "${lb}after every cut a new install succeeds and B is on trial"
+	echo "# fault injection: ${lb}install: $n points cut, $((n - boot_bad)) recovered ($cut_old boot A, $cut_new the finished install)"
+}
 # the install completed: B on trial with its bytes and slot.env, A the good fallback
 finished() {
 	snap
@@ -269,34 +309,7 @@ finished() {
 		.slots[1].version] | join(" ")')" = "true b b true 99.1" ] &&
 		[ "$(plan_image)" = b ] && [ "$(slot_b_sha "$rootfs_size")" = "$rootfs_sha" ]
 }
-for at in $(seq 1 "$n"); do
-	fresh
-	AIM_FAULT_AT=$at "$AIM" -q install --image "$W" -p k.pub v2.aimb >/dev/null 2>"$TMP/err"
-	rc=$?
-	if [ "$rc" != 75 ]; then
-		cut_bad=$((cut_bad + 1))
-		echo "# cut at $at: exit $rc: $(head -c 200 "$TMP/err")"
-	fi
-	if boots_a; then
-		cut_old=$((cut_old + 1))
-	elif finished; then
-		cut_new=$((cut_new + 1))
-	else
-		boot_bad=$((boot_bad + 1))
-		echo "# cut at $at: neither A nor a finished B: $(js -c .state)"
-	fi
-	if ! "$AIM" -q install --image "$W" -p k.pub v2.aimb 2>"$TMP/err" ||
-		[ "$(js .state.next_boot)" != b ] ||
-		[ "$(slot_b_sha "$rootfs_size")" != "$rootfs_sha" ]; then
-		redo_bad=$((redo_bad + 1))
-		echo "# cut at $at: the install after it failed: $(head -c 200 "$TMP/err")"
-	fi
-done
-is "$cut_bad" 0 "every cut (1..$n) stopped the install at once (exit 75)"
-is "$boot_bad" 0 "after every cut the image boots the good slot A ($cut_old cuts) or the finished install ($cut_new cuts, after the trial state was renamed into place)"
-ok "$([ "$cut_old" -ge $((n - 4)) ]; echo $?)" "only the last points of the final state store leave B on trial ($cut_new)"
-is "$redo_bad" 0 "after every cut a new install succeeds and B is on trial"
-echo "# fault injection: install: $n points cut, $((n - boot_bad)) recovered ($cut_old boot A, $cut_new the finished install)"
+cut_every_point "" v2.aimb
 
 # ---- an extlinux board (shape H, docs/boot.md 4a): install rewrites the slot's
 # extlinux.conf (the bundle's names /slot-a/ and slot A's root) for the slot it lands in
@@ -318,8 +331,30 @@ if "$SAMPLE/mkshape.sh" H inh.img >mk.log 2>&1; then
 		grep -Eq "^ *append root=PARTUUID=$id-03 .*rootfstype=squashfs .*armimmutable.slot=b\$" "$TMP/extb"
 	check "H: slot-b/extlinux.conf: nothing of slot a left" sh -c "! grep -Eq 'slot-a|slot=a|-02 ' '$TMP/extb'"
 	is "$(js .state.next_boot)" b "H: slot b boots next, on trial"
+	BASE=baseh.img
+	cut_every_point "H: " h.aimb
 else
 	ok 1 "H: sample image built"
+fi
+
+# ---- a UEFI image (shape F, docs/boot.md 4b): the GRUB boot chain, cut at every point ----
+if "$SAMPLE/mkshape.sh" F inf.img >mk.log 2>&1; then
+	chmod 0644 inf.img
+	check "F: convert" aim -q convert inf.img basef.img
+	check "F: bundle create --from-image" aim -q bundle create -k k.key -o f.aimb \
+		--from-image inf.img --version 99.1
+	BASE=basef.img
+	fresh
+	p1=$(($(sfdisk -J "$W" | jq -r '.partitiontable.partitions[0].start') * 512))
+	run aim install --image "$W" -p k.pub f.aimb
+	is "$rc" 0 "F: install into slot b: exit 0"
+	[ "$rc" = 0 ] || sed 's/^/#   /' "$TMP/err"
+	k=$(m mtype ::/slot-b/grub.env 2>/dev/null | sed -n 's/^aim_kernel=//p')
+	check "F: slot-b/grub.env names the kernel the bundle brought ($k)" \
+		sh -c "[ -n '$k' ] && mtype -i '$W@@$p1' '::/slot-b/$k' >/dev/null"
+	cut_every_point "F: " f.aimb
+else
+	ok 1 "F: sample image built"
 fi
 
 done_testing
