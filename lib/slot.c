@@ -249,8 +249,8 @@ static void lower_uuid(const char *in, char out[37])
  * inside at /EFI/BOOT/BOOT<arch>.EFI, the generated grub.cfg beside it, bootcount.txt as
  * a block GRUB's save_env rewrites in place, the state in GRUB's form. */
 static int write_grub_chain(const struct aim_image_info *ii, const struct aim_convert_opts *o,
-			    const struct aim_tree *t, const char *stage, struct aim_slot *p,
-			    const struct aim_grub_entry *ge, uint32_t epoch)
+			    const struct aim_tree *t, const char *stage, int slot_only,
+			    struct aim_slot *p, const struct aim_grub_entry *ge, uint32_t epoch)
 {
 	struct aim_buf env = {0}, cfg = {0};
 	char bc[AIM_GRUBENV_SIZE + 1];
@@ -263,6 +263,11 @@ static int write_grub_chain(const struct aim_image_info *ii, const struct aim_co
 	for (int s = 0; r == 0 && s < (o->slot_b_empty ? 1 : 2); s++) {
 		snprintf(dir, sizeof(dir), "%s/slot-%c", stage, 'a' + s);
 		r = aim_slot_file_write(dir, AIM_GRUB_SLOT_ENV, env.p, env.len, epoch);
+	}
+	aim_buf_free(&env);
+	if (r < 0 || slot_only) {
+		p->ab_boot = r == 0;
+		return r;
 	}
 	for (int s = 0; s < 2; s++)
 		lower_uuid(p->root_partuuid[s], uuid[s]);
@@ -301,7 +306,6 @@ static int write_grub_chain(const struct aim_image_info *ii, const struct aim_co
 			r = -errno;
 	}
 	aim_grub_moddir_done(moddir, tmp);
-	aim_buf_free(&env);
 	aim_buf_free(&cfg);
 	if (r == 0)
 		r = write_initial_state(stage, 1, epoch);
@@ -602,7 +606,7 @@ int aim_slot_build(const char *in_path, const struct aim_image_info *ii,
 	if (!o->slot_b_empty)
 		content /= 2;
 	ret->boot_content = content;
-	r = grub ? write_grub_chain(ii, o, t, k->dir, ret, &ge, ret->epoch)
+	r = grub ? write_grub_chain(ii, o, t, k->dir, k->slot_files_only, ret, &ge, ret->epoch)
 		 : write_boot_chain(ii, o, k->dir, ret, ret->epoch);
 	if (r == 0 && ret->ab_boot && o->device_dir && o->hooks_dir)
 		r = aim_bootfiles_patch_initrds(t, bt, ii, o, k->dir, helper, ret->verity,

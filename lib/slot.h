@@ -109,6 +109,9 @@ struct aim_slot_sink {
 	int (*place_copy)(struct aim_slot_sink *k, const struct aim_slot *s);
 	aim_convert_progress_fn progress; /* phases "squashfs", "slot B" */
 	void *ud;                         /* for the callbacks */
+	/* The slot's own files only (bundle create): a UEFI image's disk-wide boot files
+	 * (GRUB's EFI binary, grub.cfg, bootcount.txt, the state) are not made. */
+	int slot_files_only;
 };
 
 /* Builds the slot of the image in_path (analysed as ii) into k. ret->root_partuuid is

@@ -248,6 +248,7 @@ static int build_slot(struct from_image *fi)
 	struct aim_convert_plan ids;
 	struct progress pr = {0};
 	struct aim_slot_sink k = {.dir = tmp_dir, .max = 64ULL << 30, .copy_fd = -1,
+				  .slot_files_only = 1,
 				  .progress = conv_progress, .ud = &pr};
 	char sq[4200];
 	int r;
