@@ -228,6 +228,7 @@ demo: deps-qemu
 	$(Q)B=$(B) tests/demo.sh
 
 bench: check-deps
+	$(Q)if [ "$$(id -u)" = 0 ]; then sh tools/deps.sh --qemu --bench; fi
 	$(Q)$(MAKE) --no-print-directory B=$(B) all
 	$(Q)B=$(B) bench/convert.sh
 	$(Q)B=$(B) bench/install.sh

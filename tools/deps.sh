@@ -1,10 +1,11 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Installs every Debian bookworm package the build, the tests and the demo need.
-# Idempotent; run as root (CI and the demo do). Usage: tools/deps.sh [--qemu] [--deb]
+# Idempotent; run as root (CI and the demo do). Usage: tools/deps.sh [--qemu] [--deb] [--bench]
 #   without options: what the build and the fast tests need;
 #   with --qemu:     also what building and booting the sample images needs (the arm64
 #                    U-Boot one; the UEFI ones: AAVMF, OVMF);
+#   with --bench:    also xdelta3 and casync, the methods bench/delta.sh compares with;
 #   with --deb:      also what 'make deb' needs (debhelper, lintian). debian/control's
 #                    Build-Depends are the build's part of host_pkgs plus debhelper
 #                    (tests/integ/t0142-deb.sh checks that they stay so).
@@ -33,13 +34,15 @@ host_pkgs="build-essential pkg-config
 qemu_pkgs="qemu-system-arm u-boot-qemu mmdebstrap qemu-user-static binfmt-support
  arch-test debian-archive-keyring qemu-efi-aarch64 ovmf qemu-system-x86"
 deb_pkgs="debhelper lintian mmdebstrap debian-archive-keyring"
+bench_pkgs="xdelta3 casync" # bench/delta.sh's methods to compare with
 
 want="$host_pkgs"
 for o in "$@"; do
 	case "$o" in
 	--qemu) want="$want $qemu_pkgs" ;;
 	--deb) want="$want $deb_pkgs" ;;
-	*) echo "deps: unknown option '$o' (usage: tools/deps.sh [--qemu] [--deb])" >&2; exit 2 ;;
+	--bench) want="$want $bench_pkgs" ;;
+	*) echo "deps: unknown option '$o' (usage: tools/deps.sh [--qemu] [--deb] [--bench])" >&2; exit 2 ;;
 	esac
 done
 
