@@ -201,7 +201,28 @@ struct writer {
 	int quit;
 	int err;
 	int fd;
+	struct aim_delta *delta; /* skip what the target holds: [base, ...) is the payload */
+	uint64_t base;
 };
+
+/* Writes a chunk, leaving out the runs the target slot already holds (a delta install). */
+static int write_chunk(struct writer *w, const uint8_t *b, size_t len, uint64_t off)
+{
+	while (len) {
+		uint64_t run = len;
+		int held = w->delta ? aim_delta_held(w->delta, off - w->base, &run) : 0;
+
+		if (!held) {
+			int r = aim_pwrite_full(w->fd, b, (size_t)run, off);
+			if (r < 0)
+				return r;
+		}
+		b += run;
+		len -= (size_t)run;
+		off += run;
+	}
+	return 0;
+}
 
 static void *writer_main(void *ud)
 {
@@ -215,7 +236,7 @@ static void *writer_main(void *ud)
 		if (!w->full[i])
 			break;
 		pthread_mutex_unlock(&w->mu);
-		int r = w->err ? 0 : aim_pwrite_full(w->fd, w->buf[i], w->len[i], w->off[i]);
+		int r = w->err ? 0 : write_chunk(w, w->buf[i], w->len[i], w->off[i]);
 		if (r == 0 && !w->err)
 			aim_fault_point("install rootfs write");
 		pthread_mutex_lock(&w->mu);
@@ -304,6 +325,8 @@ static int write_rootfs(struct inst *in, const struct aim_bundle_payload *p)
 	w.buf[0] = in->buf;
 	w.buf[1] = buf2;
 	w.fd = fd;
+	w.delta = in->o->delta;
+	w.base = off;
 	r = -pthread_create(&th, NULL, writer_main, &w);
 	if (r < 0)
 		return aim_error_set(r, "cannot start the writer thread: %s", strerror(-r));
@@ -801,6 +824,14 @@ static int run(struct inst *in, aim_bundle_read_fn fn, void *ud, struct aim_inst
 		r = dup_names(in, m);
 	if (r < 0)
 		return r;
+	/* A delta install: which pieces the target holds, the running slot has, or are
+	 * fetched (1: none can be reused, the whole bundle is fetched; the caller says why) */
+	if (in->o->delta) {
+		progress(in, "plan");
+		r = aim_delta_plan(in->o->delta, in->t, res->from_slot, in->slot);
+		if (r < 0)
+			return r;
+	}
 
 	/* From here on the target slot is never bootable until step 6. */
 	r = aim_slotstate_mark_bad(&in->st, in->slot, "install in progress", why, sizeof(why));

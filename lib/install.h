@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "bundle.h"
+#include "delta.h"
 #include "sign.h"
 #include "target.h"
 
@@ -40,6 +41,10 @@ struct aim_install_opts {
 	int64_t now;      /* installed= time; 0: time(NULL) */
 	aim_install_progress_fn progress;
 	void *progress_ud;
+	/* A delta install (delta.h): the bundle is read through aim_delta_read() with this as
+	 * ud; install plans it once it knows the slots, and skips writing the rootfs bytes
+	 * the target slot already holds. NULL: a plain stream. */
+	struct aim_delta *delta;
 };
 
 struct aim_install_result {

@@ -20,6 +20,7 @@
 
 #include "bootfiles.h"
 #include "bootscript.h"
+#include "delta-index.h"
 #include "ext4.h"
 #include "extlinux.h"
 #include "grubboot.h"
@@ -453,6 +454,40 @@ int aim_slot_estimate(const char *in_path, const struct aim_image_info *ii,
 	return r;
 }
 
+/* The --sqfs-layout name for the index (docs/delta.md). */
+static const char *layout_name(const struct aim_sqfs_opts *q)
+{
+	if (q->align > 1 || q->no_fragments)
+		return "custom";
+	return q->frag_group == AIM_SQFS_DELTA_GROUP ? "delta"
+	       : q->frag_group			     ? "groups"
+						     : "packed";
+}
+
+/* /slot-X/rootfs.idx: the block index a later delta install matches against (delta-index.h). */
+static int write_index(const struct aim_convert_opts *o, const struct aim_slot_sink *k,
+		       const struct aim_slot *s, int tmp_fd, const uint8_t md[AIM_SHA256_BYTES])
+{
+	_cleanup_(aim_delta_index_freep) struct aim_delta_index *x = NULL;
+	_cleanup_free_ uint8_t *buf = NULL;
+	char path[4200];
+	size_t len;
+	int r;
+
+	r = aim_delta_index_make(tmp_fd >= 0 ? tmp_fd : k->fd, tmp_fd >= 0 ? 0 : k->offset,
+				 s->slot_bytes, md, layout_name(&o->sqfs), &x);
+	if (r == 0)
+		r = aim_delta_index_format(x, &buf, &len);
+	for (char c = 'a'; r == 0 && c <= (o->slot_b_empty ? 'a' : 'b'); c++) {
+		snprintf(path, sizeof(path), "%s/slot-%c", k->dir, c);
+		r = aim_slot_file_write(path, AIM_DELTA_INDEX_NAME, buf, len, s->epoch);
+		if (r < 0)
+			r = aim_error_set(r, "cannot write %s/%s: %s", path, AIM_DELTA_INDEX_NAME,
+					  strerror(-r));
+	}
+	return r;
+}
+
 /* The slot image is made (in k->fd at k->offset, or in tmp_fd when >= 0): one read of it
  * hashes it for slot.env and makes the copy (from tmp_fd: two copies, into the sink and to
  * copy_fd). */
@@ -482,6 +517,8 @@ static int finish_slot(const struct aim_image_info *ii, const struct aim_convert
 	r = write_slot_env(k->dir, 'a', ii, o, s, hex, s->epoch);
 	if (r == 0 && !o->slot_b_empty)
 		r = write_slot_env(k->dir, 'b', ii, o, s, hex, s->epoch);
+	if (r == 0)
+		r = write_index(o, k, s, tmp_fd, md);
 	return r;
 }
 

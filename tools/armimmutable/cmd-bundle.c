@@ -41,7 +41,7 @@
 #define MAX_KEYS 16
 
 /* convert's defaults (the same image must give the same slot), slot B left empty. */
-static struct aim_convert_opts conv = {.sqfs = {.comp = "zstd"}, .slot_b_empty = 1,
+static struct aim_convert_opts conv = {.sqfs = {.comp = "zstd", .frag_group = AIM_SQFS_DELTA_GROUP}, .slot_b_empty = 1,
 				       .trial_timeout = AIM_TRIAL_TIMEOUT_DEFAULT};
 static const char *arg_key, *arg_password_file, *arg_out, *arg_image, *arg_rootfs, *arg_bootdir;
 static const char *arg_version, *arg_board, *arg_family, *arg_linuxfamily, *arg_arch;

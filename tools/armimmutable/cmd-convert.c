@@ -26,7 +26,7 @@
 #include "base/macro.h"
 #include "base/parse.h"
 
-static struct aim_convert_opts arg = {.sqfs = {.comp = "zstd"},
+static struct aim_convert_opts arg = {.sqfs = {.comp = "zstd", .frag_group = AIM_SQFS_DELTA_GROUP},
 				       .trial_timeout = AIM_TRIAL_TIMEOUT_DEFAULT};
 static int arg_force, arg_dry_run, arg_json;
 static const char *arg_sign, *arg_password_file;
@@ -47,9 +47,10 @@ static void help(void)
 	     "  -l, --level N           compression level (default: docs/compression.md)\n"
 	     "  -b, --block-size SIZE   squashfs block size (default 128K)\n"
 	     "  -j, --threads N         compressor threads (default: all CPUs)\n"
-	     "      --sqfs-layout L     packed (default) or delta: small files are packed in\n"
-	     "                          groups that stay put when other files change, for\n"
-	     "                          smaller delta updates (~2 % larger; docs/delta.md)\n"
+	     "      --sqfs-layout L     delta (default): small files are packed in groups\n"
+	     "                          that stay put when other files change, for smaller\n"
+	     "                          delta updates (~2 % larger; docs/delta.md); packed:\n"
+	     "                          as mksquashfs packs them\n"
 	     "      --medium-size SIZE  the card or disk the image is for (8G, 16G, ...;\n"
 	     "                          default: the smallest of 8G, 16G, ... that holds it):\n"
 	     "                          each root slot gets 1/8 of it, at most 4G, at least\n"
