@@ -10,7 +10,8 @@
  * server. A transfer that ends early is restarted on the same easy handle with CURLOPT_RANGE
  * from the next byte the caller has not seen, after a backoff; the response headers of every
  * attempt are checked (status, Content-Range, ETag, Last-Modified, Content-Length) against
- * the first one before a byte of its body is accepted.
+ * the first one before a byte of its body is accepted. Random access (aim_source_fetch)
+ * is in source-range.c.
  */
 #include "source.h"
 
@@ -32,74 +33,7 @@
 
 #include "base/log.h"
 #include "base/macro.h"
-
-/* The static device build of the CLI has no libcurl (Debian's libcurl.a needs GSSAPI and
- * LDAP archives that do not exist): it sets AIM_WITH_CURL=0, and http(s) sources are
- * refused with a hint to pipe the bundle in. Files, stdin and block devices work alike. */
-#ifndef AIM_WITH_CURL
-#define AIM_WITH_CURL 1
-#endif
-#if AIM_WITH_CURL
-#include <curl/curl.h>
-#endif
-
-#define BUF_CAP (1024 * 1024)
-#define CURL_BUFSIZE (128 * 1024)
-#define MAX_BACKOFF_MS 30000u
-#define VALIDATOR_MAX 256
-
-enum { SRC_FILE, SRC_HTTP };
-
-struct validators {
-	char etag[VALIDATOR_MAX];
-	char lastmod[VALIDATOR_MAX];
-};
-
-struct aim_source {
-	int kind;
-	char *name;
-	int64_t size;
-	uint64_t pos; /* bytes handed to the caller */
-	int err;      /* sticky error */
-	int eof;
-
-	/* SRC_FILE */
-	int fd;
-
-	/* SRC_HTTP */
-	struct aim_source_opts opts;
-	char *url;
-	int tls; /* an https:// source: every redirect must stay https */
-#if AIM_WITH_CURL
-	CURL *easy;
-	CURLM *multi;
-	char errbuf[CURL_ERROR_SIZE];
-	CURLcode result;   /* result of the finished attempt */
-#endif
-	uint8_t *buf;
-	size_t buf_off, buf_len, buf_cap;
-	int paused;
-	int running;	   /* the easy handle is in the multi handle */
-	int attempt_done;
-	unsigned reconnects;
-	unsigned fails_in_row;
-
-	/* Per attempt: the offset asked for, what the response headers said. */
-	uint64_t attempt_off;
-	uint64_t attempt_got; /* body bytes of this attempt accepted (after skip) */
-	uint64_t skip;	      /* bytes to drop: a 200 answer to a Range request */
-	long status;
-	int validated;
-	int64_t resp_len; /* Content-Length, -1 */
-	int have_crange;
-	uint64_t cr_start, cr_end;
-	int64_t cr_total; /* -1 for '*' */
-	struct validators cur;
-
-	/* From the first response: what every later one must match. */
-	int have_first;
-	struct validators first;
-};
+#include "source-int.h"
 
 void aim_source_opts_init(struct aim_source_opts *o)
 {
@@ -108,6 +42,7 @@ void aim_source_opts_init(struct aim_source_opts *o)
 		.retry_delay_ms = 1000,
 		.low_speed_time_s = 30,
 		.connect_timeout_s = 30,
+		.max_ranges_per_request = 32,
 	};
 }
 
@@ -165,6 +100,12 @@ static int open_file(struct aim_source *s, const char *spec)
 	}
 	if (S_ISDIR(st.st_mode))
 		return aim_error_set(-EISDIR, "%s: is a directory", s->name);
+	if (!strcmp(spec, "-"))
+		s->range_why = "stdin is read sequentially";
+	else if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))
+		s->range_ok = 1;
+	else
+		s->range_why = "not a regular file or block device (a pipe?): read sequentially";
 	if (S_ISREG(st.st_mode)) {
 		off_t cur = lseek(fd, 0, SEEK_CUR);
 		s->size = st.st_size - (cur > 0 ? cur : 0);
@@ -210,7 +151,7 @@ static void curl_init(void)
 	curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-static void copy_value(char *dst, const char *v, size_t len)
+void aim_src_copy_value(char *dst, const char *v, size_t len)
 {
 	while (len && (*v == ' ' || *v == '\t')) {
 		v++;
@@ -224,7 +165,7 @@ static void copy_value(char *dst, const char *v, size_t len)
 	dst[len] = '\0';
 }
 
-static int header_is(const char *line, size_t len, const char *name, const char **val,
+int aim_src_header_is(const char *line, size_t len, const char *name, const char **val,
 		     size_t *vlen)
 {
 	size_t l = strlen(name);
@@ -242,7 +183,7 @@ static int parse_content_range(struct aim_source *s, const char *v, size_t len)
 	unsigned long long a, b, t;
 	char star;
 
-	copy_value(tmp, v, MIN(len, sizeof(tmp) - 1));
+	aim_src_copy_value(tmp, v, MIN(len, sizeof(tmp) - 1));
 	if (sscanf(tmp, "bytes %llu-%llu/%llu", &a, &b, &t) == 3) {
 		s->cr_total = t > INT64_MAX ? -1 : (int64_t)t;
 	} else if (sscanf(tmp, "bytes %llu-%llu/%c", &a, &b, &star) == 3 && star == '*') {
@@ -256,7 +197,7 @@ static int parse_content_range(struct aim_source *s, const char *v, size_t len)
 	return 0;
 }
 
-static int validators_differ(const struct validators *a, const struct validators *b,
+int aim_src_validators_differ(const struct validators *a, const struct validators *b,
 			     const char **what)
 {
 	if (strcmp(a->etag, b->etag)) {
@@ -280,7 +221,7 @@ static int validate_response(struct aim_source *s)
 		cl = -1;
 	s->resp_len = cl;
 
-	if (s->have_first && validators_differ(&s->first, &s->cur, &what))
+	if (s->have_first && aim_src_validators_differ(&s->first, &s->cur, &what))
 		return aim_error_set(-ESTALE,
 				     "%s: content changed on the server between attempts (%s "
 				     "'%s', now '%s'): refusing to splice two versions",
@@ -366,11 +307,11 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *ud)
 		}
 		return len;
 	}
-	if (header_is(line, len, "ETag", &v, &vlen))
-		copy_value(s->cur.etag, v, vlen);
-	else if (header_is(line, len, "Last-Modified", &v, &vlen))
-		copy_value(s->cur.lastmod, v, vlen);
-	else if (header_is(line, len, "Content-Range", &v, &vlen))
+	if (aim_src_header_is(line, len, "ETag", &v, &vlen))
+		aim_src_copy_value(s->cur.etag, v, vlen);
+	else if (aim_src_header_is(line, len, "Last-Modified", &v, &vlen))
+		aim_src_copy_value(s->cur.lastmod, v, vlen);
+	else if (aim_src_header_is(line, len, "Content-Range", &v, &vlen))
 		parse_content_range(s, v, vlen);
 	return len;
 }
@@ -484,7 +425,7 @@ static int pump(struct aim_source *s)
 	return 0;
 }
 
-static int retryable(struct aim_source *s, long code)
+int aim_src_retryable(struct aim_source *s, long code)
 {
 	switch (s->result) {
 	case CURLE_PARTIAL_FILE:
@@ -508,7 +449,7 @@ static int retryable(struct aim_source *s, long code)
 }
 
 /* Turns a failed attempt into an error with a one-line detail. */
-static int attempt_error(struct aim_source *s, long code)
+int aim_src_attempt_error(struct aim_source *s, long code)
 {
 	const char *e = s->errbuf[0] ? s->errbuf : curl_easy_strerror(s->result);
 
@@ -560,7 +501,7 @@ static int attempt_error(struct aim_source *s, long code)
 	}
 }
 
-static void backoff(struct aim_source *s)
+void aim_src_backoff(struct aim_source *s)
 {
 	uint64_t ms = s->opts.retry_delay_ms;
 	struct timespec ts;
@@ -602,14 +543,14 @@ static int finish_attempt(struct aim_source *s)
 		/* Fewer bytes than announced: a cut the server did not report. */
 		s->result = CURLE_PARTIAL_FILE;
 	}
-	if (!retryable(s, code) || s->opts.max_retries == 0)
-		return attempt_error(s, code);
+	if (!aim_src_retryable(s, code) || s->opts.max_retries == 0)
+		return aim_src_attempt_error(s, code);
 	if (s->attempt_got)
 		s->fails_in_row = 0;
 	s->fails_in_row++;
 	if (s->fails_in_row > s->opts.max_retries) {
 		char why[400];
-		int r = attempt_error(s, code);
+		int r = aim_src_attempt_error(s, code);
 		snprintf(why, sizeof(why), "%s", aim_error_detail() ? aim_error_detail() : "");
 		return aim_error_set(r == -ETIMEDOUT ? r : -EIO,
 				     "gave up after %u reconnects without progress: %s",
@@ -617,31 +558,19 @@ static int finish_attempt(struct aim_source *s)
 	}
 	aim_debug("%s: attempt ended at byte %" PRIu64 " (%s, HTTP %ld), reconnecting", s->name,
 		  have, s->errbuf[0] ? s->errbuf : curl_easy_strerror(s->result), code);
-	backoff(s);
+	aim_src_backoff(s);
 	s->reconnects++;
 	return start_attempt(s);
 }
 
-static int open_http(struct aim_source *s, const char *spec)
+void aim_src_setup_easy(struct aim_source *s)
 {
-	CURL *e;
-	int r;
-
-	pthread_once(&curl_once, curl_init);
-	if (curl_init_result != CURLE_OK)
-		return aim_error_set(-EIO, "libcurl: %s", curl_easy_strerror(curl_init_result));
-	s->url = strdup(spec);
-	s->buf = malloc(BUF_CAP);
-	s->easy = e = curl_easy_init();
-	s->multi = curl_multi_init();
-	if (!s->url || !s->buf || !s->easy || !s->multi)
-		return -ENOMEM;
-	s->buf_cap = BUF_CAP;
+	CURL *e = s->easy;
 
 	curl_easy_setopt(e, CURLOPT_URL, s->url);
 	/* An https source is never downgraded: a redirect to http:// would let anyone on that
 	 * leg see, block or replay the transfer (an older validly signed bundle). */
-	s->tls = !strncasecmp(spec, "https://", 8);
+	s->tls = !strncasecmp(s->url, "https://", 8);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, s->tls ? "https" : "http,https");
 	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, s->tls ? "https" : "http,https");
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
@@ -663,10 +592,34 @@ static int open_http(struct aim_source *s, const char *spec)
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
+}
+
+static int open_http(struct aim_source *s, const char *spec)
+{
+	CURL *e;
+	int r;
+
+	pthread_once(&curl_once, curl_init);
+	if (curl_init_result != CURLE_OK)
+		return aim_error_set(-EIO, "libcurl: %s", curl_easy_strerror(curl_init_result));
+	s->url = strdup(spec);
+	s->easy = e = curl_easy_init();
+	if (!s->url || !s->easy)
+		return -ENOMEM;
+	aim_src_setup_easy(s);
+	if (s->opts.random_access)
+		return aim_src_http_open_random(s);
+
+	s->buf = malloc(BUF_CAP);
+	s->multi = curl_multi_init();
+	if (!s->buf || !s->multi)
+		return -ENOMEM;
+	s->buf_cap = BUF_CAP;
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, s);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, s);
+	s->range_why = "opened for sequential reads (random_access not set)";
 
 	r = start_attempt(s);
 	if (r < 0)
@@ -767,6 +720,7 @@ int aim_source_open(const char *spec, const struct aim_source_opts *o, struct ai
 	s->fd = -EBADF;
 	s->size = -1;
 	s->cr_total = -1;
+	s->multipart = -1;
 	if (o)
 		s->opts = *o;
 	else
@@ -800,6 +754,9 @@ ssize_t aim_source_read(struct aim_source *s, void *buf, size_t n)
 		n = SSIZE_MAX;
 	if (s->kind == SRC_FILE)
 		return read_file(s, buf, n);
+	if (s->opts.random_access)
+		return aim_error_set(-EINVAL, "%s: opened for random access: use aim_source_fetch()",
+				     s->name);
 	return read_http(s, buf, n);
 }
 
@@ -830,6 +787,7 @@ void aim_source_close(struct aim_source *s)
 	if (s->fd >= 0)
 		close(s->fd);
 #if AIM_WITH_CURL
+	aim_src_http_close_random(s);
 	if (s->easy) {
 		stop_attempt(s);
 		curl_easy_cleanup(s->easy);

@@ -29,10 +29,22 @@ struct aim_source_opts {
 	const char *ca_file;
 	/* Skip TLS peer and host verification (explicit opt-in only). */
 	int insecure;
+	/* Open for random access only (aim_source_fetch): no transfer is started by open;
+	 * aim_source_read() is not used on such a source. HTTP: open sends one small Range
+	 * request (bytes=0-0) to learn the size and validators and whether Range works. */
+	int random_access;
+	/* aim_source_fetch over HTTP: at most this many ranges in one request (a
+	 * multipart/byteranges answer); 0 or 1: one range per request. Default 32. */
+	unsigned max_ranges_per_request;
+	/* Called from aim_source_fetch() as bytes arrive, with aim_source_fetched_bytes()
+	 * (NULL: not called). */
+	void (*fetch_progress)(void *ud, uint64_t fetched);
+	void *fetch_progress_ud;
 };
 
 /* Defaults: max_retries 10, retry_delay_ms 1000, low_speed_time_s 30,
- * connect_timeout_s 30, system CA bundle, TLS verified. */
+ * connect_timeout_s 30, system CA bundle, TLS verified, sequential, 32 ranges per
+ * request. */
 void aim_source_opts_init(struct aim_source_opts *o);
 
 struct aim_source;
@@ -69,6 +81,42 @@ unsigned aim_source_reconnects(const struct aim_source *s);
 const char *aim_source_name(const struct aim_source *s);
 
 void aim_source_close(struct aim_source *s);
+
+/* ---- Random access (delta installs, docs/delta.md section 7) ---- */
+
+struct aim_range {
+	uint64_t off; /* in the source */
+	uint64_t len; /* bytes; the buffer holds len bytes */
+	uint8_t *buf;
+};
+
+/* 1 when aim_source_fetch() works on s (a regular file, a block device, an HTTP(S) server
+ * that answered a Range request with 206, opened with random_access), 0 when not (stdin, a
+ * pipe, a server that ignores Range, an HTTP source opened for sequential reads: then
+ * *why, if not NULL, gets a static reason text). */
+int aim_source_random_access(const struct aim_source *s, const char **why);
+
+/*
+ * Fills every range (sorted by off, not overlapping, each within the size: else -EINVAL)
+ * exactly. Files: pread. HTTP: up to max_ranges_per_request ranges in one request when
+ * the server answers multipart/byteranges (every part's Content-Range checked), else one
+ * request per range; on the same connection (keep-alive). A transfer cut short is resumed
+ * from the first missing byte of that range (max_retries, retry_delay_ms as for reads);
+ * ETag, Last-Modified and size must match those of open's response (-ESTALE otherwise,
+ * two versions are never spliced). Errors as aim_source_read, plus -EOPNOTSUPP when a
+ * server that answered 206 before now ignores Range, -EBADMSG for a malformed multipart
+ * answer or a Content-Range not asked for. Ranges that failed may be partly written.
+ */
+int aim_source_fetch(struct aim_source *s, const struct aim_range *r, size_t n);
+
+/* Bytes received for aim_source_fetch (HTTP: body bytes, multipart headers excluded;
+ * files: bytes read) and requests made (HTTP requests, open's included; files: pread
+ * calls). */
+uint64_t aim_source_fetched_bytes(const struct aim_source *s);
+unsigned aim_source_requests(const struct aim_source *s);
+/* HTTP connections opened for aim_source_fetch and open (0 for files): fewer than the
+ * requests when the server keeps the connection alive. */
+unsigned aim_source_connections(const struct aim_source *s);
 
 static inline void aim_source_closep(struct aim_source **s)
 {
