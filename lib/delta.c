@@ -77,11 +77,12 @@ static ssize_t mem_read(void *ud, void *buf, size_t n)
 static int fetch(struct aim_delta *d, uint64_t off, uint8_t *buf, uint64_t len)
 {
 	struct aim_range rg = { .off = off, .len = len, .buf = buf };
+	uint64_t before = aim_source_fetched_bytes(d->src);
 	int r = aim_source_fetch(d->src, &rg, 1);
 
 	if (r < 0)
 		return r;
-	d->st.fetched += len;
+	d->st.fetched += aim_source_fetched_bytes(d->src) - before;
 	d->st.requests = aim_source_requests(d->src);
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include "cli-opts.h"
 #include "cmd.h"
 #include "layer.h"
+#include "delta.h"
 #include "install.h"
 #include "source.h"
 #include "base/log.h"
@@ -27,16 +28,21 @@ enum prog_mode { PROG_BAR, PROG_JSON, PROG_NONE };
 static const char *arg_source, *arg_image, *arg_keyring, *arg_cacert;
 static const char *arg_pub[MAX_KEYS];
 static unsigned arg_npub, arg_tries, arg_retries = 10;
-static int arg_allow_downgrade, arg_insecure, arg_reboot;
+static int arg_allow_downgrade, arg_insecure, arg_reboot, arg_full;
+static struct aim_delta *delta; /* a delta install: for the progress lines */
 static enum prog_mode arg_progress;
 
 static void help(void)
 {
 	puts("Usage: armimmutable install SOURCE [OPTIONS]\n"
 	     "Installs a signed bundle into the inactive slot and puts it on trial for the next\n"
-	     "boot. SOURCE is a file, - (stdin) or an http:// or https:// URL (an interrupted\n"
-	     "download resumes). The signature is checked before anything is written; the\n"
-	     "payloads are hashed while they stream into the slot.\n\n"
+	     "boot. SOURCE is a file, a block device, - (stdin) or an http:// or https:// URL\n"
+	     "(an interrupted download resumes). The signature is checked before anything is\n"
+	     "written; the payloads are hashed while they stream into the slot.\n"
+	     "A source that can seek (a file, a device, a server that honours Range) is read\n"
+	     "as a delta: only the pieces the running slot does not hold are fetched, each\n"
+	     "checked against the bundle's signed block index; a rerun after a cut fetches\n"
+	     "nothing twice (docs/delta.md).\n\n"
 	     "  -p, --public FILE       trusted public key (repeatable)\n"
 	     "      --keyring DIR       trust every *.pub in DIR (default " DEFAULT_KEYRING ")\n"
 	     "  -i, --image IMG         install into an image file instead of this device\n"
@@ -47,6 +53,7 @@ static void help(void)
 	     "      --retries N         reconnects of an interrupted download (default 10)\n"
 	     "      --cacert FILE       CA bundle for https (default: the system's)\n"
 	     "      --insecure          do not verify the https server's certificate\n"
+	     "      --full              read the whole bundle, no delta\n"
 	     "      --reboot            reboot into the trial when installed (systemctl reboot;\n"
 	     "                          on a Raspberry Pi: systemctl reboot '0 tryboot')\n"
 	     "  -h, --help              this help\n\n"
@@ -54,7 +61,7 @@ static void help(void)
 }
 
 enum { O_KEYRING = 256, O_DOWN, O_TRIES, O_PROGRESS, O_RETRIES, O_CACERT, O_INSECURE,
-       O_REBOOT };
+       O_REBOOT, O_FULL };
 
 static const struct cli_option options[] = {
 	{"public", 'p', required_argument},
@@ -67,6 +74,7 @@ static const struct cli_option options[] = {
 	{"cacert", O_CACERT, required_argument},
 	{"insecure", O_INSECURE, no_argument},
 	{"reboot", O_REBOOT, no_argument},
+	{"full", O_FULL, no_argument},
 	{"help", 'h', no_argument},
 	{0},
 };
@@ -112,6 +120,7 @@ static int parse_argv(int argc, char **argv)
 		case O_CACERT: arg_cacert = val; break;
 		case O_INSECURE: arg_insecure = 1; break;
 		case O_REBOOT: arg_reboot = 1; break;
+		case O_FULL: arg_full = 1; break;
 		case 'h':
 			help();
 			return 1;
@@ -207,8 +216,16 @@ static void on_progress(void *ud, const char *phase, uint64_t done, uint64_t tot
 			return;
 		fprintf(stderr,
 			"{\"phase\":\"%s\",\"done\":%" PRIu64 ",\"total\":%" PRIu64
-			",\"percent\":%d,\"elapsed\":%.2f}\n",
+			",\"percent\":%d,\"elapsed\":%.2f",
 			phase, done, total, pct, t - p->start);
+		if (delta) {
+			struct aim_delta_stats ds;
+
+			aim_delta_get_stats(delta, &ds);
+			fprintf(stderr, ",\"fetched\":%" PRIu64 ",\"local\":%" PRIu64
+				",\"held\":%" PRIu64, ds.fetched, ds.local, ds.held);
+		}
+		fputs("}\n", stderr);
 		fflush(stderr);
 		p->phase = phase;
 		p->last = t;
@@ -275,12 +292,89 @@ static int fail(int r, const char *what)
 	return r;
 }
 
+/* How the bundle was read, for the JSON "done" line. */
+static void delta_json(struct aim_delta *d)
+{
+	struct aim_delta_stats ds;
+
+	if (!d) {
+		json_str("mode", "stream");
+		return;
+	}
+	aim_delta_get_stats(d, &ds);
+	json_str("mode", ds.planned ? "delta" : "full");
+	if (!ds.planned)
+		json_str("why", aim_delta_why(d));
+	fprintf(stderr,
+		",\"bundle_bytes\":%" PRIu64 ",\"fetched\":%" PRIu64 ",\"local\":%" PRIu64
+		",\"held\":%" PRIu64 ",\"zero\":%" PRIu64 ",\"requests\":%u,\"refetched\":%u",
+		ds.total, ds.fetched, ds.local, ds.held, ds.zero, ds.requests, ds.refetched);
+}
+
+static double mib(uint64_t b)
+{
+	return (double)b / (1024.0 * 1024.0);
+}
+
+static void delta_info(struct aim_delta *d, char from)
+{
+	struct aim_delta_stats ds;
+
+	if (!d)
+		return;
+	aim_delta_get_stats(d, &ds);
+	if (!ds.planned) {
+		aim_info("read the whole bundle (%.1f MiB): %s", mib(ds.total), aim_delta_why(d));
+		return;
+	}
+	aim_info("delta: fetched %.1f MiB of the %.1f MiB bundle (%.1f %%) in %u requests; "
+		 "%.1f MiB copied from slot %c, %.1f MiB already in place",
+		 mib(ds.fetched), mib(ds.total),
+		 ds.total ? 100.0 * (double)ds.fetched / (double)ds.total : 0.0, ds.requests,
+		 mib(ds.local), from, mib(ds.held));
+}
+
+/*
+ * The bundle source: a delta (*ret_delta set) when it can seek, else a stream. A server
+ * that ignores Range is opened again for a plain download, and the user is told.
+ */
+static int open_source(struct aim_source_opts *so, const struct aim_pubkey *keys, size_t nkeys,
+		       struct aim_source **ret, struct aim_delta **ret_delta)
+{
+	const char *why = NULL;
+	int r;
+
+	*ret_delta = NULL;
+	if (!arg_full && strcmp(arg_source, "-")) {
+		so->random_access = 1;
+		r = aim_source_open(arg_source, so, ret);
+		if (r < 0)
+			return fail(r, arg_source);
+		if (aim_source_random_access(*ret, &why)) {
+			r = aim_delta_open(*ret, keys, nkeys, ret_delta);
+			if (r < 0)
+				return fail(r, aim_source_name(*ret));
+			return 0;
+		}
+		aim_info("%s: %s: reading the whole bundle", aim_source_name(*ret),
+			 why ? why : "no random access");
+		aim_source_close(*ret);
+		*ret = NULL;
+		so->random_access = 0;
+	}
+	r = aim_source_open(arg_source, so, ret);
+	if (r < 0)
+		return fail(r, arg_source);
+	return 0;
+}
+
 int cmd_install(int argc, char **argv)
 {
 	_cleanup_(aim_target_freep) struct aim_target *t = NULL;
 	_cleanup_(aim_source_closep) struct aim_source *src = NULL;
 	struct aim_pubkey keys[MAX_KEYS];
 	struct aim_source_opts so;
+	_cleanup_(aim_delta_freep) struct aim_delta *dl = NULL;
 	struct aim_install_result res;
 	struct prog pr = {0};
 	size_t nkeys = 0;
@@ -301,9 +395,10 @@ int cmd_install(int argc, char **argv)
 	so.insecure = arg_insecure;
 	pr.start = now_s();
 	pr.last_pct = -1;
-	r = aim_source_open(arg_source, &so, &src);
+	r = open_source(&so, keys, nkeys, &src, &dl);
 	if (r < 0)
-		return fail(r, arg_source);
+		return r;
+	delta = dl;
 
 	struct aim_install_opts io = {
 		.keys = keys,
@@ -312,9 +407,11 @@ int cmd_install(int argc, char **argv)
 		.tries = arg_tries,
 		.progress = on_progress,
 		.progress_ud = &pr,
+		.delta = dl,
 	};
 	struct src sc = { .s = src };
-	r = aim_install_run(t, source_read, &sc, &io, &res);
+	r = dl ? aim_install_run(t, aim_delta_read, dl, &io, &res)
+	       : aim_install_run(t, source_read, &sc, &io, &res);
 	if (arg_progress == PROG_BAR)
 		progress_end(&pr.bar);
 	if (r < 0 && sc.err)
@@ -325,22 +422,27 @@ int cmd_install(int argc, char **argv)
 		fprintf(stderr, "{\"phase\":\"done\",\"slot\":\"%c\"", res.slot);
 		json_str("version", res.version);
 		json_str("bundle", res.bundle_sha256);
+		delta_json(dl);
 		fprintf(stderr,
 			",\"rootfs_bytes\":%" PRIu64 ",\"boot_files\":%u,\"tries\":%u,"
 			"\"reconnects\":%u,\"elapsed\":%.2f}\n",
 			res.rootfs_bytes, res.boot_files, res.tries, aim_source_reconnects(src),
 			now_s() - pr.start);
-	} else if (res.rpi) {
-		aim_info("installed %s into slot %c (was %s on slot %c), on trial for one boot%s",
-			 res.version, res.slot, res.old_version[0] ? res.old_version : "unknown",
-			 res.from_slot, arg_image ? "" : ": start it with reboot '0 tryboot' (a "
-			 "normal reboot stays on the old slot and ends the trial)");
-		if (!arg_image)
-			cli_layer_carry_info(aim_target_boot_env(t, "mode"), res.from_slot, res.slot);
 	} else {
-		aim_info("installed %s into slot %c (was %s on slot %c), on trial for %u boots%s",
-			 res.version, res.slot, res.old_version[0] ? res.old_version : "unknown",
-			 res.from_slot, res.tries, arg_image ? "" : ": reboot to start it");
+		delta_info(dl, res.from_slot);
+		if (res.rpi)
+			aim_info("installed %s into slot %c (was %s on slot %c), on trial for one "
+				 "boot%s",
+				 res.version, res.slot,
+				 res.old_version[0] ? res.old_version : "unknown", res.from_slot,
+				 arg_image ? "" : ": start it with reboot '0 tryboot' (a normal "
+				 "reboot stays on the old slot and ends the trial)");
+		else
+			aim_info("installed %s into slot %c (was %s on slot %c), on trial for %u "
+				 "boots%s",
+				 res.version, res.slot,
+				 res.old_version[0] ? res.old_version : "unknown", res.from_slot,
+				 res.tries, arg_image ? "" : ": reboot to start it");
 		if (!arg_image)
 			cli_layer_carry_info(aim_target_boot_env(t, "mode"), res.from_slot, res.slot);
 	}
