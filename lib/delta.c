@@ -269,7 +269,7 @@ static int prepare(struct aim_delta *d)
  * what is to be fetched. */
 static void classify(struct aim_delta *d, struct aim_delta_index *ox)
 {
-	uint64_t fetch_bytes = d->area;
+	uint64_t fetch_bytes = d->area + d->idxp->size; /* the header and the index itself */
 
 	for (size_t i = 0; i < d->nx->n; i++) {
 		const struct aim_piece *p = &d->nx->p[i], *q;

@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include "bundle.h"
+#include "bundle-delta.h"
+#include "delta-index.h"
 #include "cmd.h"
 #include "convert-opts.h"
 #include "convert.h"
@@ -44,6 +46,7 @@
 static struct aim_convert_opts conv = {.sqfs = {.comp = "zstd", .frag_group = AIM_SQFS_DELTA_GROUP}, .slot_b_empty = 1,
 				       .trial_timeout = AIM_TRIAL_TIMEOUT_DEFAULT};
 static const char *arg_key, *arg_password_file, *arg_out, *arg_image, *arg_rootfs, *arg_bootdir;
+static const char *arg_delta_from;
 static const char *arg_version, *arg_board, *arg_family, *arg_linuxfamily, *arg_arch;
 static const char *arg_pub[MAX_KEYS];
 static unsigned arg_npub;
@@ -55,7 +58,7 @@ static void help(void)
 	     "       armimmutable bundle create -k SECKEY [-o OUT.aimb] --rootfs SQUASHFS\n"
 	     "                                  --boot-dir DIR --version V --board B --family F\n"
 	     "                                  --arch A [--linuxfamily L]\n"
-	     "       armimmutable bundle info BUNDLE [-p PUBKEY] [--json]\n"
+	     "       armimmutable bundle info BUNDLE [-p PUBKEY] [--json] [--delta-from BASE]\n"
 	     "       armimmutable bundle verify BUNDLE -p PUBKEY [-p PUBKEY...]\n"
 	     "A signed update bundle: manifest, its minisign signature, the root squashfs and\n"
 	     "the slot's boot files (docs/ota.md).\n\n"
@@ -76,13 +79,15 @@ static void help(void)
 	     "      --version V ...     override what the image's /etc/armbian-release says\n"
 	     "      --tmpdir DIR        temporary files (default $TMPDIR or /var/tmp)\n"
 	     "  -f, --force             overwrite the output\n"
-	     "info: prints the manifest; the signature is checked only with -p.\n"
+	     "info: prints the manifest; the signature is checked only with -p. With\n"
+	     "--delta-from BASE (a converted image: its active slot; or a bundle): the bytes a\n"
+	     "device running BASE would fetch to install BUNDLE as a delta (docs/delta.md).\n"
 	     "verify: checks the signature and the SHA-256 of every payload.\n\n"
 	     "Exit status: 0 success, 1 failed or not valid (one line per problem), 2 usage.");
 }
 
 enum { O_PW = 256, O_IMG, O_ROOTFS, O_BOOTDIR, O_VER, O_BOARD, O_FAMILY, O_LFAMILY, O_ARCH,
-       O_JSON, O_NOSIGNER };
+       O_JSON, O_NOSIGNER, O_DELTA_FROM };
 
 /* One table for create, info and verify, with the options create shares with convert. */
 static const struct cli_option options[] = {
@@ -100,6 +105,7 @@ static const struct cli_option options[] = {
 	{"no-trust-signer", O_NOSIGNER, no_argument},
 	{"public", 'p', required_argument},
 	{"json", O_JSON, no_argument},
+	{"delta-from", O_DELTA_FROM, required_argument},
 	{"force", 'f', no_argument},
 	{"help", 'h', no_argument},
 	{0},
@@ -133,6 +139,7 @@ static int parse_argv(int argc, char **argv, const char *sub, struct cli_args *a
 		case O_LFAMILY: arg_linuxfamily = val; break;
 		case O_ARCH: arg_arch = val; break;
 		case O_JSON: arg_json = 1; break;
+		case O_DELTA_FROM: arg_delta_from = val; break;
 		case O_NOSIGNER: arg_no_trust_signer = 1; break;
 		case 'f': arg_force = 1; break;
 		case 'p':
@@ -191,8 +198,10 @@ static int add_boot_dir(struct aim_bundle_writer *w, const char *dir, const char
 
 		if (r < 0 || !strcmp(e, ".") || !strcmp(e, ".."))
 			continue;
-		/* slot.env and its signature are made for the bundle (make_slot_env). */
-		if (!rel[0] && (!strcmp(e, AIM_SLOT_ENV) || !strcmp(e, AIM_SLOT_ENV_SIG)))
+		/* slot.env and its signature are made for the bundle (make_slot_env); so is
+		 * the block index of a prepared --rootfs (add_index) */
+		if (!rel[0] && (!strcmp(e, AIM_SLOT_ENV) || !strcmp(e, AIM_SLOT_ENV_SIG) ||
+				(arg_rootfs && !strcmp(e, AIM_DELTA_INDEX_NAME))))
 			continue;
 		if ((size_t)snprintf(name, sizeof(name), "%s%s%s", rel, rel[0] ? "/" : "", e) >=
 		    sizeof(name))
@@ -221,6 +230,7 @@ struct from_image {
 	struct aim_slot slot;
 	int sq_fd; /* slot.slot_bytes of slot image: the squashfs, with verity its tree */
 	char sha256[65]; /* of the slot image */
+	uint8_t md[AIM_SHA256_BYTES];
 };
 
 #ifdef AIM_DEVICE_BUILD
@@ -338,7 +348,6 @@ static int rootfs_tree(struct from_image *fi, const struct aim_seckey *sk, int f
 static int prepare_rootfs(struct from_image *fi, const struct aim_seckey *sk)
 {
 	_cleanup_(aim_sha256_done) struct aim_sha256 h = {0};
-	uint8_t md[AIM_SHA256_BYTES];
 	struct stat st;
 	int fd, r;
 
@@ -367,10 +376,43 @@ static int prepare_rootfs(struct from_image *fi, const struct aim_seckey *sk)
 	if (r == 0)
 		r = aim_copy_sparse(fi->sq_fd, 0, -1, 0, fi->slot.slot_bytes, &h, NULL, NULL);
 	if (r == 0)
-		r = aim_sha256_final(&h, md);
+		r = aim_sha256_final(&h, fi->md);
 	if (r == 0)
-		aim_sha256_hex(md, fi->sha256);
+		aim_sha256_hex(fi->md, fi->sha256);
 	return r;
+}
+
+/* The block index of a prepared --rootfs, for delta installs (lib/delta-index.h); the
+ * device build cannot read a squashfs, so its bundles have none (installed whole). */
+static int add_index(struct aim_bundle_writer *w, const struct from_image *fi)
+{
+#ifdef AIM_DEVICE_BUILD
+	(void)w, (void)fi;
+	return 0;
+#else
+	_cleanup_(aim_delta_index_freep) struct aim_delta_index *x = NULL;
+	_cleanup_free_ uint8_t *buf = NULL;
+	char p[4200];
+	size_t len;
+	int r;
+
+	r = aim_delta_index_make(fi->sq_fd, 0, fi->slot.slot_bytes, fi->md, "prepared", &x);
+	if (r == -EBADMSG) { /* not a squashfs we can read: installed whole */
+		aim_info("bundle create: no block index (delta installs read the whole bundle): "
+			 "%s: %s", arg_rootfs, aim_error_text(r));
+		return 0;
+	}
+	if (r == 0)
+		r = aim_delta_index_format(x, &buf, &len);
+	snprintf(p, sizeof(p), "%s/%s", tmp_dir, AIM_DELTA_INDEX_NAME);
+	if (r == 0)
+		r = aim_write_file_atomic(p, buf, len, 0644);
+	if (r == 0)
+		r = aim_bundle_writer_add_file(w, AIM_DELTA_INDEX_NAME, AIM_BUNDLE_KIND_BOOT, p);
+	if (r < 0)
+		return aim_error_set(r, "the block index of %s: %s", arg_rootfs, aim_error_text(r));
+	return 0;
+#endif
 }
 
 static void hex32(const uint8_t *b, char out[65])
@@ -503,6 +545,8 @@ static int bundle_create(int argc, char **argv)
 		r = set_verity(w, &fi.slot.v);
 	if (r == 0)
 		r = add_boot_dir(w, bootdir, "");
+	if (r == 0 && arg_rootfs)
+		r = add_index(w, &fi);
 	if (r == 0)
 		r = add_slot_env(w, &meta, &fi, &sk);
 	if (r < 0)
@@ -675,6 +719,14 @@ static int bundle_info(int argc, char **argv)
 		return usage_err("bundle info", "needs one BUNDLE");
 	path = a.operand[0];
 	aim_error_clear();
+	if (arg_delta_from) {
+		struct aim_pubkey keys[MAX_KEYS];
+
+		r = load_pubkeys(keys);
+		if (r < 0)
+			return aim_err(r, "bundle info");
+		return bundle_delta_from(path, arg_delta_from, keys, arg_npub, arg_json) < 0 ? -1 : 0;
+	}
 	r = open_bundle(path, &fd, arg_npub ? 0 : AIM_BUNDLE_NO_VERIFY, &b);
 	if (r < 0)
 		return aim_err(r, "bundle info");
