@@ -100,8 +100,8 @@ int aim_delta_open(struct aim_source *src, const struct aim_pubkey *keys, size_t
 	if (!aim_source_random_access(src, &why))
 		return aim_error_set(-EOPNOTSUPP, "%s", why ? why : "the source cannot seek");
 	if (size < AIM_BUNDLE_HEADER_SIZE)
-		return aim_error_set(-EBADMSG, "%s: not a bundle (%" PRId64 " bytes)",
-				     aim_source_name(src), size);
+		return aim_error_set(-EBADMSG, "not an armimmutable bundle (%" PRId64 " bytes)",
+				     size);
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
@@ -115,7 +115,7 @@ int aim_delta_open(struct aim_source *src, const struct aim_pubkey *keys, size_t
 	if (r < 0)
 		return r;
 	if (memcmp(d->head, AIM_BUNDLE_MAGIC, 8))
-		return aim_error_set(-EBADMSG, "%s: not a bundle", aim_source_name(src));
+		return aim_error_set(-EBADMSG, "not an armimmutable bundle (bad magic)");
 	m = aim_get_le32(d->head + 16);
 	s = aim_get_le32(d->head + 20);
 	if (m > AIM_BUNDLE_MANIFEST_MAX || s > AIM_BUNDLE_SIG_MAX)
@@ -124,7 +124,8 @@ int aim_delta_open(struct aim_source *src, const struct aim_pubkey *keys, size_t
 	d->area = (AIM_BUNDLE_HEADER_SIZE + m + s + AIM_BUNDLE_ALIGN - 1) &
 		  ~(uint64_t)(AIM_BUNDLE_ALIGN - 1);
 	if (d->area > (uint64_t)size)
-		return aim_error_set(-EBADMSG, "%s: truncated in the manifest", aim_source_name(src));
+		return aim_error_set(-EBADMSG, "the bundle is truncated in its manifest or "
+				     "signature (%" PRId64 " bytes)", size);
 	if (d->area > first) {
 		uint8_t *h = realloc(d->head, d->area);
 		if (!h)
@@ -140,9 +141,12 @@ int aim_delta_open(struct aim_source *src, const struct aim_pubkey *keys, size_t
 		return r;
 	d->m = aim_bundle_get_manifest(d->br);
 	d->total = d->area + d->m->payload_bytes;
-	if ((uint64_t)size != d->total)
-		return aim_error_set(-EBADMSG, "%s is %" PRId64 " bytes, its manifest says %" PRIu64,
-				     aim_source_name(src), size, d->total);
+	if ((uint64_t)size < d->total)
+		return aim_error_set(-EBADMSG, "the bundle is truncated: %" PRId64 " bytes, its "
+				     "manifest says %" PRIu64, size, d->total);
+	if ((uint64_t)size > d->total)
+		return aim_error_set(-EBADMSG, "the bundle has trailing data: %" PRId64 " bytes, "
+				     "its manifest says %" PRIu64, size, d->total);
 	d->rootfs = aim_bundle_manifest_find(d->m, AIM_BUNDLE_KIND_ROOTFS);
 	for (size_t i = 0; i < d->m->npayloads; i++)
 		if (!strcmp(d->m->payloads[i].kind, AIM_BUNDLE_KIND_BOOT) &&

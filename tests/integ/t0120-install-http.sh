@@ -84,9 +84,10 @@ is "$rc" 0 "install over HTTP: exit 0"
 check "install over HTTP: slot B holds the rootfs" slot_b_ok
 is "$(js .state.next_boot)" b "install over HTTP: B on trial"
 
-# The server goes away mid-transfer and comes back: resumed, not restarted.
+# The server goes away mid-transfer and comes back: resumed, not restarted (--full: the
+# stream; a delta install after a cut: t0160).
 fresh
-cut_install "$URL/slow/v2.aimb"
+cut_install "$URL/slow/v2.aimb" --full
 is "$rc" 0 "cut after $cut_at of $bsize bytes, nginx restarted: install succeeds"
 last=$(tail -n 1 "$TMP/err")
 is "$(echo "$last" | jq -r .phase)" done "cut: the last JSON line says done"
@@ -100,7 +101,7 @@ is "$(js '.slots[1].bundle')" "$(jq -r .manifest_sha256 v2.json)" "cut: slot.env
 
 # The same cut without retries: refused, A still boots.
 fresh
-cut_install "$URL/slow/v2.aimb" --retries 0
+cut_install "$URL/slow/v2.aimb" --full --retries 0
 is "$rc" 1 "cut with --retries 0: exit 1"
 check "cut with --retries 0: JSON error line" sh -c "grep '^{' '$TMP/err' | tail -n 1 | jq -e '.phase == \"error\"'"
 check "cut with --retries 0: the error says the transfer broke ($(tail -n 1 "$TMP/err" | head -c 200))" \
@@ -111,7 +112,7 @@ check "cut with --retries 0: the image boots A" boots_a
 fresh
 cp "$WWW/v2.aimb" "$WWW/v2.orig"
 BETWEEN='cp "$WWW/v2.orig" "$WWW/v2.new" && touch -d "2001-01-01" "$WWW/v2.new" && chmod 0644 "$WWW/v2.new" && mv "$WWW/v2.new" "$WWW/v2.aimb"'
-cut_install "$URL/slow/v2.aimb"
+cut_install "$URL/slow/v2.aimb" --full
 BETWEEN=""
 is "$rc" 1 "bundle replaced on the server mid-transfer: exit 1"
 check "replaced: says the content changed" grep -q "content changed on the server" "$TMP/err"

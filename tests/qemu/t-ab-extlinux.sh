@@ -136,7 +136,7 @@ truncate -s +512M "$D"
 pid=$(sfdisk -J "$D" | jq -r '.partitiontable.id' | sed 's/^0x//')
 # v2 (t-ota's second sample, as an extlinux image) bundled, on a second disk
 v2=$("$top/tests/sample/mkbootable.sh" --version 25.11.0-v2 --marker "armimmutable sample v2" \
-	--system-user aimsvc 2>/dev/null | tail -n 1)
+	--system-user aimsvc --variant s2 2>/dev/null | tail -n 1)
 mkdir -p "$tmp/bundles"
 r=1
 if [ -f "$v2" ] && "$top/tests/sample/to-extlinux.sh" "$v2" "$tmp/v2.img" &&

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Over-the-air updates on real U-Boot in QEMU, installed by the device itself:
 #   v1: the bootable sample, converted with our key trusted (--trust), boots on slot a;
-#   v2: a second sample (other VERSION and /etc/armimmutable-sample), bundled on the host;
+#   v2: a second sample (other VERSION and /etc/armimmutable-sample, shared libraries
+#       updated: pair s2 of docs/delta.md), bundled on the host, installed as a delta;
 #   v3: a third sample whose userspace never completes boot (a unit boot-complete.target
 #       requires fails), bundled with --trial-timeout 20.
 # The bundles reach the guest on a second virtio disk (ext4, label aimbundles; the guest
@@ -48,7 +49,8 @@ trap 'qemu_stopped_by_signal; exit 143' TERM INT HUP
 sample() { # sample OPTIONS...: path of the cached bootable sample
 	"$top/tests/sample/mkbootable.sh" "$@" 2>>"$tmp/mk.err" | tail -n 1
 }
-v1=$(sample) v2=$(sample --version 25.11.0-v2 --marker "armimmutable sample v2" --system-user aimsvc)
+v1=$(sample) v2=$(sample --version 25.11.0-v2 --marker "armimmutable sample v2" --system-user aimsvc \
+	--variant s2)
 v3=$(sample --version 25.11.1-v3 --marker "armimmutable sample v3" --break-boot)
 if [ ! -f "$v1" ] || [ ! -f "$v2" ] || [ ! -f "$v3" ]; then
 	[ "$(id -u)" != 0 ] && skip_all "samples not cached and building them needs root"
@@ -132,6 +134,11 @@ if boot v1.log "boot 1 (v1)"; then
 	r=$?
 	ok $r "install v2 in the guest ($(( $(date +%s) - t0 )) s)"
 	[ $r = 0 ] || diag "$(cat "$tmp/prog")"
+	# v2 is v1 with shared libraries updated (pair s2 of docs/delta.md): read as a delta from
+	# the bundle disk, only what slot a lacks
+	pct=$(sed -n 's/.*delta: fetched .* bundle (\([0-9]*\)\.[0-9] %).*/\1/p' "$tmp/prog")
+	[ -n "$pct" ] && [ "$pct" -lt 15 ]
+	ok $? "install v2 read the bundle as a delta: $(grep -o 'fetched .*' "$tmp/prog" | head -n 1)"
 	grep 'first boot of slot b carries' "$tmp/prog" | grep 'keeps.*/etc' | grep -q 'drops.*/usr'
 	ok $? "install says what the first boot of slot b keeps and drops"
 	diag "$(grep 'first boot of slot' "$tmp/prog")"

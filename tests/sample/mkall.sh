@@ -12,7 +12,8 @@ set -eu
 here=$(dirname "$(readlink -f "$0")")
 t0=$(date +%s)
 "$here/mkbootable.sh"
-"$here/mkbootable.sh" --version 25.11.0-v2 --marker "armimmutable sample v2" --system-user aimsvc
+"$here/mkbootable.sh" --version 25.11.0-v2 --marker "armimmutable sample v2" --system-user aimsvc \
+	--variant s2
 "$here/mkbootable.sh" --version 25.11.1-v3 --marker "armimmutable sample v3" --break-boot
 "$here/mkuefi.sh" --shape F
 "$here/mkuefi.sh" --shape G

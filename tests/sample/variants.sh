@@ -55,7 +55,7 @@ variant_apply() {
 	vn=$2
 	debs="$vr/tmp/aim-variant-debs"
 	VARIANT_PKGS=""
-	ensure_binfmt
+	sample_ensure_binfmt
 	case "$vn" in
 	s1)
 		v=$(variant_other_version "$vr" nano)
