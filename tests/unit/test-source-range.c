@@ -187,8 +187,10 @@ static int helper_main(int argc, char **argv)
 		return 2;
 	o.fetch_progress = on_progress;
 	rr = aim_source_open(spec, &o, &s);
-	if (rr < 0)
+	if (rr < 0) {
+		free(ref);
 		return helper_fail(rr);
+	}
 	random_ok = aim_source_random_access(s, &why);
 	printf("random %d\nwhy %s\nsize %" PRId64 "\n", random_ok, random_ok ? "" : why,
 	       aim_source_size(s));
@@ -222,6 +224,8 @@ static int helper_main(int argc, char **argv)
 		if (rr < 0) {
 			helper_fail(rr);
 			aim_source_close(s);
+			free_ranges(r, n);
+			free(ref);
 			return 1;
 		}
 	}
