@@ -329,7 +329,8 @@ static int validate(struct aim_source *s)
 		return r;
 	if (cl >= 0 && (uint64_t)cl != q->cr_end - q->cr_start + 1)
 		return aim_error_set(-EBADMSG,
-				     "%s: Content-Length %" PRId64 " does not match Content-Range %s",
+				     "%s: Content-Length %" PRId64
+				     " does not match Content-Range %s",
 				     s->name, (int64_t)cl, q->crange_raw);
 	q->pos = q->cr_start;
 	q->left = q->cr_end - q->cr_start + 1;
@@ -504,8 +505,8 @@ static int mp_feed(struct aim_source *s, const uint8_t *p, size_t len)
 		} else {
 			if (q->line_len >= MP_LINE_MAX)
 				return aim_error_set(-EBADMSG,
-						     "%s: malformed multipart answer: a line longer "
-						     "than %d bytes",
+						     "%s: malformed multipart answer: a line "
+						     "longer than %d bytes",
 						     s->name, MP_LINE_MAX);
 			q->line[q->line_len++] = (char)*p++;
 			len--;
@@ -610,13 +611,15 @@ static int fetch_loop(struct aim_source *s, const struct aim_range *r, uint64_t 
 	for (;;) {
 		char range[RANGE_HDR_MAX + 64];
 		size_t len = 0, j, count = 0;
-		unsigned maxr = s->multipart == 0 ? 1 : MIN(s->opts.max_ranges_per_request, MAX_RANGES_HARD);
+		unsigned maxr = MIN(s->opts.max_ranges_per_request, MAX_RANGES_HARD);
 
+		if (s->multipart == 0 || maxr == 0)
+			maxr = 1;
 		while (i < n && got[i] == r[i].len)
 			i++;
 		if (i == n)
 			return 0;
-		for (j = i; j < n && count < MAX(maxr, 1u) && len < RANGE_HDR_MAX; j++) {
+		for (j = i; j < n && count < maxr && len < RANGE_HDR_MAX; j++) {
 			if (got[j] == r[j].len)
 				continue;
 			len += (size_t)snprintf(range + len, sizeof(range) - len,
@@ -650,7 +653,8 @@ static int fetch_loop(struct aim_source *s, const struct aim_range *r, uint64_t 
 		if (++s->fails_in_row > s->opts.max_retries) {
 			char why[400];
 			int e = aim_src_attempt_error(s, s->status);
-			snprintf(why, sizeof(why), "%s", aim_error_detail() ? aim_error_detail() : "");
+			snprintf(why, sizeof(why), "%s",
+				 aim_error_detail() ? aim_error_detail() : "");
 			return aim_error_set(e == -ETIMEDOUT ? e : -EIO,
 					     "gave up after %u reconnects without progress: %s",
 					     s->opts.max_retries, why);

@@ -102,7 +102,8 @@ static void answer(int fd, const struct rq *q, unsigned k)
 				  "%llu-123456789012345678901/%u\r\n", (unsigned long long)a, HN);
 		else
 			sendf(fd, "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes "
-				  "%llu-%llu/%u\r\n", (unsigned long long)a, (unsigned long long)b, HN);
+				  "%llu-%llu/%u\r\n",
+			      (unsigned long long)a, (unsigned long long)b, HN);
 		sendf(fd, "Content-Length: %llu\r\n%sConnection: close\r\n\r\n",
 		      (unsigned long long)(b - a + 1), common);
 		send_all(fd, hdata + a, b - a + 1);
@@ -184,7 +185,9 @@ struct hres {
 	char detail[600];
 };
 
-static const struct { uint64_t off, len; } hr[] = { { 10, 100 }, { 5000, 2000 }, { 150000, 50000 } };
+static const struct {
+	uint64_t off, len;
+} hr[] = { { 10, 100 }, { 5000, 2000 }, { 150000, 50000 } };
 
 static void http_run(const char *path, unsigned max_per_req, struct hres *res)
 {
@@ -262,7 +265,8 @@ static void test_http(void)
 	is_int(r.requests, 4, "max_ranges_per_request 1: one request per range");
 
 	http_run("/cut", 32, &r);
-	ok(r.fetch_r == 0 && r.same, "multipart cut in part 2: resumed, bytes equal (%s)", r.detail);
+	ok(r.fetch_r == 0 && r.same, "multipart cut in part 2: resumed, bytes equal (%s)",
+	   r.detail);
 	is_int(r.reconnects, 1, "cut: one reconnect");
 	log = (char *)slurp(reqlog, &n);
 	if (log)
