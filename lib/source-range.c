@@ -106,6 +106,7 @@ struct rng_req {
 	const struct aim_range *r;
 	uint64_t *got;
 	size_t g0, g1;
+	size_t asked; /* ranges in the Range header (some of [g0, g1) may be full already) */
 	int probe; /* open's bytes=0-0 */
 	uint8_t probe_byte;
 	uint64_t probe_got;
@@ -293,7 +294,7 @@ static int validate(struct aim_source *s)
 					     "%s: content changed on the server between requests "
 					     "(size %" PRId64 ", now %" PRId64 ")",
 					     s->name, s->size, (int64_t)cl);
-		if (q->g1 - q->g0 > 1)
+		if (q->asked > 1)
 			return q->stop = REQ_DECLINED;
 		return aim_error_set(-EOPNOTSUPP,
 				     "%s: the server answered Range requests with 206 before and "
@@ -408,11 +409,11 @@ static int mp_line(struct aim_source *s, const char *l, size_t n)
 	case MP_PREAMBLE:
 	case MP_AFTER:
 		if (d == 1) {
-			if (++q->parts > q->g1 - q->g0)
+			if (++q->parts > q->asked)
 				return aim_error_set(-EBADMSG,
 						     "%s: multipart answer with more parts than "
 						     "the %zu ranges asked for",
-						     s->name, q->g1 - q->g0);
+						     s->name, q->asked);
 			q->mp_state = MP_HEADERS;
 			q->lines = 0;
 			q->part_crange = 0;
@@ -629,6 +630,7 @@ static int fetch_loop(struct aim_source *s, const struct aim_range *r, uint64_t 
 		}
 		q->g0 = i;
 		q->g1 = j;
+		q->asked = count;
 		q->req_start = r[i].off + got[i];
 		rr = request(s, range);
 		if (rr < 0)
