@@ -106,6 +106,7 @@ struct rng_req {
 	const struct aim_range *r;
 	uint64_t *got;
 	size_t g0, g1;
+	size_t asked; /* ranges in the Range header (some of [g0, g1) may be full already) */
 	int probe; /* open's bytes=0-0 */
 	uint8_t probe_byte;
 	uint64_t probe_got;
@@ -293,7 +294,7 @@ static int validate(struct aim_source *s)
 					     "%s: content changed on the server between requests "
 					     "(size %" PRId64 ", now %" PRId64 ")",
 					     s->name, s->size, (int64_t)cl);
-		if (q->g1 - q->g0 > 1)
+		if (q->asked > 1)
 			return q->stop = REQ_DECLINED;
 		return aim_error_set(-EOPNOTSUPP,
 				     "%s: the server answered Range requests with 206 before and "
@@ -329,7 +330,8 @@ static int validate(struct aim_source *s)
 		return r;
 	if (cl >= 0 && (uint64_t)cl != q->cr_end - q->cr_start + 1)
 		return aim_error_set(-EBADMSG,
-				     "%s: Content-Length %" PRId64 " does not match Content-Range %s",
+				     "%s: Content-Length %" PRId64
+				     " does not match Content-Range %s",
 				     s->name, (int64_t)cl, q->crange_raw);
 	q->pos = q->cr_start;
 	q->left = q->cr_end - q->cr_start + 1;
@@ -407,11 +409,11 @@ static int mp_line(struct aim_source *s, const char *l, size_t n)
 	case MP_PREAMBLE:
 	case MP_AFTER:
 		if (d == 1) {
-			if (++q->parts > q->g1 - q->g0)
+			if (++q->parts > q->asked)
 				return aim_error_set(-EBADMSG,
 						     "%s: multipart answer with more parts than "
 						     "the %zu ranges asked for",
-						     s->name, q->g1 - q->g0);
+						     s->name, q->asked);
 			q->mp_state = MP_HEADERS;
 			q->lines = 0;
 			q->part_crange = 0;
@@ -504,8 +506,8 @@ static int mp_feed(struct aim_source *s, const uint8_t *p, size_t len)
 		} else {
 			if (q->line_len >= MP_LINE_MAX)
 				return aim_error_set(-EBADMSG,
-						     "%s: malformed multipart answer: a line longer "
-						     "than %d bytes",
+						     "%s: malformed multipart answer: a line "
+						     "longer than %d bytes",
 						     s->name, MP_LINE_MAX);
 			q->line[q->line_len++] = (char)*p++;
 			len--;
@@ -610,13 +612,15 @@ static int fetch_loop(struct aim_source *s, const struct aim_range *r, uint64_t 
 	for (;;) {
 		char range[RANGE_HDR_MAX + 64];
 		size_t len = 0, j, count = 0;
-		unsigned maxr = s->multipart == 0 ? 1 : MIN(s->opts.max_ranges_per_request, MAX_RANGES_HARD);
+		unsigned maxr = MIN(s->opts.max_ranges_per_request, MAX_RANGES_HARD);
 
+		if (s->multipart == 0 || maxr == 0)
+			maxr = 1;
 		while (i < n && got[i] == r[i].len)
 			i++;
 		if (i == n)
 			return 0;
-		for (j = i; j < n && count < MAX(maxr, 1u) && len < RANGE_HDR_MAX; j++) {
+		for (j = i; j < n && count < maxr && len < RANGE_HDR_MAX; j++) {
 			if (got[j] == r[j].len)
 				continue;
 			len += (size_t)snprintf(range + len, sizeof(range) - len,
@@ -626,6 +630,7 @@ static int fetch_loop(struct aim_source *s, const struct aim_range *r, uint64_t 
 		}
 		q->g0 = i;
 		q->g1 = j;
+		q->asked = count;
 		q->req_start = r[i].off + got[i];
 		rr = request(s, range);
 		if (rr < 0)
@@ -650,7 +655,8 @@ static int fetch_loop(struct aim_source *s, const struct aim_range *r, uint64_t 
 		if (++s->fails_in_row > s->opts.max_retries) {
 			char why[400];
 			int e = aim_src_attempt_error(s, s->status);
-			snprintf(why, sizeof(why), "%s", aim_error_detail() ? aim_error_detail() : "");
+			snprintf(why, sizeof(why), "%s",
+				 aim_error_detail() ? aim_error_detail() : "");
 			return aim_error_set(e == -ETIMEDOUT ? e : -EIO,
 					     "gave up after %u reconnects without progress: %s",
 					     s->opts.max_retries, why);

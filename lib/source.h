@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * A byte source for bundles: a file path, "-" (stdin, not seekable) or an http:// or
- * https:// URL fetched with libcurl. Reads are sequential. An HTTP transfer that ends early
+ * https:// URL fetched with libcurl. Reads are sequential; aim_source_fetch() below gives
+ * random access to files, block devices and HTTP(S) servers that answer Range requests
+ * (open with random_access for HTTP). An HTTP transfer that ends early
  * (connection cut, stall, HTTP 5xx) is resumed with "Range: bytes=<offset>-" after a short
  * backoff; the reader never sees the cut. A resumed response must carry the same ETag and
  * Last-Modified as the first one (else -ESTALE: two versions are never spliced), and a 206
