@@ -236,6 +236,7 @@ bench: check-deps
 	$(Q)B=$(B) bench/boot-shapes.sh
 	$(Q)B=$(B) bench/compress.sh
 	$(Q)B=$(B) bench/delta.sh
+	$(Q)B=$(B) bench/delta-install.sh
 
 # Fuzzing (tests/fuzz/README.md) and the update soak (docs/soak.md), longer than make check.
 FUZZ_TIME ?= 120

@@ -485,7 +485,7 @@ static int write_group(const struct initrd_group *g, const char *stage,
 					0644)) < 0)
 			r = aim_error_set(-errno, "cannot create %s: %m", out[i]);
 		if (r == 0)
-			r = aim_initrd_append_fd(in_fd, arc, out_fd);
+			r = aim_initrd_append_fd(in_fd, arc, epoch, out_fd);
 		if (r == 0 && futimens(out_fd, ts) < 0)
 			r = -errno;
 		if (r < 0 && !aim_error_detail())

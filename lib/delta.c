@@ -25,6 +25,7 @@
 #define BOOT_MAX (256u << 20) /* a boot file of the running slot read whole */
 
 enum { P_FETCH = 0, P_HELD, P_LOCAL, P_ZERO };
+enum { BOOT_FETCH = 0, BOOT_CUR, BOOT_HELD };
 
 struct aim_delta {
 	struct aim_source *src;
@@ -32,6 +33,7 @@ struct aim_delta {
 	const struct aim_bundle_manifest *m;
 	uint8_t *head;
 	uint64_t area, total;
+	uint64_t head_fetched; /* bytes open fetched for the header */
 
 	const struct aim_bundle_payload *rootfs, *idxp;
 	struct aim_delta_index *nx; /* the bundle's index */
@@ -39,8 +41,11 @@ struct aim_delta {
 	size_t nx_len;
 	uint8_t *how;      /* per piece of nx: P_* */
 	uint64_t *old_off; /* per piece: where the running slot has it (P_LOCAL) */
-	uint8_t *boot_local; /* per payload: the running slot has this boot file */
-	char cur;
+	uint8_t *boot_local; /* per payload: BOOT_CUR or BOOT_HELD have this boot file */
+	char **keep;         /* names of the boot files the target slot holds (NULL-ended) */
+	size_t nkeep;
+	int idx_held;        /* the target slot had the bundle's index */
+	char cur, slot;
 	int old_fd, new_fd;
 	uint64_t old_base, new_base;
 	struct aim_target *t;
@@ -114,6 +119,7 @@ int aim_delta_open(struct aim_source *src, const struct aim_pubkey *keys, size_t
 	r = fetch(d, 0, d->head, first);
 	if (r < 0)
 		return r;
+	d->head_fetched = first;
 	if (memcmp(d->head, AIM_BUNDLE_MAGIC, 8))
 		return aim_error_set(-EBADMSG, "not an armimmutable bundle (bad magic)");
 	m = aim_get_le32(d->head + 16);
@@ -134,6 +140,7 @@ int aim_delta_open(struct aim_source *src, const struct aim_pubkey *keys, size_t
 		r = fetch(d, first, h + first, d->area - first);
 		if (r < 0)
 			return r;
+		d->head_fetched = d->area;
 	}
 	mr = (struct mem){ .b = d->head, .len = d->area };
 	r = aim_bundle_open(mem_read, &mr, keys, nkeys, nkeys ? 0 : AIM_BUNDLE_NO_VERIFY, &d->br);
@@ -173,6 +180,9 @@ struct aim_delta *aim_delta_free(struct aim_delta *d)
 	free(d->how);
 	free(d->old_off);
 	free(d->boot_local);
+	for (size_t i = 0; i < d->nkeep; i++)
+		free(d->keep[i]);
+	free(d->keep);
 	free(d->buf);
 	free(d->file);
 	if (d->old_fd >= 0)
@@ -225,13 +235,15 @@ static int load_new_index(struct aim_delta *d)
 		return 0;
 	if (d->idxp->size > AIM_DELTA_INDEX_MAX)
 		return aim_error_set(-EBADMSG, "the bundle's block index is too large");
-	d->nx_len = (size_t)d->idxp->size;
-	d->nx_raw = malloc(d->nx_len ? d->nx_len : 1);
-	if (!d->nx_raw)
-		return -ENOMEM;
-	r = fetch(d, d->area + d->idxp->offset, d->nx_raw, d->nx_len);
-	if (r < 0)
-		return r;
+	if (!d->nx_raw) {
+		d->nx_len = (size_t)d->idxp->size;
+		d->nx_raw = malloc(d->nx_len ? d->nx_len : 1);
+		if (!d->nx_raw)
+			return -ENOMEM;
+		r = fetch(d, d->area + d->idxp->offset, d->nx_raw, d->nx_len);
+		if (r < 0)
+			return r;
+	}
 	r = aim_sha256_oneshot(d->nx_raw, d->nx_len, md);
 	if (r < 0)
 		return r;
@@ -273,7 +285,8 @@ static int prepare(struct aim_delta *d)
  * what is to be fetched. */
 static void classify(struct aim_delta *d, struct aim_delta_index *ox)
 {
-	uint64_t fetch_bytes = d->area + d->idxp->size; /* the header and the index itself */
+	/* the header (as open fetched it) and the bundle's index, unless the target had it */
+	uint64_t fetch_bytes = d->head_fetched + (d->idx_held ? 0 : d->idxp->size);
 
 	for (size_t i = 0; i < d->nx->n; i++) {
 		const struct aim_piece *p = &d->nx->p[i], *q;
@@ -293,7 +306,7 @@ static void classify(struct aim_delta *d, struct aim_delta_index *ox)
 	for (size_t i = 0; i < d->m->npayloads; i++) {
 		const struct aim_bundle_payload *p = &d->m->payloads[i];
 
-		if (p != d->rootfs && !d->boot_local[i])
+		if (p != d->rootfs && p != d->idxp && !d->boot_local[i])
 			fetch_bytes += p->size;
 	}
 	d->st.to_fetch = fetch_bytes;
@@ -330,6 +343,43 @@ static int mark_held(struct aim_delta *d, int fd, uint64_t base, uint64_t size)
 	return 0;
 }
 
+/* 1 when /slot-X/<name> holds the payload's bytes (then *ret keeps them, if not NULL). */
+static int slot_has(struct aim_target *t, char x, const struct aim_bundle_payload *p, char **ret)
+{
+	_cleanup_free_ char *f = NULL;
+	char path[AIM_BUNDLE_NAME_MAX + 16];
+	uint8_t md[32];
+	size_t len;
+
+	snprintf(path, sizeof(path), "/slot-%c/%s", x, p->name);
+	if (p->size > BOOT_MAX || aim_target_read_file(t, path, BOOT_MAX, &f, &len) < 0 ||
+	    len != p->size || aim_sha256_oneshot(f, len, md) < 0 || memcmp(md, p->sha256, 32))
+		return 0;
+	if (ret)
+		*ret = TAKE_PTR(f);
+	return 1;
+}
+
+static int keep_add(struct aim_delta *d, const char *name)
+{
+	char **k = realloc(d->keep, (d->nkeep + 2) * sizeof(*k));
+
+	if (!k)
+		return -ENOMEM;
+	d->keep = k;
+	if (!(k[d->nkeep] = strdup(name)))
+		return -ENOMEM;
+	k[++d->nkeep] = NULL;
+	return 0;
+}
+
+const char *const *aim_delta_keep(const struct aim_delta *d)
+{
+	static const char *const none[] = { NULL };
+
+	return d->keep ? (const char *const *)d->keep : none;
+}
+
 int aim_delta_plan(struct aim_delta *d, struct aim_target *t, char cur, char slot)
 {
 	_cleanup_(aim_delta_index_freep) struct aim_delta_index *ox = NULL;
@@ -343,6 +393,12 @@ int aim_delta_plan(struct aim_delta *d, struct aim_target *t, char cur, char slo
 
 	d->t = t;
 	d->cur = cur;
+	d->slot = slot;
+	/* a rerun after a cut: the target may hold the bundle's index already */
+	if (slot && d->idxp && !d->nx_raw && slot_has(t, slot, d->idxp, (char **)&d->nx_raw)) {
+		d->nx_len = (size_t)d->idxp->size;
+		d->idx_held = 1;
+	}
 	r = prepare(d);
 	if (r != 0)
 		return r;
@@ -383,22 +439,22 @@ int aim_delta_plan(struct aim_delta *d, struct aim_target *t, char cur, char slo
 			return no_plan(d, "cannot read slot %c: %s", slot, aim_error_text(r));
 	}
 
-	/* boot files the running slot has with the same bytes */
+	/* boot files the running slot has with the same bytes, else the target (a rerun):
+	 * those stay when install clears the target's files (aim_delta_keep) */
 	for (size_t i = 0; i < d->m->npayloads; i++) {
 		const struct aim_bundle_payload *p = &d->m->payloads[i];
-		_cleanup_free_ char *f = NULL;
-		uint8_t md[32];
 
-		if (strcmp(p->kind, AIM_BUNDLE_KIND_BOOT) || p == d->idxp || p->size > BOOT_MAX)
+		if (strcmp(p->kind, AIM_BUNDLE_KIND_BOOT) || p == d->idxp)
 			continue;
-		snprintf(path, sizeof(path), "/slot-%c/%s", cur, p->name);
-		if (aim_target_read_file(t, path, BOOT_MAX, &f, &len) < 0 || len != p->size)
-			continue;
-		if (aim_sha256_oneshot(f, len, md) == 0 && !memcmp(md, p->sha256, 32))
-			d->boot_local[i] = 1;
+		if (slot_has(t, cur, p, NULL))
+			d->boot_local[i] = BOOT_CUR;
+		else if (slot && slot_has(t, slot, p, NULL)) {
+			d->boot_local[i] = BOOT_HELD;
+			r = keep_add(d, p->name);
+			if (r < 0)
+				return r;
+		}
 	}
-	if (d->idxp)
-		d->boot_local[d->idxp - d->m->payloads] = 1; /* fetched already, kept */
 	classify(d, ox);
 	return 0;
 }
@@ -424,10 +480,9 @@ int aim_delta_plan_bundle(struct aim_delta *d, struct aim_delta *base)
 
 			if (!strcmp(q->kind, AIM_BUNDLE_KIND_BOOT) && q->size == p->size &&
 			    !memcmp(q->sha256, p->sha256, 32))
-				d->boot_local[i] = 1;
+				d->boot_local[i] = BOOT_CUR;
 		}
 	}
-	d->boot_local[d->idxp - d->m->payloads] = 1;
 	classify(d, base->nx);
 	return 0;
 }
@@ -606,7 +661,8 @@ static int fill(struct aim_delta *d)
 
 		free(d->file);
 		d->file = NULL;
-		snprintf(path, sizeof(path), "/slot-%c/%s", d->cur, p->name);
+		snprintf(path, sizeof(path), "/slot-%c/%s",
+			 d->boot_local[p - d->m->payloads] == BOOT_HELD ? d->slot : d->cur, p->name);
 		r = aim_target_read_file(d->t, path, BOOT_MAX, &d->file, &len);
 		if (r == 0 && len == p->size && d->pos == a) {
 			d->wp = (const uint8_t *)d->file;

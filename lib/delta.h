@@ -64,6 +64,11 @@ int aim_delta_plan(struct aim_delta *d, struct aim_target *t, char cur, char slo
 int aim_delta_plan_bundle(struct aim_delta *d, struct aim_delta *base);
 const char *aim_delta_why(const struct aim_delta *d);
 
+/* The boot files (names under /slot-X/) the target slot already holds with the bundle's
+ * bytes, NULL-terminated: install keeps them when it clears the slot, so that a rerun
+ * after a cut does not fetch them again. Valid until aim_delta_free(). */
+const char *const *aim_delta_keep(const struct aim_delta *d);
+
 /* The bundle as one stream (an aim_bundle_read_fn): ud is the struct aim_delta. */
 ssize_t aim_delta_read(void *ud, void *buf, size_t n);
 

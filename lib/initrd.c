@@ -399,7 +399,7 @@ static int check_uimage(const struct aim_initrd_src *s, uint8_t h[UIMAGE_HDR], u
 /* header (sizes and CRCs updated), original payload, zeros to a 4-byte boundary of the
  * payload (the kernel only looks for "0707" at aligned offsets), our archive */
 static int write_out(const struct aim_initrd_src *s, uint8_t *h, uint64_t hdr, uint64_t plen,
-		     const struct aim_buf *cpio, struct sink *k)
+		     const struct aim_buf *cpio, uint32_t mtime, struct sink *k)
 {
 	static const uint8_t zeros[4];
 	_cleanup_free_ uint8_t *buf = NULL;
@@ -414,6 +414,7 @@ static int write_out(const struct aim_initrd_src *s, uint8_t *h, uint64_t hdr, u
 			return aim_error_set(-EFBIG, "patched initramfs larger than 4 GiB");
 		crc = crc32_more(crc, zeros, pad);
 		crc = crc32_more(crc, cpio->p, cpio->len);
+		aim_put_be32(h + 8, mtime); /* ih_time: ours, as the cpio entries' (delta.md) */
 		aim_put_be32(h + 12, (uint32_t)dlen);
 		aim_put_be32(h + 24, crc);
 		memset(h + 4, 0, 4);
@@ -503,7 +504,7 @@ static int patch(const struct aim_initrd_src *s, const struct aim_initrd_add *ad
 	if (r == 0)
 		r = payload_of(s, h, &hdr, &plen);
 	if (r == 0)
-		r = write_out(s, h, hdr, plen, &cpio, k);
+		r = write_out(s, h, hdr, plen, &cpio, add->mtime, k);
 	aim_buf_free(&cpio);
 	return r;
 }
@@ -579,7 +580,7 @@ int aim_initrd_archive_fd(int in_fd, const struct aim_initrd_add *add, struct ai
 	return r;
 }
 
-int aim_initrd_append_fd(int in_fd, const struct aim_buf *archive, int out_fd)
+int aim_initrd_append_fd(int in_fd, const struct aim_buf *archive, uint32_t mtime, int out_fd)
 {
 	uint8_t h[UIMAGE_HDR];
 	uint64_t plen, hdr;
@@ -590,7 +591,7 @@ int aim_initrd_append_fd(int in_fd, const struct aim_buf *archive, int out_fd)
 	if (r == 0)
 		r = payload_of(&s, h, &hdr, &plen);
 	if (r == 0)
-		r = write_out(&s, h, hdr, plen, archive, &k);
+		r = write_out(&s, h, hdr, plen, archive, mtime, &k);
 	return r;
 }
 

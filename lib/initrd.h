@@ -67,9 +67,11 @@ int aim_initrd_patch_fd(int in_fd, int out_fd, const struct aim_initrd_add *add,
 /* aim_initrd_patch_fd() in two steps, for several files with the same payload (a raw
  * initrd.img and the uInitrd made from it): the archive that is appended, built once
  * from one of them (*ret: free with aim_buf_free()), then each file written with it
- * (its own uImage header, if any, updated). Same errors as aim_initrd_patch(). */
+ * (its own uImage header, if any, updated: sizes, CRCs, and the time set to mtime, so
+ * that the same initramfs gives the same file whenever its uImage was made). Same errors
+ * as aim_initrd_patch(). */
 int aim_initrd_archive_fd(int in_fd, const struct aim_initrd_add *add, struct aim_buf *ret);
-int aim_initrd_append_fd(int in_fd, const struct aim_buf *archive, int out_fd);
+int aim_initrd_append_fd(int in_fd, const struct aim_buf *archive, uint32_t mtime, int out_fd);
 
 /* Where an initramfs file's payload is, for comparing files: after a uImage header
  * whose size fits the file (not otherwise checked), else the whole file. */

@@ -843,7 +843,8 @@ static int run(struct inst *in, aim_bundle_read_fn fn, void *ud, struct aim_inst
 		r = aim_rpi_sync(in->t, &in->st);
 	if (r < 0)
 		return r;
-	r = aim_target_prune_slot(in->t, in->slot, keep_nothing);
+	r = aim_target_prune_slot(in->t, in->slot,
+				  in->o->delta ? aim_delta_keep(in->o->delta) : keep_nothing);
 	if (r < 0)
 		return r;
 

@@ -261,6 +261,25 @@ static ssize_t source_read(void *ud, void *buf, size_t n)
 	return k;
 }
 
+/* The same for a delta install: the detail of a piece that did not match is the cause. */
+struct dsrc {
+	struct aim_delta *d;
+	int err;
+	char detail[512];
+};
+
+static ssize_t delta_read(void *ud, void *buf, size_t n)
+{
+	struct dsrc *c = ud;
+	ssize_t k = aim_delta_read(c->d, buf, n);
+
+	if (k < 0 && !c->err) {
+		c->err = (int)k;
+		snprintf(c->detail, sizeof(c->detail), "%s", aim_error_text((int)k));
+	}
+	return k;
+}
+
 static void json_str(const char *key, const char *v)
 {
 	fprintf(stderr, ",\"%s\":\"", key);
@@ -410,12 +429,15 @@ int cmd_install(int argc, char **argv)
 		.delta = dl,
 	};
 	struct src sc = { .s = src };
-	r = dl ? aim_install_run(t, aim_delta_read, dl, &io, &res)
+	struct dsrc dc = { .d = dl };
+	r = dl ? aim_install_run(t, delta_read, &dc, &io, &res)
 	       : aim_install_run(t, source_read, &sc, &io, &res);
 	if (arg_progress == PROG_BAR)
 		progress_end(&pr.bar);
 	if (r < 0 && sc.err)
 		r = aim_error_set(sc.err, "%s", sc.detail);
+	if (r < 0 && dc.err)
+		r = aim_error_set(dc.err, "%s", dc.detail);
 	if (r < 0)
 		return fail(r, aim_source_name(src));
 	if (arg_progress == PROG_JSON) {
