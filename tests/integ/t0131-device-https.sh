@@ -1,0 +1,129 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# HTTPS in the static device build of the CLI ($B/dev/<arch>/armimmutable linked with the
+# libcurl.a of tools/curl-static.sh, libssl.a and libcrypto.a): for x86_64 and arm64 (under
+# qemu-user) and armhf when its static curl is there, install --image from the test nginx
+# (tests/integ/nginx.sh) on 127.0.0.1: over https with a self-signed certificate it is
+# refused ("certificate not trusted") and the image is unchanged, also with a CA file that
+# is not the server's; with --cacert naming the server's certificate it installs (slot B
+# byte-identical, B on trial); plain http installs too. The binary's CA defaults are
+# Debian's and Ubuntu's (/etc/ssl/certs). x86_64 also resolves 'localhost' (static glibc's
+# getaddrinfo with the host's NSS modules).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/nginx.sh"
+export MTOOLS_SKIP_CHECK=1 SOURCE_DATE_EPOCH=1718236800
+DEV="$AIM_TOP/$B/dev"
+CACHE=${SYSROOT_CACHE:-/var/cache/armimmutable}
+if ! ng_init; then
+	skip "nginx is not installed ($NGINX; tools/deps.sh installs it)"
+	done_testing
+	exit
+fi
+if [ "$have_tls" != 1 ]; then
+	skip "openssl could not make a test certificate"
+	done_testing
+	exit
+fi
+cd "$TMP" || exit 1
+
+triplet_arm64=aarch64-linux-gnu triplet_armhf=arm-linux-gnueabihf triplet_x86_64=x86_64-linux-gnu
+qemu_arm64=qemu-aarch64-static qemu_armhf=qemu-arm-static qemu_x86_64=
+# The directory with the static curl of an arch, as the Makefile looks for it ("" if none).
+curl_dir() {
+	local d t=triplet_$1
+	for d in "$CACHE/sysroot-$1" "$AIM_TOP/$B/sysroot-$1"; do
+		[ -e "$d/.curl-done" ] && [ -e "$d/usr/lib/${!t}/libcurl.a" ] && { echo "$d"; return; }
+	done
+}
+todo=""
+for a in x86_64 arm64 armhf; do
+	q=qemu_$a
+	if [ -z "$(curl_dir $a)" ]; then
+		skip "$a: no static libcurl (make device or tools/curl-static.sh $a builds it)"
+	elif [ ! -x "$DEV/$a/armimmutable" ]; then
+		ok 1 "$a: $DEV/$a/armimmutable built"
+	elif [ -n "${!q}" ] && ! command -v "${!q}" >/dev/null; then
+		skip "$a: ${!q} not installed (tools/deps.sh --qemu), not run"
+	else
+		todo="$todo $a"
+	fi
+done
+if [ -z "$todo" ]; then
+	done_testing
+	exit
+fi
+
+need_sample in.img
+check "host: convert the sample with slot B empty" "$AIM" -q convert --slot-b empty in.img base.img
+check "host: keygen" "$AIM" -q keygen -W -p k.pub -s k.key
+check "host: bundle create --from-image (version 99.1)" "$AIM" -q bundle create -k k.key \
+	-o "$WWW/v2.aimb" --from-image in.img --version 99.1
+chmod 0644 "$WWW/v2.aimb"
+"$AIM" bundle info --json "$WWW/v2.aimb" >info.json
+rootfs_sha=$(jq -r '.payloads[] | select(.kind=="rootfs") | .sha256' info.json)
+rootfs_size=$(jq -r '.payloads[] | select(.kind=="rootfs") | .size' info.json)
+off_b=$("$AIM" status --image base.img --json | jq -r '.slots[1].partition.offset')
+# A CA that is not the server's.
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+	-addext subjectAltName=IP:127.0.0.1 -keyout other.key -out other.pem >/dev/null 2>&1
+chmod 0644 other.pem "$NG/cert.pem"
+
+ng_start
+check "nginx started on 127.0.0.1:$PORT (https: $TLSPORT)" test -n "$NGPID"
+HTTPS="https://127.0.0.1:$TLSPORT/v2.aimb"
+W="$TMP/w.img"
+fresh() { rm -f "$W"; cp --sparse=always base.img "$W"; chmod 0666 "$W"; sum0=$(sha256sum <"$W"); }
+slot_b_ok() { [ "$(sha_range "$W" "$off_b" "$rootfs_size")" = "$rootfs_sha" ]; }
+next_boot() { "$AIM" status --image "$W" --json | jq -r .state.next_boot; }
+
+for a in $todo; do
+	bin="$DEV/$a/armimmutable"
+	q=qemu_$a
+	runner=()
+	[ -n "${!q}" ] && runner=("${!q}")
+	inst() { # inst URL ARGS...: install into $W as an ordinary user, exit status in $rc
+		local url=$1
+		shift
+		as_user "${runner[@]}" "$bin" install --image "$W" -p k.pub "$@" "$url" \
+			>"$TMP/out" 2>"$TMP/err"
+		rc=$?
+	}
+	check "$a: the binary has curl with Debian's CA defaults" \
+		grep -qa /etc/ssl/certs/ca-certificates.crt "$bin"
+
+	fresh
+	inst "$HTTPS"
+	is "$rc" 1 "$a: https with a self-signed certificate, no --cacert: exit 1"
+	check "$a: certificate not trusted ($(head -c 200 "$TMP/err"))" \
+		grep -q "certificate not trusted" "$TMP/err"
+	is "$(sha256sum <"$W")" "$sum0" "$a: refused: image unchanged"
+
+	inst "$HTTPS" --cacert "$TMP/other.pem"
+	is "$rc" 1 "$a: https with another CA: exit 1"
+	check "$a: another CA: certificate not trusted" grep -q "certificate not trusted" "$TMP/err"
+	is "$(sha256sum <"$W")" "$sum0" "$a: another CA: image unchanged"
+
+	inst "$HTTPS" --cacert "$NG/cert.pem"
+	is "$rc" 0 "$a: https with --cacert of the server: exit 0"
+	[ "$rc" = 0 ] || sed 's/^/#   /' "$TMP/err" | head -n 5
+	check "$a: https: slot B holds the rootfs" slot_b_ok
+	is "$(next_boot)" b "$a: https: B on trial"
+
+	fresh
+	inst "http://127.0.0.1:$PORT/v2.aimb"
+	is "$rc" 0 "$a: plain http: exit 0"
+	check "$a: http: slot B holds the rootfs" slot_b_ok
+
+	if [ "$a" = x86_64 ]; then
+		# A host name: static glibc's getaddrinfo loads the host's NSS modules (the
+		# same glibc as the build's here; on a device, its own).
+		fresh
+		inst "http://localhost:$PORT/v2.aimb"
+		is "$rc" 0 "$a: http://localhost (name resolution in a static binary): exit 0"
+		[ "$rc" = 0 ] || sed 's/^/#   /' "$TMP/err" | head -n 3
+	fi
+done
+check "nginx's log shows the downloads" grep -q '"GET /v2.aimb HTTP/1.1" 200' "$NG/access.log"
+ng_stop
+
+done_testing
