@@ -7,8 +7,9 @@
 # verbs only; convert, 'bundle create --from-image' and (without the static libcurl of
 # tools/curl-static.sh) http(s) sources refuse with a clear line; status --image of a
 # converted sample gives the same JSON as the host build; bundle info/verify of a
-# host-made bundle pass, and a tampered bundle or the wrong key fail; install --image (file and stdin) puts the bundle into slot B on trial, reaches the
-# host build's fault points and survives a cut in the middle. As root
+# host-made bundle pass, and a tampered bundle or the wrong key fail; install --image (file
+# and stdin) puts the bundle into slot B on trial, reaches the host build's fault points
+# and survives a cut in the middle. As root
 # with loop devices, the running-device path too (boot.env, the boot partition mounted
 # with mount(2) in a private namespace: the device build has no libmount): status, install
 # into the slot partition and the mounted boot files, mark-good, a failing mount. Then a
