@@ -36,18 +36,24 @@ here=$(cd "$(dirname "$0")" && pwd)
 if [ "${1:-}" = "--all" ]; then
 	t0=$(date +%s)
 	logs=$(mktemp -d "${TMPDIR:-/tmp}/aim-curl-all.XXXXXX")
-	pids=""
+	pids="" names=""
 	for a in arm64 armhf x86_64; do
+		t=aarch64-linux-gnu
+		[ $a = armhf ] && t=arm-linux-gnueabihf
+		[ $a = x86_64 ] && t=x86_64-linux-gnu
+		d=$(sh "$0" --print "$a")
+		[ -e "$d/.curl-done" ] && [ -e "$d/usr/lib/$t/libcurl.a" ] && continue
 		JOBS=1 sh "$0" "$a" >"$logs/$a" 2>&1 &
-		pids="$pids $!:$a"
+		pids="$pids $!:$a" names="$names${names:+, }$a"
 	done
+	[ -n "$pids" ] || { rm -rf "$logs"; exit 0; }
 	rc=0
 	for p in $pids; do
 		wait "${p%%:*}" || rc=1
 		cat "$logs/${p#*:}" >&2
 	done
 	rm -rf "$logs"
-	echo "timing: curl (arm64, armhf, x86_64 in parallel) $(($(date +%s) - t0)) s"
+	echo "timing: curl ($names at once) $(($(date +%s) - t0)) s"
 	exit $rc
 fi
 
@@ -150,7 +156,8 @@ fetch_source() {
 		fi
 	else
 		# No apt source (not root, no deb-src): the newest cached one.
-		v=$(ls "$src" 2>/dev/null | sed -n 's/^curl_\(.*\)\.dsc$/\1/p' | sort -V | tail -n 1)
+		v=$(for f in "$src"/curl_*.dsc; do [ -e "$f" ] && basename "$f" .dsc; done |
+			sed 's/^curl_//' | sort -V | tail -n 1)
 		[ -n "$v" ] || {
 			echo "curl-static: apt knows no curl source package; as root run this script" \
 				"(it adds a deb-src entry) or add deb-src for bookworm and apt-get update" >&2

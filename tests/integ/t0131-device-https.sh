@@ -9,7 +9,9 @@
 # byte-identical, B on trial); plain http installs too. The binary's CA defaults are
 # Debian's and Ubuntu's (/etc/ssl/certs). x86_64 also resolves 'localhost' (static glibc's
 # getaddrinfo with the host's NSS modules).
+# shellcheck source=tests/integ/lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/integ/nginx.sh
 . "$(dirname "$0")/nginx.sh"
 export MTOOLS_SKIP_CHECK=1 SOURCE_DATE_EPOCH=1718236800
 DEV="$AIM_TOP/$B/dev"
@@ -26,7 +28,9 @@ if [ "$have_tls" != 1 ]; then
 fi
 cd "$TMP" || exit 1
 
+# shellcheck disable=SC2034 # read as ${!t} and ${!q}
 triplet_arm64=aarch64-linux-gnu triplet_armhf=arm-linux-gnueabihf triplet_x86_64=x86_64-linux-gnu
+# shellcheck disable=SC2034
 qemu_arm64=qemu-aarch64-static qemu_armhf=qemu-arm-static qemu_x86_64=
 # The directory with the static curl of an arch, as the Makefile looks for it ("" if none).
 curl_dir() {
