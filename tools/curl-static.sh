@@ -155,27 +155,32 @@ fetch_source() {
 			}
 		fi
 	else
-		# No apt source (not root, no deb-src): the newest cached one.
-		v=$(for f in "$src"/curl_*.dsc; do [ -e "$f" ] && basename "$f" .dsc; done |
-			sed 's/^curl_//' | sort -V | tail -n 1)
-		[ -n "$v" ] || {
+		# No apt source (not root, no deb-src): the newest cached one (also root's cache).
+		f=$(for f in "$src"/curl_*.dsc "$CACHE"/curl-src/curl_*.dsc; do
+			[ -e "$f" ] && echo "${f##*/curl_} $f"
+		done | sort -V | tail -n 1 | cut -d' ' -f2)
+		[ -n "$f" ] || {
 			echo "curl-static: apt knows no curl source package; as root run this script" \
 				"(it adds a deb-src entry) or add deb-src for bookworm and apt-get update" >&2
 			exit 1
 		}
+		echo "$f"
+		return
 	fi
-	echo "$v"
+	echo "$src/curl_$v.dsc"
 }
 # One fetch at a time (the three arches may run in parallel).
-version=$(
+dsc=$(
 	exec 9>"$src/.lock"
 	flock 9
 	fetch_source
 )
+version=${dsc##*/curl_}
+version=${version%.dsc}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/aim-curl.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-(cd "$tmp" && dpkg-source -x "$src/curl_$version.dsc" curl >"$tmp/x.log" 2>&1) || {
+(cd "$tmp" && dpkg-source -x "$dsc" curl >"$tmp/x.log" 2>&1) || {
 	sed 's/^/curl-static: /' "$tmp/x.log" >&2
 	echo "curl-static: dpkg-source -x curl_$version.dsc failed" >&2
 	exit 1
