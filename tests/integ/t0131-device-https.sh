@@ -86,6 +86,7 @@ run_ns() { # run_ns CMD...: CMD with those two files, exit status in $rc
 # The host build, which follows nsswitch.conf, does not find the name: the case is real.
 # Root and a private mount namespace with bind mounts (not in every container).
 ns_ok=0
+# shellcheck disable=SC2016
 [ "$(id -u)" = 0 ] && unshare -m sh -c 'mount --bind "$1" /etc/hosts' sh "$TMP/hosts" \
 	2>/dev/null && ns_ok=1
 if [ $ns_ok = 1 ]; then
