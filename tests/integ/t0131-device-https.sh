@@ -83,7 +83,7 @@ run_ns() { # run_ns CMD...: CMD with those two files, exit status in $rc
 		shift 2 && exec "$@"' sh "$TMP/nsswitch.conf" "$TMP/hosts" "$@" >"$TMP/out" 2>"$TMP/err"
 	rc=$?
 }
-# The host build, which follows nsswitch.conf, does not find the name: the case is real.
+# getent, which follows nsswitch.conf, does not find the name there: the case is real.
 # Root and a private mount namespace with bind mounts (not in every container).
 ns_ok=0
 # shellcheck disable=SC2016
