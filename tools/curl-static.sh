@@ -102,8 +102,11 @@ if [ "$arch" = x86_64 ]; then
 	done
 else
 	sh "$here/sysroot.sh" "$arch" "$dir"
-	ossl=$dir/usr
 fi
+# Absolute: configure and make run in another directory.
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+[ "$arch" = x86_64 ] || ossl=$dir/usr
 command -v "$cc" >/dev/null || { echo "curl-static: $cc is missing (tools/deps.sh)" >&2; exit 1; }
 
 # ---- the source package ----
