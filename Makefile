@@ -76,14 +76,16 @@ DEV_BINS := $(foreach a,$(DEV_ARCHES),$(patsubst initramfs/%.c,$(B)/dev/$(a)/%,$
 # Device build of the CLI: $(B)/dev/<arch>/armimmutable, static, so that it runs on any
 # Armbian (Debian or Ubuntu, any glibc); convert installs it as /usr/sbin/armimmutable. The
 # device verbs only (-DAIM_DEVICE_BUILD: no convert/inspect, 'bundle create --from-image'
-# refuses), no libcurl (Debian has no usable static one:
-# AIM_WITH_CURL=0 refuses http(s)), no libmount (Debian ships no libmount.a:
-# AIM_WITH_LIBMOUNT=0 calls mount(2)). Links libsodium.a and libcrypto.a (only
-# OpenSSL's low-level SHA-256, see lib/util/sha256.c: no EVP, no providers, under 25 KB):
-# the host's for x86_64, for arm64/armhf those tools/sysroot.sh unpacks from Debian's -dev
-# packages into $(SYSROOT_CACHE)/sysroot-<arch> (as root) or $(B)/sysroot-<arch>. 'make'
-# builds an arch only when its libraries are there (a sysroot without libcrypto.a, from
-# before it was added, counts as none); 'make device' fetches them.
+# refuses), no libmount (Debian ships no libmount.a: AIM_WITH_LIBMOUNT=0 calls mount(2)).
+# Links libsodium.a and libcrypto.a: the host's for x86_64, for arm64/armhf those
+# tools/sysroot.sh unpacks from Debian's -dev packages into $(SYSROOT_CACHE)/sysroot-<arch>
+# (as root) or $(B)/sysroot-<arch>. http(s): Debian's libcurl.a cannot be linked statically,
+# so tools/curl-static.sh builds a minimal one (HTTP/HTTPS over OpenSSL) from Debian's curl
+# source package into the same sysroot (x86_64: sysroot-x86_64, curl only); an arch whose
+# libcurl.a is there is built with AIM_WITH_CURL=1 and links libcurl.a, libssl.a and
+# libcrypto.a, else with AIM_WITH_CURL=0 (http(s) refused, libcrypto.a only for SHA-256).
+# 'make' builds an arch only when its libraries are there (a sysroot without libcrypto.a,
+# from before it was added, counts as none); 'make device' fetches them and builds curl.
 SYSROOT_CACHE ?= /var/cache/armimmutable
 DEVCLI_ARCHES := arm64 armhf x86_64
 TRIPLET_arm64 := aarch64-linux-gnu
@@ -98,7 +100,7 @@ DEVCLI_SRC := $(filter-out tools/armimmutable/cmd-convert.c tools/armimmutable/c
 DEVCLI_CFLAGS := -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -MMD -MP -Ilib \
 	-DAIM_VERSION='"$(VERSION)"' -DAIM_LIBEXECDIR='"$(LIBEXECDIR)/armimmutable"' \
 	-DAIM_HOOKSDIR='"$(DATADIR)/armimmutable/hooks"' -DAIM_DEVICE_BUILD \
-	-DAIM_WITH_CURL=0 -DAIM_WITH_LIBMOUNT=0 $(WARN) -Os -ffunction-sections -fdata-sections
+	-DAIM_WITH_LIBMOUNT=0 $(WARN) -Os -ffunction-sections -fdata-sections
 # armhf: a 64-bit time_t (glibc 2.34+), so that 'installed=' and the like survive 2038.
 DEVCLI_CFLAGS_armhf := -D_TIME_BITS=64
 # The sysroot of an arch ("" when there is none yet); x86_64 uses the host's libraries.
@@ -110,6 +112,14 @@ devcli_have = $(strip $(if $(filter x86_64,$(1)), \
 devcli_flags = $(if $(filter x86_64,$(1)),,-I$(call devcli_sysroot,$(1))/usr/include \
 	-I$(call devcli_sysroot,$(1))/usr/include/$(TRIPLET_$(1)))
 devcli_libdir = $(if $(filter x86_64,$(1)),,-L$(call devcli_sysroot,$(1))/usr/lib/$(TRIPLET_$(1)))
+# The directory holding the static libcurl of tools/curl-static.sh ("" when there is none).
+devcli_curl = $(firstword $(foreach d,$(if $(filter x86_64,$(1)),$(SYSROOT_CACHE)/sysroot-x86_64 \
+	$(B)/sysroot-x86_64,$(call devcli_sysroot,$(1))),$(if $(wildcard $(d)/.curl-done), \
+	$(if $(wildcard $(d)/usr/lib/$(TRIPLET_$(1))/libcurl.a),$(d)))))
+devcli_curl_flags = $(if $(call devcli_curl,$(1)),-DAIM_WITH_CURL=1 \
+	-I$(call devcli_curl,$(1))/usr/include,-DAIM_WITH_CURL=0)
+devcli_curl_libs = $(if $(call devcli_curl,$(1)),$(call devcli_curl,$(1))/usr/lib/$(TRIPLET_$(1))/libcurl.a \
+	-l:libssl.a)
 DEVCLI_BINS := $(foreach a,$(DEVCLI_ARCHES), \
 	$(if $(call devcli_have,$(a)),$(B)/dev/$(a)/armimmutable))
 
@@ -167,22 +177,24 @@ endef
 $(foreach a,$(DEV_ARCHES),$(eval $(call dev_rules,$(a))))
 
 define devcli_rules
-$(B)/dev/$(1)/obj/%.o: %.c
+# The objects depend on the curl marker: a libcurl built later recompiles them with it.
+$(B)/dev/$(1)/obj/%.o: %.c $(wildcard $(call devcli_curl,$(1))/.curl-done)
 	@mkdir -p $$(dir $$@)
 	@[ -n "$(Q)" ] && echo "  CC      $$@" || true
-	$(Q)$(CROSS_$(1))gcc $(DEVCLI_CFLAGS) $(DEVCLI_CFLAGS_$(1)) $(call devcli_flags,$(1)) \
-		-c -o $$@ $$<
+	$(Q)$(CROSS_$(1))gcc $(DEVCLI_CFLAGS) $(DEVCLI_CFLAGS_$(1)) $(call devcli_curl_flags,$(1)) \
+		$(call devcli_flags,$(1)) -c -o $$@ $$<
 
 $(B)/dev/$(1)/armimmutable: $(DEVCLI_SRC:%.c=$(B)/dev/$(1)/obj/%.o)
 	@[ -n "$(Q)" ] && echo "  LD      $$@" || true
-	$(Q)$(CROSS_$(1))gcc -static -s -Wl,--gc-sections -o $$@ $$^ $(call devcli_libdir,$(1)) \
-		-l:libsodium.a -l:libcrypto.a
+	$(Q)$(CROSS_$(1))gcc -static -s -Wl,--gc-sections -o $$@ $$(filter %.o,$$^) \
+		$(call devcli_libdir,$(1)) $(call devcli_curl_libs,$(1)) -l:libsodium.a -l:libcrypto.a
 endef
 $(foreach a,$(DEVCLI_ARCHES),$(eval $(call devcli_rules,$(a))))
 
 device:
 	$(Q)for a in $(filter-out x86_64,$(DEVCLI_ARCHES)); do \
 		B=$(B) SYSROOT_CACHE=$(SYSROOT_CACHE) sh tools/sysroot.sh $$a || exit 1; done
+	$(Q)B=$(B) SYSROOT_CACHE=$(SYSROOT_CACHE) sh tools/curl-static.sh --all
 	$(Q)$(MAKE) --no-print-directory B=$(B) device-bins
 	$(Q)for a in $(DEVCLI_ARCHES); do ls -l $(B)/dev/$$a/armimmutable || exit 1; done
 

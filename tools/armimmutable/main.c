@@ -3,6 +3,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#if defined(AIM_DEVICE_BUILD) && defined(AIM_WITH_CURL) && AIM_WITH_CURL
+#include <nss.h>
+#define AIM_STATIC_HTTP 1
+#endif
 
 #include "cmd.h"
 #include "base/log.h"
@@ -30,7 +34,10 @@ static const struct verb {
 static void help(FILE *f)
 {
 	fputs("Usage: armimmutable [-q|-v] VERB [OPTIONS] ARGS...\n"
-#ifdef AIM_DEVICE_BUILD
+#if defined(AIM_STATIC_HTTP)
+	      "Update and manage an immutable A/B Armbian system (device build: no\n"
+	      "convert, inspect or 'bundle create --from-image').\n\n"
+#elif defined(AIM_DEVICE_BUILD)
 	      "Update and manage an immutable A/B Armbian system (device build: no\n"
 	      "convert, inspect, 'bundle create --from-image' or http(s) sources).\n\n"
 #else
@@ -65,6 +72,14 @@ int main(int argc, char **argv)
 {
 	int i = 1, r;
 
+#ifdef AIM_STATIC_HTTP
+	/* Host names of http(s) sources: in this static program glibc would dlopen the
+	 * device's NSS modules for any source but files and dns (Ubuntu's mdns4_minimal,
+	 * resolve, myhostname), shared objects of another glibc. files and dns are built into
+	 * glibc (2.34 on): /etc/hosts, then the resolvers of /etc/resolv.conf (on Ubuntu the
+	 * systemd-resolved stub). docs/device-build.md */
+	__nss_configure_lookup("hosts", "files dns");
+#endif
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet"))
 			aim_log_level = AIM_LOG_QUIET;
