@@ -8,9 +8,11 @@
 
 #include "source.h"
 
-/* The static device build of the CLI has no libcurl (Debian's libcurl.a needs GSSAPI and
- * LDAP archives that do not exist): it sets AIM_WITH_CURL=0, and http(s) sources are
- * refused with a hint to pipe the bundle in. Files, stdin and block devices work alike. */
+/* The static device build of the CLI links the minimal libcurl that tools/curl-static.sh
+ * builds from Debian's curl source (Debian's own libcurl.a needs GSSAPI and LDAP archives
+ * that do not exist; docs/device-build.md). Without it (an arch whose static curl is not
+ * built) it sets AIM_WITH_CURL=0, and http(s) sources are refused with a hint to pipe the
+ * bundle in. Files, stdin and block devices work alike. */
 #ifndef AIM_WITH_CURL
 #define AIM_WITH_CURL 1
 #endif

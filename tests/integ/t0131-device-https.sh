@@ -5,8 +5,8 @@
 # qemu-user) and armhf when its static curl is there, install --image from the test nginx
 # (tests/integ/nginx.sh) on 127.0.0.1: over https with a self-signed certificate it is
 # refused ("certificate not trusted") and the image is unchanged, also with a CA file that
-# is not the server's; with --cacert naming the server's certificate it installs (slot B
-# byte-identical, B on trial); plain http installs too. The binary's CA defaults are
+# is not the server's; with --cacert naming the server's certificate it installs as a delta
+# (ranges; slot B byte-identical, B on trial); plain http installs too. The binary's CA defaults are
 # Debian's and Ubuntu's (/etc/ssl/certs). As root: a name from /etc/hosts resolves although
 # nsswitch.conf names a module that does not exist (the device build looks host names up in
 # files and dns only).
@@ -143,6 +143,9 @@ for a in $todo; do
 	[ "$rc" = 0 ] || sed 's/^/#   /' "$TMP/err" | head -n 5
 	check "$a: https: slot B holds the rootfs" slot_b_ok
 	is "$(next_boot)" b "$a: https: B on trial"
+	# by ranges, as a delta: only what slot A lacks (docs/delta.md)
+	check "$a: https: read as a delta ($(grep -o 'delta: fetched [^;]*' "$TMP/err"))" \
+		grep -q "delta: fetched" "$TMP/err"
 
 	fresh
 	inst "http://127.0.0.1:$PORT/v2.aimb"
