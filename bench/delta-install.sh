@@ -11,8 +11,9 @@
 #                needs the old bundle on the server and its whole bytes on the device)
 #   time         wall time of the delta install and of a full install (--full: one stream)
 #                of the same bundle from the same server into a fresh copy of v1 (median
-#                of RUNS), and their ratio
-# Usage: bench/delta-install.sh   Env: RUNS (3), PAIRS ("s1 s2 s3"). Needs nginx, and xdelta3
+#                of RUNS), and their ratio; then once each over a link of RATE bytes a
+#                second (nginx limit_rate; default 20m, about 160 Mbit/s)
+# Usage: bench/delta-install.sh   Env: RUNS (3), PAIRS ("s1 s2 s3"), RATE (20m). Needs nginx, and xdelta3
 # for its column (tools/deps.sh --bench), root the first time (the pairs are built).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,6 +22,7 @@ AIM="$top/$B/armimmutable"
 RUNS=${RUNS:-3}
 PAIRS=${PAIRS:-"s1 s2 s3"}
 TMP=$(mktemp -d /var/tmp/aimdinst.XXXXXX)
+chmod 0755 "$TMP" # nginx workers run as nobody
 MAINPID=$$
 export SOURCE_DATE_EPOCH=1718236800 MTOOLS_SKIP_CHECK=1
 # shellcheck source=tests/integ/nginx.sh
@@ -30,9 +32,12 @@ if ! ng_init; then
 	rm -rf "$TMP"
 	exit 0
 fi
+# a link of RATE bytes a second (nginx limit_rate), for the times on a real network
+RATE=${RATE:-20m}
+NG_LOCATIONS="location /link/ { alias $WWW/; limit_rate $RATE; }"
 ng_start
 mk="$top/tests/sample/mkbootable.sh"
-"$mk" --out "$TMP/v1.img" >/dev/null
+"$mk" --out "$TMP/v1.img" >/dev/null 2>>"$TMP/mk.log" || { tail -n 5 "$TMP/mk.log"; exit 1; }
 "$AIM" -q keygen -W -p "$TMP/k.pub" -s "$TMP/k.key"
 "$AIM" -q convert --sign "$TMP/k.key" --slot-b empty "$TMP/v1.img" "$TMP/base.img"
 have_xdelta=1
@@ -47,15 +52,17 @@ run_install() { # run_install URL ARGS...: seconds on stdout, the JSON lines in 
 	rm -f "$W"
 	cp --sparse=always "$TMP/base.img" "$W"
 	s0=$(date +%s.%N)
-	"$AIM" install --image "$W" -p "$TMP/k.pub" --progress=json "$@" 2>"$TMP/err" >/dev/null
+	"$AIM" install --image "$W" -p "$TMP/k.pub" --progress=json "$@" 2>"$TMP/err" >/dev/null ||
+		{ tail -n 2 "$TMP/err" >&2; return 1; }
 	e0=$(date +%s.%N)
 	echo "$e0 - $s0" | bc
 }
 echo "bench/delta-install.sh: v1 $(sed -n 's/^IMAGE_KEY=//p' "$TMP/v1.img.info"), nginx on 127.0.0.1, median of $RUNS"
-printf '  %-3s %12s %12s %8s %10s %9s %9s %6s\n' pair bundle fetched "% bundle" "x xdelta3" \
-	"delta s" "full s" ratio
+printf '  %-3s %12s %12s %8s %10s %9s %9s %6s %14s\n' pair bundle fetched "% bundle" "x xdelta3" \
+	"delta s" "full s" ratio "at $RATE/s: d/f"
 for p in $PAIRS; do
-	"$mk" --variant "$p" --version 25.8.1-sample --out "$TMP/$p.img" >/dev/null
+	"$mk" --variant "$p" --version 25.8.1-sample --out "$TMP/$p.img" >/dev/null 2>>"$TMP/mk.log" ||
+		{ tail -n 5 "$TMP/mk.log"; exit 1; }
 	"$AIM" -q bundle create -k "$TMP/k.key" -o "$WWW/$p.aimb" --version 99.1 \
 		--from-image "$TMP/$p.img"
 	chmod 0644 "$WWW/$p.aimb"
@@ -71,10 +78,13 @@ for p in $PAIRS; do
 	done
 	td=$(median <"$TMP/td")
 	tf=$(median <"$TMP/tf")
-	printf '  %-3s %12d %12d %7.2f%% %10.2f %9.2f %9.2f %6.2f\n' "$p" "$bsize" "$fetched" \
-		"$(echo "100 * $fetched / $bsize" | bc -l)" \
+	# once each over the limited link
+	ld=$(run_install "http://127.0.0.1:$PORT/link/$p.aimb")
+	lf=$(run_install "http://127.0.0.1:$PORT/link/$p.aimb" --full)
+	printf '  %-3s %12d %12d %7.2f%% %10.2f %9.2f %9.2f %6.2f %6.1f/%.1f s\n' "$p" "$bsize" \
+		"$fetched" "$(echo "100 * $fetched / $bsize" | bc -l)" \
 		"$(echo "$fetched / ($xd + ($xd == 0))" | bc -l)" "$td" "$tf" \
-		"$(echo "$td / $tf" | bc -l)"
+		"$(echo "$td / $tf" | bc -l)" "$ld" "$lf"
 	rm -f "$TMP/$p.img"
 done
 ng_stop
