@@ -94,6 +94,9 @@ int aim_src_file_fetch(struct aim_source *s, const struct aim_range *r, size_t n
 
 #if AIM_WITH_CURL
 void aim_src_copy_value(char *dst, const char *v, size_t len);
+/* A header callback's status line ("HTTP/1.1 206 ..."): 1, *status its code (0 without
+ * one); 0 for any other line. */
+int aim_src_status_line(const char *line, size_t len, long *status);
 int aim_src_header_is(const char *line, size_t len, const char *name, const char **val,
 		      size_t *vlen);
 int aim_src_validators_differ(const struct validators *a, const struct validators *b,

@@ -346,10 +346,8 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *ud)
 	const char *v;
 	size_t vlen;
 
-	if (len >= 5 && !strncmp(line, "HTTP/", 5)) {
+	if (aim_src_status_line(line, len, &q->status)) {
 		/* A new response (redirects, 1xx): forget the previous one's headers. */
-		const char *sp = memchr(line, ' ', len);
-		q->status = sp ? strtol(sp + 1, NULL, 10) : 0;
 		q->have_crange = q->multipart = q->mp_bad = 0;
 		q->crange_raw[0] = '\0';
 		memset(&q->cur, 0, sizeof(q->cur));

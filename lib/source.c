@@ -165,6 +165,17 @@ void aim_src_copy_value(char *dst, const char *v, size_t len)
 	dst[len] = '\0';
 }
 
+int aim_src_status_line(const char *line, size_t len, long *status)
+{
+	const char *sp;
+
+	if (len < 5 || strncmp(line, "HTTP/", 5))
+		return 0;
+	sp = memchr(line, ' ', len);
+	*status = sp ? strtol(sp + 1, NULL, 10) : 0;
+	return 1;
+}
+
 int aim_src_header_is(const char *line, size_t len, const char *name, const char **val,
 		     size_t *vlen)
 {
@@ -288,10 +299,8 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *ud)
 	const char *v;
 	size_t vlen;
 
-	if (len >= 5 && !strncmp(line, "HTTP/", 5)) {
+	if (aim_src_status_line(line, len, &s->status)) {
 		/* A new response (redirects, 1xx): forget the previous one's headers. */
-		const char *sp = memchr(line, ' ', len);
-		s->status = sp ? strtol(sp + 1, NULL, 10) : 0;
 		s->have_crange = 0;
 		s->cr_total = -1;
 		memset(&s->cur, 0, sizeof(s->cur));

@@ -7,7 +7,10 @@
 #   NG_TLS_LOCATIONS   the same for the HTTPS server; in both, @PORT@ and @TLSPORT@ become
 #                      the ports chosen (they may change while ng_start looks for free ones)
 #   ng_start / ng_stop start (writes the config) / stop by PID (SIGTERM: connections close)
-# Returns 1 from ng_init when nginx is missing (the caller skips).
+#   ng_freeze SECONDS  stops nginx's worker that long (SIGSTOP, SIGCONT), its PID in $worker
+#   wait_mark FILE N   waits (30 s at most) until FILE, a helper's --mark file, says N or more
+# Returns 1 from ng_init when nginx is missing; ng_setup [HELPER] is ng_init or the end of
+# the test: skipped without nginx, one failure when HELPER (a test program) is not built.
 NGINX=${NGINX:-/usr/sbin/nginx}
 NGPID=""
 NG_LOCATIONS=${NG_LOCATIONS:-}
@@ -47,6 +50,19 @@ ng_init() {
 	fi
 	PORT=$(ng_free_port)
 	TLSPORT=$(ng_free_port)
+}
+
+ng_setup() {
+	if ! ng_init; then
+		skip "nginx is not installed ($NGINX; tools/deps.sh installs it)"
+		done_testing
+		exit
+	fi
+	if [ -n "${1:-}" ] && [ ! -x "$1" ]; then
+		ok 1 "helper $1 is built (make B=$B)"
+		done_testing
+		exit
+	fi
 }
 
 ng_ports() { # ng_ports TEXT: TEXT with @PORT@ and @TLSPORT@ replaced
@@ -106,6 +122,22 @@ ng_start() {
 		# The port was taken in the meantime: choose others and try again.
 		PORT=$(ng_free_port)
 		TLSPORT=$(ng_free_port)
+	done
+	return 1
+}
+
+ng_freeze() {
+	worker=$(pgrep -P "$NGPID" | head -n 1)
+	kill -STOP "$worker"
+	sleep "$1"
+	kill -CONT "$worker"
+}
+
+wait_mark() {
+	local i
+	for i in $(seq 600); do
+		[ -s "$1" ] && [ "$(cat "$1")" -ge "$2" ] 2>/dev/null && return 0
+		sleep 0.05
 	done
 	return 1
 }

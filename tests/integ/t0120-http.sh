@@ -14,16 +14,7 @@
 
 . "$(dirname "$0")/nginx.sh"
 HELPER="$AIM_TOP/$B/tests/test-source"
-if ! ng_init; then
-	skip "nginx is not installed ($NGINX; tools/deps.sh installs it)"
-	done_testing
-	exit
-fi
-if [ ! -x "$HELPER" ]; then
-	ok 1 "helper $HELPER is built (make B=$B)"
-	done_testing
-	exit
-fi
+ng_setup "$HELPER"
 NG_LOCATIONS="
 		location /slow/ { alias $WWW/; limit_rate 12m; }
 		location /norange/ { alias $WWW/; limit_rate 12m; max_ranges 0; }
@@ -46,16 +37,6 @@ want=$(sha256sum <"$WWW/data.bin" | cut -d' ' -f1)
 want_small=$(sha256sum <"$WWW/small.bin" | cut -d' ' -f1)
 stop_nginx() { ng_stop; }
 start_nginx() { ng_start; }
-
-# Waits until the helper has received at least $2 bytes (its --mark file $1).
-wait_mark() {
-	local i
-	for i in $(seq 600); do
-		[ -s "$1" ] && [ "$(cat "$1")" -ge "$2" ] 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
 
 fetch() { # fetch OUT ERR ARGS...: runs the helper, exit status in $rc
 	local out=$1 err=$2
@@ -154,12 +135,7 @@ as_user "$HELPER" --fetch "$URL/slow/data.bin" --delay-ms 200 --retries 20 --low
 	--mark "$TMP/mark" >"$TMP/o" 2>"$TMP/e" &
 hp=$!
 worker=""
-if wait_mark "$TMP/mark" $((8 * 1024 * 1024)); then
-	worker=$(pgrep -P "$NGPID" | head -n 1)
-	kill -STOP "$worker"
-	sleep 9
-	kill -CONT "$worker"
-fi
+wait_mark "$TMP/mark" $((8 * 1024 * 1024)) && ng_freeze 9
 wait "$hp"
 rc=$?
 is "$rc" 0 "stalled server (worker $worker frozen 9 s, low-speed 1 s): success"

@@ -8,11 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nginx.sh"
 export MTOOLS_SKIP_CHECK=1 SOURCE_DATE_EPOCH=1718236800
-if ! ng_init; then
-	skip "nginx is not installed ($NGINX; tools/deps.sh installs it)"
-	done_testing
-	exit
-fi
+ng_setup
 cd "$TMP" || exit 1
 NG_LOCATIONS="location /slow/ { alias $WWW/; limit_rate 1m; }"
 

@@ -13,16 +13,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nginx.sh"
 HELPER="$AIM_TOP/$B/tests/test-source-range"
-if ! ng_init; then
-	skip "nginx is not installed ($NGINX; tools/deps.sh installs it)"
-	done_testing
-	exit
-fi
-if [ ! -x "$HELPER" ]; then
-	ok 1 "helper $HELPER is built (make B=$B)"
-	done_testing
-	exit
-fi
+ng_setup "$HELPER"
 NG_LOCATIONS="
 		location /slow/ { alias $WWW/; limit_rate 4m; }
 		location /one/ { alias $WWW/; max_ranges 1; }
@@ -110,22 +101,22 @@ check "file replaced: -ESTALE naming the ETag ($(head -c 300 "$TMP/e"))" \
 	sh -c "grep -q '^error -116:.*content changed on the server.*ETag' '$TMP/e'"
 is "$(wc -l <"$TMP/e")" 1 "file replaced: one error line"
 
-# Waits until the helper has fetched at least $2 bytes (its --mark file $1).
-wait_mark() {
-	local i
-	for i in $(seq 600); do
-		[ -s "$1" ] && [ "$(cat "$1")" -ge "$2" ] 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
-
 # 7. nginx stopped and started again inside a range (limit_rate 4m: 4 ranges of 4 MiB).
 RANGES=1000:4194304,8000000:4194304,16000000:4194304,-4194304:4194304
-rm -f "$TMP/mark"
-as_user "$HELPER" --ref "$TMP/ref.bin" --fetch "$URL/slow/data.bin" --ranges $RANGES \
-	--delay-ms 200 --retries 20 --mark "$TMP/mark" >"$TMP/o" 2>"$TMP/e" &
-hp=$!
+slow_fetch() { # slow_fetch ARGS...: the helper on $RANGES of /slow/ in the background, $hp
+	rm -f "$TMP/mark"
+	as_user "$HELPER" --ref "$TMP/ref.bin" --fetch "$URL/slow/data.bin" --ranges $RANGES \
+		--delay-ms 200 --retries 20 --mark "$TMP/mark" "$@" >"$TMP/o" 2>"$TMP/e" &
+	hp=$!
+}
+resumed() { # resumed WHAT: the helper's output after a cut: resumed, every byte right
+	local r
+	is "$(field same)" 1 "$1: bytes equal"
+	r=$(field reconnects)
+	check "$1: reconnected (${r:-none})" lt 0 "${r:-0}"
+	is "$(field fetched)" "$(field bytes)" "$1: resumed, every byte fetched once"
+}
+slow_fetch
 cut_at=none
 if wait_mark "$TMP/mark" $((6 * 1024 * 1024)); then
 	cut_at=$(cat "$TMP/mark")
@@ -136,30 +127,16 @@ fi
 wait "$hp"
 rc=$?
 is "$rc" 0 "nginx restarted after $cut_at bytes (in range 2): success ($(head -c 200 "$TMP/e"))"
-is "$(field same)" 1 "restarted: bytes equal"
-r=$(field reconnects)
-check "restarted: reconnected (${r:-none})" lt 0 "${r:-0}"
-is "$(field fetched)" "$(field bytes)" "restarted: resumed, every byte fetched once"
+resumed restarted
 
 # 8. A frozen worker: the low-speed timeout cuts the stalled request, it resumes.
-rm -f "$TMP/mark"
-as_user "$HELPER" --ref "$TMP/ref.bin" --fetch "$URL/slow/data.bin" --ranges $RANGES \
-	--delay-ms 200 --retries 20 --low-speed 1 --mark "$TMP/mark" >"$TMP/o" 2>"$TMP/e" &
-hp=$!
+slow_fetch --low-speed 1
 worker=""
-if wait_mark "$TMP/mark" $((6 * 1024 * 1024)); then
-	worker=$(pgrep -P "$NGPID" | head -n 1)
-	kill -STOP "$worker"
-	sleep 8
-	kill -CONT "$worker"
-fi
+wait_mark "$TMP/mark" $((6 * 1024 * 1024)) && ng_freeze 8
 wait "$hp"
 rc=$?
 is "$rc" 0 "worker $worker frozen 8 s, low-speed 1 s: success ($(head -c 200 "$TMP/e"))"
-is "$(field same)" 1 "stalled: bytes equal"
-r=$(field reconnects)
-check "stalled: reconnected (${r:-none})" lt 0 "${r:-0}"
-is "$(field fetched)" "$(field bytes)" "stalled: resumed, every byte fetched once"
+resumed stalled
 
 # 9. HTTPS: the CA file is needed.
 if [ "$have_tls" = 1 ]; then

@@ -12,11 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nginx.sh"
 export MTOOLS_SKIP_CHECK=1 SOURCE_DATE_EPOCH=1718236800
-if ! ng_init; then
-	skip "nginx is not installed ($NGINX; tools/deps.sh installs it)"
-	done_testing
-	exit
-fi
+ng_setup
 PAIRS=${AIM_DELTA_PAIRS:-s1 s2 s3}
 mk() { # mk OUT ARGS...: a bootable sample (built as root, else only from the cache)
 	local out=$1

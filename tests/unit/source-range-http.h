@@ -1,78 +1,19 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Part of test-source-range.c: a scripted HTTP/1.1 server in a child process for the
+ * Part of test-source-range.c: the scripted HTTP/1.1 server of http-script.h playing the
  * multipart answers nginx never sends. Every connection carries one request: "Range:
  * bytes=0-0" (open's) gets a good 206 with ETag "v1"; any other is answered as the path
  * (the scenario) says. Requests are logged ("path range" lines) to check where a resumed
  * request starts.
  */
+#include "http-script.h"
+
 #define HN 200000u
 
 static unsigned char hdata[HN];
 static char reqlog[300];
 
-struct rq {
-	char path[128];
-	char range[1024];
-	uint64_t a[16], b[16];
-	int n;
-};
-
-static void send_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-
-	while (n) {
-		ssize_t k = write(fd, c, n);
-		if (k <= 0)
-			return;
-		c += k;
-		n -= (size_t)k;
-	}
-}
-
-__attribute__((format(printf, 2, 3))) static void sendf(int fd, const char *fmt, ...)
-{
-	char b[2048];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(b, sizeof(b), fmt, ap);
-	va_end(ap);
-	send_all(fd, b, (size_t)MIN(n, (int)sizeof(b) - 1));
-}
-
-static void srv_read(int fd, struct rq *q)
-{
-	char req[8192];
-	size_t n = 0;
-	const char *r;
-
-	memset(q, 0, sizeof(*q));
-	while (n < sizeof(req) - 1) {
-		ssize_t k = read(fd, req + n, sizeof(req) - 1 - n);
-		if (k <= 0)
-			break;
-		n += (size_t)k;
-		req[n] = '\0';
-		if (strstr(req, "\r\n\r\n"))
-			break;
-	}
-	req[n] = '\0';
-	sscanf(req, "GET %127s", q->path);
-	r = strcasestr(req, "\r\nRange: bytes=");
-	if (r)
-		sscanf(r + 15, "%1023[0-9,-]", q->range);
-	for (char *p = q->range; *p && q->n < 16; q->n++) {
-		char *e;
-		q->a[q->n] = strtoull(p, &e, 10);
-		q->b[q->n] = strtoull(e + 1, &e, 10);
-		p = *e == ',' ? e + 1 : e;
-	}
-}
-
-static void answer(int fd, const struct rq *q, unsigned k)
+static void answer(int fd, const struct http_req *q, unsigned k)
 {
 	const char *sc = q->path + 1, *etag = strcmp(sc, "etag") ? "\"v1\"" : "\"v2\"";
 	const char *hdr = "ETag: %s\r\nLast-Modified: Mon, 01 Jan 2024 00:00:00 GMT\r\n";
@@ -143,42 +84,6 @@ static void answer(int fd, const struct rq *q, unsigned k)
 	free(body);
 }
 
-static int srv_start(pid_t *pid)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t al = sizeof(a);
-	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(l, 8) < 0 ||
-	    getsockname(l, (struct sockaddr *)&a, &al) < 0)
-		return -1;
-	*pid = fork();
-	if (*pid == 0) {
-		unsigned k = 0;
-		for (unsigned i = 0; i < 40; i++) {
-			struct rq q;
-			int c = accept(l, NULL, NULL);
-			FILE *lf;
-			if (c < 0)
-				_exit(1);
-			srv_read(c, &q);
-			lf = fopen(reqlog, "a");
-			if (lf) {
-				fprintf(lf, "%s %s\n", q.path, q.range);
-				fclose(lf);
-			}
-			answer(c, &q, k);
-			if (strcmp(q.range, "0-0"))
-				k++;
-			shutdown(c, SHUT_WR);
-			close(c);
-		}
-		_exit(0);
-	}
-	close(l);
-	return ntohs(a.sin_port);
-}
-
 struct hres {
 	int open_r, fetch_r, same;
 	unsigned requests, reconnects;
@@ -201,7 +106,7 @@ static void http_run(const char *path, unsigned max_per_req, struct hres *res)
 
 	snprintf(reqlog, sizeof(reqlog), "%s/requests.log", dir);
 	unlink(reqlog);
-	port = srv_start(&pid);
+	port = http_script_start(answer, reqlog, &pid);
 	memset(res, 0, sizeof(*res));
 	memset(bufs, 0, sizeof(bufs));
 	for (size_t i = 0; i < 3; i++)

@@ -22,16 +22,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "source.h"
 #include "tap.h"
+#include "http-script.h"
 #include "base/log.h"
 #include "base/macro.h"
 
@@ -368,7 +365,7 @@ static void expect_open_error(const char *spec, int want, const char *needle,
 
 
 /*
- * A scripted HTTP/1.1 server in a child process, for the resume rules nginx cannot be made
+ * The scripted HTTP/1.1 server of http-script.h, for the resume rules nginx cannot be made
  * to break: connection k of a scenario gets the answer the scenario gives for it (and the
  * Range start the client asked for). Each connection is closed after one response.
  */
@@ -393,57 +390,13 @@ enum scen {
 	SC_404,
 };
 
-static void send_all(int fd, const void *p, size_t n)
+static enum scen http_sc; /* the scenario of the server forked next */
+
+static void respond(int fd, const struct http_req *q, unsigned k)
 {
-	const char *c = p;
-
-	while (n) {
-		ssize_t k = write(fd, c, n);
-		if (k <= 0)
-			return;
-		c += k;
-		n -= (size_t)k;
-	}
-}
-
-__attribute__((format(printf, 2, 3))) static void sendf(int fd, const char *fmt, ...)
-{
-	char b[1024];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(b, sizeof(b), fmt, ap);
-	va_end(ap);
-	send_all(fd, b, (size_t)n);
-}
-
-/* Reads the request head; returns the Range start (0 without Range) and the path. */
-static uint64_t read_request(int fd, char *path, size_t plen)
-{
-	char req[4096];
-	size_t n = 0;
-	const char *r;
-
-	while (n < sizeof(req) - 1) {
-		ssize_t k = read(fd, req + n, sizeof(req) - 1 - n);
-		if (k <= 0)
-			break;
-		n += (size_t)k;
-		req[n] = '\0';
-		if (strstr(req, "\r\n\r\n"))
-			break;
-	}
-	req[n] = '\0';
-	path[0] = '\0';
-	sscanf(req, "GET %255s", path);
-	(void)plen;
-	r = strcasestr(req, "\r\nRange: bytes=");
-	return r ? strtoull(r + 15, NULL, 10) : 0;
-}
-
-static void respond(int fd, enum scen sc, unsigned k, uint64_t start, const char *path)
-{
+	enum scen sc = http_sc;
+	uint64_t start = q->a[0];
+	const char *path = q->path;
 	const char *etag = "ETag: \"v1\"\r\n", *lm = "Last-Modified: Mon, 01 Jan 2024 00:00:00 GMT\r\n";
 
 	if (sc == SC_REDIRECT && strcmp(path, "/real")) {
@@ -505,34 +458,6 @@ static void respond(int fd, enum scen sc, unsigned k, uint64_t start, const char
 	}
 }
 
-/* Starts the server for one scenario; returns its port, *pid the child. */
-static int http_start(enum scen sc, pid_t *pid)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t al = sizeof(a);
-	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(l, 8) < 0 ||
-	    getsockname(l, (struct sockaddr *)&a, &al) < 0)
-		return -1;
-	*pid = fork();
-	if (*pid == 0) {
-		for (unsigned k = 0; k < 40; k++) {
-			char path[256];
-			int c = accept(l, NULL, NULL);
-			if (c < 0)
-				_exit(1);
-			uint64_t start = read_request(c, path, sizeof(path));
-			respond(c, sc, k, start, path);
-			shutdown(c, SHUT_WR);
-			close(c);
-		}
-		_exit(0);
-	}
-	close(l);
-	return ntohs(a.sin_port);
-}
-
 struct http_result {
 	int open_r;
 	ssize_t read_r;
@@ -550,8 +475,10 @@ static void http_run(enum scen sc, const char *path, unsigned retries, struct ht
 	struct aim_source *s = NULL;
 	char url[128];
 	pid_t pid = -1;
-	int port = http_start(sc, &pid);
+	int port;
 
+	http_sc = sc;
+	port = http_script_start(respond, NULL, &pid);
 	memset(res, 0, sizeof(*res));
 	aim_source_opts_init(&o);
 	o.retry_delay_ms = 10;
