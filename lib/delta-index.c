@@ -57,8 +57,8 @@ int aim_delta_index_parse(const void *buf, size_t len, struct aim_delta_index **
 	x->block_size = aim_get_le32(b + 64);
 	x->comp = aim_get_le16(b + 68);
 	memcpy(x->layout, b + 80, 32);
-	for (size_t i = 0; x->layout[i]; i++)
-		if (x->layout[i] < 0x20 || x->layout[i] > 0x7e)
+	for (size_t i = 0; i < 32; i++) /* printable, then NUL padding only */
+		if (i < strlen(x->layout) ? x->layout[i] < 0x20 || x->layout[i] > 0x7e : b[80 + i])
 			return bad("layout name");
 	if (x->sqfs_bytes > x->size)
 		return bad("squashfs larger than the slot image");

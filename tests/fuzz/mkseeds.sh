@@ -91,6 +91,24 @@ mkdir -p "$w/boot1"
 printf 'x' >"$w/boot1/boot.scr"
 "$aim" -q bundle create -k "$top/tests/fuzz/seed.key" -o "$o/small.aimb" --rootfs "$w/root.sqfs" \
 	--boot-dir "$w/boot1" --version 1 --board b --family f --arch armhf -f
+# the block index bundle create made for the squashfs (a boot payload, rootfs.idx)
+python3 - "$o/sample.aimb" "$(d deltaindex)/sample" <<'PY'
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+ml, sl = struct.unpack_from("<II", d, 16)
+area = (64 + ml + sl + 4095) // 4096 * 4096
+sec = {}
+for line in d[64:64 + ml].decode().split("\n"):
+    if line == "[payload]":
+        if sec.get("name") == "rootfs.idx":
+            break
+        sec = {}
+    elif "=" in line:
+        k, v = line.split("=", 1)
+        sec[k] = v
+off, size = int(sec["offset"]), int(sec["size"])
+open(sys.argv[2], "wb").write(d[area + off:area + off + size])
+PY
 m=$(d manifest)
 for b in "$o"/*.aimb; do
 	python3 - "$b" "$m/$(basename "$b" .aimb)" "$(d sign)/sig-$(basename "$b" .aimb)" <<'PY'
