@@ -99,8 +99,10 @@ void aim_src_copy_value(char *dst, const char *v, size_t len);
 int aim_src_status_line(const char *line, size_t len, long *status);
 int aim_src_header_is(const char *line, size_t len, const char *name, const char **val,
 		      size_t *vlen);
-int aim_src_validators_differ(const struct validators *a, const struct validators *b,
-			      const char **what);
+/* -ESTALE with a detail when cur's ETag or Last-Modified differ from the first response's
+ * (between: "attempts", "requests"); 0 when they match or there was none yet. */
+int aim_src_check_validators(const struct aim_source *s, const struct validators *cur,
+			     const char *between);
 /* Whether the finished attempt (s->result, HTTP status code) is worth a reconnect. */
 int aim_src_retryable(struct aim_source *s, long code);
 /* The finished attempt's failure as -errno with a one-line detail. */

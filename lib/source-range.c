@@ -261,7 +261,6 @@ static int check_part(struct aim_source *s, uint64_t a, uint64_t b, int64_t t)
 static int validate(struct aim_source *s)
 {
 	struct rng_req *q = s->req;
-	const char *what;
 	curl_off_t cl = -1;
 	int r;
 
@@ -270,13 +269,9 @@ static int validate(struct aim_source *s)
 	if (q->status != 200 && q->status != 206)
 		return aim_error_set(-EIO, "%s: unexpected HTTP status %ld to a Range request",
 				     s->name, q->status);
-	if (s->have_first && aim_src_validators_differ(&s->first, &q->cur, &what))
-		return aim_error_set(-ESTALE,
-				     "%s: content changed on the server between requests (%s "
-				     "'%s', now '%s'): refusing to splice two versions",
-				     s->name, what,
-				     !strcmp(what, "ETag") ? s->first.etag : s->first.lastmod,
-				     !strcmp(what, "ETag") ? q->cur.etag : q->cur.lastmod);
+	r = aim_src_check_validators(s, &q->cur, "requests");
+	if (r < 0)
+		return r;
 	if (q->status == 200 || (q->probe && q->multipart)) {
 		if (q->probe) {
 			s->first = q->cur;

@@ -208,37 +208,34 @@ static int parse_content_range(struct aim_source *s, const char *v, size_t len)
 	return 0;
 }
 
-int aim_src_validators_differ(const struct validators *a, const struct validators *b,
-			     const char **what)
+int aim_src_check_validators(const struct aim_source *s, const struct validators *cur,
+			     const char *between)
 {
-	if (strcmp(a->etag, b->etag)) {
-		*what = "ETag";
-		return 1;
-	}
-	if (strcmp(a->lastmod, b->lastmod)) {
-		*what = "Last-Modified";
-		return 1;
-	}
-	return 0;
+	int etag = strcmp(s->first.etag, cur->etag) != 0;
+
+	if (!s->have_first || (!etag && !strcmp(s->first.lastmod, cur->lastmod)))
+		return 0;
+	return aim_error_set(-ESTALE,
+			     "%s: content changed on the server between %s (%s '%s', now "
+			     "'%s'): refusing to splice two versions",
+			     s->name, between, etag ? "ETag" : "Last-Modified",
+			     etag ? s->first.etag : s->first.lastmod,
+			     etag ? cur->etag : cur->lastmod);
 }
 
 /* The headers of a 2xx response are complete: accept or refuse this attempt. */
 static int validate_response(struct aim_source *s)
 {
-	const char *what;
 	curl_off_t cl = -1;
+	int r;
 
 	if (curl_easy_getinfo(s->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) != CURLE_OK)
 		cl = -1;
 	s->resp_len = cl;
 
-	if (s->have_first && aim_src_validators_differ(&s->first, &s->cur, &what))
-		return aim_error_set(-ESTALE,
-				     "%s: content changed on the server between attempts (%s "
-				     "'%s', now '%s'): refusing to splice two versions",
-				     s->name, what,
-				     !strcmp(what, "ETag") ? s->first.etag : s->first.lastmod,
-				     !strcmp(what, "ETag") ? s->cur.etag : s->cur.lastmod);
+	r = aim_src_check_validators(s, &s->cur, "attempts");
+	if (r < 0)
+		return r;
 
 	if (s->attempt_off == 0) {
 		if (s->status != 200)
