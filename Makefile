@@ -95,7 +95,7 @@ DEVCLI_SRC := $(filter-out tools/armimmutable/cmd-convert.c tools/armimmutable/c
 	$(CLI_SRC)) \
 	$(addprefix lib/,sign.c bundle.c bundle-manifest.c install.c target.c target-image.c \
 	target-device.c target-disk.c slotenv.c slotenv-write.c mtools.c source.c source-range.c \
-	fat.c bootscript.c extlinux.c rpi.c delta.c delta-index.c) \
+	fat.c bootscript.c extlinux.c rpi.c delta.c delta-index.c delta-tree.c) \
 	$(wildcard lib/util/*.c lib/base/*.c lib/sig/*.c)
 DEVCLI_CFLAGS := -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -MMD -MP -Ilib \
 	-DAIM_VERSION='"$(VERSION)"' -DAIM_LIBEXECDIR='"$(LIBEXECDIR)/armimmutable"' \

@@ -256,8 +256,14 @@ int aim_delta_index_make(int fd, uint64_t off, uint64_t size, const uint8_t sha2
 			r = emit(x, &cap, fd, off, b.p[i].off, b.p[i].len, AIM_PIECE_BLOCK, buf);
 		end = b.p[i].off + b.p[i].len;
 	}
+	/* the rest: the tables up to the 4 KiB boundary where a verity tree starts, then the
+	 * tree (or padding): so that no piece holds both */
 	if (r == 0)
-		r = emit_range(x, &cap, fd, off, end, size, buf);
+		r = emit_range(x, &cap, fd, off, end, MIN(size, MAX(end, ALIGN_UP(sb.bytes_used,
+								     (uint64_t)4096))), buf);
+	if (r == 0)
+		r = emit_range(x, &cap, fd, off, MAX(end, ALIGN_UP(sb.bytes_used, (uint64_t)4096)),
+			       size, buf);
 	if (r == 0)
 		*ret = TAKE_PTR(x);
 out:

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "delta-tree.h"
 #include "base/endian.h"
 #include "base/fileio.h"
 #include "base/log.h"
@@ -24,7 +25,7 @@
 #define FETCH_CHUNK (8u << 20) /* a plain range of the bundle fetched at a time */
 #define BOOT_MAX (256u << 20) /* a boot file of the running slot read whole */
 
-enum { P_FETCH = 0, P_HELD, P_LOCAL, P_ZERO };
+enum { P_FETCH = 0, P_HELD, P_LOCAL, P_ZERO, P_TREE };
 enum { BOOT_FETCH = 0, BOOT_CUR, BOOT_HELD };
 
 struct aim_delta {
@@ -45,6 +46,8 @@ struct aim_delta {
 	char **keep;         /* names of the boot files the target slot holds (NULL-ended) */
 	size_t nkeep;
 	int idx_held;        /* the target slot had the bundle's index */
+	struct aim_vtree *vt; /* the verity tree, made here (P_TREE pieces) */
+	uint64_t tree_off;    /* where it starts in the rootfs payload */
 	char cur, slot;
 	int old_fd, new_fd;
 	uint64_t old_base, new_base;
@@ -180,6 +183,7 @@ struct aim_delta *aim_delta_free(struct aim_delta *d)
 	free(d->how);
 	free(d->old_off);
 	free(d->boot_local);
+	aim_vtree_free(d->vt);
 	for (size_t i = 0; i < d->nkeep; i++)
 		free(d->keep[i]);
 	free(d->keep);
@@ -260,6 +264,40 @@ static int load_new_index(struct aim_delta *d)
 	return 0;
 }
 
+static int unhex(const char *hex, uint8_t *out, size_t max, size_t *ret_len)
+{
+	size_t n = strlen(hex);
+
+	if (n % 2 || n / 2 > max)
+		return -EINVAL;
+	for (size_t i = 0; i < n / 2; i++) {
+		unsigned v;
+		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+			return -EINVAL;
+		out[i] = (uint8_t)v;
+	}
+	*ret_len = n / 2;
+	return 0;
+}
+
+/* With verity, the tree is made here from the data rather than fetched (delta-tree.h);
+ * when the manifest's numbers do not describe a tree of our layout, it is fetched. */
+static void setup_tree(struct aim_delta *d)
+{
+	const struct aim_bundle_payload *p = d->rootfs;
+	uint8_t salt[256];
+	size_t n;
+
+	if (d->vt || !p->verity_root[0] || !p->verity_hash_offset ||
+	    p->verity_hash_offset != p->verity_data_blocks * 4096 ||
+	    p->verity_hash_offset >= p->size ||
+	    unhex(p->verity_salt, salt, sizeof(salt), &n) < 0 ||
+	    aim_vtree_new(p->verity_data_blocks, p->size - p->verity_hash_offset, salt, n,
+			  &d->vt) < 0)
+		return;
+	d->tree_off = p->verity_hash_offset;
+}
+
 static int prepare(struct aim_delta *d)
 {
 	int r;
@@ -272,6 +310,7 @@ static int prepare(struct aim_delta *d)
 	r = load_new_index(d);
 	if (r < 0)
 		return r;
+	setup_tree(d);
 	free(d->how);
 	free(d->old_off);
 	d->how = calloc(d->nx->n, 1);
@@ -293,7 +332,9 @@ static void classify(struct aim_delta *d, struct aim_delta_index *ox)
 
 		if (d->how[i] == P_HELD)
 			continue;
-		if (p->kind == AIM_PIECE_ZERO) {
+		if (d->vt && p->off >= d->tree_off) {
+			d->how[i] = P_TREE;
+		} else if (p->kind == AIM_PIECE_ZERO) {
 			d->how[i] = P_ZERO;
 		} else if ((q = aim_delta_index_find(ox, p->sha256, p->len))) {
 			d->how[i] = P_LOCAL;
@@ -533,6 +574,66 @@ static size_t piece_at(const struct aim_delta *d, uint64_t off, size_t hint)
 	return lo;
 }
 
+/* Piece i of the window at start (fetched already, if it was to be): made from where the
+ * plan found it and checked against the index; a piece that does not match is fetched,
+ * unless it was fetched: then the bundle is wrong. */
+static int take_piece(struct aim_delta *d, size_t i, uint64_t start)
+{
+	const struct aim_piece *p = &d->nx->p[i];
+	uint8_t *b = d->buf + (p->off - start), md[32];
+	int r = 0;
+
+	switch (d->how[i]) {
+	case P_ZERO:
+		memset(b, 0, p->len);
+		d->st.zero += p->len;
+		break;
+	case P_HELD:
+		r = aim_pread_full(d->new_fd, b, p->len, d->new_base + p->off);
+		if (r < 0)
+			return aim_error_set(r, "cannot read the target slot: %s", strerror(-r));
+		break;
+	case P_LOCAL:
+		r = aim_pread_full(d->old_fd, b, p->len, d->old_base + d->old_off[i]);
+		if (r < 0)
+			return aim_error_set(r, "cannot read slot %c: %s", d->cur, strerror(-r));
+		break;
+	case P_TREE:
+		r = aim_vtree_read(d->vt, p->off - d->tree_off, b, p->len);
+		if (r == -ENOMEM)
+			return r;
+		break;
+	}
+	if (r == 0 && (r = aim_sha256_oneshot(b, p->len, md)) < 0)
+		return r;
+	if (r == 0 && !memcmp(md, p->sha256, 32)) {
+		if (d->how[i] == P_LOCAL)
+			d->st.local += p->len;
+		else if (d->how[i] == P_TREE)
+			d->st.computed += p->len;
+		return 0;
+	}
+	if (d->how[i] == P_FETCH)
+		return aim_error_set(-EBADMSG, "the rootfs piece at byte %" PRIu64 " (%" PRIu32
+				     " bytes) does not match the bundle's block index",
+				     p->off, p->len);
+	/* the running slot (or the target) no longer holds it, or the tree came out
+	 * otherwise: fetch it */
+	r = fetch(d, d->area + d->rootfs->offset + p->off, b, p->len);
+	if (r == 0)
+		r = aim_sha256_oneshot(b, p->len, md);
+	if (r < 0)
+		return r;
+	if (memcmp(md, p->sha256, 32))
+		return aim_error_set(-EBADMSG, "the rootfs piece at byte %" PRIu64 " does not "
+				     "match the bundle's block index", p->off);
+	if (d->how[i] == P_HELD)
+		d->st.held -= p->len;
+	d->how[i] = P_FETCH; /* written, and not skipped */
+	d->st.refetched++;
+	return 0;
+}
+
 /* Assembles whole pieces of the rootfs payload from rel on into d->buf. */
 static int fill_rootfs(struct aim_delta *d, uint64_t rel)
 {
@@ -570,53 +671,17 @@ static int fill_rootfs(struct aim_delta *d, uint64_t rel)
 		d->st.fetched += aim_source_fetched_bytes(d->src) - before;
 		d->st.requests = aim_source_requests(d->src);
 	}
-	for (size_t i = first; i < last; i++) {
-		const struct aim_piece *p = &d->nx->p[i];
-		uint8_t *b = d->buf + (p->off - start), md[32];
-
-		switch (d->how[i]) {
-		case P_ZERO:
-			memset(b, 0, p->len);
-			d->st.zero += p->len;
-			break;
-		case P_HELD:
-			r = aim_pread_full(d->new_fd, b, p->len, d->new_base + p->off);
+	/* the pieces made here, then (once this window's data fed the tree) the tree's */
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = first; i < last; i++) {
+			if ((d->how[i] == P_TREE) != pass)
+				continue;
+			r = take_piece(d, i, start);
 			if (r < 0)
-				return aim_error_set(r, "cannot read the target slot: %s",
-						     strerror(-r));
-			break;
-		case P_LOCAL:
-			r = aim_pread_full(d->old_fd, b, p->len, d->old_base + d->old_off[i]);
-			if (r < 0)
-				return aim_error_set(r, "cannot read slot %c: %s", d->cur,
-						     strerror(-r));
-			break;
+				return r;
 		}
-		r = aim_sha256_oneshot(b, p->len, md);
-		if (r < 0)
+		if (pass == 0 && d->vt && (r = aim_vtree_feed(d->vt, start, d->buf, len)) < 0)
 			return r;
-		if (!memcmp(md, p->sha256, 32)) {
-			if (d->how[i] == P_LOCAL)
-				d->st.local += p->len;
-			continue;
-		}
-		if (d->how[i] == P_FETCH)
-			return aim_error_set(-EBADMSG, "the rootfs piece at byte %" PRIu64 " (%" PRIu32
-					     " bytes) does not match the bundle's block index",
-					     p->off, p->len);
-		/* the running slot (or the target) no longer holds it: fetch it */
-		r = fetch(d, d->area + d->rootfs->offset + p->off, b, p->len);
-		if (r == 0)
-			r = aim_sha256_oneshot(b, p->len, md);
-		if (r < 0)
-			return r;
-		if (memcmp(md, p->sha256, 32))
-			return aim_error_set(-EBADMSG, "the rootfs piece at byte %" PRIu64 " does not "
-					     "match the bundle's block index", p->off);
-		if (d->how[i] == P_HELD)
-			d->st.held -= p->len;
-		d->how[i] = P_FETCH; /* written, and not skipped */
-		d->st.refetched++;
 	}
 	d->pcursor = last;
 	d->wp = d->buf;

@@ -32,6 +32,7 @@ struct aim_delta_stats {
 	uint64_t local;     /* bytes copied from the running slot (rootfs and boot files) */
 	uint64_t held;      /* rootfs bytes the target slot already held (not written) */
 	uint64_t zero;      /* rootfs bytes of zeros, made locally */
+	uint64_t computed;  /* bytes of the verity tree made here from the data */
 	uint64_t to_fetch;  /* the plan's prediction of fetched */
 	unsigned requests;  /* source requests */
 	unsigned refetched; /* pieces of the running slot that did not match and were fetched */

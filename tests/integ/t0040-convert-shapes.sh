@@ -128,8 +128,8 @@ for shape in A A2 B C C0 D DE DF H F G; do
 			is "$(sed -n 's/^aim_kernel=//p' "$TMP/genv")/$(sed -n 's/^aim_initrd=//p' "$TMP/genv")" \
 				"$k/$i" "$shape: slot-$s/grub.env names the kernel and initrd of the image's grub.cfg"
 			is "$(mdir -b -i "$out@@$p1" ::/slot-$s/ 2>/dev/null | sed 's#.*/##' | sort | tr '\n' ' ')" \
-				"$(printf '%s\n' "$k" "$i" grub.env slot.env | sort | tr '\n' ' ')" \
-				"$shape: slot-$s holds what GRUB loads and nothing else"
+				"$(printf '%s\n' "$k" "$i" grub.env slot.env rootfs.idx | sort | tr '\n' ' ')" \
+				"$shape: slot-$s holds what GRUB loads, its slot.env and block index, nothing else"
 		done
 	fi
 	unsquashfs -q -n -d "$TMP/sq" "$TMP/a.sqfs" etc/fstab etc/armimmutable boot etc/systemd >/dev/null 2>&1

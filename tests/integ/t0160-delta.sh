@@ -111,6 +111,8 @@ for v in $PAIRS; do
 		test "$(slot_b_files "$W")" = "$ref_files"
 	check "$v: slot B on trial" on_trial_b
 	is "$fetched" "$pred" "$v: fetched what bundle info --delta-from predicted"
+	check "$v: the verity tree was made here, not fetched ($(done_val .computed) bytes)" \
+		test "$(done_val .computed)" -gt 0
 	# nginx's count includes the multipart part headers (~100 bytes a range)
 	check "$v: nginx served the bytes fetched ($srv served, $fetched fetched)" \
 		test "$srv" -ge "$fetched" -a "$srv" -le $((fetched + fetched / 20 + 65536))

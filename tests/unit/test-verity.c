@@ -8,6 +8,7 @@
  * reached through /proc/self/fd (how the slot step calls it).
  */
 #include "verity.h"
+#include "delta-tree.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +23,7 @@
 #include "tap.h"
 #include "base/fileio.h"
 #include "base/log.h"
+#include "base/macro.h"
 #include "util/sha256.h"
 
 static const char *hex(const uint8_t *b, size_t n)
@@ -51,6 +53,47 @@ static int make_data(const char *path, size_t n, unsigned seed)
 		close(fd);
 	free(b);
 	return r;
+}
+
+/* The tree a delta install makes on the device (lib/delta-tree.c) from the data of the
+ * formatted file a, fed in pieces of odd sizes, is the file's tree byte for byte; one fed
+ * out of order makes none (the installer then fetches it). */
+static void check_vtree(const char *a, const struct aim_verity *v, const uint8_t salt[32])
+{
+	struct aim_vtree *t = NULL;
+	uint8_t *file = NULL, *tree = NULL;
+	size_t len = 0;
+	uint64_t off = 0;
+	int r = aim_read_file(a, 64 << 20, (char **)&file, &len);
+
+	if (v->data_blocks < 2) {
+		is_int(aim_vtree_new(v->data_blocks, v->hash_size, salt, 32, &t), -EINVAL,
+		       "device tree: none for %" PRIu64 " data block", v->data_blocks);
+		free(file);
+		return;
+	}
+	ok(r == 0 && len == v->hash_offset + v->hash_size, "device tree: the file read");
+	is_int(aim_vtree_new(v->data_blocks, v->hash_size + 4096, salt, 32, &t), -EINVAL,
+	       "device tree: a hash area of the wrong size is refused");
+	is_int(aim_vtree_new(v->data_blocks, v->hash_size, salt, 32, &t), 0, "device tree: new");
+	for (size_t k = 1; r == 0 && off < v->hash_offset; k = k * 7 % 40000 + 1) {
+		size_t n = (size_t)MIN((uint64_t)k, v->hash_offset - off);
+		r = aim_vtree_feed(t, off, file + off, n);
+		off += n;
+	}
+	tree = malloc(v->hash_size);
+	is_int(r == 0 && tree ? aim_vtree_read(t, 0, tree, v->hash_size) : -1, 0,
+	       "device tree: built from the data fed in odd pieces");
+	ok(tree && !memcmp(tree, file + v->hash_offset, v->hash_size),
+	   "device tree: byte for byte libcryptsetup's (%" PRIu64 " bytes)", v->hash_size);
+	aim_vtree_free(t);
+	t = NULL;
+	aim_vtree_new(v->data_blocks, v->hash_size, salt, 32, &t);
+	aim_vtree_feed(t, 4096, file + 4096, 4096);
+	is_int(aim_vtree_read(t, 0, tree, 32), -EAGAIN, "device tree: none after a gap in the feed");
+	aim_vtree_free(t);
+	free(tree);
+	free(file);
 }
 
 int main(void)
@@ -104,6 +147,7 @@ int main(void)
 		ok(stat(a, &st) == 0 && (uint64_t)st.st_size == h + v.hash_size,
 		   "the file ends with the tree");
 		is_int(aim_verity_verify(a, &v), 0, "our own check accepts it");
+		check_vtree(a, &v, salt2);
 		if (!have_vs) {
 			ok(1, "# SKIP veritysetup (cryptsetup-bin) not installed");
 			continue;

@@ -326,8 +326,10 @@ static void delta_json(struct aim_delta *d)
 		json_str("why", aim_delta_why(d));
 	fprintf(stderr,
 		",\"bundle_bytes\":%" PRIu64 ",\"fetched\":%" PRIu64 ",\"local\":%" PRIu64
-		",\"held\":%" PRIu64 ",\"zero\":%" PRIu64 ",\"requests\":%u,\"refetched\":%u",
-		ds.total, ds.fetched, ds.local, ds.held, ds.zero, ds.requests, ds.refetched);
+		",\"held\":%" PRIu64 ",\"zero\":%" PRIu64 ",\"computed\":%" PRIu64
+		",\"requests\":%u,\"refetched\":%u",
+		ds.total, ds.fetched, ds.local, ds.held, ds.zero, ds.computed, ds.requests,
+		ds.refetched);
 }
 
 static double mib(uint64_t b)
