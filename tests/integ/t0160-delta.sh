@@ -133,7 +133,8 @@ fresh
 inst "$URL/$mid.aimb"
 single=$(done_val .fetched)
 fresh
-as_user "$AIM" install --image "$W" -p k.pub --progress=json "$URL/slow/$mid.aimb" \
+# $AS_USER, not as_user: $! must be the install's own PID (a function runs in a subshell)
+$AS_USER "$AIM" install --image "$W" -p k.pub --progress=json "$URL/slow/$mid.aimb" \
 	>"$TMP/out" 2>"$TMP/err1" &
 hp=$!
 for _ in $(seq 600); do
