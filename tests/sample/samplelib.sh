@@ -253,8 +253,10 @@ sample_publish() {
 	mv "$1.info" "$img.info"
 	rm -rf "$work"
 	trap - EXIT INT TERM
-	# Keep the 8 newest images of this kind (each ~600 MiB allocated); rootfs tarballs stay.
-	ls -t "$cache/$2"-*.img 2>/dev/null | tail -n +9 | while read -r old; do
+	# Keep the 12 newest images of this kind (each ~600 MiB allocated; make check uses 6
+	# of kind sample: the base, t-ota's v2 and v3, t0160's s1-s3, and a test run takes a
+	# cached image's path while others build); rootfs tarballs stay.
+	ls -t "$cache/$2"-*.img 2>/dev/null | tail -n +13 | while read -r old; do
 		rm -f "$old" "$old.info"
 	done
 	say "built $img (${size} MiB, rootfs ${used} MiB) in $(( $(now) - t0 )) s"
