@@ -93,6 +93,30 @@ sha_range() {
 }
 # boot_list DIR: "SHA-256  name" lines of the files under DIR in BL, without slot.env and
 # armbianEnv.txt (rewritten for the slot that holds them)
+# payload BUNDLE NAME: a payload's bytes on stdout (the payload area follows the 4 KiB
+# aligned header, manifest and signature)
+payload() {
+	python3 - "$1" "$2" <<'PY'
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+ml, sl = struct.unpack_from("<II", d, 16)
+area = (64 + ml + sl + 4095) // 4096 * 4096
+sec, found = {}, None
+for line in d[64:64 + ml].decode().split("\n") + ["[payload]"]:
+    if line == "[payload]":
+        if sec.get("name") == sys.argv[2] and sec.get("kind") == "boot":
+            found = sec
+        sec = {}
+    elif "=" in line:
+        k, v = line.split("=", 1)
+        sec[k] = v
+if not found:
+    sys.exit(1)
+off, size = int(found["offset"]), int(found["size"])
+sys.stdout.buffer.write(d[area + off:area + off + size])
+PY
+}
+
 boot_list() {
 	local f files=()
 	for f in "$1"/**; do
@@ -151,6 +175,9 @@ for i in 1 2; do
 		--version "$v" --board "$(bj '.slots[0].board')" --family "$(bj '.slots[0].family')" \
 		--arch "$(bj '.slots[0].arch')" 2>err || setup_fail "bundle create v$i: $(cat err)"
 	"$AIM" bundle info --json "v$i.aimb" >"v$i.json"
+	# the block index is the bundle's own (made for v$i.sqfs, not the converted slot's)
+	payload "v$i.aimb" rootfs.idx >"boot$i/rootfs.idx" ||
+		setup_fail "v$i: no rootfs.idx payload"
 	boot_list "boot$i"
 	REF_BOOT[$v]=$BL
 	REF_ROOTFS[$v]=$(jq -r '.payloads[] | select(.kind=="rootfs") | .sha256' "v$i.json")
