@@ -97,7 +97,7 @@ static int next_cluster(struct fat *f, uint32_t c, uint32_t *ret)
 /* Reads a cluster chain (or the fixed FAT12/16 root when c == 0) into a buffer. */
 static int read_chain(struct fat *f, uint32_t c, size_t max, uint8_t **ret, size_t *ret_len)
 {
-	size_t csize = (size_t)f->bps * f->spc, len = 0;
+	size_t csize = (size_t)f->bps * f->spc, len = 0, cap = 0;
 	_cleanup_free_ uint8_t *buf = NULL;
 	unsigned hops = 0;
 	int r;
@@ -120,10 +120,15 @@ static int read_chain(struct fat *f, uint32_t c, size_t max, uint8_t **ret, size
 			return aim_error_set(-EBADMSG, "FAT cluster chain is corrupt");
 		if (len >= max + csize)
 			return -EFBIG;
-		nb = realloc(buf, len + csize + 1);
-		if (!nb)
-			return -ENOMEM;
-		buf = nb;
+		/* grown geometrically (a file's size is known: max), not a cluster at a time:
+		 * a 30 MB kernel in 4 KiB clusters was 7500 reallocs */
+		if (len + csize + 1 > cap) {
+			cap = MAX(len + csize + 1, MIN(2 * cap, max + csize + 1));
+			nb = realloc(buf, cap);
+			if (!nb)
+				return -ENOMEM;
+			buf = nb;
+		}
 		r = aim_pread_full(f->fd, buf + len, csize,
 				   f->data_start + (uint64_t)(c - 2) * csize);
 		if (r < 0)
